@@ -1,0 +1,300 @@
+"""The event model: what one committed transaction says happened, and its byte encoding.
+
+A log record's payload is one `Transaction`: who committed it and an ordered list of
+past-tense events. Schema events carry catalog definitions; row events name the row by its
+table id and row id (a per-table number assigned at insert that never changes, so updates
+of the primary key and schema changes replay correctly).
+
+Row values travel in their storage form: msgpack-native values, converted per column type
+by `RowCodec` (numeric as text, dates as ordinal days, timestamps as microseconds, ...).
+Encoding is msgspec msgpack; decoding is typed, so a payload either decodes into these
+structs or fails loudly.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any, Callable, Union
+
+import msgspec
+
+from engine.catalog.model import (ColumnDef, ConstraintDef, IndexDef, RoleDef, SequenceDef,
+                                  TableDef, ViewDef)
+from engine.types import (BYTEA, DATE, INTERVAL, NUMERIC, TIME, TIMESTAMP, TIMESTAMPTZ,
+                          TYPES_BY_OID, UTC, UUID, Interval, SqlType)
+
+
+class Event(msgspec.Struct, frozen=True, tag=True, array_like=True):
+    """Base of every event."""
+
+
+# -------------------------------------------------------------------- schema events
+
+class SchemaCreated(Event):
+    name: str
+
+
+class SchemaDropped(Event):
+    name: str
+
+
+class TableCreated(Event):
+    table: TableDef
+
+
+class TableDropped(Event):
+    table_id: int
+
+
+class TableRenamed(Event):
+    table_id: int
+    name: str
+    schema: str | None = None
+
+
+class ColumnAdded(Event):
+    table_id: int
+    column: ColumnDef
+    fill: Any = None                 # storage-form value every existing row gets
+
+
+class ColumnDropped(Event):
+    table_id: int
+    slot: int
+
+
+class ColumnRenamed(Event):
+    table_id: int
+    slot: int
+    name: str
+
+
+class ColumnAltered(Event):
+    """A column's definition changed (type, default, NOT NULL, identity, comment).
+
+    When the type changes the column moves to a new slot whose values were converted; the
+    converted values come as RowUpdated events in the same transaction."""
+    table_id: int
+    slot: int
+    column: ColumnDef
+
+
+class TableAltered(Event):
+    """Constraints or the table comment changed; carries the new table definition."""
+    table: TableDef
+
+
+class IndexCreated(Event):
+    index: IndexDef
+
+
+class IndexDropped(Event):
+    index_id: int
+
+
+class SequenceCreated(Event):
+    sequence: SequenceDef
+
+
+class SequenceDropped(Event):
+    seq_id: int
+
+
+class SequenceAltered(Event):
+    sequence: SequenceDef
+
+
+class SequenceAdvanced(Event):
+    seq_id: int
+    value: int                       # the last value handed out (or set by setval)
+    is_called: bool = True
+
+
+class ViewCreated(Event):
+    view: ViewDef
+
+
+class ViewDropped(Event):
+    view_id: int
+
+
+class RoleCreated(Event):
+    role: RoleDef
+
+
+class RoleAltered(Event):
+    role: RoleDef
+
+
+class RoleDropped(Event):
+    name: str
+
+
+# -------------------------------------------------------------------- row events
+
+class RowInserted(Event):
+    table_id: int
+    rowid: int
+    values: list[Any]
+
+
+class RowUpdated(Event):
+    table_id: int
+    rowid: int
+    values: list[Any]
+
+
+class RowDeleted(Event):
+    table_id: int
+    rowid: int
+
+
+class TableTruncated(Event):
+    table_id: int
+
+
+class Notified(Event):
+    """NOTIFY channel, payload: delivered to listeners when the transaction commits."""
+    channel: str
+    payload: str
+
+
+AnyEvent = Union[
+    SchemaCreated, SchemaDropped, TableCreated, TableDropped, TableRenamed, ColumnAdded,
+    ColumnDropped, ColumnRenamed, ColumnAltered, TableAltered, IndexCreated, IndexDropped,
+    SequenceCreated, SequenceDropped, SequenceAltered, SequenceAdvanced, ViewCreated,
+    ViewDropped, RoleCreated, RoleAltered, RoleDropped, RowInserted, RowUpdated, RowDeleted,
+    TableTruncated, Notified,
+]
+
+ROW_EVENTS = (RowInserted, RowUpdated, RowDeleted, TableTruncated)
+
+
+class Transaction(msgspec.Struct, frozen=True, array_like=True):
+    """One log record's payload: a committed transaction."""
+    user: str
+    application_name: str
+    client_addr: str
+    reason: str | None
+    events: list[AnyEvent]
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(Transaction)
+
+
+def encode_transaction(txn: Transaction) -> bytes:
+    return _encoder.encode(txn)
+
+
+def decode_transaction(payload: bytes) -> Transaction:
+    return _decoder.decode(payload)
+
+
+# -------------------------------------------------------------------- row values
+
+_EPOCH = dt.datetime(1970, 1, 1)
+_EPOCH_TZ = dt.datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = dt.timedelta(microseconds=1)
+
+
+def _to_storage(t: SqlType) -> Callable[[Any], Any] | None:
+    """Value -> msgpack-native storage form, or None when the value is already native."""
+    oid = t.oid
+    if t.element is not None:
+        inner = _to_storage(t.element)
+        if inner is None:
+            return lambda v: _nested_list(v, lambda x: x)
+        return lambda v: _nested_list(v, inner)
+    if oid == NUMERIC.oid:
+        return str
+    if oid == DATE.oid:
+        return dt.date.toordinal
+    if oid == TIMESTAMP.oid:
+        return lambda v: (v - _EPOCH) // _ONE_US
+    if oid == TIMESTAMPTZ.oid:
+        return lambda v: (v - _EPOCH_TZ) // _ONE_US
+    if oid == TIME.oid:
+        return lambda v: ((v.hour * 60 + v.minute) * 60 + v.second) * 1_000_000 + v.microsecond
+    if oid == INTERVAL.oid:
+        return lambda v: [v.months, v.days, v.micros]
+    if oid == UUID.oid:
+        return lambda v: v.bytes
+    return None
+
+
+def _from_storage(t: SqlType) -> Callable[[Any], Any] | None:
+    oid = t.oid
+    if t.element is not None:
+        inner = _from_storage(t.element) or (lambda x: x)
+        return lambda v: _nested_tuple(v, inner)
+    if oid == NUMERIC.oid:
+        return Decimal
+    if oid == DATE.oid:
+        return dt.date.fromordinal
+    if oid == TIMESTAMP.oid:
+        return lambda v: _EPOCH + dt.timedelta(microseconds=v)
+    if oid == TIMESTAMPTZ.oid:
+        return lambda v: _EPOCH_TZ + dt.timedelta(microseconds=v)
+    if oid == TIME.oid:
+        def time_from(v: int) -> dt.time:
+            s, us = divmod(v, 1_000_000)
+            m, s = divmod(s, 60)
+            h, m = divmod(m, 60)
+            return dt.time(h, m, s, us)
+        return time_from
+    if oid == INTERVAL.oid:
+        return lambda v: Interval(*v)
+    if oid == UUID.oid:
+        return lambda v: uuid.UUID(bytes=v)
+    return None
+
+
+def _nested_list(v: Any, inner: Callable[[Any], Any]) -> Any:
+    return [(_nested_list(x, inner) if isinstance(x, tuple) else (None if x is None else inner(x))) for x in v]
+
+
+def _nested_tuple(v: Any, inner: Callable[[Any], Any]) -> Any:
+    return tuple((_nested_tuple(x, inner) if isinstance(x, list) else (None if x is None else inner(x))) for x in v)
+
+
+class RowCodec:
+    """Converts one table shape's row tuples to and from their storage form."""
+
+    __slots__ = ("width", "_to", "_from")
+
+    def __init__(self, table: TableDef) -> None:
+        self.width = table.width
+        self._to = [(c.slot, f) for c in table.columns if (f := _to_storage(c.type)) is not None]
+        self._from = [(c.slot, f) for c in table.columns if (f := _from_storage(c.type)) is not None]
+
+    def encode(self, row: tuple) -> list:
+        values = list(row)
+        for slot, f in self._to:
+            v = values[slot]
+            if v is not None:
+                values[slot] = f(v)
+        return values
+
+    def decode(self, values: list) -> tuple:
+        for slot, f in self._from:
+            v = values[slot]
+            if v is not None:
+                values[slot] = f(v)
+        return tuple(values)
+
+
+def storage_value(t: SqlType, value: Any) -> Any:
+    """One value in storage form (for ColumnAdded.fill and SequenceAdvanced-like uses)."""
+    if value is None:
+        return None
+    f = _to_storage(t)
+    return f(value) if f is not None else value
+
+
+def value_from_storage(t: SqlType, value: Any) -> Any:
+    if value is None:
+        return None
+    f = _from_storage(t)
+    return f(value) if f is not None else value

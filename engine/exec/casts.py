@@ -1,0 +1,238 @@
+"""Casts between types: which are allowed (implicitly, on assignment, explicitly) and the
+function that performs each, with PostgreSQL's rounding, range and length rules.
+
+Casts to and from text use the types' text input/output functions, so they depend on the
+session's output settings (TimeZone, extra_float_digits); plans are cached per session and
+dropped when those settings change.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, Callable
+
+from engine.errors import SqlError
+from engine.exec.functions import _BIG
+from engine.types import (BOOL, BPCHAR, CHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INT_RANGES,
+                          INTERVAL, JSON, JSONB, NAME, NUMERIC, NUMERIC_PRECEDENCE, OID, REGCLASS,
+                          REGPROC, REGTYPE, STRING_TYPES, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN,
+                          UTC, VARCHAR, OutputSettings, SqlType, format_type, text_formatter, text_parser)
+
+_DATETIMES = {DATE.oid, TIMESTAMP.oid, TIMESTAMPTZ.oid, TIME.oid}
+_OID_LIKE = {OID.oid, REGCLASS.oid, REGTYPE.oid, REGPROC.oid}
+
+
+def castable(src: SqlType, dst: SqlType, assignment_or_explicit: bool) -> bool:
+    """Whether `src` casts to `dst` implicitly (False) or on assignment/explicitly (True)."""
+    s, d = src.oid, dst.oid
+    if s == d or s == UNKNOWN.oid:
+        return True
+    if s in NUMERIC_PRECEDENCE and d in NUMERIC_PRECEDENCE:
+        return assignment_or_explicit or NUMERIC_PRECEDENCE[s] < NUMERIC_PRECEDENCE[d]
+    if s in STRING_TYPES and d in STRING_TYPES:
+        return True
+    if s in _OID_LIKE and (d in _OID_LIKE or d in (INT4.oid, INT8.oid)):
+        return True
+    if d in _OID_LIKE and s in (INT2.oid, INT4.oid, INT8.oid):
+        return True
+    if s == DATE.oid and d in (TIMESTAMP.oid, TIMESTAMPTZ.oid):
+        return True
+    if s == TIMESTAMP.oid and d == TIMESTAMPTZ.oid:
+        return True
+    if not assignment_or_explicit:
+        return False
+    if d in STRING_TYPES:
+        return True               # every type's output function (I/O conversion cast)
+    if s in STRING_TYPES:
+        return True               # every type's input function (explicit)
+    if {s, d} <= _DATETIMES:
+        return not (s == TIME.oid or d == TIME.oid) or (s in (TIMESTAMP.oid, TIMESTAMPTZ.oid) and d == TIME.oid)
+    if {s, d} == {BOOL.oid, INT4.oid}:
+        return True
+    if {s, d} <= {JSON.oid, JSONB.oid}:
+        return True
+    if s == INTERVAL.oid and d == TIME.oid:
+        return True
+    if src.element is not None and dst.element is not None:
+        return castable(src.element, dst.element, True)
+    return False
+
+
+def cast_function(src: SqlType, dst: SqlType, settings: OutputSettings = OutputSettings()) -> Callable[[Any], Any]:
+    """A function converting a non-NULL value of `src` to `dst` (typmod enforced)."""
+    convert = _base_cast(src, dst, settings)
+    enforce = typmod_enforcer(dst, explicit=True)
+    if enforce is None:
+        return convert
+    return lambda v: enforce(convert(v))
+
+
+def _base_cast(src: SqlType, dst: SqlType, settings: OutputSettings) -> Callable[[Any], Any]:
+    s, d = src.oid, dst.oid
+    if s == d:
+        return _identity
+    if s == UNKNOWN.oid or (s in STRING_TYPES and d not in STRING_TYPES):
+        return text_parser(dst.base, settings.timezone)
+    if d in STRING_TYPES:
+        if s in STRING_TYPES:
+            return (lambda v: v.rstrip(" ")) if s == BPCHAR.oid and d != BPCHAR.oid else _identity
+        out = text_formatter(src, settings)
+        return out
+    if d in INT_RANGES:
+        lo, hi = INT_RANGES[d]
+        label = format_type(dst.base)
+        if s in (FLOAT4.oid, FLOAT8.oid):
+            def from_float(v: float) -> int:
+                if v != v or math.isinf(v):
+                    raise SqlError("22003", f"{label} out of range")
+                r = int(round(v))          # round half to even, as rint()
+                if not lo <= r <= hi:
+                    raise SqlError("22003", f"{label} out of range")
+                return r
+            return from_float
+        if s == NUMERIC.oid:
+            def from_numeric(v: Decimal) -> int:
+                if v.is_nan() or v.is_infinite():
+                    raise SqlError("0A000" if v.is_nan() else "22003", f"cannot convert {'NaN' if v.is_nan() else 'infinity'} to {label}")
+                r = int(v.to_integral_value(rounding=ROUND_HALF_UP))
+                if not lo <= r <= hi:
+                    raise SqlError("22003", f"{label} out of range")
+                return r
+            return from_numeric
+        if s == BOOL.oid:
+            return int
+        def narrow(v: int) -> int:
+            if not lo <= v <= hi:
+                raise SqlError("22003", f"{label} out of range")
+            return v
+        return narrow
+    if d == NUMERIC.oid:
+        if s in (FLOAT4.oid, FLOAT8.oid):
+            def float_to_numeric(v: float) -> Decimal:
+                if v != v:
+                    return Decimal("NaN")
+                if math.isinf(v):
+                    return Decimal("Infinity") if v > 0 else Decimal("-Infinity")
+                from engine.types import format_float4, format_float8
+                text = format_float8(v, 0) if s == FLOAT8.oid else format_float4(v, 0)
+                return Decimal(text)
+            return float_to_numeric
+        return Decimal
+    if d in (FLOAT4.oid, FLOAT8.oid):
+        def to_float(v) -> float:
+            f = float(v)
+            if d == FLOAT4.oid and not math.isinf(f) and abs(f) > 3.4028234663852886e38:
+                raise SqlError("22003", "value out of range: overflow")
+            if d == FLOAT4.oid:
+                import struct
+                f = struct.unpack("f", struct.pack("f", f))[0]
+            return f
+        return to_float
+    if d == BOOL.oid and s == INT4.oid:
+        return bool
+    if d == TIMESTAMP.oid and s == DATE.oid:
+        return lambda v: dt.datetime.combine(v, dt.time())
+    if d == TIMESTAMPTZ.oid and s == DATE.oid:
+        tz = settings.timezone
+        return lambda v: dt.datetime.combine(v, dt.time()).replace(tzinfo=tz).astimezone(UTC)
+    if d == TIMESTAMPTZ.oid and s == TIMESTAMP.oid:
+        tz = settings.timezone
+        return lambda v: v.replace(tzinfo=tz).astimezone(UTC)
+    if d == TIMESTAMP.oid and s == TIMESTAMPTZ.oid:
+        tz = settings.timezone
+        return lambda v: v.astimezone(tz).replace(tzinfo=None)
+    if d == DATE.oid and s == TIMESTAMP.oid:
+        return lambda v: v.date()
+    if d == DATE.oid and s == TIMESTAMPTZ.oid:
+        tz = settings.timezone
+        return lambda v: v.astimezone(tz).date()
+    if d == TIME.oid and s == TIMESTAMP.oid:
+        return lambda v: v.time()
+    if d == TIME.oid and s == TIMESTAMPTZ.oid:
+        tz = settings.timezone
+        return lambda v: v.astimezone(tz).time().replace(tzinfo=None)
+    if {s, d} <= {JSON.oid, JSONB.oid}:
+        return text_parser(dst, settings.timezone)
+    if s in _OID_LIKE or d in _OID_LIKE:
+        return _identity
+    if src.element is not None and dst.element is not None:
+        inner = cast_function(src.element, dst.element, settings)
+        return lambda v: tuple(None if x is None else inner(x) for x in v)
+    raise SqlError("42846", f"cannot cast type {format_type(src)} to {format_type(dst)}")
+
+
+def _identity(v: Any) -> Any:
+    return v
+
+
+def typmod_enforcer(t: SqlType, explicit: bool) -> Callable[[Any], Any] | None:
+    """Length/precision rules for a type with a modifier (None when there is nothing to do).
+
+    Explicit casts truncate strings; assignment raises 22001 unless only spaces are cut."""
+    if t.typmod == -1:
+        return None
+    if t.oid in (VARCHAR.oid, BPCHAR.oid):
+        n = t.typmod - 4
+        label = format_type(t)
+        pad = t.oid == BPCHAR.oid
+
+        def enforce_length(v: str) -> str:
+            if len(v) > n:
+                if explicit or not v[n:].strip(" "):
+                    v = v[:n]
+                else:
+                    raise SqlError("22001", f"value too long for type {label}")
+            return v.ljust(n) if pad else v
+        return enforce_length
+    if t.oid == NUMERIC.oid:
+        mod = t.typmod - 4
+        precision, scale = mod >> 16, mod & 0xFFFF
+        if scale > 0x7FFF:
+            scale -= 0x10000
+        quantum = Decimal(1).scaleb(-scale)
+        limit = Decimal(10) ** (precision - scale)
+
+        def enforce_numeric(v: Decimal) -> Decimal:
+            if v.is_nan():
+                return v
+            if v.is_infinite():
+                raise SqlError("22003", "numeric field overflow",
+                               detail=f"A field with precision {precision}, scale {scale} cannot hold an infinite value.")
+            try:
+                r = v.quantize(quantum, rounding=ROUND_HALF_UP, context=_BIG)
+            except InvalidOperation:
+                r = None
+            if r is None or abs(r) >= limit:
+                raise SqlError("22003", "numeric field overflow",
+                               detail=f"A field with precision {precision}, scale {scale} must round to an absolute value less than "
+                                      + (f"10^{precision - scale}" if precision - scale > 0 else f"1") + ".")
+            return r
+        return enforce_numeric
+    if t.oid in (TIMESTAMP.oid, TIMESTAMPTZ.oid, TIME.oid):
+        p = t.typmod
+        if p >= 6:
+            return None
+        factor = 10 ** (6 - p)
+
+        def enforce_precision(v):
+            us = v.microsecond
+            r = int(Decimal(us / factor).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)) * factor
+            if r == us:
+                return v
+            if r >= 1_000_000:
+                return v.replace(microsecond=0) + dt.timedelta(seconds=1)
+            return v.replace(microsecond=r)
+        return enforce_precision
+    return None
+
+
+def assignment_function(src: SqlType, dst: SqlType, settings: OutputSettings = OutputSettings()) -> Callable[[Any], Any] | None:
+    """What storing a `src` value into a `dst` column does (None when nothing)."""
+    convert = None if src.oid == dst.oid else _base_cast(src, dst, settings)
+    enforce = typmod_enforcer(dst, explicit=False)
+    if convert is None:
+        return enforce
+    if enforce is None:
+        return convert
+    return lambda v: enforce(convert(v))

@@ -1,0 +1,43 @@
+"""The execution context: what running operators may ask of the session and transaction.
+
+One `ExecContext` lives for one statement execution. Generated code reaches it as `ctx`
+(parameters as `p`). Table access goes through `reader`, which applies the statement's
+snapshot and the transaction's own writes, so operators never see MVCC details.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Protocol
+
+from engine.catalog.model import TableDef
+from engine.exec.plan import ReadPoint
+
+
+class TableReader(Protocol):
+    def rows(self, table: TableDef, read_point: ReadPoint | None, ctx: ExecContext) -> list[tuple]: ...
+    def items(self, table: TableDef, read_point: ReadPoint | None, ctx: ExecContext) -> list[tuple[int, tuple]]: ...
+    def lookup(self, table: TableDef, index_id: int, key: tuple, read_point: ReadPoint | None,
+               ctx: ExecContext) -> list[tuple[int, tuple]]: ...
+
+
+class ExecContext:
+    __slots__ = ("params", "reader", "session", "timezone", "transaction_time", "user", "database",
+                 "backend_pid", "version_string", "outer", "cache")
+
+    def __init__(self, params: tuple, reader: TableReader, session: Any, timezone: dt.tzinfo,
+                 transaction_time: dt.datetime, user: str, database: str, backend_pid: int,
+                 version_string: str) -> None:
+        self.params = params
+        self.reader = reader
+        self.session = session
+        self.timezone = timezone
+        self.transaction_time = transaction_time
+        self.user = user
+        self.database = database
+        self.backend_pid = backend_pid
+        self.version_string = version_string
+        self.outer: list[tuple] = []          # rows of enclosing queries, innermost last
+        self.cache: dict[int, Any] = {}       # uncorrelated subquery results
+
+    def current_schema(self) -> str | None:
+        return self.session.current_schema()

@@ -1,0 +1,457 @@
+"""Turn SQL text into statements: utility commands, or sqlglot trees with their source text.
+
+`split_statements` cuts a query string at top-level semicolons (respecting quotes, dollar
+quotes and comments). `parse_statement` recognises the utility commands sqlglot does not
+parse faithfully (transaction control, SET/SHOW/RESET, LISTEN/NOTIFY, PREPARE/EXECUTE,
+cursors, VACUUM, ...; see COMPAT.md's parsing pitfalls) with a small hand-written parser,
+and hands everything else to sqlglot.
+
+`lift_literals` is the hot path of the simple protocol: it replaces numeric and string
+literals with $n parameters (typed like the literals), so statements that differ only in
+constants share one cached plan. It bails out (returns None) on anything it cannot lift
+with certainty: dollar quotes, E'' strings, existing $n parameters.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from engine.errors import SqlError, syntax_error
+
+# -------------------------------------------------------------------- splitting
+
+_SPLIT_RE = re.compile(
+    r"""
+    (?P<squote>[EeBbXxUu]?&?'(?:[^']|'')*'?)        # string literals (E'' handled below)
+  | (?P<dquote>"(?:[^"]|"")*"?)
+  | (?P<line>--[^\n]*)
+  | (?P<block>/\*)
+  | (?P<dollar>\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$)
+  | (?P<semi>;)
+  | (?P<word>[A-Za-z_][A-Za-z_0-9$]*)
+    """,
+    re.VERBOSE,
+)
+
+
+def split_statements(sql: str) -> list[tuple[str, int]]:
+    """[(statement text, offset in sql)], empty statements dropped."""
+    out: list[tuple[str, int]] = []
+    start = 0
+    pos = 0
+    n = len(sql)
+    while pos < n:
+        m = _SPLIT_RE.search(sql, pos)
+        if m is None:
+            break
+        kind = m.lastgroup
+        if kind == "semi":
+            piece = sql[start:m.start()]
+            if piece.strip() and not _only_comments(piece):
+                out.append((piece, start))
+            start = pos = m.end()
+            continue
+        if kind == "block":
+            depth, i = 1, m.end()
+            while i < n and depth:
+                if sql.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif sql.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+            pos = i
+            continue
+        if kind == "dollar":
+            tag = m.group()
+            end = sql.find(tag, m.end())
+            pos = n if end < 0 else end + len(tag)
+            continue
+        if kind == "squote" and m.group()[:1] in "Ee" and m.group()[1:2] == "'":
+            i = m.start() + 2
+            while i < n:
+                if sql[i] == "\\":
+                    i += 2
+                    continue
+                if sql[i] == "'":
+                    if sql[i + 1:i + 2] == "'":
+                        i += 2
+                        continue
+                    break
+                i += 1
+            pos = i + 1
+            continue
+        pos = m.end()
+    piece = sql[start:]
+    if piece.strip() and not _only_comments(piece):
+        out.append((piece, start))
+    return out
+
+
+def _only_comments(text: str) -> bool:
+    stripped = re.sub(r"--[^\n]*|/\*.*?\*/", "", text, flags=re.S)
+    return not stripped.strip()
+
+
+# -------------------------------------------------------------------- literal lifting
+
+_LIFT_RE = re.compile(
+    r"""
+    (?P<ident>[A-Za-z_][A-Za-z_0-9$]*)
+  | (?P<qident>"(?:[^"]|"")*")
+  | (?P<string>'(?:[^']|'')*')
+  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<cast>::)
+  | (?P<bad>\$|--|/\*)
+    """,
+    re.VERBOSE,
+)
+INT4_MAX = 2**31 - 1
+INT8_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Lifted:
+    template: str                    # the statement with literals replaced by $1..$n
+    kinds: tuple[str, ...]           # per parameter: "int4", "int8", "numeric" or "unknown"
+    values: tuple[str, ...]          # the literal texts (strings unquoted)
+
+
+def lift_literals(sql: str) -> Lifted | None:
+    parts: list[str] = []
+    kinds: list[str] = []
+    values: list[str] = []
+    pos = 0
+    prev_ident = ""
+    for m in _LIFT_RE.finditer(sql):
+        kind = m.lastgroup
+        if kind == "bad":
+            return None
+        if kind == "ident":
+            prev_ident = m.group().lower()
+            continue
+        if kind == "cast":
+            prev_ident = "::"
+            continue
+        if kind == "qident":
+            prev_ident = ""
+            continue
+        text = m.group()
+        start = m.start()
+        if kind == "string":
+            # E'..', B'..', X'..', U&'..' and typed literals (DATE '...') are kept as written.
+            if start and (sql[start - 1].isalnum() or sql[start - 1] in "_&") or prev_ident in _TYPED_LITERAL_WORDS:
+                prev_ident = ""
+                continue
+            value = text[1:-1].replace("''", "'")
+            lifted_kind = "unknown"
+        else:
+            if start and (sql[start - 1].isalnum() or sql[start - 1] in "_$."):
+                continue
+            if prev_ident in ("by", "::"):
+                # ORDER BY 1 / GROUP BY 1 are column positions, not values
+                prev_ident = ""
+                continue
+            if "." in text or "e" in text or "E" in text:
+                lifted_kind = "numeric"
+            else:
+                v = int(text)
+                lifted_kind = "int4" if v <= INT4_MAX else ("int8" if v <= INT8_MAX else "numeric")
+            value = text
+        prev_ident = ""
+        parts.append(sql[pos:start])
+        kinds.append(lifted_kind)
+        values.append(value)
+        parts.append(f"${len(kinds)}")
+        pos = m.end()
+    if not kinds:
+        return Lifted(sql, (), ())
+    parts.append(sql[pos:])
+    return Lifted("".join(parts), tuple(kinds), tuple(values))
+
+
+_TYPED_LITERAL_WORDS = frozenset({
+    "date", "time", "timestamp", "timestamptz", "interval", "zone", "uuid", "json", "jsonb",
+    "numeric", "decimal", "int", "integer", "bigint", "smallint", "int2", "int4", "int8", "real",
+    "float", "float4", "float8", "double", "precision", "boolean", "bool", "text", "varchar",
+    "char", "character", "bytea", "inet", "name", "oid", "regclass", "regtype", "regproc",
+    "varying", "without", "with", "bpchar",
+})
+
+# -------------------------------------------------------------------- utility statements
+
+
+@dataclass(frozen=True, slots=True)
+class Utility:
+    """A statement parsed by our own parser: `kind` plus keyword arguments."""
+    kind: str
+    args: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A statement sqlglot parsed, with the text it came from."""
+    tree: exp.Expression
+    text: str
+
+
+Statement = Utility | Parsed
+
+_WORD = re.compile(r"\s*([A-Za-z_][A-Za-z_0-9$]*|\"(?:[^\"]|\"\")*\")")
+
+
+class _Words:
+    """A tiny cursor over the words of a utility statement."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text.strip().rstrip(";").strip()
+        self.pos = 0
+
+    def peek(self) -> str:
+        m = _WORD.match(self.text, self.pos)
+        return m.group(1).lower() if m else ""
+
+    def take(self, *words: str) -> bool:
+        m = _WORD.match(self.text, self.pos)
+        if m and m.group(1).lower() in words:
+            self.pos = m.end()
+            return True
+        return False
+
+    def expect(self, *words: str) -> str:
+        m = _WORD.match(self.text, self.pos)
+        if not m or (words and m.group(1).lower() not in words):
+            raise syntax_error(f'syntax error at or near "{self.rest().split()[0] if self.rest() else "end of input"}"')
+        self.pos = m.end()
+        return m.group(1)
+
+    def name(self) -> str:
+        m = _WORD.match(self.text, self.pos)
+        if not m:
+            raise syntax_error(f'syntax error at or near "{self.rest()[:20] or "end of input"}"')
+        self.pos = m.end()
+        w = m.group(1)
+        return w[1:-1].replace('""', '"') if w.startswith('"') else w.lower()
+
+    def rest(self) -> str:
+        return self.text[self.pos:].strip()
+
+    def done(self) -> bool:
+        return not self.rest()
+
+
+def _transaction_modes(w: _Words) -> dict[str, Any]:
+    modes: dict[str, Any] = {}
+    while not w.done():
+        if w.take("isolation"):
+            w.expect("level")
+            if w.take("read"):
+                modes["isolation"] = "read committed" if w.expect("committed", "uncommitted").lower() == "committed" else "read uncommitted"
+            elif w.take("repeatable"):
+                w.expect("read")
+                modes["isolation"] = "repeatable read"
+            else:
+                w.expect("serializable")
+                modes["isolation"] = "serializable"
+        elif w.take("read"):
+            modes["read_only"] = w.expect("only", "write").lower() == "only"
+        elif w.take("not"):
+            w.expect("deferrable")
+            modes["deferrable"] = False
+        elif w.take("deferrable"):
+            modes["deferrable"] = True
+        else:
+            raise syntax_error(f'syntax error at or near "{w.rest().split()[0]}"')
+        if w.rest().startswith(","):
+            w.pos = w.text.index(",", w.pos) + 1
+    return modes
+
+
+_SET_VALUE = re.compile(r"""\s*(?:'((?:[^']|'')*)'|([^,\s]+))\s*,?""")
+
+
+def _set_values(text: str) -> list[str]:
+    values = []
+    pos = 0
+    text = text.strip()
+    while pos < len(text):
+        m = _SET_VALUE.match(text, pos)
+        if not m or m.end() == pos:
+            raise syntax_error(f'syntax error at or near "{text[pos:pos + 20]}"')
+        values.append(m.group(1).replace("''", "'") if m.group(1) is not None else m.group(2))
+        pos = m.end()
+    return values
+
+
+def parse_utility(text: str) -> Utility | None:
+    """Our parser for the commands sqlglot gets wrong; None means "give it to sqlglot"."""
+    w = _Words(text)
+    first = w.peek()
+    if first in ("begin", "start"):
+        w.expect()
+        if first == "start":
+            w.expect("transaction")
+        else:
+            w.take("transaction", "work")
+        return Utility("begin", _transaction_modes(w), text)
+    if first in ("commit", "end"):
+        w.expect()
+        w.take("transaction", "work")
+        chain = w.take("and") and (w.take("no") is False) and w.take("chain")
+        return Utility("commit", {"chain": bool(chain)}, text)
+    if first in ("rollback", "abort"):
+        w.expect()
+        w.take("transaction", "work")
+        if w.take("to"):
+            w.take("savepoint")
+            return Utility("rollback_to", {"name": w.name()}, text)
+        chain = w.take("and") and (w.take("no") is False) and w.take("chain")
+        return Utility("rollback", {"chain": bool(chain)}, text)
+    if first == "savepoint":
+        w.expect()
+        return Utility("savepoint", {"name": w.name()}, text)
+    if first == "release":
+        w.expect()
+        w.take("savepoint")
+        return Utility("release", {"name": w.name()}, text)
+    if first == "set":
+        w.expect()
+        local = False
+        if w.take("local"):
+            local = True
+        else:
+            w.take("session")
+        if w.take("transaction"):
+            return Utility("set_transaction", _transaction_modes(w), text)
+        if w.peek() == "characteristics":
+            w.expect()
+            w.expect("as")
+            w.expect("transaction")
+            return Utility("set_session_characteristics", _transaction_modes(w), text)
+        if w.peek() == "time":
+            save = w.pos
+            w.expect()
+            if w.take("zone"):
+                rest = w.rest()
+                if rest.lower() in ("local", "default"):
+                    return Utility("reset", {"name": "timezone", "local": local}, text)
+                m = re.fullmatch(r"(?i)interval\s+'([^']*)'\s*(hour\s+to\s+minute)?", rest)
+                value = m.group(1) if m else _set_values(rest)[0]
+                return Utility("set", {"name": "timezone", "values": [value], "local": local}, text)
+            w.pos = save
+        name = _setting_name(w)
+        rest = w.rest()
+        m = re.match(r"(?i)(to\b|=)", rest)
+        if not m:
+            raise syntax_error(f'syntax error at or near "{rest.split()[0] if rest else "end of input"}"')
+        value_text = rest[m.end():].strip()
+        if value_text.lower() == "default":
+            return Utility("reset", {"name": name, "local": local}, text)
+        return Utility("set", {"name": name, "values": _set_values(value_text), "local": local}, text)
+    if first == "show":
+        w.expect()
+        if w.take("all"):
+            return Utility("show", {"name": "all"}, text)
+        if w.peek() == "transaction":
+            w.expect()
+            w.expect("isolation")
+            w.expect("level")
+            return Utility("show", {"name": "transaction_isolation"}, text)
+        if w.peek() == "time":
+            w.expect()
+            w.expect("zone")
+            return Utility("show", {"name": "timezone"}, text)
+        return Utility("show", {"name": _setting_name(w)}, text)
+    if first == "reset":
+        w.expect()
+        if w.take("all"):
+            return Utility("reset_all", {}, text)
+        if w.peek() == "time":
+            w.expect()
+            w.expect("zone")
+            return Utility("reset", {"name": "timezone"}, text)
+        return Utility("reset", {"name": _setting_name(w)}, text)
+    if first == "discard":
+        w.expect()
+        what = w.expect("all", "plans", "sequences", "temporary", "temp").lower()
+        return Utility("discard", {"what": what}, text)
+    if first == "listen":
+        w.expect()
+        return Utility("listen", {"channel": w.name()}, text)
+    if first == "unlisten":
+        w.expect()
+        if w.rest() == "*":
+            return Utility("unlisten", {"channel": "*"}, text)
+        return Utility("unlisten", {"channel": w.name()}, text)
+    if first == "notify":
+        w.expect()
+        channel = w.name()
+        payload = ""
+        rest = w.rest()
+        if rest.startswith(","):
+            values = _set_values(rest[1:])
+            payload = values[0] if values else ""
+        return Utility("notify", {"channel": channel, "payload": payload}, text)
+    if first in ("vacuum", "analyze", "analyse", "checkpoint"):
+        return Utility("noop", {"tag": "VACUUM" if first == "vacuum" else ("CHECKPOINT" if first == "checkpoint" else "ANALYZE")}, text)
+    return None
+
+
+def _setting_name(w: _Words) -> str:
+    name = w.name()
+    while w.rest().startswith("."):
+        w.pos = w.text.index(".", w.pos) + 1
+        name += "." + w.name()
+    return name
+
+
+# -------------------------------------------------------------------- sqlglot
+
+
+def parse_sql(text: str) -> exp.Expression:
+    """Parse one statement with sqlglot; syntax errors become 42601 with a position."""
+    try:
+        trees = sqlglot.parse(text, read="postgres")
+    except ParseError as e:
+        raise _syntax_error_from(e, text) from None
+    except TokenError as e:
+        raise syntax_error(f"syntax error: {e}") from None
+    except RecursionError:
+        raise SqlError("54001", "statement is too complex") from None
+    trees = [t for t in trees if t is not None]
+    if len(trees) != 1:
+        raise syntax_error("syntax error: expected one statement")
+    tree = trees[0]
+    if isinstance(tree, exp.Command):
+        raise SqlError("0A000", f"{tree.name.upper()} is not supported", )
+    return tree
+
+
+def _syntax_error_from(e: ParseError, text: str) -> SqlError:
+    errors = e.errors or []
+    if errors:
+        first = errors[0]
+        near = first.get("highlight") or ""
+        ctx = first.get("start_context") or ""
+        position = None
+        if ctx is not None:
+            i = text.find(ctx + near) if ctx else text.find(near)
+            if i >= 0:
+                position = i + len(ctx) + 1
+        if near:
+            return syntax_error(f'syntax error at or near "{near}"', position)
+        return syntax_error("syntax error at end of input", len(text) + 1)
+    return syntax_error(f"syntax error: {e}")
+
+
+def parse_statement(text: str) -> Statement:
+    utility = parse_utility(text)
+    if utility is not None:
+        return utility
+    return Parsed(parse_sql(text), text)

@@ -1,0 +1,108 @@
+"""The database state derived from the log, and `apply`, the only way it changes.
+
+`DatabaseState.apply(lsn, commit_time_us, transaction)` folds one committed transaction
+into the state: it checks that lsn is the previous one plus one, advances the catalog
+(keeping every catalog version, so a read at a past LSN sees the schema of that moment),
+and applies row events to the tables' versioned rows. It is deterministic and used both for
+live commits and for replay at startup; an event that cannot be applied is a bug or a
+damaged log and raises `ApplyError`, never a half-applied state visible to a reader.
+"""
+from __future__ import annotations
+
+from bisect import bisect_right
+
+from engine import events as ev
+from engine.catalog.changes import apply_event
+from engine.catalog.model import Catalog
+from engine.events import RowCodec, value_from_storage
+from engine.txn.versions import TableData
+
+
+class ApplyError(Exception):
+    """A record that does not fit the state: the log and the state disagree."""
+
+
+class DatabaseState:
+    def __init__(self, catalog: Catalog | None = None) -> None:
+        self.lsn = 0
+        self.commit_time_us = 0
+        self.catalog = catalog or Catalog()
+        self._catalog_lsns: list[int] = [0]
+        self._catalogs: list[Catalog] = [self.catalog]
+        self.tables: dict[int, TableData] = {}
+        self.codecs: dict[int, RowCodec] = {}
+        self.sequences: dict[int, tuple[int, bool]] = {}   # seq_id -> (last value, is_called)
+
+    def catalog_at(self, lsn: int) -> Catalog:
+        """The catalog as it was right after transaction `lsn`."""
+        if lsn >= self.lsn:
+            return self.catalog
+        return self._catalogs[bisect_right(self._catalog_lsns, lsn) - 1]
+
+    def codec(self, table_id: int) -> RowCodec:
+        return self.codecs[table_id]
+
+    def apply(self, lsn: int, commit_time_us: int, txn: ev.Transaction) -> None:
+        if lsn != self.lsn + 1:
+            raise ApplyError(f"record {lsn} does not follow {self.lsn}")
+        catalog = self.catalog
+        tables = self.tables
+        for event in txn.events:
+            t = type(event)
+            if t is ev.RowInserted:
+                tables[event.table_id].insert(lsn, event.rowid, self.codecs[event.table_id].decode(event.values))
+            elif t is ev.RowUpdated:
+                tables[event.table_id].update(lsn, event.rowid, self.codecs[event.table_id].decode(event.values))
+            elif t is ev.RowDeleted:
+                tables[event.table_id].delete(lsn, event.rowid)
+            elif t is ev.SequenceAdvanced:
+                self.sequences[event.seq_id] = (event.value, event.is_called)
+            elif t is ev.TableTruncated:
+                tables[event.table_id].truncate(lsn)
+            elif t is ev.Notified:
+                pass
+            else:
+                catalog = apply_event(catalog, event)
+                self._apply_schema_data(lsn, catalog, event)
+        if catalog is not self.catalog:
+            self.catalog = catalog
+            self._catalog_lsns.append(lsn)
+            self._catalogs.append(catalog)
+        self.lsn = lsn
+        self.commit_time_us = commit_time_us
+
+    def _apply_schema_data(self, lsn: int, catalog: Catalog, event: ev.Event) -> None:
+        """The row-storage side of a schema event (the catalog side is apply_event's)."""
+        if isinstance(event, ev.TableCreated):
+            tid = event.table.table_id
+            self.tables[tid] = TableData(tid, lsn)
+            self.codecs[tid] = RowCodec(event.table)
+        elif isinstance(event, (ev.ColumnAdded, ev.ColumnAltered, ev.TableAltered, ev.ColumnDropped,
+                                ev.ColumnRenamed, ev.TableRenamed)):
+            tid = event.table_id if not isinstance(event, ev.TableAltered) else event.table.table_id
+            table = catalog.tables[tid]
+            data = self.tables[tid]
+            if isinstance(event, ev.ColumnAdded):
+                fill = value_from_storage(event.column.type, event.fill)
+                data.reshape(lsn, table.width, event.column.slot, fill)
+            elif isinstance(event, ev.ColumnAltered):
+                data.reshape(lsn, table.width)
+            self.codecs[tid] = RowCodec(table)
+        elif isinstance(event, ev.IndexCreated):
+            i = event.index
+            if i.unique:
+                self.tables[i.table_id].add_unique_index(i.index_id, i.columns)
+        elif isinstance(event, ev.IndexDropped):
+            for data in self.tables.values():
+                data.unique.pop(event.index_id, None)
+        elif isinstance(event, ev.SequenceCreated):
+            s = event.sequence
+            self.sequences.setdefault(s.seq_id, (s.start, False))
+        elif isinstance(event, ev.SequenceAltered):
+            pass
+        elif isinstance(event, (ev.TableDropped, ev.SequenceDropped, ev.ViewCreated, ev.ViewDropped,
+                                ev.SchemaCreated, ev.SchemaDropped, ev.RoleCreated, ev.RoleAltered,
+                                ev.RoleDropped)):
+            pass   # rows of a dropped table stay readable at earlier LSNs
+        else:
+            raise ApplyError(f"unknown event {type(event).__name__}")

@@ -1,0 +1,298 @@
+"""One client transaction: its snapshot, its private writes and events, its locks.
+
+Reads see the committed state at the statement's snapshot LSN (READ COMMITTED takes a new
+one per statement; REPEATABLE READ and SERIALIZABLE keep the first) with the transaction's
+own writes on top. Writes go into `writes` (table id -> rowid -> row, None for deleted) and
+into `events`, the ordered list that becomes the log record at COMMIT. Nothing here touches
+the shared state: `Database.commit` turns `events` into a record and `apply` makes it real.
+
+Schema changes made inside the transaction are applied to a private copy of the catalog
+(`catalog`), through the same `apply_event` the log replay uses.
+
+Savepoints record positions in the undo list of own writes and in `events`; rolling back to
+one truncates both and restores the catalog.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import TYPE_CHECKING, Any
+
+from engine import events as ev
+from engine.catalog.changes import apply_event
+from engine.catalog.model import Catalog, IndexDef, TableDef
+from engine.errors import SqlError
+from engine.events import RowCodec
+from engine.exec.context import ExecContext
+from engine.exec.plan import ReadPoint
+from engine.txn.locks import EXCLUSIVE
+from engine.txn.versions import TableData
+
+if TYPE_CHECKING:
+    from engine.database import Database
+
+READ_COMMITTED = "read committed"
+REPEATABLE_READ = "repeatable read"
+SERIALIZABLE = "serializable"
+
+_MISSING = object()
+_txn_ids = itertools.count(1)
+
+
+class Savepoint:
+    __slots__ = ("name", "n_events", "n_undo", "catalog")
+
+    def __init__(self, name: str, n_events: int, n_undo: int, catalog: Catalog | None) -> None:
+        self.name = name
+        self.n_events = n_events
+        self.n_undo = n_undo
+        self.catalog = catalog
+
+
+class Transaction:
+    def __init__(self, db: Database, isolation: str = READ_COMMITTED, read_only: bool = False) -> None:
+        self.db = db
+        self.txn_id = next(_txn_ids)
+        self.isolation = isolation
+        self.read_only = read_only
+        self.snapshot_lsn: int | None = None       # fixed for RR/SERIALIZABLE after the first statement
+        self.statement_lsn = 0
+        self.started_at = dt.datetime.now(dt.timezone.utc)
+        self.writes: dict[int, dict[int, tuple | None]] = {}
+        self.events: list[ev.Event] = []
+        self.catalog: Catalog | None = None        # private catalog after own DDL
+        self.savepoints: list[Savepoint] = []
+        self._undo: list[tuple[int, int, Any]] = []
+        self._codecs: dict[tuple[int, int], RowCodec] = {}
+        self._local_rowids: dict[int, int] = {}    # tables created in this transaction
+        self.reason: str | None = None
+        self.read_tables: set[int] = set()
+        self.notifications: list[tuple[str, str]] = []
+
+    # ---------------------------------------------------------------- snapshots
+
+    def begin_statement(self) -> None:
+        if self.isolation == READ_COMMITTED or self.snapshot_lsn is None:
+            self.statement_lsn = self.db.visible_lsn
+            if self.isolation != READ_COMMITTED:
+                self.snapshot_lsn = self.statement_lsn
+        else:
+            self.statement_lsn = self.snapshot_lsn
+
+    @property
+    def current_catalog(self) -> Catalog:
+        if self.catalog is not None:
+            return self.catalog
+        return self.db.state.catalog_at(self.statement_lsn)
+
+    @property
+    def has_writes(self) -> bool:
+        return bool(self.events)
+
+    # ---------------------------------------------------------------- reads (TableReader)
+
+    def _lsn_for(self, read_point: ReadPoint | None, ctx: ExecContext) -> int:
+        if read_point is None:
+            return self.statement_lsn
+        return self.db.resolve_read_point(read_point, ctx)
+
+    def _data(self, table: TableDef) -> TableData | None:
+        return self.db.state.tables.get(table.table_id)
+
+    def rows(self, table: TableDef, read_point: ReadPoint | None, ctx: ExecContext) -> list[tuple]:
+        lsn = self._lsn_for(read_point, ctx)
+        own = self.writes.get(table.table_id) if read_point is None else None
+        self.read_tables.add(table.table_id)
+        data = self._data(table)
+        if data is None:
+            return [r for r in (own or {}).values() if r is not None]
+        rows = data.rows_at(lsn, own)
+        return self._widen(table, rows) if read_point is None else rows
+
+    def items(self, table: TableDef, read_point: ReadPoint | None, ctx: ExecContext) -> list[tuple[int, tuple]]:
+        lsn = self._lsn_for(read_point, ctx)
+        own = self.writes.get(table.table_id) if read_point is None else None
+        self.read_tables.add(table.table_id)
+        data = self._data(table)
+        if data is None:
+            return [(rid, r) for rid, r in (own or {}).items() if r is not None]
+        items = data.items_at(lsn, own)
+        width = table.width
+        if items and any(len(r) < width for _, r in items[:1]) or self._needs_widen(table):
+            items = [(rid, r + (None,) * (width - len(r)) if len(r) < width else r) for rid, r in items]
+        return items
+
+    def lookup(self, table: TableDef, index_id: int, key: tuple, read_point: ReadPoint | None,
+               ctx: ExecContext) -> list[tuple[int, tuple]]:
+        lsn = self._lsn_for(read_point, ctx)
+        own = self.writes.get(table.table_id) if read_point is None else None
+        self.read_tables.add(table.table_id)
+        data = self._data(table)
+        if data is None or index_id not in data.unique:
+            index = self.current_catalog.indexes[index_id]
+            return [(rid, r) for rid, r in self.items(table, read_point, ctx)
+                    if tuple(r[s] for s in index.columns) == key]
+        found = data.lookup_unique(index_id, key, lsn, own)
+        if self._needs_widen(table):
+            width = table.width
+            found = [(rid, r + (None,) * (width - len(r))) for rid, r in found]
+        return found
+
+    def _needs_widen(self, table: TableDef) -> bool:
+        if self.catalog is None:
+            return False
+        committed = self.db.state.catalog.tables.get(table.table_id)
+        return committed is not None and committed.width < table.width
+
+    def _widen(self, table: TableDef, rows: list[tuple]) -> list[tuple]:
+        if not self._needs_widen(table):
+            return rows
+        width = table.width
+        return [r + (None,) * (width - len(r)) if len(r) < width else r for r in rows]
+
+    # ---------------------------------------------------------------- writes
+
+    def check_writable(self, what: str = "statement") -> None:
+        if self.read_only:
+            from engine.errors import read_only_transaction
+            raise read_only_transaction(what)
+
+    def _codec(self, table: TableDef) -> RowCodec:
+        key = (table.table_id, id(table))
+        codec = self._codecs.get(key)
+        if codec is None:
+            codec = self._codecs[key] = RowCodec(table)
+        return codec
+
+    def _own(self, table_id: int) -> dict[int, tuple | None]:
+        own = self.writes.get(table_id)
+        if own is None:
+            own = self.writes[table_id] = {}
+        return own
+
+    def _remember(self, table_id: int, rowid: int) -> None:
+        own = self.writes.get(table_id)
+        self._undo.append((table_id, rowid, own.get(rowid, _MISSING) if own is not None else _MISSING))
+
+    def allocate_rowid(self, table: TableDef) -> int:
+        data = self._data(table)
+        if data is None:
+            n = self._local_rowids.get(table.table_id, 1)
+            self._local_rowids[table.table_id] = n + 1
+            return n
+        rowid = data.next_rowid
+        data.next_rowid = rowid + 1
+        return rowid
+
+    def latest(self, table: TableDef, rowid: int) -> tuple | None:
+        """The newest version of a row: own write, else the newest committed one."""
+        own = self.writes.get(table.table_id)
+        if own is not None and rowid in own:
+            return own[rowid]
+        data = self._data(table)
+        row = data.rows.get(rowid) if data is not None else None
+        if row is not None and len(row) < table.width:
+            row = row + (None,) * (table.width - len(row))
+        return row
+
+    def owns(self, table: TableDef, rowid: int) -> bool:
+        own = self.writes.get(table.table_id)
+        return own is not None and rowid in own
+
+    async def lock_row(self, table: TableDef, rowid: int, *, mode: int = EXCLUSIVE, nowait: bool = False,
+                       skip_locked: bool = False, timeout: float | None = None) -> bool:
+        """Lock a committed row; False only with skip_locked when someone else holds it."""
+        name = ("row", table.table_id, rowid)
+        locks = self.db.locks
+        if locks.try_acquire(self.txn_id, name, mode):
+            return True
+        if skip_locked:
+            return False
+        await locks.acquire(self.txn_id, name, mode, nowait=nowait, timeout=timeout)
+        return True
+
+    async def check_unique(self, table: TableDef, row: tuple, rowid: int, old: tuple | None,
+                           timeout: float | None = None) -> None:
+        """Raise 23505 if `row` would duplicate a unique key of another visible or committed row."""
+        for index in self.current_catalog.indexes_of(table.table_id):
+            if not index.unique:
+                continue
+            key = tuple([row[s] for s in index.columns])
+            if None in key:
+                continue
+            if old is not None and tuple([old[s] for s in index.columns]) == key:
+                continue
+            await self.db.locks.acquire(self.txn_id, ("key", index.index_id, key), EXCLUSIVE, timeout=timeout)
+            for other_id, _ in self._rows_with_key(table, index, key):
+                if other_id != rowid:
+                    raise _unique_violation(table, index, key)
+
+    def _rows_with_key(self, table: TableDef, index: IndexDef, key: tuple) -> list[tuple[int, tuple]]:
+        own = self.writes.get(table.table_id)
+        data = self._data(table)
+        if data is None:
+            return [(rid, r) for rid, r in (own or {}).items()
+                    if r is not None and tuple([r[s] for s in index.columns]) == key]
+        if index.index_id in data.unique:
+            return data.lookup_unique(index.index_id, key, self.db.state.lsn, own)
+        rows = data.items_at(self.db.state.lsn, own)
+        return [(rid, r) for rid, r in rows if tuple([r[s] for s in index.columns]) == key]
+
+    def insert(self, table: TableDef, rowid: int, row: tuple) -> None:
+        self._remember(table.table_id, rowid)
+        self._own(table.table_id)[rowid] = row
+        self.events.append(ev.RowInserted(table.table_id, rowid, self._codec(table).encode(row)))
+
+    def update(self, table: TableDef, rowid: int, row: tuple) -> None:
+        self._remember(table.table_id, rowid)
+        self._own(table.table_id)[rowid] = row
+        self.events.append(ev.RowUpdated(table.table_id, rowid, self._codec(table).encode(row)))
+
+    def delete(self, table: TableDef, rowid: int) -> None:
+        self._remember(table.table_id, rowid)
+        self._own(table.table_id)[rowid] = None
+        self.events.append(ev.RowDeleted(table.table_id, rowid))
+
+    def add_event(self, event: ev.Event) -> None:
+        """A schema or other non-row event: applied to the private catalog at once."""
+        catalog = apply_event(self.current_catalog, event)
+        if catalog is not self.current_catalog or self.catalog is not None:
+            self.catalog = catalog
+        self.events.append(event)
+
+    # ---------------------------------------------------------------- savepoints
+
+    def savepoint(self, name: str) -> None:
+        self.savepoints.append(Savepoint(name, len(self.events), len(self._undo), self.catalog))
+
+    def _find_savepoint(self, name: str) -> int:
+        for i in range(len(self.savepoints) - 1, -1, -1):
+            if self.savepoints[i].name == name:
+                return i
+        raise SqlError("3B001", f'savepoint "{name}" does not exist')
+
+    def rollback_to(self, name: str) -> None:
+        i = self._find_savepoint(name)
+        sp = self.savepoints[i]
+        del self.savepoints[i + 1:]
+        while len(self._undo) > sp.n_undo:
+            table_id, rowid, previous = self._undo.pop()
+            own = self.writes[table_id]
+            if previous is _MISSING:
+                own.pop(rowid, None)
+            else:
+                own[rowid] = previous
+        del self.events[sp.n_events:]
+        self.catalog = sp.catalog
+
+    def release(self, name: str) -> None:
+        i = self._find_savepoint(name)
+        del self.savepoints[i:]
+
+
+def _unique_violation(table: TableDef, index: IndexDef, key: tuple) -> SqlError:
+    names = ", ".join(table.column_by_slot(s).name for s in index.columns)
+    values = ", ".join("null" if v is None else str(v) for v in key)
+    name = index.constraint or index.name
+    return SqlError("23505", f'duplicate key value violates unique constraint "{name}"',
+                    detail=f"Key ({names})=({values}) already exists.", table=table.name, constraint=name)

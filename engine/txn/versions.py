@@ -1,0 +1,192 @@
+"""Row versions of one table, readable at any LSN still held in memory.
+
+`rows` maps rowid -> the newest applied version. Every applied change also appends an undo
+entry (lsn, rowid, before, after) in LSN order, so the table as of LSN n is `rows` with the
+changes after n undone: `overlay(n)` gives {rowid: version at n, or None if absent at n}
+for just the rows that changed after n. Reads at the newest LSN, the common case, need no
+overlay at all. Undo entries older than the history window are pruned; reads before
+`history_floor` are served elsewhere (snapshot + replay).
+
+Unique indexes (primary keys included) map key -> rowid over the newest applied rows. A
+key is a tuple of the indexed slots' values; keys with a NULL are not indexed (NULLs are
+distinct, as in PostgreSQL).
+
+Invariants: only `DatabaseState.apply` mutates a TableData (through insert/update/delete),
+in LSN order; every mutation is recorded in the undo history before it is visible.
+"""
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import Iterable
+
+ABSENT = None  # an overlay value meaning "no such row at that point"
+
+
+class UniqueIndex:
+    """key -> rowid over the newest applied rows."""
+
+    __slots__ = ("index_id", "slots", "entries")
+
+    def __init__(self, index_id: int, slots: tuple[int, ...]) -> None:
+        self.index_id = index_id
+        self.slots = slots
+        self.entries: dict[tuple, int] = {}
+
+    def key(self, row: tuple) -> tuple | None:
+        k = tuple([row[s] for s in self.slots])
+        return None if None in k else k
+
+    def add(self, rowid: int, row: tuple) -> None:
+        k = self.key(row)
+        if k is not None:
+            self.entries[k] = rowid
+
+    def remove(self, rowid: int, row: tuple) -> None:
+        k = self.key(row)
+        if k is not None and self.entries.get(k) == rowid:
+            del self.entries[k]
+
+
+class TableData:
+    __slots__ = ("table_id", "rows", "undo", "undo_lsns", "unique", "next_rowid", "last_lsn",
+                 "history_floor")
+
+    def __init__(self, table_id: int, created_lsn: int = 0) -> None:
+        self.table_id = table_id
+        self.rows: dict[int, tuple] = {}
+        self.undo: list[tuple[int, int, tuple | None, tuple | None]] = []
+        self.undo_lsns: list[int] = []
+        self.unique: dict[int, UniqueIndex] = {}
+        self.next_rowid = 1
+        self.last_lsn = created_lsn
+        self.history_floor = created_lsn
+
+    # ------------------------------------------------------------ changes (apply only)
+
+    def insert(self, lsn: int, rowid: int, row: tuple) -> None:
+        self.rows[rowid] = row
+        for idx in self.unique.values():
+            idx.add(rowid, row)
+        if rowid >= self.next_rowid:
+            self.next_rowid = rowid + 1
+        self._record(lsn, rowid, None, row)
+
+    def update(self, lsn: int, rowid: int, row: tuple) -> None:
+        before = self.rows[rowid]
+        self.rows[rowid] = row
+        for idx in self.unique.values():
+            idx.remove(rowid, before)
+            idx.add(rowid, row)
+        self._record(lsn, rowid, before, row)
+
+    def delete(self, lsn: int, rowid: int) -> None:
+        before = self.rows.pop(rowid)
+        for idx in self.unique.values():
+            idx.remove(rowid, before)
+        self._record(lsn, rowid, before, None)
+
+    def truncate(self, lsn: int) -> None:
+        for rowid in list(self.rows):
+            self.delete(lsn, rowid)
+
+    def _record(self, lsn: int, rowid: int, before: tuple | None, after: tuple | None) -> None:
+        self.undo.append((lsn, rowid, before, after))
+        self.undo_lsns.append(lsn)
+        self.last_lsn = lsn
+
+    def reshape(self, lsn: int, width: int, fill_slot: int | None = None, fill=None) -> None:
+        """Widen every row to `width` slots (ADD COLUMN); readers at earlier LSNs ignore the new slots."""
+        for rowid, row in self.rows.items():
+            if len(row) < width:
+                extra = [None] * (width - len(row))
+                if fill_slot is not None and fill_slot >= len(row):
+                    extra[fill_slot - len(row)] = fill
+                self.rows[rowid] = row + tuple(extra)
+        self.last_lsn = max(self.last_lsn, lsn)
+
+    def add_unique_index(self, index_id: int, slots: tuple[int, ...]) -> None:
+        idx = UniqueIndex(index_id, slots)
+        for rowid, row in self.rows.items():
+            idx.add(rowid, row)
+        self.unique[index_id] = idx
+
+    def prune_history(self, keep_after_lsn: int) -> None:
+        """Forget undo entries at or before `keep_after_lsn` (reads before it go elsewhere)."""
+        cut = bisect_right(self.undo_lsns, keep_after_lsn)
+        if cut:
+            del self.undo[:cut]
+            del self.undo_lsns[:cut]
+        self.history_floor = max(self.history_floor, keep_after_lsn)
+
+    # ------------------------------------------------------------ reads
+
+    def overlay(self, lsn: int) -> dict[int, tuple | None]:
+        """{rowid: version at `lsn` or ABSENT} for the rows changed after `lsn`."""
+        if lsn >= self.last_lsn:
+            return {}
+        start = bisect_right(self.undo_lsns, lsn)
+        out: dict[int, tuple | None] = {}
+        undo = self.undo
+        for i in range(start, len(undo)):
+            _, rowid, before, _ = undo[i]
+            if rowid not in out:
+                out[rowid] = before
+        return out
+
+    def rows_at(self, lsn: int, own: dict[int, tuple | None] | None = None) -> list[tuple]:
+        """Every row visible at `lsn`, with this transaction's own writes `own` on top."""
+        ov = self.overlay(lsn)
+        if own:
+            ov = {**ov, **own} if ov else own
+        if not ov:
+            return list(self.rows.values())
+        out = [r for rid, r in self.rows.items() if rid not in ov]
+        out.extend(r for r in ov.values() if r is not None)
+        return out
+
+    def items_at(self, lsn: int, own: dict[int, tuple | None] | None = None) -> list[tuple[int, tuple]]:
+        """(rowid, row) for every row visible at `lsn`, own writes on top."""
+        ov = self.overlay(lsn)
+        if own:
+            ov = {**ov, **own} if ov else own
+        if not ov:
+            return list(self.rows.items())
+        out = [(rid, r) for rid, r in self.rows.items() if rid not in ov]
+        out.extend((rid, r) for rid, r in ov.items() if r is not None)
+        return out
+
+    def get_at(self, rowid: int, lsn: int, own: dict[int, tuple | None] | None = None) -> tuple | None:
+        if own and rowid in own:
+            return own[rowid]
+        if lsn >= self.last_lsn:
+            return self.rows.get(rowid)
+        ov = self.overlay(lsn)
+        if rowid in ov:
+            return ov[rowid]
+        return self.rows.get(rowid)
+
+    def lookup_unique(self, index_id: int, key: tuple, lsn: int,
+                      own: dict[int, tuple | None] | None = None) -> list[tuple[int, tuple]]:
+        """Rows visible at `lsn` (own writes on top) whose unique key equals `key`."""
+        idx = self.unique[index_id]
+        rowid = idx.entries.get(key)
+        if lsn >= self.last_lsn and not own:
+            if rowid is None:
+                return []
+            return [(rowid, self.rows[rowid])]
+        ov = self.overlay(lsn)
+        if own:
+            ov = {**ov, **own} if ov else own
+        out = []
+        if rowid is not None and rowid not in ov:
+            out.append((rowid, self.rows[rowid]))
+        slots = idx.slots
+        for rid, row in ov.items():
+            if row is not None and tuple([row[s] for s in slots]) == key:
+                out.append((rid, row))
+        return out
+
+    def versions(self, from_lsn: int = 0) -> Iterable[tuple[int, int, tuple | None, tuple | None]]:
+        """Undo entries (lsn, rowid, before, after) with lsn > from_lsn, in LSN order."""
+        start = bisect_right(self.undo_lsns, from_lsn)
+        return self.undo[start:]

@@ -1,0 +1,966 @@
+"""SQL types: identity (OID, typmod, names), in-memory values, and text input/output.
+
+Every value the engine holds is a plain Python object chosen per type:
+
+    bool -> bool            int2/int4/int8/oid -> int      float4/float8 -> float
+    numeric -> Decimal      text/varchar/bpchar/name -> str bytea -> bytes
+    date -> date            time -> time                   timestamp -> naive datetime
+    timestamptz -> datetime aware in UTC                   interval -> Interval
+    uuid -> UUID            json/jsonb -> str (jsonb in canonical text form)
+    arrays -> tuple (nested tuples for more dimensions), NULL elements are None
+
+SQL NULL is `None` everywhere. Text input (`parse_text`) raises the SQLSTATE PostgreSQL
+raises (22P02, 22003, 22007, 22008); text output (`text_formatter`) renders exactly what a
+PostgreSQL 15 server with DateStyle=ISO, IntervalStyle=postgres prints, in the session's
+TimeZone. Binary wire formats are `protocol.binary`'s business.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+import struct
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from engine.errors import SqlError, invalid_text, out_of_range
+
+UTC = dt.timezone.utc
+
+
+@dataclass(frozen=True, slots=True)
+class SqlType:
+    """A PostgreSQL type as clients see it: pg_type identity plus a type modifier."""
+
+    name: str                 # pg_type.typname: int4, varchar, _int4, ...
+    oid: int
+    size: int                 # pg_type.typlen (-1 varlena, -2 cstring)
+    category: str             # pg_type.typcategory: N numeric, S string, B bool, D datetime, ...
+    typmod: int = -1          # as in pg_attribute.atttypmod
+    element: "SqlType | None" = None  # for arrays
+    array_oid: int = 0
+
+    def with_typmod(self, typmod: int) -> SqlType:
+        return SqlType(self.name, self.oid, self.size, self.category, typmod, self.element, self.array_oid)
+
+    @property
+    def is_array(self) -> bool:
+        return self.element is not None
+
+    @property
+    def base(self) -> SqlType:
+        """The type without its modifier (what operators and functions resolve on)."""
+        return TYPES_BY_OID[self.oid] if self.typmod != -1 else self
+
+    def __str__(self) -> str:
+        return format_type(self)
+
+
+def _t(name: str, oid: int, size: int, category: str, array_oid: int) -> SqlType:
+    return SqlType(name, oid, size, category, array_oid=array_oid)
+
+
+BOOL = _t("bool", 16, 1, "B", 1000)
+BYTEA = _t("bytea", 17, -1, "U", 1001)
+NAME = _t("name", 19, 64, "S", 1003)
+INT8 = _t("int8", 20, 8, "N", 1016)
+INT2 = _t("int2", 21, 2, "N", 1005)
+INT2VECTOR = _t("int2vector", 22, -1, "A", 1006)
+INT4 = _t("int4", 23, 4, "N", 1007)
+REGPROC = _t("regproc", 24, 4, "N", 1008)
+TEXT = _t("text", 25, -1, "S", 1009)
+OID = _t("oid", 26, 4, "N", 1028)
+OIDVECTOR = _t("oidvector", 30, -1, "A", 1013)
+JSON = _t("json", 114, -1, "U", 199)
+FLOAT4 = _t("float4", 700, 4, "N", 1021)
+FLOAT8 = _t("float8", 701, 8, "N", 1022)
+UNKNOWN = _t("unknown", 705, -2, "X", 0)
+ACLITEM = _t("aclitem", 1033, 12, "U", 1034)
+BPCHAR = _t("bpchar", 1042, -1, "S", 1014)
+VARCHAR = _t("varchar", 1043, -1, "S", 1015)
+DATE = _t("date", 1082, 4, "D", 1182)
+TIME = _t("time", 1083, 8, "D", 1183)
+TIMESTAMP = _t("timestamp", 1114, 8, "D", 1115)
+TIMESTAMPTZ = _t("timestamptz", 1184, 8, "D", 1185)
+INTERVAL = _t("interval", 1186, 16, "T", 1187)
+NUMERIC = _t("numeric", 1700, -1, "N", 1231)
+REGCLASS = _t("regclass", 2205, 4, "N", 2210)
+REGTYPE = _t("regtype", 2206, 4, "N", 2211)
+UUID = _t("uuid", 2950, 16, "U", 2951)
+VOID = _t("void", 2278, 4, "P", 0)
+RECORD = _t("record", 2249, -1, "P", 2287)
+ANY = _t("any", 2276, 4, "P", 0)
+JSONB = _t("jsonb", 3802, -1, "U", 3807)
+CHAR = _t("char", 18, 1, "Z", 1002)  # the internal one-byte "char"
+
+SCALAR_TYPES = (
+    BOOL, BYTEA, NAME, INT8, INT2, INT4, REGPROC, TEXT, OID, JSON, FLOAT4, FLOAT8, UNKNOWN,
+    BPCHAR, VARCHAR, DATE, TIME, TIMESTAMP, TIMESTAMPTZ, INTERVAL, NUMERIC, REGCLASS, REGTYPE,
+    UUID, JSONB, CHAR, INT2VECTOR, OIDVECTOR, ACLITEM, VOID, RECORD,
+)
+
+
+def array_of(element: SqlType) -> SqlType:
+    base = element.base
+    return ARRAY_TYPES_BY_ELEMENT[base.oid]
+
+
+ARRAY_TYPES_BY_ELEMENT: dict[int, SqlType] = {
+    t.oid: SqlType("_" + t.name, t.array_oid, -1, "A", element=t)
+    for t in SCALAR_TYPES
+    if t.array_oid and t.category != "A"
+}
+TYPES_BY_OID: dict[int, SqlType] = {t.oid: t for t in SCALAR_TYPES}
+TYPES_BY_OID.update({t.oid: t for t in ARRAY_TYPES_BY_ELEMENT.values()})
+TYPES_BY_NAME: dict[str, SqlType] = {t.name: t for t in TYPES_BY_OID.values()}
+
+INTEGER_TYPES = (INT2, INT4, INT8)
+NUMERIC_PRECEDENCE = {INT2.oid: 0, INT4.oid: 1, INT8.oid: 2, NUMERIC.oid: 3, FLOAT4.oid: 4, FLOAT8.oid: 5}
+STRING_TYPES = frozenset((TEXT.oid, VARCHAR.oid, BPCHAR.oid, NAME.oid))
+INT_RANGES = {INT2.oid: (-(1 << 15), (1 << 15) - 1), INT4.oid: (-(1 << 31), (1 << 31) - 1),
+              INT8.oid: (-(1 << 63), (1 << 63) - 1), OID.oid: (0, (1 << 32) - 1)}
+
+# ---------------------------------------------------------------- names and typmods
+
+_NAME_ALIASES = {
+    "int": INT4, "integer": INT4, "int4": INT4, "serial": INT4, "serial4": INT4,
+    "smallint": INT2, "int2": INT2, "smallserial": INT2, "serial2": INT2,
+    "bigint": INT8, "int8": INT8, "bigserial": INT8, "serial8": INT8,
+    "real": FLOAT4, "float4": FLOAT4, "double precision": FLOAT8, "float8": FLOAT8, "float": FLOAT8,
+    "double": FLOAT8,
+    "numeric": NUMERIC, "decimal": NUMERIC,
+    "text": TEXT, "varchar": VARCHAR, "character varying": VARCHAR, "char": BPCHAR,
+    "character": BPCHAR, "bpchar": BPCHAR, "name": NAME, '"char"': CHAR,
+    "boolean": BOOL, "bool": BOOL,
+    "date": DATE, "time": TIME, "time without time zone": TIME,
+    "timestamp": TIMESTAMP, "timestamp without time zone": TIMESTAMP,
+    "timestamptz": TIMESTAMPTZ, "timestamp with time zone": TIMESTAMPTZ,
+    "interval": INTERVAL, "bytea": BYTEA, "uuid": UUID, "json": JSON, "jsonb": JSONB,
+    "oid": OID, "regclass": REGCLASS, "regtype": REGTYPE, "regproc": REGPROC,
+    "unknown": UNKNOWN, "void": VOID, "record": RECORD, "int2vector": INT2VECTOR,
+    "oidvector": OIDVECTOR, "aclitem": ACLITEM,
+}
+SERIAL_NAMES = {"serial": INT4, "serial4": INT4, "bigserial": INT8, "serial8": INT8,
+                "smallserial": INT2, "serial2": INT2}
+
+
+def type_from_name(name: str, modifiers: tuple[int, ...] = ()) -> SqlType:
+    """Resolve a type name as written in SQL (any alias, with typmod arguments)."""
+    key = " ".join(name.lower().split())
+    array_depth = 0
+    while key.endswith("[]"):
+        key = key[:-2].rstrip()
+        array_depth += 1
+    if key.startswith("pg_catalog."):
+        key = key[len("pg_catalog."):]
+    t = _NAME_ALIASES.get(key) or TYPES_BY_NAME.get(key)
+    if t is None:
+        raise SqlError("42704", f'type "{name}" does not exist')
+    if t is FLOAT8 and key == "float" and modifiers:
+        t = FLOAT4 if modifiers[0] <= 24 else FLOAT8
+        modifiers = ()
+    t = t.with_typmod(typmod_for(t, modifiers)) if modifiers else t
+    if t is BPCHAR and not modifiers and key in ("char", "character"):
+        t = t.with_typmod(1 + 4)
+    for _ in range(array_depth):
+        t = array_of(t)
+    return t
+
+
+def typmod_for(t: SqlType, modifiers: tuple[int, ...]) -> int:
+    if t.oid in (VARCHAR.oid, BPCHAR.oid):
+        if len(modifiers) != 1 or modifiers[0] < 1:
+            raise SqlError("22023", f"length for type {t.name} must be at least 1")
+        return modifiers[0] + 4
+    if t.oid == NUMERIC.oid:
+        precision = modifiers[0]
+        scale = modifiers[1] if len(modifiers) > 1 else 0
+        if not 1 <= precision <= 1000:
+            raise SqlError("22023", f"NUMERIC precision {precision} must be between 1 and 1000")
+        if not -1000 <= scale <= 1000:
+            raise SqlError("22023", f"NUMERIC scale {scale} must be between -1000 and 1000")
+        return ((precision << 16) | (scale & 0xFFFF)) + 4
+    if t.oid in (TIMESTAMP.oid, TIMESTAMPTZ.oid, TIME.oid, INTERVAL.oid):
+        return modifiers[0]
+    raise SqlError("42601", f"type modifier is not allowed for type \"{t.name}\"")
+
+
+_DISPLAY = {
+    "int2": "smallint", "int4": "integer", "int8": "bigint", "float4": "real",
+    "float8": "double precision", "bool": "boolean", "varchar": "character varying",
+    "bpchar": "character", "timestamp": "timestamp without time zone",
+    "timestamptz": "timestamp with time zone", "time": "time without time zone",
+    "char": '"char"',
+}
+
+
+def format_type(t: SqlType) -> str:
+    """What pg_catalog.format_type(oid, typmod) prints."""
+    if t.element is not None:
+        return format_type(t.element) + "[]"
+    name = _DISPLAY.get(t.name, t.name)
+    if t.typmod == -1:
+        return name
+    if t.oid in (VARCHAR.oid, BPCHAR.oid):
+        return f"{name}({t.typmod - 4})"
+    if t.oid == NUMERIC.oid:
+        mod = t.typmod - 4
+        return f"numeric({mod >> 16},{mod & 0xFFFF})"
+    if t.oid in (TIMESTAMP.oid, TIMESTAMPTZ.oid, TIME.oid):
+        base, _, rest = name.partition(" ")
+        return f"{base}({t.typmod}) {rest}".strip()
+    return name
+
+
+# ---------------------------------------------------------------- interval
+
+
+class Interval:
+    """PostgreSQL interval: months, days and microseconds, kept apart as PostgreSQL does.
+
+    Comparison and hashing use PostgreSQL's normalisation (1 month = 30 days, 1 day = 24 h),
+    so '1 month' = '30 days' is true, as in PostgreSQL.
+    """
+
+    __slots__ = ("months", "days", "micros")
+
+    def __init__(self, months: int = 0, days: int = 0, micros: int = 0) -> None:
+        self.months = months
+        self.days = days
+        self.micros = micros
+
+    def _key(self) -> int:
+        return (self.months * 30 + self.days) * 86_400_000_000 + self.micros
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Interval) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __lt__(self, other: Interval) -> bool:
+        return self._key() < other._key()
+
+    def __le__(self, other: Interval) -> bool:
+        return self._key() <= other._key()
+
+    def __gt__(self, other: Interval) -> bool:
+        return self._key() > other._key()
+
+    def __ge__(self, other: Interval) -> bool:
+        return self._key() >= other._key()
+
+    def __neg__(self) -> Interval:
+        return Interval(-self.months, -self.days, -self.micros)
+
+    def __add__(self, other: Interval) -> Interval:
+        return Interval(self.months + other.months, self.days + other.days, self.micros + other.micros)
+
+    def __sub__(self, other: Interval) -> Interval:
+        return Interval(self.months - other.months, self.days - other.days, self.micros - other.micros)
+
+    def __iter__(self):
+        return iter((self.months, self.days, self.micros))
+
+    def __repr__(self) -> str:
+        return f"Interval({self.months}, {self.days}, {self.micros})"
+
+
+# ---------------------------------------------------------------- text input
+
+
+def _parse_int(t: SqlType) -> Callable[[str], int]:
+    lo, hi = INT_RANGES[t.oid]
+    label = _DISPLAY.get(t.name, t.name)
+
+    def parse(text: str) -> int:
+        s = text.strip()
+        try:
+            if not s or "_" in s and not re.fullmatch(r"[+-]?\d+(_\d+)*", s):
+                raise ValueError
+            v = int(s, 0) if s[1:2] in ("x", "X", "o", "O", "b", "B") or s[2:3] in ("x", "X", "o", "O", "b", "B") else int(s)
+        except ValueError:
+            raise invalid_text(label, text) from None
+        if not lo <= v <= hi:
+            raise SqlError("22003", f'value "{text}" is out of range for type {label}')
+        return v
+
+    return parse
+
+
+def _parse_numeric(text: str) -> Decimal:
+    s = text.strip()
+    low = s.lower()
+    if low in ("nan",):
+        return Decimal("NaN")
+    if low in ("infinity", "+infinity", "inf", "+inf"):
+        return Decimal("Infinity")
+    if low in ("-infinity", "-inf"):
+        return Decimal("-Infinity")
+    if not re.fullmatch(r"[+-]?(\d[\d_]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?", s):
+        raise invalid_text("numeric", text)
+    try:
+        return Decimal(s.replace("_", ""))
+    except InvalidOperation:
+        raise invalid_text("numeric", text) from None
+
+
+def _parse_float(t: SqlType) -> Callable[[str], float]:
+    label = _DISPLAY[t.name]
+
+    def parse(text: str) -> float:
+        s = text.strip().lower()
+        if s in ("nan",):
+            return math.nan
+        if s in ("infinity", "+infinity", "inf", "+inf"):
+            return math.inf
+        if s in ("-infinity", "-inf"):
+            return -math.inf
+        try:
+            if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?", s):
+                raise ValueError
+            v = float(s)
+        except ValueError:
+            raise invalid_text(label, text) from None
+        if math.isinf(v):
+            raise SqlError("22003", f'"{text.strip()}" is out of range for type {label}')
+        if t is FLOAT4:
+            try:
+                v = struct.unpack("f", struct.pack("f", v))[0]
+            except OverflowError:
+                raise SqlError("22003", f'"{text.strip()}" is out of range for type real') from None
+        return v
+
+    return parse
+
+
+_TRUE = {"t", "true", "y", "yes", "on", "1"}
+_FALSE = {"f", "false", "n", "no", "off", "0"}
+
+
+def _parse_bool(text: str) -> bool:
+    s = text.strip().lower()
+    if s in _TRUE or (len(s) > 1 and any(w.startswith(s) for w in ("true", "yes"))) or s == "on":
+        return True
+    if s in _FALSE or (len(s) > 1 and any(w.startswith(s) for w in ("false", "no"))) or s in ("of", "off"):
+        return False
+    raise invalid_text("boolean", text)
+
+
+_DATE_RE = re.compile(r"(\d{4,})-(\d{1,2})-(\d{1,2})")
+_TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?")
+_TZ_RE = re.compile(r"(?:\s*)(Z|UTC|GMT|[+-]\d{1,2}(?::?\d{2})?(?::?\d{2})?)$", re.IGNORECASE)
+_MONTHS = {m: i + 1 for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
+
+
+def _date_part(s: str, label: str, text: str) -> tuple[dt.date, str]:
+    m = _DATE_RE.match(s)
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        rest = s[m.end():]
+    else:
+        m2 = re.match(r"(\d{1,2})/(\d{1,2})/(\d{4})", s)  # MDY
+        m3 = re.match(r"(\d{1,2})[- ]([a-z]{3})[a-z]*[- ](\d{4})", s, re.IGNORECASE)
+        m4 = re.match(r"([a-z]{3})[a-z]*[- ](\d{1,2}),?[- ](\d{4})", s, re.IGNORECASE)
+        m5 = re.match(r"(\d{4})(\d{2})(\d{2})(?!\d)", s)
+        if m2:
+            mo, d, y = int(m2.group(1)), int(m2.group(2)), int(m2.group(3))
+            rest = s[m2.end():]
+        elif m3 and m3.group(2).lower() in _MONTHS:
+            d, mo, y = int(m3.group(1)), _MONTHS[m3.group(2).lower()], int(m3.group(3))
+            rest = s[m3.end():]
+        elif m4 and m4.group(1).lower() in _MONTHS:
+            mo, d, y = _MONTHS[m4.group(1).lower()], int(m4.group(2)), int(m4.group(3))
+            rest = s[m4.end():]
+        elif m5:
+            y, mo, d = int(m5.group(1)), int(m5.group(2)), int(m5.group(3))
+            rest = s[m5.end():]
+        else:
+            raise SqlError("22007", f'invalid input syntax for type {label}: "{text}"')
+    if not (1 <= mo <= 12 and 1 <= d <= 31):
+        raise SqlError("22008", f'date/time field value out of range: "{text}"')
+    try:
+        return dt.date(y, mo, d), rest
+    except ValueError:
+        raise SqlError("22008", f'date/time field value out of range: "{text}"') from None
+
+
+def _time_part(s: str, text: str) -> tuple[dt.time, str]:
+    m = _TIME_RE.match(s)
+    if not m:
+        raise SqlError("22007", f'invalid input syntax for type time: "{text}"')
+    h, mi = int(m.group(1)), int(m.group(2))
+    sec = int(m.group(3) or 0)
+    frac = m.group(4) or ""
+    micro = round(int((frac + "000000")[:7]) / 10) if frac else 0
+    if h == 24 and mi == 0 and sec == 0 and micro == 0:
+        return dt.time(0), s[m.end():] + "\x00nextday"
+    if not (0 <= h < 24 and 0 <= mi < 60 and 0 <= sec < 61):
+        raise SqlError("22008", f'date/time field value out of range: "{text}"')
+    if micro >= 1_000_000:
+        micro = 999_999
+    return dt.time(h, mi, min(sec, 59), micro), s[m.end():]
+
+
+def _tz_offset(tz: str) -> dt.tzinfo:
+    u = tz.upper()
+    if u in ("Z", "UTC", "GMT"):
+        return UTC
+    sign = -1 if tz[0] == "-" else 1
+    digits = tz[1:].replace(":", "")
+    if len(digits) <= 2:
+        h, m, s = int(digits), 0, 0
+    else:
+        h, m, s = int(digits[:-2] if len(digits) <= 4 else digits[:-4]), int(digits[-2:] if len(digits) <= 4 else digits[-4:-2]), int(digits[-2:]) if len(digits) > 4 else 0
+    return dt.timezone(sign * dt.timedelta(hours=h, minutes=m, seconds=s))
+
+
+def parse_timestamp(text: str, with_tz: bool, session_tz: dt.tzinfo) -> dt.datetime:
+    label = "timestamp with time zone" if with_tz else "timestamp without time zone"
+    s = text.strip()
+    low = s.lower()
+    special = _special_timestamp(low, session_tz)
+    if special is not None:
+        return special.astimezone(UTC) if with_tz else special.replace(tzinfo=None)
+    d, rest = _date_part(s, label, text)
+    rest = rest.strip()
+    if rest[:1] in ("T", "t"):
+        rest = rest[1:]
+    tzinfo: dt.tzinfo | None = None
+    t = dt.time(0)
+    next_day = False
+    if rest:
+        mtz = _TZ_RE.search(rest)
+        if mtz and (mtz.start() > 0 or not _TIME_RE.match(rest)):
+            tzinfo = _tz_offset(mtz.group(1))
+            rest = rest[: mtz.start()].strip()
+        elif mtz is None and " " in rest:
+            body, _, zone = rest.rpartition(" ")
+            try:
+                tzinfo = ZoneInfo(zone)
+                rest = body.strip()
+            except (ZoneInfoNotFoundError, ValueError):
+                raise SqlError("22007", f'invalid input syntax for type {label}: "{text}"') from None
+        if rest:
+            t, tail = _time_part(rest, text)
+            next_day = tail.endswith("\x00nextday")
+            tail = tail.replace("\x00nextday", "").strip()
+            if tail:
+                raise SqlError("22007", f'invalid input syntax for type {label}: "{text}"')
+    value = dt.datetime.combine(d, t)
+    if next_day:
+        value += dt.timedelta(days=1)
+    if not with_tz:
+        return value
+    value = value.replace(tzinfo=tzinfo or session_tz)
+    return value.astimezone(UTC)
+
+
+def _special_timestamp(low: str, session_tz: dt.tzinfo) -> dt.datetime | None:
+    if low == "epoch":
+        return dt.datetime(1970, 1, 1, tzinfo=UTC)
+    if low in ("now", "today", "tomorrow", "yesterday"):
+        now = dt.datetime.now(UTC).astimezone(session_tz)
+        if low == "now":
+            return now
+        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        return day + dt.timedelta(days={"today": 0, "tomorrow": 1, "yesterday": -1}[low])
+    if low in ("infinity", "-infinity"):
+        raise SqlError("0A000", "infinite timestamps are not supported")
+    return None
+
+
+def parse_date(text: str, session_tz: dt.tzinfo = UTC) -> dt.date:
+    s = text.strip()
+    special = _special_timestamp(s.lower(), session_tz)
+    if special is not None:
+        return special.date()
+    d, rest = _date_part(s, "date", text)
+    rest = rest.strip()
+    if rest and not _TIME_RE.match(rest.lstrip("Tt")):
+        raise SqlError("22007", f'invalid input syntax for type date: "{text}"')
+    return d
+
+
+def parse_time(text: str) -> dt.time:
+    s = text.strip()
+    t, rest = _time_part(s, text)
+    rest = rest.replace("\x00nextday", "").strip()
+    if rest and not _TZ_RE.fullmatch(rest):
+        raise SqlError("22007", f'invalid input syntax for type time: "{text}"')
+    return t
+
+
+_INTERVAL_UNITS = {
+    "microsecond": ("us", 1), "microseconds": ("us", 1), "us": ("us", 1), "usec": ("us", 1), "usecs": ("us", 1),
+    "millisecond": ("us", 1000), "milliseconds": ("us", 1000), "ms": ("us", 1000), "msec": ("us", 1000), "msecs": ("us", 1000),
+    "second": ("us", 1_000_000), "seconds": ("us", 1_000_000), "sec": ("us", 1_000_000), "secs": ("us", 1_000_000), "s": ("us", 1_000_000),
+    "minute": ("us", 60_000_000), "minutes": ("us", 60_000_000), "min": ("us", 60_000_000), "mins": ("us", 60_000_000), "m": ("us", 60_000_000),
+    "hour": ("us", 3_600_000_000), "hours": ("us", 3_600_000_000), "hr": ("us", 3_600_000_000), "hrs": ("us", 3_600_000_000), "h": ("us", 3_600_000_000),
+    "day": ("d", 1), "days": ("d", 1), "d": ("d", 1),
+    "week": ("d", 7), "weeks": ("d", 7), "w": ("d", 7),
+    "month": ("mo", 1), "months": ("mo", 1), "mon": ("mo", 1), "mons": ("mo", 1),
+    "year": ("mo", 12), "years": ("mo", 12), "y": ("mo", 12), "yr": ("mo", 12), "yrs": ("mo", 12),
+    "decade": ("mo", 120), "decades": ("mo", 120), "century": ("mo", 1200), "centuries": ("mo", 1200),
+    "millennium": ("mo", 12000), "millennia": ("mo", 12000),
+}
+_INTERVAL_TOKEN = re.compile(r"\s*([+-]?\d+(?:\.\d*)?|[+-]?\.\d+)\s*([a-z]+)?", re.IGNORECASE)
+
+
+def parse_interval(text: str) -> Interval:
+    s = text.strip().lower()
+    if s.startswith("@"):
+        s = s[1:]
+    ago = s.endswith(" ago")
+    if ago:
+        s = s[:-4]
+    if s.startswith("p"):
+        result = _parse_iso_interval(s, text)
+    else:
+        months = days = 0
+        micros = 0.0
+        pos = 0
+        seen = False
+        while pos < len(s):
+            if s[pos].isspace():
+                pos += 1
+                continue
+            mt = re.match(r"([+-]?)(\d+):(\d{1,2})(?::(\d{1,2}(?:\.\d+)?))?", s[pos:])
+            if mt:
+                sign = -1 if mt.group(1) == "-" else 1
+                micros += sign * (int(mt.group(2)) * 3_600_000_000 + int(mt.group(3)) * 60_000_000
+                                  + float(mt.group(4) or 0) * 1_000_000)
+                pos += mt.end()
+                seen = True
+                continue
+            m = _INTERVAL_TOKEN.match(s, pos)
+            if not m or m.end() == pos:
+                raise SqlError("22007", f'invalid input syntax for type interval: "{text}"')
+            number = float(m.group(1)) if "." in m.group(1) else int(m.group(1))
+            unit = (m.group(2) or "second").lower()
+            if unit not in _INTERVAL_UNITS:
+                raise SqlError("22007", f'invalid input syntax for type interval: "{text}"')
+            kind, factor = _INTERVAL_UNITS[unit]
+            if kind == "mo":
+                whole = int(number * factor)
+                months += whole
+                frac_days = (number * factor - whole) * 30
+                days += int(frac_days)
+                micros += (frac_days - int(frac_days)) * 86_400_000_000
+            elif kind == "d":
+                whole = int(number * factor)
+                days += whole
+                micros += (number * factor - whole) * 86_400_000_000
+            else:
+                micros += number * factor
+            pos = m.end()
+            seen = True
+        if not seen:
+            raise SqlError("22007", f'invalid input syntax for type interval: "{text}"')
+        result = Interval(months, days, int(round(micros)))
+    return -result if ago else result
+
+
+def _parse_iso_interval(s: str, text: str) -> Interval:
+    m = re.fullmatch(r"p(?:([\d.]+)y)?(?:([\d.]+)m)?(?:([\d.]+)w)?(?:([\d.]+)d)?(?:t(?:([\d.]+)h)?(?:([\d.]+)m)?(?:([\d.]+)s)?)?", s)
+    if not m:
+        raise SqlError("22007", f'invalid input syntax for type interval: "{text}"')
+    y, mo, w, d, h, mi, sec = (float(g) if g else 0.0 for g in m.groups())
+    months = int(y * 12 + mo)
+    days = int(w * 7 + d)
+    micros = int(round((h * 3600 + mi * 60 + sec) * 1_000_000))
+    return Interval(months, days, micros)
+
+
+def _parse_bytea(text: str) -> bytes:
+    if text.startswith("\\x"):
+        try:
+            return bytes.fromhex(text[2:])
+        except ValueError:
+            raise SqlError("22P02", "invalid hexadecimal data: odd number of digits" if len(text) % 2 else
+                           "invalid hexadecimal digit") from None
+    out = bytearray()
+    i = 0
+    raw = text.encode()
+    while i < len(raw):
+        c = raw[i]
+        if c == 0x5C:
+            if raw[i + 1:i + 2] == b"\\":
+                out.append(0x5C)
+                i += 2
+            elif re.fullmatch(rb"[0-3][0-7]{2}", raw[i + 1:i + 4] or b""):
+                out.append(int(raw[i + 1:i + 4], 8))
+                i += 4
+            else:
+                raise SqlError("22P02", "invalid input syntax for type bytea")
+        else:
+            out.append(c)
+            i += 1
+    return bytes(out)
+
+
+def _parse_uuid(text: str) -> uuid.UUID:
+    try:
+        s = text.strip()
+        if s.startswith("{") and s.endswith("}"):
+            s = s[1:-1]
+        if len(s.replace("-", "")) != 32:
+            raise ValueError
+        return uuid.UUID(s)
+    except ValueError:
+        raise invalid_text("uuid", text) from None
+
+
+def canonical_jsonb(value: Any) -> str:
+    """jsonb's output form: keys sorted by (length, bytes), ', ' and ': ' separators."""
+    if isinstance(value, dict):
+        items = sorted(value.items(), key=lambda kv: (len(kv[0].encode()), kv[0].encode()))
+        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {canonical_jsonb(v)}" for k, v in items) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(canonical_jsonb(v) for v in value) + "]"
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, (int, Decimal)):
+        return str(value)
+    if isinstance(value, float):
+        return _format_json_number(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _format_json_number(v: float) -> str:
+    return format(Decimal(repr(v)), "f") if abs(v) < 1e16 else repr(v)
+
+
+def parse_json_text(text: str) -> Any:
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise SqlError("22P02", "invalid input syntax for type json", detail=f"Token \"{text[:40]}\" is invalid.") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _parse_jsonb(text: str) -> str:
+    return canonical_jsonb(parse_json_text(text))
+
+
+def _parse_json(text: str) -> str:
+    parse_json_text(text)
+    return text
+
+
+def _parse_varchar(t: SqlType) -> Callable[[str], str]:
+    return lambda text: text
+
+
+def parse_text(t: SqlType, text: str, session_tz: dt.tzinfo = UTC) -> Any:
+    """Convert the text form of a value to its in-memory value, as the type's input function."""
+    return text_parser(t, session_tz)(text)
+
+
+def text_parser(t: SqlType, session_tz: dt.tzinfo = UTC) -> Callable[[str], Any]:
+    oid = t.oid
+    if t.element is not None:
+        element_parser = text_parser(t.element, session_tz)
+        return lambda text: parse_array_text(text, element_parser, t.element)
+    if oid in INT_RANGES:
+        return _parse_int(t)
+    if oid in (REGCLASS.oid, REGTYPE.oid, REGPROC.oid):
+        return _parse_int(OID)
+    if oid == NUMERIC.oid:
+        return _parse_numeric
+    if oid in (FLOAT4.oid, FLOAT8.oid):
+        return _parse_float(t)
+    if oid == BOOL.oid:
+        return _parse_bool
+    if oid in STRING_TYPES or oid in (UNKNOWN.oid, CHAR.oid):
+        return lambda text: text
+    if oid == DATE.oid:
+        return lambda text: parse_date(text, session_tz)
+    if oid == TIME.oid:
+        return parse_time
+    if oid == TIMESTAMP.oid:
+        return lambda text: parse_timestamp(text, False, session_tz)
+    if oid == TIMESTAMPTZ.oid:
+        return lambda text: parse_timestamp(text, True, session_tz)
+    if oid == INTERVAL.oid:
+        return parse_interval
+    if oid == BYTEA.oid:
+        return _parse_bytea
+    if oid == UUID.oid:
+        return _parse_uuid
+    if oid == JSONB.oid:
+        return _parse_jsonb
+    if oid == JSON.oid:
+        return _parse_json
+    raise SqlError("0A000", f"input of type {format_type(t)} is not supported")
+
+
+def parse_array_text(text: str, element_parser: Callable[[str], Any], element: SqlType) -> tuple:
+    s = text.strip()
+    if s.startswith("["):
+        s = s[s.index("=") + 1:].strip()
+    if not s.startswith("{"):
+        raise SqlError("22P02", f'malformed array literal: "{text}"', detail='Array value must start with "{" or dimension information.')
+    pos = 0
+
+    def parse_level() -> tuple:
+        nonlocal pos
+        assert s[pos] == "{"
+        pos += 1
+        items: list[Any] = []
+        while True:
+            while pos < len(s) and s[pos].isspace():
+                pos += 1
+            if pos >= len(s):
+                raise SqlError("22P02", f'malformed array literal: "{text}"')
+            c = s[pos]
+            if c == "}" and not items:
+                pos += 1
+                return tuple(items)
+            if c == "{":
+                items.append(parse_level())
+            elif c == '"':
+                pos += 1
+                buf = []
+                while pos < len(s) and s[pos] != '"':
+                    if s[pos] == "\\":
+                        pos += 1
+                    buf.append(s[pos])
+                    pos += 1
+                pos += 1
+                items.append(element_parser("".join(buf)))
+            else:
+                start = pos
+                while pos < len(s) and s[pos] not in ",}":
+                    pos += 1
+                raw = s[start:pos].strip()
+                if not raw:
+                    raise SqlError("22P02", f'malformed array literal: "{text}"')
+                items.append(None if raw.upper() == "NULL" else element_parser(raw))
+            while pos < len(s) and s[pos].isspace():
+                pos += 1
+            if pos >= len(s):
+                raise SqlError("22P02", f'malformed array literal: "{text}"')
+            if s[pos] == ",":
+                pos += 1
+                continue
+            if s[pos] == "}":
+                pos += 1
+                return tuple(items)
+            raise SqlError("22P02", f'malformed array literal: "{text}"')
+
+    value = parse_level()
+    if s[pos:].strip():
+        raise SqlError("22P02", f'malformed array literal: "{text}"', detail="Junk after closing right brace.")
+    return value
+
+
+# ---------------------------------------------------------------- text output
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSettings:
+    """The session settings that change how values print."""
+
+    timezone: dt.tzinfo = UTC
+    extra_float_digits: int = 1
+    bytea_output: str = "hex"
+
+
+def format_float8(v: float, extra_float_digits: int = 1) -> str:
+    if v != v:
+        return "NaN"
+    if v in (math.inf, -math.inf):
+        return "Infinity" if v > 0 else "-Infinity"
+    if extra_float_digits <= 0:
+        r = f"{v:.{15 + extra_float_digits}g}"
+        return _pg_float_style(r, 15 + extra_float_digits)
+    return _pg_float_style(repr(v), 15)
+
+
+def format_float4(v: float, extra_float_digits: int = 1) -> str:
+    if v != v:
+        return "NaN"
+    if v in (math.inf, -math.inf):
+        return "Infinity" if v > 0 else "-Infinity"
+    if extra_float_digits <= 0:
+        return _pg_float_style(f"{v:.{6 + extra_float_digits}g}", 6 + extra_float_digits)
+    for digits in range(1, 10):
+        r = f"{v:.{digits}g}"
+        if struct.unpack("f", struct.pack("f", float(r)))[0] == v:
+            return _pg_float_style(r, 6)
+    return _pg_float_style(f"{v:.9g}", 6)
+
+
+def _pg_float_style(r: str, fixed_limit: int) -> str:
+    """Render shortest digits the way PostgreSQL does: fixed for -4 <= exponent < limit."""
+    if r in ("0.0", "-0.0"):
+        return r[:-2]
+    mantissa, _, exp = r.partition("e")
+    sign = "-" if mantissa.startswith("-") else ""
+    mantissa = mantissa.lstrip("-")
+    int_part, _, frac_part = mantissa.partition(".")
+    digits = (int_part + frac_part).lstrip("0")
+    exponent = int(exp or 0) + len(int_part) - 1
+    if int_part.strip("0") == "":
+        lead = len(frac_part) - len(frac_part.lstrip("0"))
+        exponent = int(exp or 0) - lead - 1
+    digits = digits.rstrip("0") or "0"
+    if -4 <= exponent < fixed_limit:
+        if exponent >= 0:
+            whole = digits[: exponent + 1].ljust(exponent + 1, "0")
+            frac = digits[exponent + 1:]
+        else:
+            whole = "0"
+            frac = "0" * (-exponent - 1) + digits
+        return sign + whole + ("." + frac if frac else "")
+    body = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    return f"{sign}{body}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
+
+
+def format_numeric(v: Decimal) -> str:
+    if v.is_nan():
+        return "NaN"
+    if v.is_infinite():
+        return "Infinity" if v > 0 else "-Infinity"
+    return format(v, "f")
+
+
+def format_timestamp(v: dt.datetime) -> str:
+    s = v.strftime("%Y-%m-%d %H:%M:%S") if v.year >= 1000 else f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+    if v.microsecond:
+        s += f".{v.microsecond:06d}".rstrip("0")
+    return s
+
+
+def format_timestamptz(v: dt.datetime, tz: dt.tzinfo) -> str:
+    local = v.astimezone(tz)
+    offset = local.utcoffset() or dt.timedelta(0)
+    total = int(offset.total_seconds())
+    sign = "-" if total < 0 else "+"
+    total = abs(total)
+    h, rem = divmod(total, 3600)
+    m, sec = divmod(rem, 60)
+    zone = f"{sign}{h:02d}" + (f":{m:02d}" if m or sec else "") + (f":{sec:02d}" if sec else "")
+    return format_timestamp(local.replace(tzinfo=None)) + zone
+
+
+def format_time(v: dt.time) -> str:
+    s = f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+    if v.microsecond:
+        s += f".{v.microsecond:06d}".rstrip("0")
+    return s
+
+
+def format_interval(v: Interval) -> str:
+    parts = []
+    years, months = divmod(abs(v.months), 12)
+    sign_m = "-" if v.months < 0 else ""
+    if years:
+        parts.append(f"{sign_m}{years} year{'s' if years != 1 else ''}")
+    if months:
+        parts.append(f"{sign_m}{months} mon{'s' if months != 1 else ''}")
+    if v.days:
+        parts.append(f"{v.days} day{'s' if abs(v.days) != 1 else ''}")
+    if v.micros or not parts:
+        micros = abs(v.micros)
+        h, rem = divmod(micros, 3_600_000_000)
+        m, rem = divmod(rem, 60_000_000)
+        s, us = divmod(rem, 1_000_000)
+        sign = "-" if v.micros < 0 else ("+" if parts and (v.days < 0 or v.months < 0) else "")
+        t = f"{sign}{h:02d}:{m:02d}:{s:02d}"
+        if us:
+            t += f".{us:06d}".rstrip("0")
+        parts.append(t)
+    return " ".join(parts)
+
+
+def format_bytea(v: bytes) -> str:
+    return "\\x" + v.hex()
+
+
+def format_bool(v: bool) -> str:
+    return "t" if v else "f"
+
+
+def format_array(v: tuple, element_formatter: Callable[[Any], str], element: SqlType) -> str:
+    delim = ","
+
+    def fmt(item: Any) -> str:
+        if item is None:
+            return "NULL"
+        if isinstance(item, tuple) and element.oid != INT2VECTOR.oid:
+            return "{" + delim.join(fmt(x) for x in item) + "}"
+        s = element_formatter(item)
+        if s == "" or s.upper() == "NULL" or any(c in s for c in '{},"\\ \t\n\r\v\f'):
+            return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return s
+
+    return "{" + delim.join(fmt(x) for x in v) + "}"
+
+
+def text_formatter(t: SqlType, settings: OutputSettings = OutputSettings()) -> Callable[[Any], str]:
+    """The type's output function for these session settings: non-NULL value -> text."""
+    oid = t.oid
+    if t.element is not None:
+        element_format = text_formatter(t.element, settings)
+        return lambda v: format_array(v, element_format, t.element)
+    if oid in INT_RANGES or oid in (REGPROC.oid, REGCLASS.oid, REGTYPE.oid):
+        return str
+    if oid in STRING_TYPES or oid in (UNKNOWN.oid, JSON.oid, JSONB.oid, CHAR.oid, ACLITEM.oid):
+        return str
+    if oid == BOOL.oid:
+        return format_bool
+    if oid == NUMERIC.oid:
+        return format_numeric
+    if oid == FLOAT8.oid:
+        efd = settings.extra_float_digits
+        return lambda v: format_float8(v, efd)
+    if oid == FLOAT4.oid:
+        efd = settings.extra_float_digits
+        return lambda v: format_float4(v, efd)
+    if oid == DATE.oid:
+        return lambda v: v.isoformat() if v.year >= 1000 else f"{v.year:04d}-{v.month:02d}-{v.day:02d}"
+    if oid == TIMESTAMP.oid:
+        return format_timestamp
+    if oid == TIMESTAMPTZ.oid:
+        tz = settings.timezone
+        return lambda v: format_timestamptz(v, tz)
+    if oid == TIME.oid:
+        return format_time
+    if oid == INTERVAL.oid:
+        return format_interval
+    if oid == BYTEA.oid:
+        return format_bytea
+    if oid == UUID.oid:
+        return str
+    if oid in (INT2VECTOR.oid, OIDVECTOR.oid):
+        return lambda v: " ".join(str(x) for x in v)
+    if oid == VOID.oid:
+        return lambda v: ""
+    return str
+
+
+def timezone_named(name: str) -> dt.tzinfo:
+    """A session TimeZone setting -> tzinfo (IANA names, UTC aliases, fixed offsets)."""
+    n = name.strip()
+    if n.upper() in ("UTC", "GMT", "Z", "ETC/UTC", "UCT", "ZULU", "UNIVERSAL"):
+        return ZoneInfo("UTC") if n.upper() != "ETC/UTC" else ZoneInfo("Etc/UTC")
+    if re.fullmatch(r"[+-]?\d{1,2}(:\d{2})?", n):
+        # POSIX-style numeric zones: PostgreSQL treats "+5" as 5 hours WEST of Greenwich? No:
+        # a bare number in SET TIME ZONE is hours EAST of UTC.
+        sign = -1 if n.startswith("-") else 1
+        hh, _, mm = n.lstrip("+-").partition(":")
+        return dt.timezone(sign * dt.timedelta(hours=int(hh), minutes=int(mm or 0)))
+    try:
+        return ZoneInfo(n)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SqlError("22023", f'invalid value for parameter "TimeZone": "{name}"') from None
