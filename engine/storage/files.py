@@ -158,6 +158,8 @@ class _Fault:
     countdown: int
     error: int
     persistent: bool
+    crash_mode: str | None = None  # simulate a power loss instead of a plain error
+    seed: int = 0
 
 
 def _apply(image: bytearray, op: str, offset: int, data: bytes) -> None:
@@ -239,7 +241,8 @@ class FaultyFileLayer:
 
     `fail("write" | "fsync" | "fsync_dir" | "allocate" | "rename" | "read", nth=N,
     error=errno.ENOSPC)` makes the Nth such operation from now raise `OSError(error)`
-    (and every later one too with `persistent=True`, like a full disk). A failed fsync
+    (and every later one too with `persistent=True`, like a full disk); `crash_on` makes
+    it a power loss instead. A failed fsync
     drops the file's unsynced data from the durable image while reads still see it, as
     Linux does after a writeback error; a later fsync then "succeeds". `crash(mode)`
     simulates a power loss: every file reverts to its durable image plus, per `mode`,
@@ -265,6 +268,13 @@ class FaultyFileLayer:
             raise ValueError("nth counts from 1")
         self._faults.append(_Fault(op, nth, error, persistent))
 
+    def crash_on(self, op: str, *, nth: int = 1, mode: str = "drop", seed: int = 0) -> None:
+        """Simulate a power loss (`crash(mode, seed=seed)`) just before the `nth` `op` from
+        now; that operation then fails with EIO, as the dying process would see nothing."""
+        if nth < 1:
+            raise ValueError("nth counts from 1")
+        self._faults.append(_Fault(op, nth, errno.EIO, False, mode, seed))
+
     def _maybe_fail(self, op: str, path: str, inode: _Inode | None) -> None:
         self.counts[op] = self.counts.get(op, 0) + 1
         for fault in self._faults:
@@ -275,6 +285,9 @@ class FaultyFileLayer:
                 continue
             if not fault.persistent:
                 self._faults.remove(fault)
+            if fault.crash_mode is not None:
+                self.crash(fault.crash_mode, seed=fault.seed)
+                raise OSError(errno.EIO, "simulated power loss", path)
             if op == "fsync" and inode is not None:
                 inode.pending.clear()  # fsyncgate: the dirty pages are gone, the error is reported once
             raise OSError(fault.error, os.strerror(fault.error), path)
