@@ -149,10 +149,7 @@ class ScramVerifier:
     server_key: bytes
 
     def __str__(self) -> str:
-        return (
-            f"{SCRAM_SHA_256}${self.iterations}:{_b64(self.salt)}"
-            f"${_b64(self.stored_key)}:{_b64(self.server_key)}"
-        )
+        return f"{SCRAM_SHA_256}${self.iterations}:{_b64(self.salt)}${_b64(self.stored_key)}:{_b64(self.server_key)}"
 
 
 def make_scram_verifier(password: str, *, iterations: int = _DEFAULT_ITERATIONS, salt: bytes | None = None) -> str:
@@ -170,9 +167,9 @@ def make_scram_verifier(password: str, *, iterations: int = _DEFAULT_ITERATIONS,
 def parse_scram_verifier(s: str) -> ScramVerifier:
     """Parse a stored verifier; ValueError if it is not one."""
     try:
-        method, iterations_salt, keys = s.split("$")
+        method, iterations_salt, keys_text = s.split("$")
         iterations_text, salt_text = iterations_salt.split(":")
-        stored_text, server_text = keys.split(":")
+        stored_text, server_text = keys_text.split(":")
         if method != SCRAM_SHA_256 or not iterations_text.isdigit():
             raise ValueError
         verifier = ScramVerifier(
@@ -372,7 +369,7 @@ class ScramExchange:
         auth_message = f"{self._client_first_bare},{self._server_first},{without_proof}".encode()
         verifier = self._verifier
         client_signature = _hmac(verifier.stored_key, auth_message)
-        client_key = bytes(a ^ b for a, b in zip(proof, client_signature))
+        client_key = bytes(a ^ b for a, b in zip(proof, client_signature, strict=True))
         proven = hmac.compare_digest(hashlib.sha256(client_key).digest(), verifier.stored_key)
         if not (proven and self._known_user):
             raise AuthenticationFailed("password authentication failed")

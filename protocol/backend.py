@@ -286,7 +286,8 @@ def _error_or_notice(
     if not _SQLSTATE.fullmatch(code):
         raise ValueError(f"SQLSTATE must be 5 digits or capital letters, not {code!r}")
     severity_field = _cstring(severity, "severity")
-    parts = [b"S", severity_field, b"V", severity_field, b"C", code.encode() + b"\0", b"M", _cstring(message, "message")]
+    parts = [b"S", severity_field, b"V", severity_field, b"C", code.encode() + b"\0"]
+    parts += [b"M", _cstring(message, "message")]
     for field_type, value in optional:
         if value is not None:
             parts.append(field_type)

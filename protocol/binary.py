@@ -71,7 +71,7 @@ from __future__ import annotations
 import struct
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -86,7 +86,7 @@ _MAX_DIMENSIONS = 6  # PostgreSQL's MAXDIM
 _USECS_PER_DAY = 86_400_000_000
 _EPOCH_ORDINAL = date(2000, 1, 1).toordinal()
 _EPOCH = datetime(2000, 1, 1)
-_EPOCH_UTC = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_EPOCH_UTC = datetime(2000, 1, 1, tzinfo=UTC)
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
@@ -109,7 +109,7 @@ def _expect_size(type_name: str, data: bytes, size: int) -> None:
 
 
 def _expect_type(type_name: str, value: object, types: type | tuple[type, ...]) -> None:
-    if not isinstance(value, types) or isinstance(value, bool) and types is not bool:
+    if not isinstance(value, types) or (isinstance(value, bool) and types is not bool):
         raise TypeError(f"cannot send {type(value).__name__} {value!r} as {type_name}")
 
 
@@ -138,7 +138,8 @@ def _integer_codec(type_name: str, fmt: str, low: int, high: int) -> tuple[Encod
 
     def decode(data: bytes) -> int:
         _expect_size(type_name, data, size)
-        return packer.unpack(data)[0]
+        number: int = packer.unpack(data)[0]
+        return number
 
     return encode, decode
 
@@ -156,7 +157,8 @@ def _float_codec(type_name: str, fmt: str) -> tuple[Encoder, Decoder]:
 
     def decode(data: bytes) -> float:
         _expect_size(type_name, data, size)
-        return packer.unpack(data)[0]
+        number: float = packer.unpack(data)[0]
+        return number
 
     return encode, decode
 
@@ -175,6 +177,7 @@ _NUMERIC_SPECIAL = {
     _NUMERIC_PINF: Decimal("Infinity"),
     _NUMERIC_NINF: Decimal("-Infinity"),
 }
+_NUMERIC_SIGNS = {_NUMERIC_POS, _NUMERIC_NEG, *_NUMERIC_SPECIAL}
 
 
 def _encode_numeric(value: Decimal | int) -> bytes:
@@ -186,8 +189,10 @@ def _encode_numeric(value: Decimal | int) -> bytes:
             raise ValueError("numeric has no signaling NaN")
         if value.is_nan():
             sign = _NUMERIC_NAN
+        elif value.is_signed():
+            sign = _NUMERIC_NINF
         else:
-            sign = _NUMERIC_NINF if value.is_signed() else _NUMERIC_PINF
+            sign = _NUMERIC_PINF
         return _numeric_header.pack(0, 0, sign, 0)
     negative, digit_tuple, exponent = value.as_tuple()
     assert isinstance(exponent, int)  # finite, so never 'n', 'N' or 'F'
@@ -225,9 +230,8 @@ def _decode_numeric(data: bytes) -> Decimal:
     if ndigits > _NUMERIC_DIGITS_MAX:
         raise _bad("numeric", f"invalid length {ndigits}")
     _expect_size("numeric", data, 8 + 2 * ndigits)
-    if sign not in (_NUMERIC_POS, _NUMERIC_NEG):
-        if sign not in _NUMERIC_SPECIAL:
-            raise _bad("numeric", f"invalid sign 0x{sign:04X}")
+    if sign not in _NUMERIC_SIGNS:
+        raise _bad("numeric", f"invalid sign 0x{sign:04X}")
     if dscale > _NUMERIC_DSCALE_MAX:
         raise _bad("numeric", f"invalid scale {dscale}")
     digits = struct.unpack_from(f"!{ndigits}h", data, 8)

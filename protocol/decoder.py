@@ -324,7 +324,7 @@ def _parse_startup_parameters(buf: bytearray, pos: int, end: int) -> dict[str, s
 class FrontendDecoder:
     """Bytes from one client connection in, `FrontendMessage` values out."""
 
-    __slots__ = ("_buf", "_pos", "_startup", "_seen_ssl", "_seen_gssenc", "_error", "_table")
+    __slots__ = ("_buf", "_error", "_pos", "_seen_gssenc", "_seen_ssl", "_startup", "_table")
 
     def __init__(self, max_message_size: int = 64 * 1024 * 1024) -> None:
         if not 4 <= max_message_size <= _LENGTH_WORD_MAX:
@@ -401,7 +401,7 @@ class FrontendDecoder:
             return None
         (code,) = _uint32(buf, pos + 4)
         message: FrontendMessage
-        if code == SSL_REQUEST_CODE or code == GSSENC_REQUEST_CODE:
+        if code in (SSL_REQUEST_CODE, GSSENC_REQUEST_CODE):
             ssl = code == SSL_REQUEST_CODE
             name = "SSLRequest" if ssl else "GSSENCRequest"
             if length != 8:

@@ -146,13 +146,14 @@ class ScramClient:
 
     def final(self, server_first: bytes, *, extra: str = "") -> bytes:
         attributes = dict(part.split("=", 1) for part in server_first.decode().split(","))
-        salted = hashlib.pbkdf2_hmac("sha256", self.password.encode(), base64.b64decode(attributes["s"]), int(attributes["i"]))
+        salt, iterations = base64.b64decode(attributes["s"]), int(attributes["i"])
+        salted = hashlib.pbkdf2_hmac("sha256", self.password.encode(), salt, iterations)
         client_key = hmac.digest(salted, b"Client Key", "sha256")
         binding = base64.b64encode(self.gs2_header.encode() + self.binding_data).decode()
         without_proof = f"c={binding},r={attributes['r']}{extra}"
         auth_message = f"{self.first_bare},{server_first.decode()},{without_proof}".encode()
         signature = hmac.digest(hashlib.sha256(client_key).digest(), auth_message, "sha256")
-        proof = bytes(a ^ b for a, b in zip(client_key, signature))
+        proof = bytes(a ^ b for a, b in zip(client_key, signature, strict=True))
         server_key = hmac.digest(salted, b"Server Key", "sha256")
         self.expected_server_final = b"v=" + base64.b64encode(hmac.digest(server_key, auth_message, "sha256"))
         return f"{without_proof},p={base64.b64encode(proof).decode()}".encode()

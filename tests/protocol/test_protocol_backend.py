@@ -39,14 +39,22 @@ FIXTURES: list[tuple[Callable[[], bytes], bytes]] = [
         b"T\x00\x00\x00\x1a\x00\x01a\x00\x00\x00\x40\x00\x00\x01\x00\x00\x00\x17\x00\x04\xff\xff\xff\xff\x00\x00",
     ),
     (
-        lambda: b.row_description([FieldDescription("n", 1700, type_modifier=(10 << 16 | 2) + 4), FieldDescription("x", 25, format=1)]),
+        lambda: b.row_description(
+            [FieldDescription("n", 1700, type_modifier=(10 << 16 | 2) + 4), FieldDescription("x", 25, format=1)]
+        ),
         b"T\x00\x00\x00\x2e\x00\x02"
         b"n\x00\x00\x00\x00\x00\x00\x00\x00\x00\x06\xa4\xff\xff\x00\x0a\x00\x06\x00\x00"
         b"x\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x19\xff\xff\xff\xff\xff\xff\x00\x01",
     ),
     (lambda: b.data_row([]), b"D\x00\x00\x00\x06\x00\x00"),
-    (lambda: b.data_row([b"1", None, b""]), b"D\x00\x00\x00\x13\x00\x03\x00\x00\x00\x011\xff\xff\xff\xff\x00\x00\x00\x00"),
-    (lambda: b.data_row([bytearray(b"ab"), memoryview(b"c")]), b"D\x00\x00\x00\x11\x00\x02\x00\x00\x00\x02ab\x00\x00\x00\x01c"),
+    (
+        lambda: b.data_row([b"1", None, b""]),
+        b"D\x00\x00\x00\x13\x00\x03\x00\x00\x00\x011\xff\xff\xff\xff\x00\x00\x00\x00",
+    ),
+    (
+        lambda: b.data_row([bytearray(b"ab"), memoryview(b"c")]),
+        b"D\x00\x00\x00\x11\x00\x02\x00\x00\x00\x02ab\x00\x00\x00\x01c",
+    ),
     (lambda: b.command_complete("SELECT 1"), b"C\x00\x00\x00\x0dSELECT 1\x00"),
     (lambda: b.command_complete("INSERT 0 5"), b"C\x00\x00\x00\x0fINSERT 0 5\x00"),
     (b.empty_query_response, b"I\x00\x00\x00\x04"),
@@ -75,7 +83,10 @@ FIXTURES: list[tuple[Callable[[], bytes], bytes]] = [
         lambda: b.notice_response("NOTICE", "00000", "skipping"),
         b"N\x00\x00\x00\x26SNOTICE\x00VNOTICE\x00C00000\x00Mskipping\x00\x00",
     ),
-    (lambda: b.notice_response("WARNING", "01000", "w", hint="h"), b"N\x00\x00\x00\x24SWARNING\x00VWARNING\x00C01000\x00Mw\x00Hh\x00\x00"),
+    (
+        lambda: b.notice_response("WARNING", "01000", "w", hint="h"),
+        b"N\x00\x00\x00\x24SWARNING\x00VWARNING\x00C01000\x00Mw\x00Hh\x00\x00",
+    ),
     (lambda: b.notification_response(42, "ch", "hi"), b"A\x00\x00\x00\x0e\x00\x00\x00\x2ach\x00hi\x00"),
     (lambda: b.copy_in_response(0, [0, 0]), b"G\x00\x00\x00\x0b\x00\x00\x02\x00\x00\x00\x00"),
     (lambda: b.copy_in_response(1, []), b"G\x00\x00\x00\x07\x01\x00\x00"),

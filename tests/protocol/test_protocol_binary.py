@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from protocol.binary import binary_supported, decode_binary, encode_binary
 from protocol.errors import ProtocolViolation
 
-UTC = timezone.utc
 U = uuid.UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")
 
 # (type OID, Python value, PostgreSQL's binary encoding as hex)
@@ -79,7 +78,7 @@ KNOWN: list[tuple[int, Any, str]] = [
 def same(a: Any, b: Any) -> bool:
     """Equality in which NaN equals NaN, also inside lists."""
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, (float, Decimal)) and isinstance(b, (float, Decimal)) and a != a and b != b:
         return True
     return bool(a == b)

@@ -3,6 +3,7 @@ every malformation refused with ProtocolViolation, and garbage never anything el
 
 from __future__ import annotations
 
+import itertools
 import struct
 
 import pytest
@@ -381,7 +382,7 @@ def feed_in_chunks(decoder: FrontendDecoder, data: bytes, cuts: list[int]) -> li
     """Feed `data` split at `cuts`; decode everything; only ProtocolViolation may escape."""
     messages: list[FrontendMessage] = []
     bounds = [0, *sorted(c % (len(data) + 1) for c in cuts), len(data)]
-    for start, stop in zip(bounds, bounds[1:]):
+    for start, stop in itertools.pairwise(bounds):
         decoder.feed(data[start:stop])
         messages.extend(drain(decoder))
     return messages
