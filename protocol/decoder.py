@@ -401,19 +401,14 @@ class FrontendDecoder:
             return None
         (code,) = _uint32(buf, pos + 4)
         message: FrontendMessage
-        if code in (SSL_REQUEST_CODE, GSSENC_REQUEST_CODE):
-            ssl = code == SSL_REQUEST_CODE
-            name = "SSLRequest" if ssl else "GSSENCRequest"
-            if length != 8:
-                raise self._fail(f"invalid length {length} of {name} (must be 8)")
-            if self._seen_ssl if ssl else self._seen_gssenc:
-                raise self._fail(f"{name} sent twice")
-            if ssl:
-                self._seen_ssl = True
-                message = _SSL_REQUEST
-            else:
-                self._seen_gssenc = True
-                message = _GSSENC_REQUEST
+        if code == SSL_REQUEST_CODE:
+            self._check_encryption_request("SSLRequest", length, self._seen_ssl)
+            self._seen_ssl = True
+            message = _SSL_REQUEST
+        elif code == GSSENC_REQUEST_CODE:
+            self._check_encryption_request("GSSENCRequest", length, self._seen_gssenc)
+            self._seen_gssenc = True
+            message = _GSSENC_REQUEST
         elif code == CANCEL_REQUEST_CODE:
             if length != 16:
                 raise self._fail(f"invalid length {length} of CancelRequest (must be 16)")
@@ -432,6 +427,12 @@ class FrontendDecoder:
             )
         self._pos = end
         return message
+
+    def _check_encryption_request(self, name: str, length: int, seen: bool) -> None:
+        if length != 8:
+            raise self._fail(f"invalid length {length} of {name} (must be 8)")
+        if seen:
+            raise self._fail(f"{name} sent twice")
 
     def _fail(self, message: str, sqlstate: str = "08P01") -> ProtocolViolation:
         self._error = ProtocolViolation(message, sqlstate)
