@@ -8,8 +8,8 @@ segment) and writes it next to a segment when it seals it, as `{base_lsn:020d}.i
 Invariants: one entry for the first record of a segment and then for the first record at
 or beyond every `INDEX_INTERVAL` bytes; entries are increasing in LSN, offset and (not
 strictly) commit time, so one list serves both lookups. Index files are derived data:
-written as a temp file and renamed, never fsynced, and rebuilt from the segment whenever
-missing, unreadable or inconsistent with the segment file.
+written as a synced temp file and renamed, and rebuilt from the segment whenever missing,
+unreadable or inconsistent with the segment file.
 
 File layout (little-endian): magic "RWDBIDX\\0" | u32 version | u64 base_lsn | u64 last_lsn
 | u64 data_end | u64 last_offset | u64 first_time | u64 last_time | 32-byte last chain
@@ -123,13 +123,16 @@ def index_name(base_lsn: int) -> str:
 
 
 def write_index(files: FileLayer, path: str, index: SegmentIndex) -> None:
-    """Write `index` to `path` atomically (temp file + rename); not fsynced: it is derived."""
+    """Write `index` to `path` atomically: temp file, fdatasync, rename. The directory is
+    not fsynced here; the log's next directory fsync (creating the next segment) covers it,
+    and an index lost anyway is rebuilt."""
     tmp = path + ".tmp"
     if files.exists(tmp):
         files.remove(tmp)
     handle = files.open(tmp, write=True, create=True)
     try:
         handle.pwrite(index.encode(), 0)
+        handle.fdatasync()
     finally:
         handle.close()
     files.rename(tmp, path)
