@@ -21,8 +21,7 @@ import msgspec
 
 from engine.catalog.model import (ColumnDef, ConstraintDef, IndexDef, RoleDef, SequenceDef,
                                   TableDef, ViewDef)
-from engine.types import (BYTEA, DATE, INTERVAL, NUMERIC, TIME, TIMESTAMP, TIMESTAMPTZ,
-                          TYPES_BY_OID, UTC, UUID, Interval, SqlType)
+from engine.types import DATE, INTERVAL, NUMERIC, TIME, TIMESTAMP, TIMESTAMPTZ, UTC, UUID, Interval, SqlType
 
 
 class Event(msgspec.Struct, frozen=True, tag=True, array_like=True):
@@ -106,9 +105,12 @@ class SequenceAltered(Event):
 
 
 class SequenceAdvanced(Event):
+    """nextval handed out values up to `value` (the sequence never goes back), or setval
+    put it at `value` exactly (`reset`)."""
     seq_id: int
-    value: int                       # the last value handed out (or set by setval)
+    value: int
     is_called: bool = True
+    reset: bool = False
 
 
 class ViewCreated(Event):

@@ -56,7 +56,7 @@ class DatabaseState:
             elif t is ev.RowDeleted:
                 tables[event.table_id].delete(lsn, event.rowid)
             elif t is ev.SequenceAdvanced:
-                self.sequences[event.seq_id] = (event.value, event.is_called)
+                self._advance_sequence(catalog, event)
             elif t is ev.TableTruncated:
                 tables[event.table_id].truncate(lsn)
             elif t is ev.Notified:
@@ -70,6 +70,13 @@ class DatabaseState:
             self._catalogs.append(catalog)
         self.lsn = lsn
         self.commit_time_us = commit_time_us
+
+    def _advance_sequence(self, catalog, event: ev.SequenceAdvanced) -> None:
+        current = self.sequences.get(event.seq_id)
+        ascending = catalog.sequences[event.seq_id].increment > 0
+        if (event.reset or current is None or not current[1]
+                or (event.value > current[0] if ascending else event.value < current[0])):
+            self.sequences[event.seq_id] = (event.value, event.is_called)
 
     def _apply_schema_data(self, lsn: int, catalog: Catalog, event: ev.Event) -> None:
         """The row-storage side of a schema event (the catalog side is apply_event's)."""

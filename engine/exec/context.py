@@ -21,13 +21,14 @@ class TableReader(Protocol):
 
 
 class ExecContext:
-    __slots__ = ("params", "reader", "session", "timezone", "transaction_time", "user", "database",
+    __slots__ = ("params", "snapshot_lsn", "reader", "session", "timezone", "transaction_time", "user", "database",
                  "backend_pid", "version_string", "outer", "cache")
 
-    def __init__(self, params: tuple, reader: TableReader, session: Any, timezone: dt.tzinfo,
-                 transaction_time: dt.datetime, user: str, database: str, backend_pid: int,
-                 version_string: str) -> None:
+    def __init__(self, params: tuple, snapshot_lsn: int, reader: TableReader, session: Any,
+                 timezone: dt.tzinfo, transaction_time: dt.datetime, user: str, database: str,
+                 backend_pid: int, version_string: str) -> None:
         self.params = params
+        self.snapshot_lsn = snapshot_lsn      # the statement's read point (MVCC snapshot)
         self.reader = reader
         self.session = session
         self.timezone = timezone

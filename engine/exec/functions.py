@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from engine.errors import SqlError, division_by_zero, undefined_function
 from engine.types import (BOOL, BYTEA, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, JSON, JSONB,
-                          NUMERIC, NUMERIC_PRECEDENCE, OID, STRING_TYPES, TEXT, TIME, TIMESTAMP,
+                          NUMERIC, NUMERIC_PRECEDENCE, OID, REGCLASS, STRING_TYPES, TEXT, TIME, TIMESTAMP,
                           TIMESTAMPTZ, UNKNOWN, UTC, UUID, VARCHAR, Interval, SqlType)
 
 # -------------------------------------------------------------------- runtime helpers
@@ -362,6 +362,7 @@ define("*", (FLOAT8, INTERVAL), INTERVAL, "interval_mul({1}, {0})")
 define("/", (INTERVAL, FLOAT8), INTERVAL, "interval_div({0}, {1})")
 
 # misc
+define("nextval", (REGCLASS,), INT8, "ctx.session.nextval({0})", volatile=True)
 define("gen_random_uuid", (), UUID, "gen_random_uuid()", strict=False, volatile=True)
 define("version", (), TEXT, "ctx.version_string", strict=False)
 define("current_user", (), "name", "ctx.user", strict=False)

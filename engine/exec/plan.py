@@ -213,3 +213,36 @@ def _details(n: Node) -> list[str]:
     if isinstance(n, Join) and n.left_keys:
         out.append(f"Hash Cond: {len(n.left_keys)} key(s)")
     return out
+
+
+# -------------------------------------------------------------------- writes
+
+
+@dataclass(frozen=True, slots=True)
+class InsertPlan:
+    table: TableDef
+    source: Node                     # rows with one value per target slot, already of the column types
+    target_slots: tuple[int, ...]
+    defaults: tuple[tuple[int, Expr], ...]   # slots not targeted, with their DEFAULT expressions
+    returning: tuple[Expr, ...] = ()         # over the new row (one position per slot)
+    columns: tuple[OutputColumn, ...] = ()   # of RETURNING
+    on_conflict: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatePlan:
+    table: TableDef
+    source: Node                     # target row slots, then the rowid, then any FROM columns
+    assignments: tuple[tuple[int, Expr], ...]  # slot <- expression over the source row
+    recheck: Expr | None             # the target table's own conditions, re-checked on a newer version
+    returning: tuple[Expr, ...] = ()
+    columns: tuple[OutputColumn, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DeletePlan:
+    table: TableDef
+    source: Node                     # target row slots, then the rowid
+    recheck: Expr | None
+    returning: tuple[Expr, ...] = ()
+    columns: tuple[OutputColumn, ...] = ()

@@ -26,7 +26,7 @@ from engine.exec.expr import (AggCall, And, Call, Case, Cast, Coalesce, Col, Com
                               InList, IsBool, IsNull, Like, Not, Or, OuterCol, Param, Subquery,
                               children, walk)
 from engine.exec.casts import cast_function, castable
-from engine.types import (OutputSettings, BOOL, BPCHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, NAME,
+from engine.types import (REGCLASS, OutputSettings, BOOL, BPCHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, NAME,
                           NUMERIC, NUMERIC_PRECEDENCE, STRING_TYPES, TEXT, TIME, TIMESTAMP,
                           TIMESTAMPTZ, TYPES_BY_OID, UNKNOWN, VARCHAR, SqlType, array_of,
                           format_type, type_from_name)
@@ -1078,8 +1078,23 @@ class Planner:
         if isinstance(e, Const):
             if e.value is None:
                 return Const(None, target)
+            if target.oid == REGCLASS.oid and isinstance(e.value, str):
+                return Const(self.regclass(e.value), REGCLASS)
             return Const(cast_function(e.type, target, self.env.settings)(e.value), target)
         return Cast(e, target)
+
+    def regclass(self, name: str) -> int:
+        """A relation name as written ('t', 'public.t', '"T"') -> its oid (regclass input)."""
+        text = name.strip()
+        if text.isdigit():
+            return int(text)
+        parts = [p[1:-1].replace('""', '"') if p.startswith('"') else p.lower()
+                 for p in re.findall(r'"(?:[^"]|"")*"|[^.]+', text)]
+        schema, rel = (parts[0], parts[1]) if len(parts) == 2 else (None, parts[-1])
+        found = self.env.catalog.relation(rel, schema, self.env.search_path)
+        if found is None:
+            raise SqlError("42P01", f'relation "{text}" does not exist')
+        return found[1]
 
 
 # -------------------------------------------------------------------- helpers
@@ -1267,3 +1282,183 @@ def _node_exprs(n: P.Node) -> list[Expr]:
     if isinstance(n, P.Values):
         out.extend(x for row in n.rows for x in row)
     return out
+
+
+# -------------------------------------------------------------------- writes
+
+
+class WritePlanner(Planner):
+    """Plans INSERT, UPDATE and DELETE (the statements that change rows)."""
+
+    def target_table(self, ref: exp.Expression) -> TableDef:
+        if not isinstance(ref, exp.Table):
+            raise feature_not_supported(f"{type(ref).__name__} as a target")
+        found = self.env.catalog.relation(ref.name, ref.db or None, self.env.search_path)
+        if found is None:
+            raise SqlError("42P01", f'relation "{ref.name}" does not exist')
+        if found[0] == "view":
+            raise SqlError("0A000", f'cannot change view "{ref.name}"', detail="Views are read-only in rewinddb.")
+        if found[0] != "table":
+            raise SqlError("42809", f'"{ref.name}" is not a table')
+        return self.env.catalog.tables[found[1]]
+
+    def default_expr(self, table: TableDef, slot: int) -> Expr:
+        col = table.column_by_slot(slot)
+        if col is None or col.default is None:
+            return Const(None, col.type if col else TEXT)
+        from engine.sql.parser import parse_sql
+        tree = parse_sql("SELECT " + col.default).expressions[0]
+        e = self.bind(tree, Scope([]))
+        return self.coerce(e, col.type.base if col.type.typmod != -1 else col.type, "DEFAULT", assignment=True)
+
+    def returning(self, tree: exp.Expression, scope: Scope) -> tuple[tuple[Expr, ...], tuple[P.OutputColumn, ...]]:
+        ret = tree.args.get("returning")
+        if ret is None:
+            return (), ()
+        items = self.expand_select_list(ret.expressions, scope)
+        exprs = []
+        cols = []
+        for node, name, col in items:
+            e = self.bind(node, scope)
+            if any(isinstance(x, AggCall) for x in walk(e)):
+                raise SqlError("42803", "aggregate functions are not allowed in RETURNING")
+            exprs.append(e)
+            cols.append(self._output_column(e, name, col, scope))
+        return tuple(exprs), tuple(cols)
+
+    def plan_insert(self, tree: exp.Insert) -> P.InsertPlan:
+        target = tree.this
+        columns_given = None
+        if isinstance(target, exp.Schema):
+            columns_given = [c.name for c in target.expressions]
+            target = target.this
+        table = self.target_table(target)
+        alias = target.alias_or_name
+        if columns_given is None:
+            cols = list(table.columns)
+        else:
+            cols = []
+            for name in columns_given:
+                c = table.column(name)
+                if c is None:
+                    raise SqlError("42703", f'column "{name}" of relation "{table.name}" does not exist')
+                if c in cols:
+                    raise SqlError("42701", f'column "{name}" specified more than once')
+                cols.append(c)
+        source_tree = tree.expression
+        base_types = [c.type.base for c in cols]
+        if isinstance(source_tree, exp.Values):
+            rows_trees = [t.expressions if isinstance(t, exp.Tuple) else [t] for t in source_tree.expressions]
+            if columns_given is None and any(len(r) < len(cols) for r in rows_trees):
+                cols = cols[:max(len(r) for r in rows_trees)]
+                base_types = base_types[:len(cols)]
+            rows = []
+            defaults_in_values: list[list[bool]] = []
+            for r in rows_trees:
+                if len(r) > len(cols):
+                    raise SqlError("42601", "INSERT has more expressions than target columns")
+                if len(r) < len(cols):
+                    raise SqlError("42601", "INSERT has more target columns than expressions")
+                row = []
+                for value, col, t in zip(r, cols, base_types):
+                    if isinstance(value, exp.Var) and value.name.upper() == "DEFAULT" or isinstance(value, exp.Column) and value.name.upper() == "DEFAULT" and not value.table and table.column("default") is None:
+                        row.append(self.default_expr(table, col.slot))
+                    else:
+                        row.append(self.coerce(self.bind(value, Scope([])), t, "INSERT", assignment=True))
+                rows.append(tuple(row))
+            source: P.Node = P.Values(tuple(rows), tuple(P.OutputColumn(c.name, t) for c, t in zip(cols, base_types)))
+        elif source_tree is None:
+            source = P.Result()
+            cols = []
+        else:
+            query = self.plan_query(source_tree)
+            qcols = query.columns
+            if len(qcols) > len(cols):
+                raise SqlError("42601", "INSERT has more expressions than target columns")
+            cols = cols[:len(qcols)]
+            base_types = base_types[:len(qcols)]
+            exprs = tuple(self.coerce(Col(i, c.type), t, "INSERT", assignment=True) for i, (c, t) in enumerate(zip(qcols, base_types)))
+            source = P.Project(query, exprs, tuple(P.OutputColumn(c.name, t) for c, t in zip(cols, base_types)))
+        targeted = {c.slot for c in cols}
+        defaults = tuple((c.slot, self.default_expr(table, c.slot)) for c in table.columns
+                         if c.slot not in targeted and c.default is not None)
+        for c in cols:
+            if c.identity == "a":
+                raise SqlError("428C9", f'cannot insert a non-DEFAULT value into column "{c.name}"',
+                               detail=f'Column "{c.name}" is an identity column defined as GENERATED ALWAYS.',
+                               hint="Use OVERRIDING SYSTEM VALUE to override.")
+        if tree.args.get("conflict") is not None:
+            raise feature_not_supported("INSERT ... ON CONFLICT")
+        _, entries = self.scan_node(table, alias)
+        returning, ret_cols = self.returning(tree, Scope(entries))
+        return P.InsertPlan(table, source, tuple(c.slot for c in cols), defaults, returning, ret_cols)
+
+    def _target_scan(self, tree: exp.Expression, table: TableDef, extra_from: list[exp.Expression]):
+        target = tree.this
+        alias = target.alias_or_name
+        node, entries = self.scan_node(table, alias, target.args.get("alias"), with_rowid=True)
+        for item in extra_from:
+            right, right_entries = self.plan_table_ref(item, None)
+            width = len(node.columns)
+            for e in right_entries:
+                for c in e.columns:
+                    c.index += width
+            node = P.Join(node, right, "cross", (), (), None, node.columns + right.columns)
+            entries = entries + right_entries
+        scope = Scope(entries)
+        where = tree.args.get("where")
+        predicate = self.bind_condition(where.this, scope, "WHERE") if where is not None else None
+        recheck = None
+        if predicate is not None:
+            conjuncts = list(predicate.args) if isinstance(predicate, And) else [predicate]
+            own = [c for c in conjuncts if all(not isinstance(x, Col) or x.index < table.width for x in walk(c))
+                   and not any(isinstance(x, (Subquery, OuterCol)) for x in walk(c))]
+            recheck = own[0] if len(own) == 1 else (And(tuple(own)) if own else None)
+            if extra_from:
+                lk, rk, residual = _split_equi(predicate, table.width + 1)
+                if lk and isinstance(node, P.Join):
+                    node = P.Join(node.left, node.right, "inner", lk, rk, residual, node.columns)
+                    predicate = None
+            if predicate is not None:
+                node = P.Filter(node, predicate, node.columns)
+        return node, scope, recheck
+
+    def plan_update(self, tree: exp.Update) -> P.UpdatePlan:
+        table = self.target_table(tree.this)
+        from_ = tree.args.get("from_") or tree.args.get("from")
+        extra = [from_.this] + [j.this for j in (from_.args.get("joins") or [])] if from_ is not None else []
+        if from_ is not None and from_.args.get("joins"):
+            raise feature_not_supported("JOIN in UPDATE ... FROM")
+        source, scope, recheck = self._target_scan(tree, table, extra)
+        assignments = []
+        seen = set()
+        for a in tree.expressions:
+            if not isinstance(a, exp.EQ) or not isinstance(a.this, exp.Column):
+                raise feature_not_supported("this form of SET")
+            name = a.this.name
+            col = table.column(name)
+            if col is None:
+                raise SqlError("42703", f'column "{name}" of relation "{table.name}" does not exist')
+            if col.slot in seen:
+                raise SqlError("42601", f'multiple assignments to same column "{name}"')
+            seen.add(col.slot)
+            value = a.expression
+            if isinstance(value, exp.Column) and value.name.upper() == "DEFAULT" and not value.table and table.column("default") is None:
+                e = self.default_expr(table, col.slot)
+            else:
+                e = self.coerce(self.bind(value, scope), col.type.base, "UPDATE", assignment=True)
+            if any(isinstance(x, AggCall) for x in walk(e)):
+                raise SqlError("42803", "aggregate functions are not allowed in UPDATE")
+            if col.identity == "a" and not (isinstance(value, exp.Column) and value.name.upper() == "DEFAULT"):
+                raise SqlError("428C9", f'column "{name}" can only be updated to DEFAULT',
+                               detail=f'Column "{name}" is an identity column defined as GENERATED ALWAYS.')
+            assignments.append((col.slot, e))
+        returning, ret_cols = self.returning(tree, scope)
+        return P.UpdatePlan(table, source, tuple(assignments), recheck, returning, ret_cols)
+
+    def plan_delete(self, tree: exp.Delete) -> P.DeletePlan:
+        table = self.target_table(tree.this)
+        using = tree.args.get("using") or []
+        source, scope, recheck = self._target_scan(tree, table, list(using))
+        returning, ret_cols = self.returning(tree, scope)
+        return P.DeletePlan(table, source, recheck, returning, ret_cols)

@@ -56,7 +56,7 @@ class Transaction:
         self.isolation = isolation
         self.read_only = read_only
         self.snapshot_lsn: int | None = None       # fixed for RR/SERIALIZABLE after the first statement
-        self.statement_lsn = 0
+        self.statement_lsn = db.visible_lsn
         self.started_at = dt.datetime.now(dt.timezone.utc)
         self.writes: dict[int, dict[int, tuple | None]] = {}
         self.events: list[ev.Event] = []
@@ -81,9 +81,11 @@ class Transaction:
 
     @property
     def current_catalog(self) -> Catalog:
+        """The catalog the next statement sees: own DDL, else the snapshot's."""
         if self.catalog is not None:
             return self.catalog
-        return self.db.state.catalog_at(self.statement_lsn)
+        lsn = self.snapshot_lsn if self.snapshot_lsn is not None else self.db.visible_lsn
+        return self.db.state.catalog_at(lsn)
 
     @property
     def has_writes(self) -> bool:
@@ -93,7 +95,7 @@ class Transaction:
 
     def _lsn_for(self, read_point: ReadPoint | None, ctx: ExecContext) -> int:
         if read_point is None:
-            return self.statement_lsn
+            return ctx.snapshot_lsn
         return self.db.resolve_read_point(read_point, ctx)
 
     def _data(self, table: TableDef) -> TableData | None:
@@ -117,8 +119,8 @@ class Transaction:
         if data is None:
             return [(rid, r) for rid, r in (own or {}).items() if r is not None]
         items = data.items_at(lsn, own)
-        width = table.width
-        if items and any(len(r) < width for _, r in items[:1]) or self._needs_widen(table):
+        if read_point is None and self._needs_widen(table):
+            width = table.width
             items = [(rid, r + (None,) * (width - len(r)) if len(r) < width else r) for rid, r in items]
         return items
 
@@ -252,6 +254,9 @@ class Transaction:
         self._remember(table.table_id, rowid)
         self._own(table.table_id)[rowid] = None
         self.events.append(ev.RowDeleted(table.table_id, rowid))
+
+    def advance_sequence(self, seq_id: int, value: int) -> None:
+        self.events.append(ev.SequenceAdvanced(seq_id, value))
 
     def add_event(self, event: ev.Event) -> None:
         """A schema or other non-row event: applied to the private catalog at once."""

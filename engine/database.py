@@ -1,0 +1,179 @@
+"""An open database: one data directory, its log, the state derived from it, and commits.
+
+Opening takes the directory's lock (two servers can never share a data directory), opens
+the log (which truncates a torn tail and refuses damage elsewhere), and replays every
+record through `DatabaseState.apply`.
+
+COMMIT (`commit`) turns a transaction's events into one log record: the record gets the
+next LSN, is applied to the state at once (so LSN order and apply order are the same), and
+the committer waits until the log has fsynced it. Readers use `visible_lsn`, which only
+moves past a record once it is durable, so nobody ever reads data that could still be lost;
+the row versions a pending commit added are invisible to them by MVCC. A failed write or
+fsync is fatal: pending commits fail, `on_fatal` is called, and the process must exit.
+"""
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+from engine import events as ev
+from engine.errors import SqlError
+from engine.exec.context import ExecContext
+from engine.exec.plan import ReadPoint
+from engine.state import DatabaseState
+from engine.storage.log import LogFailure, SegmentedLog
+from engine.txn.locks import LockManager
+
+log = logging.getLogger("rewinddb.engine")
+
+SERVER_VERSION = "15.7"
+SERVER_VERSION_NUM = "150007"
+
+
+class DataDirectoryLocked(Exception):
+    """Another process holds this data directory."""
+
+
+class Database:
+    def __init__(self, data_dir: Path, lock_fd: int, storage, state: DatabaseState) -> None:
+        self.data_dir = data_dir
+        self._lock_fd = lock_fd
+        self.log = storage
+        self.state = state
+        self.locks = LockManager()
+        self.visible_lsn = state.lsn
+        self.on_fatal: Callable[[BaseException], None] | None = None
+        self.failed: BaseException | None = None
+        self.listeners: dict[str, set] = {}
+        self.commits = 0
+        self._pid_counter = 0
+        self.sessions: dict[int, object] = {}
+        self.settings: dict[str, str] = {}
+        self._sequence_positions: dict[int, tuple[int, bool]] = {}
+
+    # ---------------------------------------------------------------- lifecycle
+
+    @classmethod
+    def open(cls, data_dir: str | os.PathLike, *, segment_size: int = 64 << 20) -> Database:
+        path = Path(data_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        lock_fd = _lock_directory(path)
+        try:
+            storage = SegmentedLog.open(path / "log", segment_size=segment_size)
+            state = DatabaseState()
+            started = time.monotonic()
+            events = 0
+            for record in storage.records(1):
+                txn = ev.decode_transaction(record.payload)
+                state.apply(record.lsn, record.commit_time_us, txn)
+                events += len(txn.events)
+            if state.lsn:
+                elapsed = time.monotonic() - started
+                log.info("replayed %d records (%d events) in %.2fs", state.lsn, events, elapsed)
+        except BaseException:
+            os.close(lock_fd)
+            raise
+        return cls(path, lock_fd, storage, state)
+
+    async def start(self) -> None:
+        self.log.on_durable = self._durable
+        self.log.on_failure = self._failure
+        await self.log.start()
+
+    async def close(self) -> None:
+        try:
+            await self.log.close()
+        finally:
+            if self._lock_fd >= 0:
+                os.close(self._lock_fd)
+                self._lock_fd = -1
+
+    def _durable(self, lsn: int) -> None:
+        if lsn > self.visible_lsn:
+            self.visible_lsn = lsn
+
+    def _failure(self, exc: BaseException) -> None:
+        self.failed = exc
+        log.critical("the log failed: %s; no further commits will be acknowledged", exc)
+        if self.on_fatal is not None:
+            self.on_fatal(exc)
+
+    def next_backend_pid(self) -> int:
+        self._pid_counter += 1
+        return 10000 + self._pid_counter
+
+    # ---------------------------------------------------------------- commits
+
+    async def commit(self, txn, user: str, application_name: str, client_addr: str,
+                     synchronous: bool = True) -> int | None:
+        """Make a transaction's events durable and visible; returns its LSN (None if it wrote nothing)."""
+        try:
+            if not txn.events:
+                return None
+            if self.failed is not None:
+                raise SqlError("58030", "the log has failed; the server is shutting down")
+            record = ev.Transaction(user, application_name, client_addr, txn.reason, txn.events)
+            payload = ev.encode_transaction(record)
+            now_us = max(time.time_ns() // 1000, self.state.commit_time_us)
+            try:
+                lsn = self.log.append(now_us, payload)
+            except LogFailure as e:
+                raise SqlError("58030", f"could not write to the log: {e}") from None
+            self.state.apply(lsn, now_us, record)
+            self.commits += 1
+            if synchronous:
+                try:
+                    await self.log.wait_durable(lsn)
+                except LogFailure as e:
+                    raise SqlError("58030", f"could not fsync the log: {e}") from None
+            elif lsn > self.visible_lsn:
+                self.visible_lsn = lsn
+            self._deliver_notifications(txn)
+            return lsn
+        finally:
+            self.locks.release_all(txn.txn_id)
+
+    def rollback(self, txn) -> None:
+        self.locks.release_all(txn.txn_id)
+
+    def _deliver_notifications(self, txn) -> None:
+        for event in txn.events:
+            if isinstance(event, ev.Notified):
+                for session in list(self.listeners.get(event.channel, ())):
+                    session.deliver_notification(event.channel, event.payload, txn.sender_pid)
+
+    def next_sequence_value(self, seq, txn) -> int:
+        """nextval: hand out the next value at once (not transactional, as in PostgreSQL);
+        the transaction records how far the sequence went, so it survives if it commits."""
+        last, is_called = self._sequence_positions.get(seq.seq_id) or self.state.sequences.get(seq.seq_id, (seq.start, False))
+        value = last + seq.increment if is_called else last
+        if (seq.increment > 0 and value > seq.max_value) or (seq.increment < 0 and value < seq.min_value):
+            if not seq.cycle:
+                raise SqlError("2200H", f'nextval: reached {"maximum" if seq.increment > 0 else "minimum"} value of sequence "{seq.name}" ({seq.max_value if seq.increment > 0 else seq.min_value})')
+            value = seq.min_value if seq.increment > 0 else seq.max_value
+        self._sequence_positions[seq.seq_id] = (value, True)
+        txn.advance_sequence(seq.seq_id, value)
+        return value
+
+    # ---------------------------------------------------------------- reads
+
+    def resolve_read_point(self, point: ReadPoint, ctx: ExecContext) -> int:
+        raise SqlError("0A000", "FOR SYSTEM_TIME is not supported yet")
+
+
+def _lock_directory(path: Path) -> int:
+    fd = os.open(path / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise DataDirectoryLocked(
+            f"data directory {path} is in use by another rewinddb process (LOCK is held)") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd

@@ -1,0 +1,145 @@
+"""INSERT, UPDATE and DELETE: compiled once per plan, run against a transaction.
+
+Rows to change are found by running the plan's source (a normal read plan, which appends
+each target row's rowid). Each row is then locked; if a newer committed version appeared
+since the snapshot, READ COMMITTED re-checks the statement's conditions on it (so
+concurrent `SET n = n + 1` never loses an update, as in PostgreSQL) while REPEATABLE READ
+and SERIALIZABLE fail with 40001. New row versions are checked (types' length and
+precision, NOT NULL, CHECK, unique keys) and handed to the transaction, which records
+them as events.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from engine.catalog.model import TableDef
+from engine.errors import SqlError
+from engine.exec import plan as P
+from engine.exec.casts import typmod_enforcer
+from engine.exec.context import ExecContext
+from engine.exec.operators import _Builder
+from engine.types import OutputSettings
+
+
+class CompiledWrite:
+    """A write plan compiled to Python: `run(txn, ctx)` returns (row count, RETURNING rows)."""
+
+    __slots__ = ("plan", "kind", "source", "build_row", "recheck", "returning", "checks", "enforce",
+                 "not_null")
+
+    def __init__(self, plan, settings: OutputSettings, check_compiler: Callable[[TableDef], list]) -> None:
+        self.plan = plan
+        builder = _Builder(settings)
+        g = builder.gen()
+        table = plan.table
+        self.source = builder.build(plan.source)
+        if isinstance(plan, P.InsertPlan):
+            self.kind = "INSERT"
+            position = {slot: i for i, slot in enumerate(plan.target_slots)}
+            defaults = dict(plan.defaults)
+            parts = []
+            for slot in range(table.width):
+                if slot in position:
+                    parts.append(f"r[{position[slot]}]")
+                elif slot in defaults:
+                    parts.append(g.expr(defaults[slot]))
+                else:
+                    parts.append("None")
+            self.build_row = g.function("r", "(" + "".join(p + ", " for p in parts) + ")")
+        elif isinstance(plan, P.UpdatePlan):
+            self.kind = "UPDATE"
+            assigned = dict(plan.assignments)
+            parts = [g.expr(assigned[slot]) if slot in assigned else f"r[{slot}]" for slot in range(table.width)]
+            self.build_row = g.function("r", "(" + "".join(p + ", " for p in parts) + ")")
+        else:
+            self.kind = "DELETE"
+            self.build_row = None
+        self.recheck = g.function("r", g.predicate(plan.recheck)) if getattr(plan, "recheck", None) is not None else None
+        self.returning = (g.function("r", "(" + "".join(g.expr(e) + ", " for e in plan.returning) + ")")
+                          if plan.returning else None)
+        self.checks = check_compiler(table) if self.kind != "DELETE" else []
+        self.enforce = [(c.slot, f) for c in table.columns if (f := typmod_enforcer(c.type, explicit=False)) is not None]
+        self.not_null = [(c.slot, c.name) for c in table.columns if c.not_null]
+
+    def _validate(self, table: TableDef, row: tuple) -> tuple:
+        if self.enforce:
+            values = list(row)
+            for slot, f in self.enforce:
+                v = values[slot]
+                if v is not None:
+                    values[slot] = f(v)
+            row = tuple(values)
+        for slot, name in self.not_null:
+            if row[slot] is None:
+                raise SqlError("23502", f'null value in column "{name}" of relation "{table.name}" violates not-null constraint',
+                               detail=f"Failing row contains ({_row_text(table, row)}).", table=table.name, column=name)
+        for name, check in self.checks:
+            if check(row) is False:
+                raise SqlError("23514", f'new row for relation "{table.name}" violates check constraint "{name}"',
+                               detail=f"Failing row contains ({_row_text(table, row)}).", table=table.name, constraint=name)
+        return row
+
+    async def run(self, txn, ctx: ExecContext, lock_timeout: float | None = None) -> tuple[int, list[tuple]]:
+        txn.check_writable(self.kind)
+        table = self.plan.table
+        p = ctx.params
+        source_rows: list[tuple] = []
+        for batch in self.source(ctx):
+            source_rows.extend(batch)
+        returning = self.returning(p, ctx) if self.returning is not None else None
+        out: list[tuple] = []
+        count = 0
+        if self.kind == "INSERT":
+            build = self.build_row(p, ctx)
+            for r in source_rows:
+                row = self._validate(table, build(r))
+                rowid = txn.allocate_rowid(table)
+                await txn.check_unique(table, row, rowid, None, timeout=lock_timeout)
+                txn.insert(table, rowid, row)
+                count += 1
+                if returning is not None:
+                    out.append(returning(row))
+            return count, out
+        build = self.build_row(p, ctx) if self.build_row is not None else None
+        recheck = self.recheck(p, ctx) if self.recheck is not None else None
+        width = table.width
+        done: set[int] = set()
+        for r in source_rows:
+            rowid = r[width]
+            if rowid in done:
+                continue               # joined to several FROM rows: PostgreSQL changes it once
+            seen = r[:width]
+            if not txn.owns(table, rowid):
+                await txn.lock_row(table, rowid, timeout=lock_timeout)
+            current = txn.latest(table, rowid)
+            if current is None:
+                if txn.isolation != "read committed":
+                    raise _serialization_failure()
+                continue
+            if current != seen:
+                if txn.isolation != "read committed":
+                    raise _serialization_failure()
+                if recheck is not None and not recheck(current):
+                    continue
+                r = current + r[width:]
+            done.add(rowid)
+            if self.kind == "UPDATE":
+                row = self._validate(table, build(r))
+                await txn.check_unique(table, row, rowid, current, timeout=lock_timeout)
+                txn.update(table, rowid, row)
+                if returning is not None:
+                    out.append(returning(row + r[width:]))
+            else:
+                txn.delete(table, rowid)
+                if returning is not None:
+                    out.append(returning(r))
+            count += 1
+        return count, out
+
+
+def _serialization_failure() -> SqlError:
+    return SqlError("40001", "could not serialize access due to concurrent update")
+
+
+def _row_text(table: TableDef, row: tuple) -> str:
+    return ", ".join("null" if row[c.slot] is None else str(row[c.slot]) for c in table.columns)

@@ -1,0 +1,734 @@
+"""A client session: settings, the transaction state machine, prepared statements, execution.
+
+The server drives a session with SQL text and parameters; the session answers with
+`Cursor`s (a row description, lazily produced row batches, a command tag) and keeps the
+transaction state PostgreSQL clients rely on: idle (I), in a transaction block (T), or in
+a failed block (E), where everything but ROLLBACK fails with 25P02.
+
+Statements outside an explicit block run in an implicit transaction that ends when the
+server calls `end_implicit()` (after a simple Query message, or at Sync): one Query with
+several statements commits or rolls back as a whole, as in PostgreSQL.
+
+Plans are cached per session by statement text; simple-protocol statements have their
+literals lifted into parameters first (`parser.lift_literals`), so statements that differ
+only in constants share one plan. A cached plan is reused while the catalog it was planned
+against is still the one the statement reads.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterator
+
+from sqlglot import exp
+
+from engine import events as ev
+from engine.database import SERVER_VERSION, SERVER_VERSION_NUM, Database
+from engine.errors import SqlError, feature_not_supported, in_failed_transaction
+from engine.exec import plan as P
+from engine.exec.casts import cast_function
+from engine.exec.context import ExecContext
+from engine.exec.dml import CompiledWrite
+from engine.exec.operators import CompiledPlan, compile_plan, run_to_list
+from engine.sql import ddl
+from engine.sql.parser import Lifted, Parsed, Utility, lift_literals, parse_statement
+from engine.sql.planner import NeedsLiteral, PlanEnv, Planner, Scope, WritePlanner
+from engine.txn.transaction import READ_COMMITTED, Transaction
+from engine.types import (INT4, INT8, NUMERIC, TEXT, UNKNOWN, OutputSettings, SqlType, TYPES_BY_OID,
+                          parse_text, timezone_named)
+
+log = logging.getLogger("rewinddb.session")
+
+VERSION_STRING = (f"PostgreSQL {SERVER_VERSION} (rewinddb 0.1.0) on x86_64-pc-linux-gnu, "
+                  "compiled by CPython, 64-bit")
+
+# name -> (default, reported to the client as ParameterStatus)
+SETTINGS: dict[str, tuple[str, bool]] = {
+    "server_version": (SERVER_VERSION, True),
+    "server_version_num": (SERVER_VERSION_NUM, False),
+    "server_encoding": ("UTF8", True),
+    "client_encoding": ("UTF8", True),
+    "DateStyle": ("ISO, MDY", True),
+    "IntervalStyle": ("postgres", True),
+    "TimeZone": ("UTC", True),
+    "integer_datetimes": ("on", True),
+    "standard_conforming_strings": ("on", True),
+    "application_name": ("", True),
+    "is_superuser": ("on", True),
+    "session_authorization": ("postgres", True),
+    "default_transaction_read_only": ("off", True),
+    "in_hot_standby": ("off", True),
+    "search_path": ('"$user", public', False),
+    "extra_float_digits": ("1", False),
+    "statement_timeout": ("0", False),
+    "lock_timeout": ("0", False),
+    "idle_in_transaction_session_timeout": ("0", False),
+    "idle_session_timeout": ("0", False),
+    "default_transaction_isolation": ("read committed", False),
+    "transaction_isolation": ("read committed", False),
+    "transaction_read_only": ("off", False),
+    "synchronous_commit": ("on", False),
+    "jit": ("off", False),
+    "max_connections": ("100", False),
+    "bytea_output": ("hex", False),
+    "client_min_messages": ("notice", False),
+    "lc_messages": ("C.UTF-8", False),
+    "lc_monetary": ("C.UTF-8", False),
+    "lc_numeric": ("C.UTF-8", False),
+    "lc_time": ("C.UTF-8", False),
+    "lc_collate": ("C.UTF-8", False),
+    "lc_ctype": ("C.UTF-8", False),
+    "max_identifier_length": ("63", False),
+    "block_size": ("8192", False),
+    "row_security": ("on", False),
+    "enable_seqscan": ("on", False),
+    "work_mem": ("4MB", False),
+    "maintenance_work_mem": ("64MB", False),
+    "search_path_default": ("public", False),
+    "default_text_search_config": ("pg_catalog.english", False),
+    "check_function_bodies": ("on", False),
+    "xmloption": ("content", False),
+    "escape_string_warning": ("on", False),
+    "timezone_abbreviations": ("Default", False),
+}
+_CANONICAL = {name.lower(): name for name in SETTINGS}
+_OUTPUT_SETTINGS = {"timezone", "extra_float_digits", "bytea_output", "datestyle", "intervalstyle"}
+
+
+@dataclass(slots=True)
+class Cursor:
+    """One statement's result: columns (None for commands), row batches, the command tag.
+
+    `tag` None means "SELECT n" with n the number of rows the consumer read."""
+    columns: tuple[P.OutputColumn, ...] | None
+    batches: Iterator[list] | None = None
+    tag: str | None = None
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A parsed and planned statement, reusable with different parameters."""
+    text: str
+    statement: Any                      # Utility or Parsed
+    param_types: list[SqlType]
+    kind: str                           # query, write, ddl, utility, empty
+    columns: tuple[P.OutputColumn, ...] | None = None
+    plan: Any = None                    # CompiledPlan or CompiledWrite
+    catalog: Any = None                 # the catalog it was planned against
+    lifted: Lifted | None = None
+
+
+@dataclass(slots=True)
+class Notice:
+    severity: str
+    code: str
+    message: str
+    detail: str | None = None
+    hint: str | None = None
+
+
+class Session:
+    def __init__(self, db: Database, user: str = "postgres", database: str = "postgres",
+                 application_name: str = "", client_addr: str = "", options: dict[str, str] | None = None) -> None:
+        self.db = db
+        self.user = user
+        self.database = database
+        self.client_addr = client_addr
+        self.backend_pid = db.next_backend_pid()
+        self.settings: dict[str, str] = {name: default for name, (default, _) in SETTINGS.items()}
+        self.settings["session_authorization"] = user
+        self.settings["application_name"] = application_name
+        for k, v in (db.settings or {}).items():
+            self._set_value(k, v)
+        for k, v in (options or {}).items():
+            self._set_value(k, v)
+        self.changed_parameters: list[tuple[str, str]] = []
+        self.notices: list[Notice] = []
+        self.notifications: list[tuple[int, str, str]] = []
+        self.txn: Transaction | None = None
+        self.explicit = False
+        self.failed = False
+        self._local_settings: dict[str, str] = {}      # SET LOCAL: original values, restored at end
+        self._txn_settings: dict[str, str] = {}        # SET in a transaction: restored on rollback
+        self._next_isolation: str | None = None
+        self._next_read_only: bool | None = None
+        self._plans: dict[Any, Prepared] = {}
+        self._output: OutputSettings | None = None
+        self.listening: set[str] = set()
+        self.on_notification = None
+        db.sessions[self.backend_pid] = self
+
+    def close(self) -> None:
+        if self.txn is not None:
+            self.db.rollback(self.txn)
+            self.txn = None
+        for channel in self.listening:
+            self.db.listeners.get(channel, set()).discard(self)
+        self.db.sessions.pop(self.backend_pid, None)
+
+    # ---------------------------------------------------------------- state
+
+    @property
+    def status(self) -> str:
+        if self.failed:
+            return "E"
+        return "T" if self.explicit else "I"
+
+    def reported_parameters(self) -> list[tuple[str, str]]:
+        return [(name, self.settings[name]) for name, (_, reported) in SETTINGS.items() if reported]
+
+    @property
+    def output_settings(self) -> OutputSettings:
+        if self._output is None:
+            self._output = OutputSettings(timezone_named(self.settings["TimeZone"]),
+                                          int(self.settings["extra_float_digits"]),
+                                          self.settings["bytea_output"])
+        return self._output
+
+    def search_path(self) -> tuple[str, ...]:
+        out = []
+        for part in self.settings["search_path"].split(","):
+            name = part.strip()
+            if name.startswith('"') and name.endswith('"'):
+                name = name[1:-1]
+            if name == "$user":
+                name = self.user
+            if name:
+                out.append(name)
+        return ("pg_catalog",) + tuple(out) if "pg_catalog" not in out else tuple(out)
+
+    def current_schema(self) -> str | None:
+        catalog = self.catalog()
+        for s in self.search_path():
+            if s in catalog.schemas:
+                return s
+        return None
+
+    def catalog(self):
+        if self.txn is not None:
+            return self.txn.current_catalog
+        return self.db.state.catalog_at(self.db.visible_lsn)
+
+    def notice(self, message: str, code: str = "00000", severity: str = "NOTICE") -> None:
+        self.notices.append(Notice(severity, code, message))
+
+    def deliver_notification(self, channel: str, payload: str, sender_pid: int) -> None:
+        self.notifications.append((sender_pid, channel, payload))
+        if self.on_notification is not None:
+            self.on_notification()
+
+    # ---------------------------------------------------------------- transactions
+
+    def _ensure_txn(self) -> Transaction:
+        if self.txn is None:
+            isolation = self._next_isolation or self.settings["default_transaction_isolation"]
+            read_only = self._next_read_only if self._next_read_only is not None else \
+                self.settings["default_transaction_read_only"] == "on"
+            self.txn = Transaction(self.db, isolation, read_only)
+            self.txn.sender_pid = self.backend_pid
+            self._next_isolation = None
+            self._next_read_only = None
+        return self.txn
+
+    async def end_implicit(self) -> None:
+        """End of a simple Query or of an extended-protocol Sync: close an implicit transaction."""
+        if self.explicit:
+            return
+        if self.failed:
+            self._rollback()
+            return
+        if self.txn is not None:
+            await self._commit()
+
+    async def _commit(self) -> None:
+        txn = self.txn
+        self.txn = None
+        self._restore_local_settings()
+        self._txn_settings = {}
+        if txn is None:
+            return
+        await self.db.commit(txn, self.user, self.settings["application_name"], self.client_addr,
+                             synchronous=self.settings["synchronous_commit"] not in ("off", "false", "0"))
+
+    def _rollback(self) -> None:
+        txn = self.txn
+        self.txn = None
+        self.explicit = False
+        self.failed = False
+        for name, value in self._txn_settings.items():
+            self._set_value(name, value)
+        self._txn_settings = {}
+        self._restore_local_settings()
+        if txn is not None:
+            self.db.rollback(txn)
+
+    def _restore_local_settings(self) -> None:
+        for name, value in self._local_settings.items():
+            self._set_value(name, value)
+        self._local_settings = {}
+
+    def fail(self, error: BaseException) -> None:
+        """A statement failed: an explicit block becomes failed; an implicit one rolls back at its end."""
+        if self.txn is not None or self.explicit:
+            self.failed = True
+
+    # ---------------------------------------------------------------- settings
+
+    def _set_value(self, name: str, value: str) -> None:
+        canonical = _CANONICAL.get(name.lower(), name.lower())
+        value = _normalize_setting(canonical, value)
+        old = self.settings.get(canonical)
+        self.settings[canonical] = value
+        if canonical.lower() in _OUTPUT_SETTINGS:
+            self._output = None
+            self._plans.clear()
+        if canonical in SETTINGS and SETTINGS[canonical][1] and old != value:
+            self.changed_parameters.append((canonical, value))
+
+    def set_setting(self, name: str, value: str, local: bool = False) -> None:
+        canonical = _CANONICAL.get(name.lower(), name.lower())
+        if canonical not in SETTINGS and "." not in canonical:
+            raise SqlError("42704", f'unrecognized configuration parameter "{name}"')
+        if canonical in ("server_version", "server_version_num", "server_encoding", "integer_datetimes",
+                         "is_superuser", "in_hot_standby", "max_connections", "block_size",
+                         "max_identifier_length", "lc_collate", "lc_ctype"):
+            raise SqlError("55P02" if canonical == "max_connections" else "22023",
+                           f'parameter "{canonical}" cannot be changed')
+        old = self.settings.get(canonical, "")
+        if local:
+            if self.explicit and canonical not in self._local_settings:
+                self._local_settings[canonical] = old
+            if not self.explicit:
+                self.notice("SET LOCAL can only be used in transaction blocks", "25P01", "WARNING")
+                return
+        elif self.explicit and canonical not in self._txn_settings:
+            self._txn_settings[canonical] = old
+        self._set_value(canonical, value)
+
+    def show(self, name: str) -> str:
+        canonical = _CANONICAL.get(name.lower(), name.lower())
+        if canonical == "transaction_isolation" and self.txn is not None:
+            return self.txn.isolation
+        if canonical in self.settings:
+            return self.settings[canonical]
+        raise SqlError("42704", f'unrecognized configuration parameter "{name}"')
+
+    # ---------------------------------------------------------------- preparing
+
+    def _plan_env(self, catalog, param_types: list[SqlType]) -> PlanEnv:
+        return PlanEnv(catalog, self.search_path(), param_types, self.output_settings)
+
+    def prepare(self, sql: str, param_type_oids: list[int] | tuple[int, ...] = ()) -> Prepared:
+        """Parse and plan one statement (extended protocol Parse)."""
+        types = [TYPES_BY_OID.get(o, UNKNOWN) if o else UNKNOWN for o in param_type_oids]
+        key = ("x", sql, tuple(param_type_oids))
+        cached = self._plans.get(key)
+        if cached is not None and cached.catalog is self.catalog():
+            return cached
+        statement = parse_statement(sql) if sql.strip() else None
+        prepared = self._plan(sql, statement, types)
+        self._remember(key, prepared)
+        return prepared
+
+    def _remember(self, key, prepared: Prepared) -> None:
+        if prepared.kind in ("query", "write"):
+            if len(self._plans) > 2000:
+                self._plans.clear()
+            self._plans[key] = prepared
+
+    def _plan(self, text: str, statement, types: list[SqlType], lifted: Lifted | None = None) -> Prepared:
+        if statement is None:
+            return Prepared(text, None, types, "empty")
+        if isinstance(statement, Utility):
+            return Prepared(text, statement, types, "utility", columns=_utility_columns(statement, self))
+        tree = statement.tree
+        catalog = self.catalog()
+        if isinstance(tree, (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery)):
+            env = self._plan_env(catalog, types)
+            node = Planner(env).plan_query(tree)
+            _finish_param_types(types)
+            compiled = compile_plan(node, self.output_settings)
+            return Prepared(text, statement, types, "query", node.columns, compiled, catalog, lifted)
+        if isinstance(tree, (exp.Insert, exp.Update, exp.Delete)):
+            env = self._plan_env(catalog, types)
+            planner = WritePlanner(env)
+            if isinstance(tree, exp.Insert):
+                plan = planner.plan_insert(tree)
+            elif isinstance(tree, exp.Update):
+                plan = planner.plan_update(tree)
+            else:
+                plan = planner.plan_delete(tree)
+            _finish_param_types(types)
+            compiled = CompiledWrite(plan, self.output_settings, self._check_compiler(catalog))
+            return Prepared(text, statement, types, "write", plan.columns or None, compiled, catalog, lifted)
+        return Prepared(text, statement, types, "ddl")
+
+    def _check_compiler(self, catalog):
+        def compile_checks(table) -> list:
+            out = []
+            for c in table.constraints:
+                if c.kind != "c":
+                    continue
+                from engine.sql.parser import parse_sql
+                from engine.sql.planner import RangeEntry, ScopeColumn
+                from engine.exec.compiler import CodeGen
+                env = self._plan_env(catalog, [])
+                planner = Planner(env)
+                scope = Scope([RangeEntry(table.name, [ScopeColumn(col.name, col.slot, col.type) for col in table.columns])])
+                e = planner.bind_condition(parse_sql("SELECT " + c.check).expressions[0], scope, "CHECK")
+                g = CodeGen()
+                settings = self.output_settings
+                g.cast_factory = lambda s, d: cast_function(s, d, settings)
+                out.append((c.name, g.function("r", g.expr(e))(None, None)))
+            return out
+        return compile_checks
+
+    def prepare_simple(self, text: str) -> tuple[Prepared, tuple]:
+        """Plan a simple-protocol statement, lifting its literals into parameters."""
+        lifted = lift_literals(text)
+        catalog = self.catalog()
+        if lifted is not None and lifted.kinds:
+            key = ("s", lifted.template, lifted.kinds)
+            cached = self._plans.get(key)
+            if cached is not None and cached.catalog is catalog:
+                return cached, self._lifted_params(cached, lifted)
+            if cached is None or cached.catalog is not catalog:
+                try:
+                    statement = parse_statement(lifted.template)
+                    if isinstance(statement, Parsed):
+                        types = [_LIFTED_TYPES[k] for k in lifted.kinds]
+                        prepared = self._plan(lifted.template, statement, types, lifted)
+                        if prepared.kind in ("query", "write"):
+                            self._remember(key, prepared)
+                            return prepared, self._lifted_params(prepared, lifted)
+                except (NeedsLiteral, SqlError):
+                    pass
+        key = ("t", text)
+        cached = self._plans.get(key)
+        if cached is not None and cached.catalog is catalog:
+            return cached, ()
+        statement = parse_statement(text) if text.strip() else None
+        prepared = self._plan(text, statement, [])
+        self._remember(key, prepared)
+        return prepared, ()
+
+    def _lifted_params(self, prepared: Prepared, lifted: Lifted) -> tuple:
+        tz = self.output_settings.timezone
+        values = []
+        for t, kind, text in zip(prepared.param_types, lifted.kinds, lifted.values):
+            if kind == "unknown":
+                values.append(parse_text(t, text, tz))
+            elif t.oid in (INT4.oid, INT8.oid) and kind in ("int4", "int8"):
+                values.append(int(text))
+            else:
+                v = Decimal(text) if kind == "numeric" else int(text)
+                values.append(cast_function(_LIFTED_TYPES[kind], t, self.output_settings)(v) if t.oid != _LIFTED_TYPES[kind].oid else v)
+        return tuple(values)
+
+    # ---------------------------------------------------------------- executing
+
+    def _context(self, txn: Transaction, params: tuple) -> ExecContext:
+        return ExecContext(params, txn.statement_lsn, txn, self, self.output_settings.timezone,
+                           txn.started_at, self.user, self.database, self.backend_pid, VERSION_STRING)
+
+    async def execute(self, prepared: Prepared, params: tuple = ()) -> Cursor:
+        """Run a prepared statement. Queries return lazily produced batches."""
+        if prepared.kind == "utility":
+            return await self._utility(prepared.statement)
+        if self.failed:
+            raise in_failed_transaction()
+        if prepared.kind == "empty":
+            return Cursor(None, None, "")
+        txn = self._ensure_txn()
+        txn.begin_statement()
+        if prepared.kind in ("query", "write") and prepared.catalog is not txn.current_catalog:
+            replanned = self._plan(prepared.text, prepared.statement, list(prepared.param_types), prepared.lifted)
+            if replanned.columns != prepared.columns and prepared.kind == "query" and \
+                    [c.type for c in replanned.columns or ()] != [c.type for c in prepared.columns or ()]:
+                raise SqlError("0A000", "cached plan must not change result type")
+            prepared.plan, prepared.catalog = replanned.plan, replanned.catalog
+        if prepared.kind == "query":
+            ctx = self._context(txn, params)
+            return Cursor(prepared.columns, prepared.plan.open(ctx), None)
+        if prepared.kind == "write":
+            ctx = self._context(txn, params)
+            count, rows = await prepared.plan.run(txn, ctx, self._lock_timeout())
+            kind = prepared.plan.kind
+            tag = f"INSERT 0 {count}" if kind == "INSERT" else f"{kind} {count}"
+            if prepared.columns:
+                return Cursor(prepared.columns, iter([rows]), tag)
+            return Cursor(None, None, tag)
+        return await self._ddl(prepared.statement)
+
+    def _lock_timeout(self) -> float | None:
+        ms = _milliseconds(self.settings["lock_timeout"])
+        return ms / 1000 if ms else None
+
+    # ---------------------------------------------------------------- DDL
+
+    async def _ddl(self, statement: Parsed) -> Cursor:
+        tree = statement.tree
+        txn = self._ensure_txn()
+        txn.check_writable(type(tree).__name__.upper())
+        await self.db.locks.acquire(txn.txn_id, ("ddl",), timeout=self._lock_timeout())
+        target = _DdlTarget(self, txn)
+        if isinstance(tree, exp.Create):
+            kind = (tree.args.get("kind") or "").upper()
+            if kind == "TABLE":
+                if tree.args.get("expression") is not None:
+                    raise feature_not_supported("CREATE TABLE AS")
+                return Cursor(None, None, ddl.create_table(tree, target))
+            if kind == "INDEX":
+                return Cursor(None, None, ddl.create_index(tree, target))
+            raise feature_not_supported(f"CREATE {kind}")
+        if isinstance(tree, exp.Drop):
+            return Cursor(None, None, ddl.drop(tree, target))
+        if isinstance(tree, exp.Alter):
+            return Cursor(None, None, ddl.alter_table(tree, target))
+        if isinstance(tree, exp.TruncateTable):
+            return Cursor(None, None, self._truncate(tree, txn, target))
+        raise feature_not_supported(f"statement {type(tree).__name__.upper()}")
+
+    def _truncate(self, tree, txn: Transaction, target) -> str:
+        for ref in tree.expressions:
+            table = target.catalog.table_named(ref.name, ref.db or None, self.search_path())
+            for rowid, _ in txn.items(table, None, self._context(txn, ())):
+                txn.delete(table, rowid)
+        return "TRUNCATE TABLE"
+
+    # ---------------------------------------------------------------- utility statements
+
+    async def _utility(self, u: Utility) -> Cursor:
+        kind = u.kind
+        a = u.args
+        if self.failed and kind not in ("rollback", "commit", "rollback_to"):
+            raise in_failed_transaction()
+        if kind == "begin":
+            if self.explicit:
+                self.notice("there is already a transaction in progress", "25001", "WARNING")
+                return Cursor(None, None, "BEGIN")
+            txn = self._ensure_txn()
+            if "isolation" in a:
+                txn.isolation = "read committed" if a["isolation"] == "read uncommitted" else a["isolation"]
+            if "read_only" in a:
+                txn.read_only = a["read_only"]
+            self.explicit = True
+            return Cursor(None, None, "BEGIN")
+        if kind == "commit":
+            if not self.explicit and self.txn is None:
+                self.notice("there is no transaction in progress", "25P01", "WARNING")
+                return Cursor(None, None, "COMMIT")
+            if self.failed:
+                self._rollback()
+                return Cursor(None, None, "ROLLBACK")
+            self.explicit = False
+            await self._commit()
+            return Cursor(None, None, "COMMIT")
+        if kind == "rollback":
+            if not self.explicit and self.txn is None:
+                self.notice("there is no transaction in progress", "25P01", "WARNING")
+            self._rollback()
+            return Cursor(None, None, "ROLLBACK")
+        if kind == "savepoint":
+            if not self.explicit:
+                raise SqlError("25P01", "SAVEPOINT can only be used in transaction blocks")
+            self._ensure_txn().savepoint(a["name"])
+            return Cursor(None, None, "SAVEPOINT")
+        if kind == "release":
+            if not self.explicit:
+                raise SqlError("25P01", "RELEASE SAVEPOINT can only be used in transaction blocks")
+            self._ensure_txn().release(a["name"])
+            return Cursor(None, None, "RELEASE")
+        if kind == "rollback_to":
+            if not self.explicit:
+                raise SqlError("25P01", "ROLLBACK TO SAVEPOINT can only be used in transaction blocks")
+            self._ensure_txn().rollback_to(a["name"])
+            self.failed = False
+            return Cursor(None, None, "ROLLBACK")
+        if kind in ("set_transaction", "set_session_characteristics"):
+            if kind == "set_session_characteristics":
+                if "isolation" in a:
+                    self.set_setting("default_transaction_isolation", a["isolation"])
+                if "read_only" in a:
+                    self.set_setting("default_transaction_read_only", "on" if a["read_only"] else "off")
+                return Cursor(None, None, "SET")
+            if self.txn is not None and self.explicit:
+                if "isolation" in a:
+                    if self.txn.snapshot_lsn is not None or self.txn.has_writes:
+                        raise SqlError("25001", "SET TRANSACTION ISOLATION LEVEL must be called before any query")
+                    self.txn.isolation = a["isolation"]
+                if "read_only" in a:
+                    self.txn.read_only = a["read_only"]
+            else:
+                self.notice("SET TRANSACTION can only be used in transaction blocks", "25P01", "WARNING")
+            return Cursor(None, None, "SET")
+        if kind == "set":
+            name = a["name"]
+            if name.lower() == "transaction_isolation":
+                return await self._utility(Utility("set_transaction", {"isolation": a["values"][0].lower()}))
+            self.set_setting(name, ", ".join(a["values"]), a.get("local", False))
+            return Cursor(None, None, "SET")
+        if kind == "reset":
+            name = _CANONICAL.get(a["name"].lower(), a["name"].lower())
+            default = SETTINGS.get(name, ("", False))[0]
+            if name == "session_authorization":
+                default = self.user
+            self.set_setting(name, default)
+            return Cursor(None, None, "RESET")
+        if kind == "reset_all":
+            for name, (default, _) in SETTINGS.items():
+                if name not in ("session_authorization", "server_version", "server_version_num", "server_encoding",
+                                "integer_datetimes", "is_superuser", "in_hot_standby", "max_connections",
+                                "block_size", "max_identifier_length", "lc_collate", "lc_ctype", "application_name"):
+                    self._set_value(name, default)
+            return Cursor(None, None, "RESET")
+        if kind == "show":
+            name = a["name"]
+            if name == "all":
+                rows = [(n, self.settings[n], "") for n in sorted(self.settings, key=str.lower)]
+                return Cursor(_utility_columns(u, self), iter([rows]), "SHOW")
+            value = self.show(name)
+            return Cursor(_utility_columns(u, self), iter([[(value,)]]), "SHOW")
+        if kind == "discard":
+            if a["what"] == "all":
+                if self.explicit:
+                    raise SqlError("25001", "DISCARD ALL cannot run inside a transaction block")
+                for name, (default, _) in SETTINGS.items():
+                    if name not in ("session_authorization", "server_version", "server_version_num", "server_encoding",
+                                    "integer_datetimes", "is_superuser", "in_hot_standby", "max_connections",
+                                    "block_size", "max_identifier_length", "lc_collate", "lc_ctype"):
+                        self._set_value(name, default)
+                self._plans.clear()
+                self._unlisten("*")
+            return Cursor(None, None, f"DISCARD {a['what'].upper()}")
+        if kind == "listen":
+            self.listening.add(a["channel"])
+            self.db.listeners.setdefault(a["channel"], set()).add(self)
+            return Cursor(None, None, "LISTEN")
+        if kind == "unlisten":
+            self._unlisten(a["channel"])
+            return Cursor(None, None, "UNLISTEN")
+        if kind == "notify":
+            txn = self._ensure_txn()
+            if len(a["payload"].encode()) >= 8000:
+                raise SqlError("22023", "payload string too long")
+            txn.events.append(ev.Notified(a["channel"], a["payload"]))
+            return Cursor(None, None, "NOTIFY")
+        if kind == "noop":
+            return Cursor(None, None, a["tag"])
+        raise feature_not_supported(u.text.split()[0].upper())
+
+    def _unlisten(self, channel: str) -> None:
+        channels = list(self.listening) if channel == "*" else [channel]
+        for c in channels:
+            self.listening.discard(c)
+            self.db.listeners.get(c, set()).discard(self)
+
+    # ---------------------------------------------------------------- sequences
+
+    def nextval(self, seq_oid: int) -> int:
+        seq = self.catalog().sequences.get(seq_oid)
+        if seq is None:
+            raise SqlError("42809", f'"{seq_oid}" is not a sequence')
+        return self.db.next_sequence_value(seq, self._ensure_txn())
+
+
+class _DdlTarget:
+    """The session's side of `ddl.DdlTarget`."""
+
+    def __init__(self, session: Session, txn: Transaction) -> None:
+        self.session = session
+        self.txn = txn
+        self.search_path = session.search_path()
+
+    @property
+    def catalog(self):
+        return self.txn.current_catalog
+
+    def creation_schema(self) -> str:
+        schema = self.session.current_schema()
+        if schema is None:
+            raise SqlError("3F000", "no schema has been selected to create in")
+        return schema
+
+    def allocate_id(self) -> int:
+        n = max(self.catalog.next_id, self.session.db.state.catalog.next_id, getattr(self.txn, "_next_oid", 0))
+        self.txn._next_oid = n + 1
+        return n
+
+    def emit(self, event: ev.Event) -> None:
+        self.txn.add_event(event)
+
+    def notice(self, message: str, code: str = "00000") -> None:
+        self.session.notice(message, code)
+
+    def rows(self, table) -> list[tuple]:
+        return self.txn.rows(table, None, self.session._context(self.txn, ()))
+
+
+_LIFTED_TYPES = {"int4": INT4, "int8": INT8, "numeric": NUMERIC, "unknown": UNKNOWN}
+
+
+def _finish_param_types(types: list[SqlType]) -> None:
+    for i, t in enumerate(types):
+        if t.oid == UNKNOWN.oid:
+            types[i] = TEXT
+
+
+def _utility_columns(u: Utility, session: Session) -> tuple[P.OutputColumn, ...] | None:
+    if u.kind != "show":
+        return None
+    if u.args["name"] == "all":
+        return (P.OutputColumn("name", TEXT), P.OutputColumn("setting", TEXT), P.OutputColumn("description", TEXT))
+    name = u.args["name"]
+    label = {"transaction_isolation": "transaction_isolation", "timezone": "TimeZone"}.get(name.lower(), _CANONICAL.get(name.lower(), name.lower()))
+    return (P.OutputColumn(label, TEXT),)
+
+
+def _normalize_setting(name: str, value: str) -> str:
+    v = value.strip()
+    if name == "client_encoding":
+        v = v.strip("'\"").upper().replace("-", "")
+        if v not in ("UTF8", "UNICODE", "SQL_ASCII"):
+            raise SqlError("22023", f'invalid value for parameter "client_encoding": "{value}"')
+        return "UTF8"
+    if name == "TimeZone":
+        timezone_named(v)
+        return "UTC" if v.upper() in ("UTC", "GMT") and v.upper() != "GMT" else v
+    if name == "extra_float_digits":
+        try:
+            n = int(v)
+        except ValueError:
+            raise SqlError("22023", f'invalid value for parameter "extra_float_digits": "{value}"') from None
+        if not -15 <= n <= 3:
+            raise SqlError("22023", f"{n} is outside the valid range for parameter \"extra_float_digits\" (-15 .. 3)")
+        return str(n)
+    if name == "DateStyle":
+        parts = [p.strip().upper() for p in v.split(",")]
+        if "ISO" not in parts[0] and parts[0] not in ("MDY", "DMY", "YMD"):
+            raise SqlError("0A000", f"DateStyle {value} is not supported (only ISO output is)")
+        order = next((p for p in parts if p in ("MDY", "DMY", "YMD")), "MDY")
+        return f"ISO, {order}"
+    if name in ("default_transaction_isolation", "transaction_isolation"):
+        iso = v.lower()
+        if iso not in ("read committed", "repeatable read", "serializable", "read uncommitted"):
+            raise SqlError("22023", f'invalid value for parameter "{name}": "{value}"')
+        return iso
+    if name in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "idle_session_timeout"):
+        _milliseconds(v)
+        return v
+    return v
+
+
+def _milliseconds(value: str) -> int:
+    v = value.strip().lower()
+    units = {"ms": 1, "s": 1000, "min": 60000, "h": 3600000, "d": 86400000}
+    for unit, factor in sorted(units.items(), key=lambda kv: -len(kv[0])):
+        if v.endswith(unit) and v[: -len(unit)].strip().lstrip("-").isdigit():
+            return int(v[: -len(unit)].strip()) * factor
+    try:
+        return int(v)
+    except ValueError:
+        raise SqlError("22023", f'invalid value for a time setting: "{value}"') from None

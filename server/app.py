@@ -1,0 +1,103 @@
+"""The server process: opens the database, listens, serves connections, shuts down cleanly.
+
+`Server.run()` opens the data directory (replaying the log), starts the log writer,
+listens on host:port and logs one line when ready. SIGTERM or SIGINT stops accepting new
+connections, lets every connection finish the message it is handling (so in-flight
+commits complete and are acknowledged), closes the connections and the log, and returns
+exit status 0. A failed log write or fsync is fatal: the server stops at once with a
+non-zero status and acknowledges nothing more.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+
+from engine.database import Database
+
+log = logging.getLogger("rewinddb.server")
+
+
+@dataclass
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 5432
+    data_dir: str = "./rewinddb-data"
+    max_connections: int = 100
+    max_message_size: int = 64 * 1024 * 1024
+    segment_size: int = 64 * 1024 * 1024
+    shutdown_grace: float = 30.0
+
+
+class Server:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.db: Database | None = None
+        self.connections: set = set()
+        self._stop = asyncio.Event()
+        self.exit_code = 0
+        self._listener: asyncio.AbstractServer | None = None
+
+    def at_capacity(self) -> bool:
+        sessions = sum(1 for c in self.connections if c.session is not None)
+        return sessions >= self.config.max_connections
+
+    def cancel(self, process_id: int, secret: int) -> None:
+        for conn in self.connections:
+            if conn.session is not None and conn.session.backend_pid == process_id and conn.secret == secret:
+                conn.cancel_requested = True
+
+    def stop(self, exit_code: int = 0) -> None:
+        self.exit_code = max(self.exit_code, exit_code)
+        self._stop.set()
+
+    async def run(self) -> int:
+        from server.connection import Connection
+        loop = asyncio.get_running_loop()
+        self.db = Database.open(self.config.data_dir, segment_size=self.config.segment_size)
+        self.db.on_fatal = lambda exc: self.stop(1)
+        await self.db.start()
+        try:
+            self._listener = await loop.create_server(lambda: Connection(self), self.config.host,
+                                                      self.config.port, reuse_address=True)
+        except OSError:
+            await self.db.close()
+            raise
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop)
+        port = self._listener.sockets[0].getsockname()[1]
+        log.info("rewinddb ready to accept connections on %s:%d (data directory %s, LSN %d)",
+                 self.config.host, port, self.config.data_dir, self.db.state.lsn)
+        await self._stop.wait()
+        await self._shutdown()
+        return self.exit_code
+
+    async def _shutdown(self) -> None:
+        log.info("shutting down")
+        if self._listener is not None:
+            self._listener.close()
+        busy = [c for c in self.connections if c.busy]
+        if busy and self.exit_code == 0:
+            deadline = asyncio.get_running_loop().time() + self.config.shutdown_grace
+            while any(c.busy for c in busy) and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.01)
+        for conn in list(self.connections):
+            conn.closed = True
+            if conn.task is not None:
+                conn.task.cancel()
+            if conn.transport is not None:
+                conn.transport.close()
+        for conn in list(self.connections):
+            if conn.task is not None:
+                try:
+                    await conn.task
+                except (asyncio.CancelledError, Exception):
+                    pass
+        if self.db is not None:
+            try:
+                await self.db.close()
+            except Exception as e:
+                log.error("closing the log failed: %s", e)
+                self.exit_code = max(self.exit_code, 1)
+        log.info("stopped")
