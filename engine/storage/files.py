@@ -20,11 +20,15 @@ Invariants of the seam:
 
 from __future__ import annotations
 
+import copy
 import errno
+import functools
 import os
 import random
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 __all__ = [
     "FileHandle",
@@ -162,6 +166,21 @@ class _Fault:
     seed: int = 0
 
 
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _serialized(method: _Method) -> _Method:
+    """Run under the file system's lock: the log's writer, its preallocation thread and
+    the test itself may all touch a FaultyFileLayer at once."""
+
+    @functools.wraps(method)
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked  # type: ignore[return-value]
+
+
 def _apply(image: bytearray, op: str, offset: int, data: bytes) -> None:
     """Apply one recorded operation to a file image."""
     if op == "write":
@@ -179,11 +198,12 @@ def _apply(image: bytearray, op: str, offset: int, data: bytes) -> None:
 class FaultyFile:
     """A handle on a `FaultyFileLayer` file."""
 
-    __slots__ = ("path", "_layer", "_inode", "_write", "_generation")
+    __slots__ = ("path", "_layer", "_lock", "_inode", "_write", "_generation")
 
     def __init__(self, layer: FaultyFileLayer, inode: _Inode, path: str, write: bool) -> None:
         self.path = path
         self._layer = layer
+        self._lock = layer._lock
         self._inode = inode
         self._write = write
         self._generation = layer.generation
@@ -195,19 +215,23 @@ class FaultyFile:
             raise OSError(errno.EBADF, "file not open for writing", self.path)
         self._layer._maybe_fail(op, self.path, self._inode)
 
+    @_serialized
     def pread(self, size: int, offset: int) -> bytes:
         self._check("read")
         return bytes(self._inode.data[offset : offset + size])
 
+    @_serialized
     def pwrite(self, data: bytes | bytearray | memoryview, offset: int) -> None:
         self._check("write", mutating=True)
         chunk = bytes(data)
         _apply(self._inode.data, "write", offset, chunk)
         self._inode.pending.append(("write", offset, chunk))
 
+    @_serialized
     def fdatasync(self) -> None:
         self._sync("fsync")
 
+    @_serialized
     def fsync(self) -> None:
         self._sync("fsync")
 
@@ -218,20 +242,24 @@ class FaultyFile:
             _apply(inode.durable, kind, offset, data)
         inode.pending.clear()
 
+    @_serialized
     def truncate(self, size: int) -> None:
         self._check("truncate", mutating=True)
         _apply(self._inode.data, "truncate", size, b"")
         self._inode.pending.append(("truncate", size, b""))
 
+    @_serialized
     def allocate(self, offset: int, length: int) -> None:
         self._check("allocate", mutating=True)
         _apply(self._inode.data, "extend", offset + length, b"")
         self._inode.pending.append(("extend", offset + length, b""))
 
+    @_serialized
     def size(self) -> int:
         self._check("stat")
         return len(self._inode.data)
 
+    @_serialized
     def close(self) -> None:
         self._generation = -1
 
@@ -259,15 +287,26 @@ class FaultyFileLayer:
         self._faults: list[_Fault] = []
         self.counts: dict[str, int] = {}
         self.generation = 0
+        self._lock = threading.RLock()
+
+    @_serialized
+    def clone(self) -> FaultyFileLayer:
+        """An independent copy of the files, names and counters (not the open handles)."""
+        twin = FaultyFileLayer()
+        state = copy.deepcopy({k: v for k, v in vars(self).items() if k != "_lock"})
+        vars(twin).update(state)
+        return twin
 
     # -- fault injection -------------------------------------------------------------
 
+    @_serialized
     def fail(self, op: str, *, nth: int = 1, error: int = errno.EIO, persistent: bool = False) -> None:
         """Make the `nth` `op` from now raise OSError(`error`)."""
         if nth < 1:
             raise ValueError("nth counts from 1")
         self._faults.append(_Fault(op, nth, error, persistent))
 
+    @_serialized
     def crash_on(self, op: str, *, nth: int = 1, mode: str = "drop", seed: int = 0) -> None:
         """Simulate a power loss (`crash(mode, seed=seed)`) just before the `nth` `op` from
         now; that operation then fails with EIO, as the dying process would see nothing."""
@@ -292,6 +331,7 @@ class FaultyFileLayer:
                 inode.pending.clear()  # fsyncgate: the dirty pages are gone, the error is reported once
             raise OSError(fault.error, os.strerror(fault.error), path)
 
+    @_serialized
     def crash(self, mode: str = "drop", *, seed: int = 0) -> None:
         """Simulate a power loss (see the class docstring for `mode`)."""
         if mode not in ("drop", "keep", "tear"):
@@ -321,6 +361,7 @@ class FaultyFileLayer:
     def _norm(path: str | os.PathLike[str]) -> str:
         return os.path.normpath(os.path.join("/", os.fspath(path)))
 
+    @_serialized
     def open(self, path: str, *, write: bool = False, create: bool = False) -> FaultyFile:
         name = self._norm(path)
         if create:
@@ -335,10 +376,12 @@ class FaultyFileLayer:
             raise FileNotFoundError(errno.ENOENT, "no such file", name)
         return FaultyFile(self, inode, name, write)
 
+    @_serialized
     def exists(self, path: str) -> bool:
         name = self._norm(path)
         return name in self._names or name in self._dirs
 
+    @_serialized
     def listdir(self, path: str) -> list[str]:
         name = self._norm(path)
         if name not in self._dirs:
@@ -346,12 +389,14 @@ class FaultyFileLayer:
         children = [p for p in [*self._names, *self._dirs] if p != name and os.path.dirname(p) == name]
         return sorted(os.path.basename(p) for p in children)
 
+    @_serialized
     def makedirs(self, path: str) -> None:
         name = self._norm(path)
         while name not in self._dirs:
             self._dirs.add(name)
             name = os.path.dirname(name)
 
+    @_serialized
     def rename(self, src: str, dst: str) -> None:
         s, d = self._norm(src), self._norm(dst)
         self._maybe_fail("rename", s, None)
@@ -359,12 +404,14 @@ class FaultyFileLayer:
             raise FileNotFoundError(errno.ENOENT, "no such file", s)
         self._names[d] = self._names.pop(s)
 
+    @_serialized
     def remove(self, path: str) -> None:
         name = self._norm(path)
         if name not in self._names:
             raise FileNotFoundError(errno.ENOENT, "no such file", name)
         del self._names[name]
 
+    @_serialized
     def fsync_dir(self, path: str) -> None:
         name = self._norm(path)
         self._maybe_fail("fsync_dir", name, None)
@@ -376,10 +423,12 @@ class FaultyFileLayer:
 
     # -- test conveniences -----------------------------------------------------------
 
+    @_serialized
     def read_bytes(self, path: str) -> bytes:
         """The visible contents of `path`."""
         return bytes(self._names[self._norm(path)].data)
 
+    @_serialized
     def write_bytes(self, path: str, data: bytes) -> None:
         """Replace the contents of `path`, durably (to plant damage in tests)."""
         inode = self._names[self._norm(path)]

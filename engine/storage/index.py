@@ -26,7 +26,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from .files import FileHandle, FileLayer
-from .segment import FRAME_HEADER_SIZE, SEGMENT_HEADER_SIZE, FrameReader, SegmentHeader, crc32c, next_chain
+from .segment import FRAME_HEADER_SIZE, SEGMENT_HEADER_SIZE, FrameReader, SegmentHeader, StoredRecord, crc32c, next_chain
 
 INDEX_INTERVAL = 4096
 INDEX_MAGIC = b"RWDBIDX\x00"
@@ -41,10 +41,12 @@ def _column() -> array[int]:
 
 @dataclass(slots=True)
 class SegmentIndex:
-    """What the log knows about one segment without reading it (mutable while active).
+    """What the log knows about one segment without reading it.
 
-    `last_lsn` is `base_lsn - 1` while the segment holds no record; `data_end` is the
-    offset just after its last record; `last_offset` that record's offset.
+    The entries grow with `add`; the `last_*` fields and `data_end` describe the segment
+    as of the last `finish` (the end of a scan, or the log sealing the segment). `last_lsn`
+    is `base_lsn - 1` while the segment holds no record; `data_end` is the offset just
+    after its last record; `last_offset` that record's offset.
     """
 
     base_lsn: int
@@ -58,19 +60,23 @@ class SegmentIndex:
     times: array[int] = field(default_factory=_column)
     offsets: array[int] = field(default_factory=_column)
 
-    def add(self, lsn: int, commit_time_us: int, offset: int, end: int, chain: bytes) -> None:
-        """Account for the record `lsn` framed at [offset, end)."""
-        if lsn == self.base_lsn:
-            self.first_time = commit_time_us
-        if not self.offsets or offset >= self.offsets[-1] + INDEX_INTERVAL:
+    def add(self, lsn: int, commit_time_us: int, offset: int) -> None:
+        """Account for the record `lsn` framed at `offset`: an entry if one is due."""
+        offsets = self.offsets
+        if not offsets or offset >= offsets[-1] + INDEX_INTERVAL:
+            if not offsets:
+                self.first_time = commit_time_us
             self.lsns.append(lsn)
             self.times.append(commit_time_us)
-            self.offsets.append(offset)
-        self.last_lsn = lsn
-        self.last_time = commit_time_us
-        self.last_offset = offset
-        self.data_end = end
-        self.last_chain = chain
+            offsets.append(offset)
+
+    def finish(self, last_lsn: int, last_time: int, last_offset: int, data_end: int, last_chain: bytes) -> None:
+        """Record where the segment's records end."""
+        self.last_lsn = last_lsn
+        self.last_time = last_time
+        self.last_offset = last_offset
+        self.data_end = data_end
+        self.last_chain = last_chain
 
     @property
     def empty(self) -> bool:
@@ -163,18 +169,27 @@ def scan_segment(
     base = header.base_lsn
     index = SegmentIndex(base, base - 1, SEGMENT_HEADER_SIZE, last_time=prev_time, last_chain=header.prev_chain)
     reader = FrameReader(handle, SEGMENT_HEADER_SIZE, limit)
-    expected, chain, hsize = base, header.prev_chain, FRAME_HEADER_SIZE
+    chain, expected, problem = header.prev_chain, base, None
+    last: StoredRecord | None = None
+    last_offset = 0
     for record in reader:
         lsn, t = record.lsn, record.commit_time_us
         if lsn != expected:
-            return index, reader, (reader.pos, f"expected LSN {expected}, found {lsn}")
+            problem = (reader.pos, f"expected LSN {expected}, found {lsn}")
+            break
         if t < prev_time:
-            return index, reader, (reader.pos, f"commit time of LSN {lsn} goes backwards ({t} < {prev_time})")
+            problem = (reader.pos, f"commit time of LSN {lsn} goes backwards ({t} < {prev_time})")
+            break
         if check_chain:
             chain = next_chain(chain, lsn, t, record.payload)
             if chain != record.chain:
-                return index, reader, (reader.pos, f"hash chain mismatch at LSN {lsn}")
-        index.add(lsn, t, reader.pos, reader.pos + hsize + len(record.payload), record.chain)
+                problem = (reader.pos, f"hash chain mismatch at LSN {lsn}")
+                break
+        index.add(lsn, t, reader.pos)
+        last, last_offset = record, reader.pos
         expected += 1
         prev_time = t
-    return index, reader, None
+    if last is not None:
+        end = last_offset + FRAME_HEADER_SIZE + len(last.payload)
+        index.finish(last.lsn, last.commit_time_us, last_offset, end, last.chain)
+    return index, reader, problem

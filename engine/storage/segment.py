@@ -40,6 +40,7 @@ SEGMENT_SUFFIX = ".seg"
 
 FRAME_HEADER = struct.Struct("<IIQQBI32s")
 FRAME_HEADER_SIZE = FRAME_HEADER.size  # 61
+FRAME_PREFIX = struct.Struct("<II")  # payload length, crc32c
 FRAME_BODY = struct.Struct("<QQBI32s")  # the CRC-covered part of the frame header
 CHAIN_FIELDS = struct.Struct("<QQB")
 TYPE_TRANSACTION = 1
@@ -67,9 +68,10 @@ def next_chain(prev: bytes, lsn: int, commit_time_us: int, payload: bytes) -> by
     return hashlib.sha256(prev + CHAIN_FIELDS.pack(lsn, commit_time_us, TYPE_TRANSACTION) + payload).digest()
 
 
-def encode_frame(lsn: int, commit_time_us: int, batch_pos: int, chain: bytes, payload: bytes) -> bytes:
-    body = FRAME_BODY.pack(lsn, commit_time_us, TYPE_TRANSACTION, batch_pos, chain) + payload
-    return struct.pack("<II", len(payload), crc32c(body)) + body
+def encode_frame_header(lsn: int, commit_time_us: int, batch_pos: int, chain: bytes, payload: bytes) -> bytes:
+    """The 61 bytes that precede `payload` in its frame."""
+    body = FRAME_BODY.pack(lsn, commit_time_us, TYPE_TRANSACTION, batch_pos, chain)
+    return FRAME_PREFIX.pack(len(payload), crc32c(payload, crc32c(body))) + body
 
 
 def encode_segment_header(base_lsn: int, prev_chain: bytes) -> bytes:

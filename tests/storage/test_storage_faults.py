@@ -8,7 +8,6 @@ knows which bytes and names are durable.
 from __future__ import annotations
 
 import asyncio
-import copy
 import errno
 import random
 
@@ -40,7 +39,7 @@ async def durable_log(files: FaultyFileLayer, n: int, *, segment_size: int = 102
 @pytest.mark.parametrize("crash", ["drop", "keep"])
 async def test_a_failed_write_or_fsync_is_fatal(op, error, crash):
     files = FaultyFileLayer()
-    log = await durable_log(files, 20)
+    log = await durable_log(files, 20, segment_size=1 << 16)  # no roll, no preallocation racing for the fault
     failures: list[BaseException] = []
     log.on_failure = failures.append
     files.fail(op, error=error)
@@ -55,7 +54,7 @@ async def test_a_failed_write_or_fsync_is_fatal(op, error, crash):
     await log.close()
     assert files.counts.get("fsync", 0) == syncs, "a failed log must not fsync again (fsyncgate)"
     files.crash(crash)
-    log = SegmentedLog.open(DIR, segment_size=1024, files=files)
+    log = SegmentedLog.open(DIR, segment_size=1 << 16, files=files)
     if crash == "drop" or op == "write":
         assert log.last_lsn == 20  # exactly what was durable
     else:
@@ -88,7 +87,10 @@ async def test_enospc_when_preallocating_the_next_segment():
     await log.close()
     files.crash("drop")
     log = SegmentedLog.open(DIR, segment_size=600, files=files)
-    assert log.last_lsn == 4 and log.durable_lsn == 4
+    # the records of the failed batch that fit the old segment were sealed into it: unknown
+    # outcomes (never acknowledged) that may survive, as after a crash in the middle of a commit
+    assert log.last_lsn in (4, 8)
+    assert [r.payload for r in log.records(5)] == [b"x" * 100] * (log.last_lsn - 4)
     await log.close()
 
 
@@ -108,10 +110,11 @@ async def test_append_durable_raises_logfailure_and_stays_failed():
 # -- power loss at every kind of step -----------------------------------------------------------
 
 
-async def run_until_power_loss(files: FaultyFileLayer, rng: random.Random) -> tuple[list[bytes], int]:
-    """Commit random batches until the simulated power loss; returns (appended payloads,
-    highest acknowledged LSN)."""
+async def run_until_power_loss(files: FaultyFileLayer, rng: random.Random, op: str, mode: str) -> tuple[list[bytes], int]:
+    """Commit random batches until a power loss at a random `op`; returns (appended
+    payloads, highest acknowledged LSN)."""
     log = SegmentedLog.open(DIR, segment_size=700, files=files)
+    files.crash_on(op, nth=rng.randint(1, {"fsync": 150, "write": 100}.get(op, 6)), mode=mode, seed=rng.randrange(1000))
     await log.start()
     appended: list[bytes] = []
     acked = 0
@@ -136,8 +139,7 @@ async def test_power_loss_keeps_a_prefix_with_every_acknowledged_record(mode, op
     for seed in range(12):
         rng = random.Random(f"{mode}{op}{seed}")
         files = FaultyFileLayer()
-        files.crash_on(op, nth=rng.randint(2, {"fsync": 150, "write": 100}.get(op, 6)), mode=mode, seed=seed)
-        appended, acked = await run_until_power_loss(files, rng)
+        appended, acked = await run_until_power_loss(files, rng, op, mode)
         log = SegmentedLog.open(DIR, segment_size=700, files=files)
         assert acked <= log.last_lsn <= len(appended), (mode, op, seed)
         assert [r.payload for r in log.records()] == appended[: log.last_lsn]
@@ -179,10 +181,10 @@ def test_open_never_returns_altered_records(small_log):
     """Whatever byte is damaged, open refuses, or reads refuse, or (damage confined to the
     last batch) the log is a prefix of what was written."""
     paths = segment_paths(DIR, small_log)
-    original = [r.payload for r in SegmentedLog.open(DIR, segment_size=400, files=copy.deepcopy(small_log)).records()]
+    original = [r.payload for r in SegmentedLog.open(DIR, segment_size=400, files=small_log.clone()).records()]
     for path in paths:
         for offset in range(0, frames(path, small_log)[-1][2], 3):
-            files = copy.deepcopy(small_log)
+            files = small_log.clone()
             flip(files, path, offset, 0x04)
             try:
                 log = SegmentedLog.open(DIR, segment_size=400, files=files)
@@ -202,7 +204,7 @@ def test_a_flipped_bit_anywhere_in_any_segment_is_reported(small_log, data):
     pristine = small_log.read_bytes(path)
     offset = data.draw(st.integers(0, len(pristine) - 1))
     bit = data.draw(st.integers(0, 7))
-    files = copy.deepcopy(small_log)
+    files = small_log.clone()
     files.write_bytes(path, pristine[:offset] + bytes([pristine[offset] ^ (1 << bit)]) + pristine[offset + 1 :])
     report = verify_log(DIR, files=files)
     assert report.problem is not None
