@@ -31,8 +31,8 @@ from engine.txn.locks import LockManager
 
 log = logging.getLogger("rewinddb.engine")
 
-SERVER_VERSION = "15.7"
-SERVER_VERSION_NUM = "150007"
+SERVER_VERSION = "15.18"
+SERVER_VERSION_NUM = "150018"
 
 
 class DataDirectoryLocked(Exception):

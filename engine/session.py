@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterator
 
-from sqlglot import exp
-
 from engine import events as ev
 from engine.database import SERVER_VERSION, SERVER_VERSION_NUM, Database
 from engine.errors import SqlError, feature_not_supported, in_failed_transaction
@@ -158,6 +156,7 @@ class Session:
         self._output: OutputSettings | None = None
         self.listening: set[str] = set()
         self.on_notification = None
+        self.prepared: dict[str, Prepared] = {}      # named prepared statements (protocol and SQL)
         db.sessions[self.backend_pid] = self
 
     def close(self) -> None:
@@ -345,21 +344,15 @@ class Session:
             return Prepared(text, statement, types, "utility", columns=_utility_columns(statement, self))
         tree = statement.tree
         catalog = self.catalog()
-        if isinstance(tree, (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery)):
+        if statement.kind == "query":
             env = self._plan_env(catalog, types)
             node = Planner(env).plan_query(tree)
             _finish_param_types(types)
             compiled = compile_plan(node, self.output_settings)
             return Prepared(text, statement, types, "query", node.columns, compiled, catalog, lifted)
-        if isinstance(tree, (exp.Insert, exp.Update, exp.Delete)):
+        if statement.kind in ("insert", "update", "delete"):
             env = self._plan_env(catalog, types)
-            planner = WritePlanner(env)
-            if isinstance(tree, exp.Insert):
-                plan = planner.plan_insert(tree)
-            elif isinstance(tree, exp.Update):
-                plan = planner.plan_update(tree)
-            else:
-                plan = planner.plan_delete(tree)
+            plan = getattr(WritePlanner(env), "plan_" + statement.kind)(tree)
             _finish_param_types(types)
             compiled = CompiledWrite(plan, self.output_settings, self._check_compiler(catalog))
             return Prepared(text, statement, types, "write", plan.columns or None, compiled, catalog, lifted)
@@ -469,34 +462,9 @@ class Session:
     # ---------------------------------------------------------------- DDL
 
     async def _ddl(self, statement: Parsed) -> Cursor:
-        tree = statement.tree
         txn = self._ensure_txn()
-        txn.check_writable(type(tree).__name__.upper())
         await self.db.locks.acquire(txn.txn_id, ("ddl",), timeout=self._lock_timeout())
-        target = _DdlTarget(self, txn)
-        if isinstance(tree, exp.Create):
-            kind = (tree.args.get("kind") or "").upper()
-            if kind == "TABLE":
-                if tree.args.get("expression") is not None:
-                    raise feature_not_supported("CREATE TABLE AS")
-                return Cursor(None, None, ddl.create_table(tree, target))
-            if kind == "INDEX":
-                return Cursor(None, None, ddl.create_index(tree, target))
-            raise feature_not_supported(f"CREATE {kind}")
-        if isinstance(tree, exp.Drop):
-            return Cursor(None, None, ddl.drop(tree, target))
-        if isinstance(tree, exp.Alter):
-            return Cursor(None, None, ddl.alter_table(tree, target))
-        if isinstance(tree, exp.TruncateTable):
-            return Cursor(None, None, self._truncate(tree, txn, target))
-        raise feature_not_supported(f"statement {type(tree).__name__.upper()}")
-
-    def _truncate(self, tree, txn: Transaction, target) -> str:
-        for ref in tree.expressions:
-            table = target.catalog.table_named(ref.name, ref.db or None, self.search_path())
-            for rowid, _ in txn.items(table, None, self._context(txn, ())):
-                txn.delete(table, rowid)
-        return "TRUNCATE TABLE"
+        return Cursor(None, None, ddl.run(statement.tree, _DdlTarget(self, txn)))
 
     # ---------------------------------------------------------------- utility statements
 
@@ -601,6 +569,7 @@ class Session:
                                     "block_size", "max_identifier_length", "lc_collate", "lc_ctype"):
                         self._set_value(name, default)
                 self._plans.clear()
+                self.prepared.clear()
                 self._unlisten("*")
             return Cursor(None, None, f"DISCARD {a['what'].upper()}")
         if kind == "listen":
@@ -618,6 +587,12 @@ class Session:
             return Cursor(None, None, "NOTIFY")
         if kind == "noop":
             return Cursor(None, None, a["tag"])
+        if kind == "deallocate":
+            if a["name"] is None:
+                self.prepared.clear()
+            elif self.prepared.pop(a["name"], None) is None:
+                raise SqlError("26000", f'prepared statement "{a["name"]}" does not exist')
+            return Cursor(None, None, "DEALLOCATE ALL" if a["name"] is None else "DEALLOCATE")
         raise feature_not_supported(u.text.split()[0].upper())
 
     def _unlisten(self, channel: str) -> None:
@@ -666,6 +641,13 @@ class _DdlTarget:
 
     def rows(self, table) -> list[tuple]:
         return self.txn.rows(table, None, self.session._context(self.txn, ()))
+
+    def truncate(self, table) -> None:
+        for rowid, _ in self.txn.items(table, None, self.session._context(self.txn, ())):
+            self.txn.delete(table, rowid)
+
+    def check_writable(self, what: str) -> None:
+        self.txn.check_writable(what)
 
 
 _LIFTED_TYPES = {"int4": INT4, "int8": INT8, "numeric": NUMERIC, "unknown": UNKNOWN}

@@ -73,7 +73,6 @@ class Connection(asyncio.Protocol):
         self.closed = False
         self.busy = False
         self.task: asyncio.Task | None = None
-        self.statements: dict[str, Prepared] = {}
         self.portals: dict[str, Portal] = {}
         self.skip_to_sync = False
         self.cancel_requested = False
@@ -273,7 +272,7 @@ class Connection(asyncio.Protocol):
         if pieces == []:
             self.send(B.empty_query_response())
         ok = pieces is not None
-        for text, _offset in pieces or []:
+        for text, offset in pieces or []:
             try:
                 prepared, params = session.prepare_simple(text)
                 cursor = await session.execute(prepared, params)
@@ -292,6 +291,8 @@ class Connection(asyncio.Protocol):
             except SqlError as e:
                 session.fail(e)
                 self.send_notices()
+                if e.position is not None:
+                    e.position += offset
                 self.send_error(e)
                 ok = False
                 break
@@ -380,12 +381,12 @@ class Connection(asyncio.Protocol):
         try:
             if isinstance(msg, M.Parse):
                 prepared = session.prepare(msg.sql, msg.param_type_oids)
-                if msg.statement and msg.statement in self.statements:
+                if msg.statement and msg.statement in self.session.prepared:
                     raise SqlError("42P05", f'prepared statement "{msg.statement}" already exists')
-                self.statements[msg.statement] = prepared
+                self.session.prepared[msg.statement] = prepared
                 self.send(B.parse_complete())
             elif isinstance(msg, M.Bind):
-                prepared = self.statements.get(msg.statement)
+                prepared = self.session.prepared.get(msg.statement)
                 if prepared is None:
                     raise SqlError("26000", f'prepared statement "{msg.statement}" does not exist')
                 params = _decode_params(prepared, msg, session)
@@ -399,7 +400,7 @@ class Connection(asyncio.Protocol):
                 await self._execute(msg)
             elif isinstance(msg, M.Close):
                 if msg.kind == "S":
-                    self.statements.pop(msg.name, None)
+                    self.session.prepared.pop(msg.name, None)
                 else:
                     self.portals.pop(msg.name, None)
                 self.send(B.close_complete())
@@ -416,7 +417,7 @@ class Connection(asyncio.Protocol):
 
     def _describe(self, msg: M.Describe) -> None:
         if msg.kind == "S":
-            prepared = self.statements.get(msg.name)
+            prepared = self.session.prepared.get(msg.name)
             if prepared is None:
                 raise SqlError("26000", f'prepared statement "{msg.name}" does not exist')
             self.send(B.parameter_description([t.oid for t in prepared.param_types]))

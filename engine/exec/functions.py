@@ -68,7 +68,7 @@ def numeric_weight(d: Decimal) -> int:
 
 
 def numeric_div(a: Decimal, b: Decimal) -> Decimal:
-    """numeric / numeric with PostgreSQL's result scale (select_div_scale)."""
+    """numeric / numeric with PostgreSQL's result scale (select_div_scale in numeric.c)."""
     if b == 0:
         if a.is_nan():
             return a
@@ -77,27 +77,20 @@ def numeric_div(a: Decimal, b: Decimal) -> Decimal:
         return Decimal("NaN")
     if a.is_infinite() or b.is_infinite():
         return a / b
-    # PostgreSQL: rscale = max(16 - (weight1 - weight2) * 4 ... ) approximated on decimal digits
-    w1 = _first_digit_weight(a)
-    w2 = _first_digit_weight(b)
-    qweight = w1 - w2
-    rscale = 16 - qweight * 4
-    rscale = max(rscale, numeric_scale(a), numeric_scale(b), 0)
-    rscale = min(rscale, 1000)
-    q = (a / b) if a else Decimal(0)
-    return q.quantize(Decimal(1).scaleb(-rscale), rounding=ROUND_HALF_UP, context=_BIG)
+    w1, d1 = _leading_nbase_digit(a)
+    w2, d2 = _leading_nbase_digit(b)
+    qweight = w1 - w2 - (1 if d1 <= d2 else 0)
+    rscale = min(max(16 - qweight * 4, numeric_scale(a), numeric_scale(b), 0), 1000)
+    return (a / b if a else Decimal(0)).quantize(Decimal(1).scaleb(-rscale), rounding=ROUND_HALF_UP, context=_BIG) \
+        if a else Decimal(0).quantize(Decimal(1).scaleb(-rscale))
 
 
-def _first_digit_weight(d: Decimal) -> int:
-    """Weight of the first base-10000 digit, times the digit-group layout PostgreSQL uses."""
+def _leading_nbase_digit(d: Decimal) -> tuple[int, int]:
+    """(weight, value) of the first non-zero base-10000 digit, as PostgreSQL stores numerics."""
     if d == 0:
-        return 0
+        return 0, 0
     w = numeric_weight(d)
-    # PostgreSQL compares the leading NBASE digits too; approximate by the first group value
-    first_group = int(abs(d).scaleb(-4 * w))
-    return w if first_group >= 1 else w - 1
-
-
+    return w, int(abs(d).scaleb(-4 * w, context=_BIG))
 
 
 def numeric_mod(a: Decimal, b: Decimal) -> Decimal:

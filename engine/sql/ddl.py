@@ -33,6 +33,31 @@ class DdlTarget(Protocol):
     def emit(self, event: ev.Event) -> None: ...
     def notice(self, message: str, code: str = "00000") -> None: ...
     def rows(self, table: TableDef) -> list[tuple]: ...
+    def truncate(self, table: TableDef) -> None: ...
+    def check_writable(self, what: str) -> None: ...
+
+
+def run(tree: exp.Expression, target: DdlTarget) -> str:
+    """Execute one schema statement; returns its command tag."""
+    target.check_writable(type(tree).__name__.upper())
+    if isinstance(tree, exp.Create):
+        kind = (tree.args.get("kind") or "").upper()
+        if kind == "TABLE":
+            if tree.args.get("expression") is not None:
+                raise feature_not_supported("CREATE TABLE AS")
+            return create_table(tree, target)
+        if kind == "INDEX":
+            return create_index(tree, target)
+        raise feature_not_supported(f"CREATE {kind}")
+    if isinstance(tree, exp.Drop):
+        return drop(tree, target)
+    if isinstance(tree, exp.Alter):
+        return alter_table(tree, target)
+    if isinstance(tree, exp.TruncateTable):
+        for ref in tree.expressions:
+            target.truncate(target.catalog.table_named(ref.name, ref.db or None, target.search_path))
+        return "TRUNCATE TABLE"
+    raise feature_not_supported(f"statement {type(tree).__name__.upper()}")
 
 
 def check_unique_rows(target: DdlTarget, table: TableDef, slots: tuple[int, ...], index_name: str,

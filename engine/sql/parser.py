@@ -196,9 +196,23 @@ class Utility:
 
 @dataclass(frozen=True, slots=True)
 class Parsed:
-    """A statement sqlglot parsed, with the text it came from."""
+    """A statement sqlglot parsed, with the text it came from and its kind:
+    "query" (SELECT, VALUES, set operations), "insert", "update", "delete", or "ddl"."""
     tree: exp.Expression
     text: str
+    kind: str
+
+
+def statement_kind(tree: exp.Expression) -> str:
+    if isinstance(tree, (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery)):
+        return "query"
+    if isinstance(tree, exp.Insert):
+        return "insert"
+    if isinstance(tree, exp.Update):
+        return "update"
+    if isinstance(tree, exp.Delete):
+        return "delete"
+    return "ddl"
 
 
 Statement = Utility | Parsed
@@ -398,6 +412,12 @@ def parse_utility(text: str) -> Utility | None:
             values = _set_values(rest[1:])
             payload = values[0] if values else ""
         return Utility("notify", {"channel": channel, "payload": payload}, text)
+    if first == "deallocate":
+        w.expect()
+        w.take("prepare")
+        if w.take("all"):
+            return Utility("deallocate", {"name": None}, text)
+        return Utility("deallocate", {"name": w.name()}, text)
     if first in ("vacuum", "analyze", "analyse", "checkpoint"):
         return Utility("noop", {"tag": "VACUUM" if first == "vacuum" else ("CHECKPOINT" if first == "checkpoint" else "ANALYZE")}, text)
     return None
@@ -435,23 +455,24 @@ def parse_sql(text: str) -> exp.Expression:
 
 def _syntax_error_from(e: ParseError, text: str) -> SqlError:
     errors = e.errors or []
-    if errors:
-        first = errors[0]
-        near = first.get("highlight") or ""
-        ctx = first.get("start_context") or ""
-        position = None
-        if ctx is not None:
-            i = text.find(ctx + near) if ctx else text.find(near)
-            if i >= 0:
-                position = i + len(ctx) + 1
-        if near:
-            return syntax_error(f'syntax error at or near "{near}"', position)
-        return syntax_error("syntax error at end of input", len(text) + 1)
-    return syntax_error(f"syntax error: {e}")
+    if not errors:
+        return syntax_error(f"syntax error: {e}")
+    first = errors[0]
+    near = first.get("highlight") or ""
+    line, col = first.get("line"), first.get("col")
+    position = None
+    if line and col:
+        lines = text.split("\n")
+        start_of_line = sum(len(x) + 1 for x in lines[: line - 1])
+        position = start_of_line + col - len(near) + 1
+    if near:
+        return syntax_error(f'syntax error at or near "{near}"', position)
+    return syntax_error("syntax error at end of input", len(text.rstrip()) + 1)
 
 
 def parse_statement(text: str) -> Statement:
     utility = parse_utility(text)
     if utility is not None:
         return utility
-    return Parsed(parse_sql(text), text)
+    tree = parse_sql(text)
+    return Parsed(tree, text, statement_kind(tree))

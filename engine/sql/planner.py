@@ -558,7 +558,8 @@ class Planner:
                 node = P.VirtualScan(virtual.name, virtual.producer, cols)
                 return node, [self._entry_for(node, alias, alias_node)]
         if found is None:
-            raise SqlError("42P01", f'relation "{schema + "." if schema else ""}{name}" does not exist')
+            raise at_position(SqlError("42P01", f'relation "{schema + "." if schema else ""}{name}" does not exist'),
+                              ref.args.get("db") or ref.this)
         kind, oid = found
         if kind == "view":
             view = catalog.views[oid]
@@ -676,9 +677,10 @@ class Planner:
         if isinstance(node.this, exp.Star):
             raise feature_not_supported("row values (table.*) in expressions")
         qualifier = node.table or None
-        if node.args.get("db"):
-            qualifier = node.table
-        return scope.resolve(node.name, qualifier)
+        try:
+            return scope.resolve(node.name, qualifier)
+        except SqlError as e:
+            raise at_position(e, node.args.get("table") or node.this)
 
     def _bind_Identifier(self, node, scope):
         return scope.resolve(node.name, None)
@@ -867,7 +869,7 @@ class Planner:
     def _bind_Is(self, node, scope):
         arg = self.bind(node.this, scope)
         target = node.expression
-        negated = False
+        negated = bool(node.args.get("negate"))
         if isinstance(target, exp.Not):
             negated, target = True, target.this
         if isinstance(target, exp.Null):
@@ -1098,6 +1100,15 @@ class Planner:
 
 
 # -------------------------------------------------------------------- helpers
+
+
+def at_position(error: SqlError, node: exp.Expression | None) -> SqlError:
+    """Point an error at the SQL text of `node` (1-based character position), if it has one."""
+    if error.position is None and node is not None:
+        start = (node.meta or {}).get("start") if hasattr(node, "meta") else None
+        if start is not None:
+            error.position = start + 1
+    return error
 
 
 def output_name(node: exp.Expression) -> str:
