@@ -26,7 +26,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from .files import FileHandle, FileLayer
-from .segment import FRAME_HEADER_SIZE, SEGMENT_HEADER_SIZE, FrameReader, SegmentHeader, StoredRecord, crc32c, next_chain
+from .segment import FRAME_HEADER_SIZE, SEGMENT_HEADER_SIZE, FrameReader, SegmentHeader, crc32c, next_chain
 
 INDEX_INTERVAL = 4096
 INDEX_MAGIC = b"RWDBIDX\x00"
@@ -169,27 +169,42 @@ def scan_segment(
     base = header.base_lsn
     index = SegmentIndex(base, base - 1, SEGMENT_HEADER_SIZE, last_time=prev_time, last_chain=header.prev_chain)
     reader = FrameReader(handle, SEGMENT_HEADER_SIZE, limit)
-    chain, expected, problem = header.prev_chain, base, None
-    last: StoredRecord | None = None
-    last_offset = 0
-    for record in reader:
-        lsn, t = record.lsn, record.commit_time_us
-        if lsn != expected:
-            problem = (reader.pos, f"expected LSN {expected}, found {lsn}")
-            break
-        if t < prev_time:
-            problem = (reader.pos, f"commit time of LSN {lsn} goes backwards ({t} < {prev_time})")
-            break
-        if check_chain:
-            chain = next_chain(chain, lsn, t, record.payload)
-            if chain != record.chain:
-                problem = (reader.pos, f"hash chain mismatch at LSN {lsn}")
+    expected, problem = base, None
+    last_offset = last_length = 0
+    last_chain = header.prev_chain
+    if check_chain:
+        chain = header.prev_chain
+        for record in reader:
+            lsn, t = record.lsn, record.commit_time_us
+            problem = _out_of_order(reader.pos, lsn, t, expected, prev_time)
+            if problem is None:
+                chain = next_chain(chain, lsn, t, record.payload)
+                if chain != record.chain:
+                    problem = (reader.pos, f"hash chain mismatch at LSN {lsn}")
+            if problem is not None:
                 break
-        index.add(lsn, t, reader.pos)
-        last, last_offset = record, reader.pos
-        expected += 1
-        prev_time = t
-    if last is not None:
-        end = last_offset + FRAME_HEADER_SIZE + len(last.payload)
-        index.finish(last.lsn, last.commit_time_us, last_offset, end, last.chain)
+            index.add(lsn, t, reader.pos)
+            last_offset, last_length, last_chain = reader.pos, len(record.payload), record.chain
+            expected, prev_time = lsn + 1, t
+    else:  # the same checks without building records: this is most of the time SegmentedLog.open takes
+        entry_due = SEGMENT_HEADER_SIZE
+        for length, _crc, lsn, t, _kind, _batch_pos, chain in reader.headers():
+            if lsn != expected or t < prev_time:
+                problem = _out_of_order(reader.pos, lsn, t, expected, prev_time)
+                break
+            if reader.pos >= entry_due:
+                index.add(lsn, t, reader.pos)
+                entry_due = reader.pos + INDEX_INTERVAL
+            last_offset, last_length, last_chain = reader.pos, length, chain
+            expected, prev_time = lsn + 1, t
+    if expected > base:
+        index.finish(expected - 1, prev_time, last_offset, last_offset + FRAME_HEADER_SIZE + last_length, last_chain)
     return index, reader, problem
+
+
+def _out_of_order(offset: int, lsn: int, t: int, expected: int, prev_time: int) -> tuple[int, str] | None:
+    if lsn != expected:
+        return offset, f"expected LSN {expected}, found {lsn}"
+    if t < prev_time:
+        return offset, f"commit time of LSN {lsn} goes backwards ({t} < {prev_time})"
+    return None

@@ -25,6 +25,7 @@ import hashlib
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import crc32c as _crc32c
 
@@ -49,6 +50,7 @@ MAX_PAYLOAD = 1 << 30
 GENESIS_CHAIN = bytes(32)
 
 READ_CHUNK = 1 << 20
+_ZEROS = bytes(READ_CHUNK)
 
 
 def segment_name(base_lsn: int) -> str:
@@ -113,11 +115,13 @@ class FrameReader:
     """Reads consecutive frames of one segment file from `start` up to `limit`.
 
     Iterating yields a `StoredRecord` for each frame whose length is plausible, whose CRC
-    matches and whose type is known, with `pos` at that frame's offset while the consumer
-    holds it. It stops at the first frame that is not (or at `limit`); then `pos` is where
-    it stopped and `stop` says why: None (reached `limit`), "short" (the frame runs past
-    `limit`), "length" (implausible length), "crc" or "type". Whether LSNs and times make
-    sense is the caller's business. Reads `READ_CHUNK` bytes at a time.
+    matches and whose type is known (`headers()` yields just the unpacked frame header,
+    `FRAME_HEADER`'s fields, for scans that need no payload), with `pos` at that frame's
+    offset while the consumer holds it. It stops at the first frame that is not (or at
+    `limit`); then `pos` is where it stopped and `stop` says why: None (reached `limit`),
+    "short" (the frame runs past `limit`), "length" (implausible length), "crc" or "type".
+    Whether LSNs and times make sense is the caller's business. Reads `READ_CHUNK` bytes
+    at a time.
     """
 
     __slots__ = ("handle", "pos", "limit", "stop")
@@ -129,10 +133,17 @@ class FrameReader:
         self.stop: str | None = None
 
     def __iter__(self) -> Iterator[StoredRecord]:
+        return self._walk(True)
+
+    def headers(self) -> Iterator[tuple[int, int, int, int, int, int, bytes]]:
+        return self._walk(False)
+
+    def _walk(self, records: bool) -> Iterator[Any]:
         handle, limit = self.handle, self.limit
         unpack, hsize, crc, record = FRAME_HEADER.unpack_from, FRAME_HEADER_SIZE, crc32c, StoredRecord
         base = self.pos  # file offset of buf[0]
         buf = b""
+        view = memoryview(buf)
         i = 0
         while True:
             pos = base + i
@@ -144,32 +155,34 @@ class FrameReader:
                     self.stop = "short"
                     return
                 buf = buf[i:] + handle.pread(READ_CHUNK, base + len(buf))
+                view = memoryview(buf)
                 base, i = pos, 0
                 if len(buf) < hsize:
                     self.stop = "short"
                     return
-            length, stored_crc, lsn, t, kind, _batch_pos, chain = unpack(buf, i)
+            fields = unpack(buf, i)
+            length = fields[0]
+            end = i + hsize + length
             if length > MAX_PAYLOAD:
                 self.stop = "length"
                 return
-            end = i + hsize + length
             if pos + hsize + length > limit:
                 self.stop = "short"
                 return
             if end > len(buf):
                 buf = buf[i:] + handle.pread(max(READ_CHUNK, end - len(buf)), base + len(buf))
-                base, i = pos, 0
-                end = hsize + length
+                view = memoryview(buf)
+                base, i, end = pos, 0, hsize + length
                 if end > len(buf):
                     self.stop = "short"
                     return
-            if crc(memoryview(buf)[i + 8 : end]) != stored_crc:
+            if crc(view[i + 8 : end]) != fields[1]:
                 self.stop = "crc"
                 return
-            if kind != TYPE_TRANSACTION:
+            if fields[4] != TYPE_TRANSACTION:
                 self.stop = "type"
                 return
-            yield record(lsn, t, buf[i + hsize : end], chain)
+            yield record(fields[2], fields[3], buf[i + hsize : end], fields[6]) if records else fields
             i = end
 
 
@@ -199,12 +212,11 @@ def _nonzero_end(handle: FileHandle, start: int, size: int) -> int:
     end = start
     offset = start
     while offset < size:
-        chunk = handle.pread(min(READ_CHUNK * 4, size - offset), offset)
+        chunk = handle.pread(min(READ_CHUNK, size - offset), offset)
         if not chunk:
             break
-        stripped = len(chunk.rstrip(b"\x00"))
-        if stripped:
-            end = offset + stripped
+        if chunk != _ZEROS[: len(chunk)]:  # a memcmp; rstrip only where there is data
+            end = offset + len(chunk.rstrip(b"\x00"))
         offset += len(chunk)
     return end
 
