@@ -12,6 +12,8 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -45,16 +47,23 @@ async def group_commit(directory: str, committers: int, total: int = 10_000) -> 
     return per * committers / elapsed, per * committers / flushes
 
 
-async def append_then_wait(directory: str, total: int = 10_000) -> float:
+async def batches(directory: str, batch: int, total: int = 10_000) -> float:
+    """One producer appends `batch` records, waits for the last, repeats; records/s."""
     log = SegmentedLog.open(directory)
     await log.start()
     started = time.perf_counter()
-    for _ in range(total):
-        lsn = log.append(time.time_ns() // 1000, PAYLOAD)
-    await log.wait_durable(lsn)
+    for _ in range(total // batch):
+        for _ in range(batch):
+            lsn = log.append(time.time_ns() // 1000, PAYLOAD)
+        await log.wait_durable(lsn)
     elapsed = time.perf_counter() - started
     await log.close()
-    return total / elapsed
+    return total // batch * batch / elapsed
+
+
+def median_of(runs: int, measure: Callable[[str], Awaitable[Any]], root: str, name: str) -> Any:
+    results = [asyncio.run(measure(os.path.join(root, f"{name}-{k}"))) for k in range(runs)]
+    return sorted(results)[runs // 2]
 
 
 async def fill(directory: str, total: int, payload: bytes) -> None:
@@ -70,12 +79,12 @@ async def fill(directory: str, total: int, payload: bytes) -> None:
 def main() -> None:
     root = sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix="rewinddb-bench-")
     try:
+        for batch in (1, 8, 64, 512, 10_000):
+            rate = median_of(3, lambda d, b=batch: batches(d, b), root, f"batch{batch}")
+            print(f"append {batch:5d}, wait, repeat:      {rate:10,.0f} records/s")
         for committers in (1, 8, 64, 512):
-            d = os.path.join(root, f"gc{committers}")
-            rate, batch = asyncio.run(group_commit(d, committers))
-            print(f"group commit, {committers:4d} committers: {rate:10,.0f} records/s (mean batch {batch:.1f})")
-        rate = asyncio.run(append_then_wait(os.path.join(root, "burst")))
-        print(f"append 10k then wait once:        {rate:10,.0f} records/s")
+            rate, batch = median_of(3, lambda d, c=committers: group_commit(d, c), root, f"gc{committers}")
+            print(f"{committers:4d} committers (append+wait): {rate:10,.0f} records/s (mean batch {batch:.1f})")
 
         big = os.path.join(root, "big")
         n = 1_000_000
