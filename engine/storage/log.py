@@ -79,28 +79,67 @@ class LogFailure(Exception):
 
 
 class Log(Protocol):
-    """An append-only sequence of records with dense LSNs, made durable in groups.
+    """An append-only sequence of opaque records with dense LSNs, made durable in groups.
 
-    Records are durable only once `wait_durable` returned for them (or `append_durable`
-    returned); reads see durable records only.
+    A record is durable only once `wait_durable` returned for it (or `append_durable`
+    returned); readers see durable records only. After a `LogFailure` nothing more is
+    ever acknowledged.
     """
 
     on_durable: Callable[[int], None] | None
+    """Called by the writer with the new durable LSN after each flush, before waiters are
+    released; if it raises, the log fails."""
     on_failure: Callable[[BaseException], None] | None
+    """Called once with the error when a write or fsync fails."""
 
     @property
-    def last_lsn(self) -> int: ...
+    def last_lsn(self) -> int:
+        """The highest appended LSN (0 when empty)."""
+        ...
+
     @property
-    def durable_lsn(self) -> int: ...
-    def head(self) -> tuple[int, str]: ...
-    def chain_at(self, lsn: int) -> bytes: ...
-    def records(self, from_lsn: int = 1, to_lsn: int | None = None) -> Iterator[StoredRecord]: ...
-    def lsn_at_time(self, commit_time_us: int) -> int: ...
-    def append(self, commit_time_us: int, payload: bytes) -> int: ...
-    async def wait_durable(self, lsn: int) -> None: ...
-    async def start(self) -> None: ...
-    async def close(self) -> None: ...
-    def append_durable(self, commit_time_us: int, payload: bytes) -> int: ...
+    def durable_lsn(self) -> int:
+        """The highest LSN known to be on stable storage."""
+        ...
+
+    def head(self) -> tuple[int, str]:
+        """(durable LSN, hex chain value after it); (0, hex of 32 zero bytes) when empty."""
+        ...
+
+    def chain_at(self, lsn: int) -> bytes:
+        """The chain value after durable record `lsn` (the genesis value for 0)."""
+        ...
+
+    def records(self, from_lsn: int = 1, to_lsn: int | None = None) -> Iterator[StoredRecord]:
+        """Durable records from `from_lsn` through `to_lsn` in LSN order; includes records
+        that become durable while the iterator is suspended."""
+        ...
+
+    def lsn_at_time(self, commit_time_us: int) -> int:
+        """The last durable LSN whose commit time is <= `commit_time_us` (0 if none)."""
+        ...
+
+    def append(self, commit_time_us: int, payload: bytes) -> int:
+        """Queue a record and return its LSN, without blocking; commit times never decrease."""
+        ...
+
+    async def wait_durable(self, lsn: int) -> None:
+        """Return once `lsn` is durable; raise `LogFailure` if the log failed first. Needs
+        `start()` (or a later `close()`) for queued records to be written."""
+        ...
+
+    async def start(self) -> None:
+        """Start the writer task on the running loop."""
+        ...
+
+    async def close(self) -> None:
+        """Make everything queued durable, stop the writer, release resources; idempotent."""
+        ...
+
+    def append_durable(self, commit_time_us: int, payload: bytes) -> int:
+        """Append and make durable before returning, in the calling thread (for tools with
+        no event loop); not to be mixed with `start()`."""
+        ...
 
 
 class GroupCommitLog:
@@ -129,6 +168,10 @@ class GroupCommitLog:
         self._wake: asyncio.Event | None = None
 
     # -- what a subclass provides ----------------------------------------------------------
+
+    def append(self, commit_time_us: int, payload: bytes) -> int:
+        """Queue one record; returns its LSN. Durable only after `wait_durable(lsn)`."""
+        raise NotImplementedError
 
     def _has_queue(self) -> bool:
         raise NotImplementedError
@@ -186,7 +229,7 @@ class GroupCommitLog:
         """Append and make durable in the calling thread (tools without an event loop)."""
         if self._writer is not None:
             raise RuntimeError("append_durable cannot be mixed with a started writer")
-        lsn = self.append(commit_time_us, payload)  # type: ignore[attr-defined]
+        lsn = self.append(commit_time_us, payload)
         self._flush_here()
         return lsn
 
@@ -220,7 +263,7 @@ class GroupCommitLog:
         if self._failure is not None:
             return
         self._failure = exc
-        logger.error("log write failed, the log accepts no more appends: %r", exc)
+        logger.error("the log failed and accepts no more appends: %r", exc)
         for _, _, future in self._waiters:
             if not future.done():
                 failure = LogFailure(f"log write failed: {exc}")

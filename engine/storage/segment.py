@@ -236,27 +236,27 @@ def classify_tail(handle: FileHandle, offset: int, size: int, expected_lsn: int,
     end = _nonzero_end(handle, offset, size)
     if end == offset:
         return None
-    region = handle.pread(end - offset, offset)
+    # Trailing zeros of a frame may lie beyond `end`: keep a header's worth of them.
+    region = handle.pread(min(size, end + FRAME_HEADER_SIZE) - offset, offset)
     unpack, hsize = FRAME_HEADER.unpack_from, FRAME_HEADER_SIZE
     max_lsn = expected_lsn + len(region) // hsize + 1
-    # Candidate frames have the record type at byte 24; search for that byte.
-    probe = region.find(bytes([TYPE_TRANSACTION]), 24 + 1)
+    marker = bytes([TYPE_TRANSACTION])
+    # A candidate frame has the record type at its byte 24 (never the frame at `offset`).
+    probe = region.find(marker, 25, end - offset)
     while probe != -1 and probe - 24 + hsize <= len(region):
         at = probe - 24
         length, stored_crc, lsn, _t, _kind, batch_pos, _chain = unpack(region, at)
-        if (
-            expected_lsn < lsn <= max_lsn
-            and lsn - batch_pos > expected_lsn
-            and at + hsize + length <= len(region)
-            and crc32c(memoryview(region)[at + 8 : at + hsize + length]) == stored_crc
-        ):
-            return TailDamage(
-                offset,
-                False,
-                f"record {expected_lsn} is unreadable ({why}) but record {lsn} at offset "
-                f"{offset + at}, written after it was made durable, is intact",
-            )
-        probe = region.find(bytes([TYPE_TRANSACTION]), probe + 1)
+        frame_end = at + hsize + length
+        if expected_lsn < lsn <= max_lsn and lsn - batch_pos > expected_lsn and offset + frame_end <= size:
+            body = region[at + 8 : frame_end] if frame_end <= len(region) else handle.pread(frame_end - at - 8, offset + at + 8)
+            if crc32c(body) == stored_crc:
+                return TailDamage(
+                    offset,
+                    False,
+                    f"record {expected_lsn} is unreadable ({why}) but record {lsn} at offset "
+                    f"{offset + at}, written after it was made durable, is intact",
+                )
+        probe = region.find(marker, probe + 1, end - offset)
     return TailDamage(offset, True, f"torn tail: {end - offset} bytes after the last complete record ({why})")
 
 

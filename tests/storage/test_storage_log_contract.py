@@ -241,7 +241,7 @@ class TestSegmentedLogOnFaultyFiles(LogContract):
 
 
 async def test_every_implementation_computes_the_same_digest(tmp_path):
-    logs: list[Log] = [MemoryLog(), SegmentedLog.open(tmp_path / "a"), SegmentedLog.open(tmp_path / "b", segment_size=300)]
+    logs: list[Log] = [MemoryLog(), SegmentedLog.open(tmp_path / "a", segment_size=1 << 20), SegmentedLog.open(tmp_path / "b", segment_size=300)]
     for log in logs:
         await log.start()
         for lsn in range(1, 30):
