@@ -267,17 +267,17 @@ class FaultyFile:
 class FaultyFileLayer:
     """In-memory files that can fail on cue and lose unsynced data in a simulated crash.
 
-    `fail("write" | "fsync" | "fsync_dir" | "allocate" | "rename" | "read", nth=N,
-    error=errno.ENOSPC)` makes the Nth such operation from now raise `OSError(error)`
-    (and every later one too with `persistent=True`, like a full disk); `crash_on` makes
-    it a power loss instead. A failed fsync
-    drops the file's unsynced data from the durable image while reads still see it, as
-    Linux does after a writeback error; a later fsync then "succeeds". `crash(mode)`
-    simulates a power loss: every file reverts to its durable image plus, per `mode`,
-    none ("drop"), all ("keep", i.e. a process kill with the page cache intact) or a random
-    subset of 512-byte sectors ("tear") of the unsynced writes; directory entries revert
-    to what the last `fsync_dir` made durable; open handles die. Directories themselves
-    are created durable.
+    `fail(op, nth=N, error=errno.ENOSPC)` makes the Nth `op` from now raise
+    `OSError(error)` (and every later one too with `persistent=True`, like a full disk);
+    ops are "write", "fsync" (fdatasync and fsync), "fsync_dir", "allocate", "truncate",
+    "create", "rename", "read" and "stat". A failed fsync drops the file's unsynced data
+    from the durable image while reads still see it, as Linux does after a writeback
+    error; a later fsync then "succeeds". `crash(mode)` simulates a power loss: every file
+    reverts to its durable image plus, per `mode`, none ("drop"), all ("keep": a killed
+    process whose page cache survives) or a random subset of the 512-byte sectors ("tear")
+    of its unsynced writes; directory entries revert to what the last `fsync_dir` made
+    durable; open handles die. `crash_on(op, nth=N, mode=...)` crashes just before the Nth
+    `op`. `counts` tallies operations. Directories themselves are created durable.
     """
 
     def __init__(self) -> None:

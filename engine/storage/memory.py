@@ -3,7 +3,7 @@
 Role: behaves exactly like `SegmentedLog` as seen through the `Log` protocol (dense LSNs,
 the same hash chain and digests, group commit through a writer task, durable-only reads,
 the failure contract) but keeps records in memory, so engine tests need no files. It is
-checked by the same contract tests (tests/storage/test_log_contract.py).
+checked by the same contract tests (tests/storage/test_storage_log_contract.py).
 
 Invariants: `_records[i]` holds LSN i + 1; records up to `durable_lsn` are "durable"; a
 failure injected with `fail_next_flush` behaves like a failed fsync of the next batch.

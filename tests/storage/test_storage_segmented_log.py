@@ -286,3 +286,19 @@ async def test_garbage_after_a_sealed_segment_is_corruption(tmp_path):
     assert (caught.value.path, caught.value.offset) == (first, size)
     report = verify_log(d)
     assert (report.problem_path, report.problem_offset) == (first, size)
+
+
+async def test_a_later_batch_ending_in_zero_bytes_still_proves_corruption(tmp_path):
+    d = tmp_path / "log"
+    log = SegmentedLog.open(d, segment_size=4096)
+    for lsn in (1, 2):
+        log.append(lsn, payload_for(lsn))
+    log.append_durable(3, payload_for(3))
+    log.append_durable(4, b"x" + bytes(300))  # its own batch; its bytes end in zeros
+    await log.close()
+    (path,) = segment_paths(d)
+    _, offset, _ = frames(path)[1]
+    flip(OS, path, offset + 64)
+    with pytest.raises(LogCorruption) as caught:
+        SegmentedLog.open(d, segment_size=4096)
+    assert caught.value.offset == offset and "record 4" in caught.value.reason
