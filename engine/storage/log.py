@@ -40,6 +40,7 @@ from .index import SegmentIndex, index_name, read_index, scan_segment, write_ind
 from .segment import (
     FRAME_HEADER_SIZE,
     GENESIS_CHAIN,
+    MAX_PAYLOAD,
     SEGMENT_HEADER_SIZE,
     STOP_REASONS,
     FrameReader,
@@ -208,7 +209,7 @@ class GroupCommitLog:
         """(last durable LSN, hex chain digest after it)."""
         return self._durable_lsn, self._durable_chain.hex()
 
-    def _check_append(self, commit_time_us: int) -> None:
+    def _check_append(self, commit_time_us: int, payload: bytes) -> None:
         if self._failure is not None:
             raise LogFailure(f"the log has failed: {self._failure}") from self._failure
         if self._closed:
@@ -217,6 +218,8 @@ class GroupCommitLog:
             raise ValueError(f"commit time {commit_time_us} is before the previous record's ({self._last_time})")
         if commit_time_us > MAX_TIME:
             raise ValueError(f"commit time {commit_time_us} does not fit in 64 bits")
+        if len(payload) > MAX_PAYLOAD:
+            raise ValueError(f"a record of {len(payload)} bytes is larger than the limit ({MAX_PAYLOAD})")
 
     def _appended(self, lsn: int, commit_time_us: int, chain: bytes) -> None:
         self._last_lsn = lsn
@@ -589,7 +592,7 @@ class SegmentedLog(GroupCommitLog):
 
     def append(self, commit_time_us: int, payload: bytes) -> int:
         """Queue one record; returns its LSN. Durable only after `wait_durable(lsn)`."""
-        self._check_append(commit_time_us)
+        self._check_append(commit_time_us, payload)
         if type(payload) is not bytes:
             payload = bytes(payload)
         lsn = self._last_lsn + 1

@@ -37,9 +37,9 @@ class MemoryLog(GroupCommitLog):
 
     def append(self, commit_time_us: int, payload: bytes) -> int:
         """Queue one record; returns its LSN. Durable only after `wait_durable(lsn)`."""
-        self._check_append(commit_time_us)
-        lsn = self._last_lsn + 1
         payload = bytes(payload)
+        self._check_append(commit_time_us, payload)
+        lsn = self._last_lsn + 1
         chain = next_chain(self._last_chain, lsn, commit_time_us, payload)
         self._records.append(StoredRecord(lsn, commit_time_us, payload, chain))
         self._times.append(commit_time_us)

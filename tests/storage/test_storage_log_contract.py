@@ -147,6 +147,14 @@ class LogContract:
         assert log.last_lsn == 2
         await log.close()
 
+    async def test_oversized_records_are_refused(self, monkeypatch):
+        monkeypatch.setattr("engine.storage.log.MAX_PAYLOAD", 10)
+        log = self.make()
+        with pytest.raises(ValueError):
+            log.append(1, b"x" * 11)
+        assert log.append_durable(1, b"x" * 10) == 1
+        await log.close()
+
     async def test_lsn_at_time(self):
         log = self.make()
         times = [5, 5, 7, 7, 7, 9, 20, 20, 21]
