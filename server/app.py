@@ -12,22 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from dataclasses import dataclass
 
 from engine.database import Database
+from server.config import Config
 
 log = logging.getLogger("rewinddb.server")
-
-
-@dataclass
-class Config:
-    host: str = "127.0.0.1"
-    port: int = 5432
-    data_dir: str = "./rewinddb-data"
-    max_connections: int = 100
-    max_message_size: int = 64 * 1024 * 1024
-    segment_size: int = 64 * 1024 * 1024
-    shutdown_grace: float = 30.0
 
 
 class Server:

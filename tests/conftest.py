@@ -1,9 +1,10 @@
 """Shared fixtures: the real rewinddb server, started as a subprocess on a free port.
 
-`RunningServer` starts `python -m server serve --port 0` on 127.0.0.1 with a data directory
-under pytest's tmp_path, learns the port from the "ready" log line, and can stop (SIGTERM),
-kill (SIGKILL) and restart the process on the same data directory. Tests talk to it only
-through real clients.
+`RunningServer` starts `python -m server serve --port 0 --http-port 0` on 127.0.0.1 (the HTTP
+API off, so parallel servers never compete for its default port; tests of the HTTP API pass
+their own `--http-port`) with a data directory under pytest's tmp_path, learns the port from
+the "ready" log line, and can stop (SIGTERM), kill (SIGKILL) and restart the process on the
+same data directory. Tests talk to it only through real clients.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ class RunningServer:
         seen = log.tell()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", "0",
-             "--data-dir", str(self.data_dir), *self.extra_args],
+             "--http-port", "0", "--data-dir", str(self.data_dir), *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         log.close()
         deadline = time.monotonic() + timeout
