@@ -14,6 +14,7 @@ fsync is fatal: pending commits fail, `on_fatal` is called, and the process must
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import fcntl
 import logging
 import os
@@ -23,8 +24,9 @@ from typing import Callable
 
 from engine import events as ev
 from engine.errors import SqlError
-from engine.exec.context import ExecContext
 from engine.exec.plan import ReadPoint
+from engine.rewind import points
+from engine.rewind.history import PastReader
 from engine.state import DatabaseState
 from engine.storage.log import LogFailure, SegmentedLog
 from engine.txn.locks import LockManager
@@ -55,6 +57,7 @@ class Database:
         self.sessions: dict[int, object] = {}
         self.settings: dict[str, str] = {}
         self._sequence_positions: dict[int, tuple[int, bool]] = {}
+        self.past = PastReader(self)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -162,8 +165,18 @@ class Database:
 
     # ---------------------------------------------------------------- reads
 
-    def resolve_read_point(self, point: ReadPoint, ctx: ExecContext) -> int:
-        raise SqlError("0A000", "FOR SYSTEM_TIME is not supported yet")
+    def lsn_at_time(self, commit_time_us: int) -> int:
+        """The last LSN committed at or before `commit_time_us` (0 before the first)."""
+        txs = self.state.transactions
+        lsn = txs.lsn_at_time(commit_time_us)
+        if lsn < txs.first_lsn and txs.first_lsn > 1:
+            return self.log.lsn_at_time(commit_time_us)
+        return lsn
+
+    def resolve_read_point(self, point: ReadPoint, values: tuple, snapshot_lsn: int,
+                           timezone: dt.tzinfo) -> tuple[int, int]:
+        """The (low, high) LSNs a FOR SYSTEM_TIME clause reads, its bounds evaluated to `values`."""
+        return points.resolve(point, values, snapshot_lsn, self.lsn_at_time, timezone)
 
 
 def _lock_directory(path: Path) -> int:

@@ -32,6 +32,9 @@ from engine.exec.dml import CompiledWrite
 from engine.exec.operators import CompiledPlan, compile_plan, run_to_list
 from engine.sql import ddl
 from engine.sql.parser import Lifted, Parsed, Utility, lift_literals, parse_statement
+from engine.exec.expr import Const
+from engine.rewind import points
+from engine.rewind.points import Point, PointPlan
 from engine.sql.planner import NeedsLiteral, PlanEnv, Planner, Scope, WritePlanner
 from engine.txn.transaction import READ_COMMITTED, Transaction
 from engine.types import (INT4, INT8, NUMERIC, TEXT, UNKNOWN, OutputSettings, SqlType, TYPES_BY_OID,
@@ -90,6 +93,8 @@ SETTINGS: dict[str, tuple[str, bool]] = {
     "xmloption": ("content", False),
     "escape_string_warning": ("on", False),
     "timezone_abbreviations": ("Default", False),
+    "rewind.as_of": ("", False),          # read the whole session as of a point ('' = now)
+    "rewind.reason": ("", False),         # stored with each transaction committed while set
 }
 _CANONICAL = {name.lower(): name for name in SETTINGS}
 _OUTPUT_SETTINGS = {"timezone", "extra_float_digits", "bytea_output", "datestyle", "intervalstyle"}
@@ -116,6 +121,7 @@ class Prepared:
     plan: Any = None                    # CompiledPlan or CompiledWrite
     catalog: Any = None                 # the catalog it was planned against
     lifted: Lifted | None = None
+    points: PointPlan | None = None     # its FOR SYSTEM_TIME clauses (and rewind.as_of's point)
 
 
 @dataclass(slots=True)
@@ -138,6 +144,7 @@ class Session:
         self.settings: dict[str, str] = {name: default for name, (default, _) in SETTINGS.items()}
         self.settings["session_authorization"] = user
         self.settings["application_name"] = application_name
+        self._as_of: Point | None = None                 # rewind.as_of, parsed
         for k, v in (db.settings or {}).items():
             self._set_value(k, v)
         for k, v in (options or {}).items():
@@ -206,9 +213,15 @@ class Session:
         return None
 
     def catalog(self):
+        """The catalog the next statement binds against (the past one under rewind.as_of)."""
+        if self._as_of is not None:
+            return self.db.state.catalog_at(self._as_of_lsn(self.txn.statement_lsn if self.txn else self.db.visible_lsn))
         if self.txn is not None:
             return self.txn.current_catalog
         return self.db.state.catalog_at(self.db.visible_lsn)
+
+    def _as_of_lsn(self, snapshot_lsn: int) -> int:
+        return points.lsn_of(self._as_of, snapshot_lsn, self.db.lsn_at_time)
 
     def notice(self, message: str, code: str = "00000", severity: str = "NOTICE") -> None:
         self.notices.append(Notice(severity, code, message))
@@ -225,7 +238,7 @@ class Session:
             isolation = self._next_isolation or self.settings["default_transaction_isolation"]
             read_only = self._next_read_only if self._next_read_only is not None else \
                 self.settings["default_transaction_read_only"] == "on"
-            self.txn = Transaction(self.db, isolation, read_only)
+            self.txn = Transaction(self.db, isolation, read_only or self._as_of is not None)
             self.txn.sender_pid = self.backend_pid
             self._next_isolation = None
             self._next_read_only = None
@@ -244,6 +257,8 @@ class Session:
     async def _commit(self) -> None:
         txn = self.txn
         self.txn = None
+        if txn is not None:
+            txn.reason = self.settings["rewind.reason"] or None
         self._restore_local_settings()
         self._txn_settings = {}
         if txn is None:
@@ -280,6 +295,8 @@ class Session:
         value = _normalize_setting(canonical, value)
         old = self.settings.get(canonical)
         self.settings[canonical] = value
+        if canonical == "rewind.as_of":
+            self._as_of = points.parse_point(value, timezone_named(self.settings["TimeZone"])) if value else None
         if canonical.lower() in _OUTPUT_SETTINGS:
             self._output = None
             self._plans.clear()
@@ -316,8 +333,53 @@ class Session:
 
     # ---------------------------------------------------------------- preparing
 
-    def _plan_env(self, catalog, param_types: list[SqlType]) -> PlanEnv:
-        return PlanEnv(catalog, self.search_path(), param_types, self.output_settings)
+    def _plan_env(self, catalog, param_types: list[SqlType], point_lsns: list[tuple[int, int]] | None = None) -> PlanEnv:
+        return PlanEnv(catalog, self.search_path(), param_types, self.output_settings,
+                       catalog_at=lambda point, schema, name: self._point_catalog(point, schema, name, point_lsns),
+                       session_point=self._as_of is not None)
+
+    def _point_catalog(self, point: P.ReadPoint, schema: str | None, name: str,
+                       lsns: list[tuple[int, int]] | None) -> Any:
+        """The catalog a table reference read at `point` binds against: the catalog of the
+        point's (high) LSN when known — from `lsns` at run time, or constant bounds at plan
+        time — else a guess (the session's catalog, or the newest one that knew the name)
+        that execution checks and corrects by replanning."""
+        state = self.db.state
+        search_path = self.search_path()
+        high = lsns[point.index][1] if lsns is not None else self._constant_point(point)
+        if high is not None:
+            catalog = state.catalog_at(high)
+            if point.kind != "all" or catalog.relation(name, schema, search_path) is not None:
+                return catalog
+        else:
+            catalog = self.catalog()
+            if catalog.relation(name, schema, search_path) is not None:
+                return catalog
+        for older in state.catalogs_newest_first(high if high is not None else state.lsn):
+            if older.relation(name, schema, search_path) is not None:
+                return older
+        return catalog
+
+    def _constant_point(self, point: P.ReadPoint) -> int | None:
+        """The high LSN of a time-travel clause whose bounds are constants, else None."""
+        snapshot = self.txn.statement_lsn if self.txn is not None else self.db.visible_lsn
+        if not all(isinstance(b, Const) for b in point.bounds):
+            return None
+        try:
+            return self.db.resolve_read_point(point, tuple(b.value for b in point.bounds), snapshot,
+                                              self.output_settings.timezone)[1]
+        except SqlError:
+            return None
+
+    def _point_plan(self, planner: Planner) -> PointPlan | None:
+        if not planner.read_points:
+            return None
+        bounds = tuple(b for p in planner.read_points for b in p.bounds)
+        evaluator = None
+        if bounds:
+            node = P.Project(P.Result(), bounds, tuple(P.OutputColumn("?point?", b.type) for b in bounds))
+            evaluator = compile_plan(node, self.output_settings)
+        return PointPlan(tuple(planner.read_points), evaluator, tuple(planner.point_tables), planner.env.session_point)
 
     def prepare(self, sql: str, param_type_oids: list[int] | tuple[int, ...] = ()) -> Prepared:
         """Parse and plan one statement (extended protocol Parse)."""
@@ -337,7 +399,8 @@ class Session:
                 self._plans.clear()
             self._plans[key] = prepared
 
-    def _plan(self, text: str, statement, types: list[SqlType], lifted: Lifted | None = None) -> Prepared:
+    def _plan(self, text: str, statement, types: list[SqlType], lifted: Lifted | None = None,
+              point_lsns: list[tuple[int, int]] | None = None) -> Prepared:
         if statement is None:
             return Prepared(text, None, types, "empty")
         if isinstance(statement, Utility):
@@ -345,17 +408,21 @@ class Session:
         tree = statement.tree
         catalog = self.catalog()
         if statement.kind == "query":
-            env = self._plan_env(catalog, types)
-            node = Planner(env).plan_query(tree)
+            env = self._plan_env(catalog, types, point_lsns)
+            planner = Planner(env)
+            node = planner.plan_query(tree)
             _finish_param_types(types)
             compiled = compile_plan(node, self.output_settings)
-            return Prepared(text, statement, types, "query", node.columns, compiled, catalog, lifted)
+            return Prepared(text, statement, types, "query", node.columns, compiled, catalog, lifted,
+                            self._point_plan(planner))
         if statement.kind in ("insert", "update", "delete"):
-            env = self._plan_env(catalog, types)
-            plan = getattr(WritePlanner(env), "plan_" + statement.kind)(tree)
+            env = self._plan_env(catalog, types, point_lsns)
+            planner = WritePlanner(env)
+            plan = getattr(planner, "plan_" + statement.kind)(tree)
             _finish_param_types(types)
             compiled = CompiledWrite(plan, self.output_settings, self._check_compiler(catalog))
-            return Prepared(text, statement, types, "write", plan.columns or None, compiled, catalog, lifted)
+            return Prepared(text, statement, types, "write", plan.columns or None, compiled, catalog, lifted,
+                            self._point_plan(planner))
         return Prepared(text, statement, types, "ddl")
 
     def _check_compiler(self, catalog):
@@ -434,19 +501,21 @@ class Session:
             raise in_failed_transaction()
         if prepared.kind == "empty":
             return Cursor(None, None, "")
+        if self._as_of is not None and prepared.kind in ("write", "ddl"):
+            raise SqlError("25006", f"cannot execute {_command_name(prepared)} while rewind.as_of is set",
+                           hint="The session reads the past; RESET rewind.as_of to write.")
         txn = self._ensure_txn()
         txn.begin_statement()
-        if prepared.kind in ("query", "write") and prepared.catalog is not txn.current_catalog:
-            replanned = self._plan(prepared.text, prepared.statement, list(prepared.param_types), prepared.lifted)
-            if replanned.columns != prepared.columns and prepared.kind == "query" and \
-                    [c.type for c in replanned.columns or ()] != [c.type for c in prepared.columns or ()]:
-                raise SqlError("0A000", "cached plan must not change result type")
-            prepared.plan, prepared.catalog = replanned.plan, replanned.catalog
-        if prepared.kind == "query":
+        if prepared.kind in ("query", "write"):
+            planned_as_of = prepared.points is not None and prepared.points.session_point
+            if prepared.catalog is not self.catalog() or planned_as_of != (self._as_of is not None):
+                self._replan(prepared)
             ctx = self._context(txn, params)
+            if prepared.points is not None:
+                self._resolve_points(prepared, ctx)
+        if prepared.kind == "query":
             return Cursor(prepared.columns, prepared.plan.open(ctx), None)
         if prepared.kind == "write":
-            ctx = self._context(txn, params)
             count, rows = await prepared.plan.run(txn, ctx, self._lock_timeout())
             kind = prepared.plan.kind
             tag = f"INSERT 0 {count}" if kind == "INSERT" else f"{kind} {count}"
@@ -454,6 +523,39 @@ class Session:
                 return Cursor(prepared.columns, iter([rows]), tag)
             return Cursor(None, None, tag)
         return await self._ddl(prepared.statement)
+
+    def _replan(self, prepared: Prepared, point_lsns: list[tuple[int, int]] | None = None) -> None:
+        """Plan `prepared` again (the catalog or the points it read changed), in place."""
+        replanned = self._plan(prepared.text, prepared.statement, list(prepared.param_types), prepared.lifted,
+                               point_lsns)
+        if replanned.columns != prepared.columns and prepared.kind == "query" and \
+                [c.type for c in replanned.columns or ()] != [c.type for c in prepared.columns or ()]:
+            raise SqlError("0A000", "cached plan must not change result type")
+        prepared.plan, prepared.catalog, prepared.points = replanned.plan, replanned.catalog, replanned.points
+
+    def _resolve_points(self, prepared: Prepared, ctx: ExecContext) -> None:
+        """Evaluate the statement's time-travel points into ctx.points; replan if a point
+        turned out to read a schema other than the one the plan was bound against."""
+        plan = prepared.points
+        lsns: list[tuple[int, int]] = ctx.points
+        if self._as_of is not None:
+            lsn = self._as_of_lsn(ctx.snapshot_lsn)
+            lsns.append((lsn, lsn))
+        if plan.evaluator is not None:
+            values = run_to_list(plan.evaluator, ctx)[0]
+            at = 0
+            timezone = self.output_settings.timezone
+            for point in plan.points[len(lsns):]:
+                n = len(point.bounds)
+                lsns.append(self.db.resolve_read_point(point, values[at:at + n], ctx.snapshot_lsn, timezone))
+                at += n
+        else:
+            for point in plan.points[len(lsns):]:
+                lsns.append(self.db.resolve_read_point(point, (), ctx.snapshot_lsn, self.output_settings.timezone))
+        for table in plan.tables:
+            if self._point_catalog(table.point, table.schema, table.name, lsns) is not table.catalog:
+                self._replan(prepared, lsns)
+                break
 
     def _lock_timeout(self) -> float | None:
         ms = _milliseconds(self.settings["lock_timeout"])
@@ -607,7 +709,9 @@ class Session:
         seq = self.catalog().sequences.get(seq_oid)
         if seq is None:
             raise SqlError("42809", f'"{seq_oid}" is not a sequence')
-        return self.db.next_sequence_value(seq, self._ensure_txn())
+        txn = self._ensure_txn()
+        txn.check_writable("nextval()")
+        return self.db.next_sequence_value(seq, txn)
 
 
 class _DdlTarget:
@@ -657,6 +761,11 @@ def _finish_param_types(types: list[SqlType]) -> None:
     for i, t in enumerate(types):
         if t.oid == UNKNOWN.oid:
             types[i] = TEXT
+
+
+def _command_name(prepared: Prepared) -> str:
+    tree = prepared.statement.tree if isinstance(prepared.statement, Parsed) else None
+    return type(tree).__name__.upper() if tree is not None else "this statement"
 
 
 def _utility_columns(u: Utility, session: Session) -> tuple[P.OutputColumn, ...] | None:

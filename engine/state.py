@@ -6,9 +6,14 @@ into the state: it checks that lsn is the previous one plus one, advances the ca
 and applies row events to the tables' versioned rows. It is deterministic and used both for
 live commits and for replay at startup; an event that cannot be applied is a bug or a
 damaged log and raises `ApplyError`, never a half-applied state visible to a reader.
+
+For time travel the state also keeps, per LSN, the commit time and the committing user
+(`TransactionIndex`: two compact arrays), so `FOR SYSTEM_TIME AS OF <timestamp>` finds its
+LSN by binary search and history rows know when and by whom each version was written.
 """
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
 
 from engine import events as ev
@@ -22,6 +27,45 @@ class ApplyError(Exception):
     """A record that does not fit the state: the log and the state disagree."""
 
 
+class TransactionIndex:
+    """Commit time (microseconds since the epoch, UTC) and user of every LSN from `first_lsn` on.
+
+    Commit times never decrease, so a time maps to an LSN by binary search. Users are
+    interned: `user_ids[i]` indexes `user_names`. `first_lsn` is above 1 only when the
+    state was loaded from a snapshot that did not carry the earlier entries; callers then
+    ask the log (which has a time index of its own) about earlier LSNs."""
+
+    __slots__ = ("first_lsn", "times", "user_ids", "user_names", "_user_numbers")
+
+    def __init__(self, first_lsn: int = 1) -> None:
+        self.first_lsn = first_lsn
+        self.times = array("q")
+        self.user_ids = array("I")
+        self.user_names: list[str] = []
+        self._user_numbers: dict[str, int] = {}
+
+    def add(self, commit_time_us: int, user: str) -> None:
+        number = self._user_numbers.get(user)
+        if number is None:
+            number = self._user_numbers[user] = len(self.user_names)
+            self.user_names.append(user)
+        self.times.append(commit_time_us)
+        self.user_ids.append(number)
+
+    def covers(self, lsn: int) -> bool:
+        return self.first_lsn <= lsn < self.first_lsn + len(self.times)
+
+    def time_of(self, lsn: int) -> int:
+        return self.times[lsn - self.first_lsn]
+
+    def user_of(self, lsn: int) -> str:
+        return self.user_names[self.user_ids[lsn - self.first_lsn]]
+
+    def lsn_at_time(self, commit_time_us: int) -> int:
+        """The last LSN committed at or before `commit_time_us` (first_lsn - 1 if none is known)."""
+        return self.first_lsn - 1 + bisect_right(self.times, commit_time_us)
+
+
 class DatabaseState:
     def __init__(self, catalog: Catalog | None = None) -> None:
         self.lsn = 0
@@ -32,12 +76,18 @@ class DatabaseState:
         self.tables: dict[int, TableData] = {}
         self.codecs: dict[int, RowCodec] = {}
         self.sequences: dict[int, tuple[int, bool]] = {}   # seq_id -> (last value, is_called)
+        self.transactions = TransactionIndex()
 
     def catalog_at(self, lsn: int) -> Catalog:
         """The catalog as it was right after transaction `lsn`."""
         if lsn >= self.lsn:
             return self.catalog
         return self._catalogs[bisect_right(self._catalog_lsns, lsn) - 1]
+
+    def catalogs_newest_first(self, lsn: int):
+        """The catalogs in force at or before `lsn`, newest first."""
+        for i in range(bisect_right(self._catalog_lsns, lsn) - 1, -1, -1):
+            yield self._catalogs[i]
 
     def codec(self, table_id: int) -> RowCodec:
         return self.codecs[table_id]
@@ -70,6 +120,7 @@ class DatabaseState:
             self._catalogs.append(catalog)
         self.lsn = lsn
         self.commit_time_us = commit_time_us
+        self.transactions.add(commit_time_us, txn.user)
 
     def _advance_sequence(self, catalog, event: ev.SequenceAdvanced) -> None:
         current = self.sequences.get(event.seq_id)

@@ -22,7 +22,7 @@ class TableReader(Protocol):
 
 class ExecContext:
     __slots__ = ("params", "snapshot_lsn", "reader", "session", "timezone", "transaction_time", "user", "database",
-                 "backend_pid", "version_string", "outer", "cache")
+                 "backend_pid", "version_string", "outer", "cache", "points")
 
     def __init__(self, params: tuple, snapshot_lsn: int, reader: TableReader, session: Any,
                  timezone: dt.tzinfo, transaction_time: dt.datetime, user: str, database: str,
@@ -39,6 +39,7 @@ class ExecContext:
         self.version_string = version_string
         self.outer: list[tuple] = []          # rows of enclosing queries, innermost last
         self.cache: dict[int, Any] = {}       # uncorrelated subquery results
+        self.points: list[tuple[int, int]] = []   # FOR SYSTEM_TIME clauses: (low, high) LSNs by ReadPoint.index
 
     def current_schema(self) -> str | None:
         return self.session.current_schema()

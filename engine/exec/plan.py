@@ -13,7 +13,7 @@ from typing import Any
 
 from engine.catalog.model import TableDef
 from engine.exec.expr import AggCall, Expr
-from engine.types import SqlType
+from engine.types import INT8, TEXT, TIMESTAMPTZ, SqlType
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +27,27 @@ class OutputColumn:
 
 @dataclass(frozen=True, slots=True)
 class ReadPoint:
-    """Where a table is read: the statement snapshot (lsn None) or a fixed past LSN."""
-    lsn_expr: Expr | None = None     # AS OF TRANSACTION n / timestamp, evaluated at open
-    is_timestamp: bool = False
+    """Where a table is read when not at the statement's snapshot: a FOR SYSTEM_TIME clause.
+
+    `kind` is "as_of" (the table exactly after one LSN), or "between", "from_to", "all"
+    (every version in a range, with the system columns). `by_lsn` for the TRANSACTION forms,
+    else the bounds are timestamps. `index` numbers the clauses of one statement: the
+    bounds are evaluated once per execution and `ctx.points[index]` holds the resolved
+    (low, high) LSNs (engine.rewind.points)."""
+    index: int
+    kind: str
+    by_lsn: bool
+    bounds: tuple[Expr, ...] = ()
+
+    @property
+    def history(self) -> bool:
+        return self.kind != "as_of"
+
+
+# The columns every row of a history read (BETWEEN, FROM ... TO, ALL) carries after the
+# table's own slots; hidden from `*`, available by name.
+SYSTEM_COLUMNS: tuple[tuple[str, SqlType], ...] = (
+    ("_tx", INT8), ("_valid_from", TIMESTAMPTZ), ("_valid_to", TIMESTAMPTZ), ("_op", TEXT), ("_user", TEXT))
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from engine.errors import SqlError, syntax_error
+from engine.sql.timetravel import rewrite_transaction_forms
 
 # -------------------------------------------------------------------- splitting
 
@@ -437,7 +438,7 @@ def _setting_name(w: _Words) -> str:
 def parse_sql(text: str) -> exp.Expression:
     """Parse one statement with sqlglot; syntax errors become 42601 with a position."""
     try:
-        trees = sqlglot.parse(text, read="postgres")
+        trees = sqlglot.parse(rewrite_transaction_forms(text), read="postgres")
     except ParseError as e:
         raise _syntax_error_from(e, text) from None
     except TokenError as e:

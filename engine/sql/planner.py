@@ -26,6 +26,8 @@ from engine.exec.expr import (AggCall, And, Call, Case, Cast, Coalesce, Col, Com
                               InList, IsBool, IsNull, Like, Not, Or, OuterCol, Param, Subquery,
                               children, walk)
 from engine.exec.casts import cast_function, castable
+from engine.rewind.points import PointTable
+from engine.sql.timetravel import version_point
 from engine.types import (REGCLASS, OutputSettings, BOOL, BPCHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, NAME,
                           NUMERIC, NUMERIC_PRECEDENCE, STRING_TYPES, TEXT, TIME, TIMESTAMP,
                           TIMESTAMPTZ, TYPES_BY_OID, UNKNOWN, VARCHAR, SqlType, array_of,
@@ -120,7 +122,9 @@ class PlanEnv:
     param_types: list[SqlType]                       # grows/refines as parameters are typed
     settings: OutputSettings = OutputSettings()      # for folding casts of constants
     virtual_table: Callable[[str | None, str], Any] | None = None   # (schema, name) -> VirtualTable
-    catalog_at: Callable[[Any], Catalog] | None = None
+    # (time-travel point, schema, name) -> the catalog that table reference binds against
+    catalog_at: Callable[[P.ReadPoint, str | None, str], Catalog] | None = None
+    session_point: bool = False                      # rewind.as_of: every table is read at ctx.points[0]
     lifted: tuple[str, ...] = ()                     # texts of lifted literals, by parameter
 
 
@@ -230,6 +234,11 @@ class Planner:
     def __init__(self, env: PlanEnv) -> None:
         self.env = env
         self.ctes: list[dict[str, tuple[exp.Expression, list[str] | None]]] = []
+        # FOR SYSTEM_TIME: the statement's clauses (by ReadPoint.index), each time-travel table
+        # reference with the catalog it was bound against, and the point a view body is read at
+        self.read_points: list[P.ReadPoint] = [P.ReadPoint(0, "as_of", True)] if env.session_point else []
+        self.point_tables: list[PointTable] = []
+        self._view_point: tuple[P.ReadPoint, Catalog] | None = None
 
     # ---------------------------------------------------------------- queries
 
@@ -537,9 +546,12 @@ class Planner:
         alias_node = ref.args.get("alias")
         if ref.args.get("joins"):
             raise feature_not_supported("nested joins in parentheses")
+        version = ref.args.get("version")
         if schema is None:
             for frame in reversed(self.ctes):
                 if name in frame:
+                    if version is not None:
+                        raise feature_not_supported("FOR SYSTEM_TIME on a WITH query (use it on the tables inside)")
                     body, col_names = frame[name]
                     node = self.plan_query(body, None)
                     entry = self._entry_for(node, alias, alias_node)
@@ -549,11 +561,13 @@ class Planner:
                     return node, [entry]
         if isinstance(ref.this, exp.Anonymous) or isinstance(ref.this, exp.Func):
             raise feature_not_supported("set-returning functions in FROM")
-        catalog = self.env.catalog
+        point, catalog = self._table_point(version, schema, name)
         found = catalog.relation(name, schema, self.env.search_path)
         if found is None and self.env.virtual_table is not None:
             virtual = self.env.virtual_table(schema, name)
             if virtual is not None:
+                if version is not None:
+                    raise feature_not_supported(f"FOR SYSTEM_TIME on {name} (a system table)")
                 cols = tuple(P.OutputColumn(n, t) for n, t in virtual.columns)
                 node = P.VirtualScan(virtual.name, virtual.producer, cols)
                 return node, [self._entry_for(node, alias, alias_node)]
@@ -564,7 +578,12 @@ class Planner:
         if kind == "view":
             view = catalog.views[oid]
             from engine.sql.parser import parse_sql
-            node = self.plan_query(parse_sql(view.sql), None)
+            outer_point = self._view_point
+            self._view_point = (point, catalog) if point is not None and not self.env.session_point else outer_point
+            try:
+                node = self.plan_query(parse_sql(view.sql), None)
+            finally:
+                self._view_point = outer_point
             entry = self._entry_for(node, alias, alias_node)
             for c, n in zip(entry.columns, view.column_names):
                 c.name = n
@@ -572,9 +591,43 @@ class Planner:
         if kind != "table":
             raise SqlError("42809", f'"{name}" is not a table')
         table = catalog.tables[oid]
-        return self.scan_node(table, alias, alias_node)
+        return self.scan_node(table, alias, alias_node, read_point=point)
 
-    def scan_node(self, table: TableDef, alias: str, alias_node=None, with_rowid: bool = False) -> tuple[P.Node, list[RangeEntry]]:
+    # ---------------------------------------------------------------- time travel
+
+    def _table_point(self, version: exp.Version | None, schema: str | None,
+                     name: str) -> tuple[P.ReadPoint | None, Catalog]:
+        """The point a table reference is read at (None: the statement's snapshot) and the
+        catalog its name binds against (the schema of that point)."""
+        if version is None:
+            if self._view_point is not None:
+                return self._view_point
+            return (self.read_points[0] if self.env.session_point else None), self.env.catalog
+        point = self._bind_point(version)
+        catalog = self.env.catalog_at(point, schema, name) if self.env.catalog_at is not None else self.env.catalog
+        self.point_tables.append(PointTable(point, schema, name, catalog))
+        return point, catalog
+
+    def _bind_point(self, version: exp.Version) -> P.ReadPoint:
+        clause = version_point(version)
+        target = INT8 if clause.by_lsn else TIMESTAMPTZ
+        bounds = []
+        for b in clause.bounds:
+            e = self.bind(b, Scope([]))
+            if any(isinstance(x, AggCall) for x in walk(e)):
+                raise SqlError("42803", "aggregate functions are not allowed in FOR SYSTEM_TIME")
+            try:
+                bounds.append(self.coerce(e, target, "FOR SYSTEM_TIME"))
+            except SqlError as error:
+                if not clause.by_lsn and e.type.oid in (INT2.oid, INT4.oid, INT8.oid):
+                    error.hint = "For a transaction number, write FOR SYSTEM_TIME AS OF TRANSACTION n."
+                raise
+        point = P.ReadPoint(len(self.read_points), clause.kind, clause.by_lsn, tuple(bounds))
+        self.read_points.append(point)
+        return point
+
+    def scan_node(self, table: TableDef, alias: str, alias_node=None, with_rowid: bool = False,
+                  read_point: P.ReadPoint | None = None) -> tuple[P.Node, list[RangeEntry]]:
         width = table.width
         out = [P.OutputColumn("?dropped?", TEXT) for _ in range(width)]
         for c in table.columns:
@@ -587,7 +640,12 @@ class Planner:
                       for n, c in zip(names, table.columns)]
         if with_rowid:
             out.append(P.OutputColumn("ctid", INT8))
-        node = P.SeqScan(table, alias, tuple(out), with_rowid=with_rowid)
+        if read_point is not None and read_point.history:
+            for name, t in P.SYSTEM_COLUMNS:
+                if name not in names:
+                    scope_cols.append(ScopeColumn(name, len(out), t, nullable=name == "_valid_to", hidden=True))
+                out.append(P.OutputColumn(name, t))
+        node = P.SeqScan(table, alias, tuple(out), read_point=read_point, with_rowid=with_rowid)
         return node, [RangeEntry(alias, scope_cols, table)]
 
     # ---------------------------------------------------------------- select list
@@ -1304,6 +1362,9 @@ class WritePlanner(Planner):
     def target_table(self, ref: exp.Expression) -> TableDef:
         if not isinstance(ref, exp.Table):
             raise feature_not_supported(f"{type(ref).__name__} as a target")
+        if ref.args.get("version") is not None:
+            raise SqlError("42601", "cannot change a table as of a past point",
+                           hint="Read the past with FOR SYSTEM_TIME in a SELECT, e.g. INSERT INTO t SELECT ... FROM t FOR SYSTEM_TIME AS OF ...")
         found = self.env.catalog.relation(ref.name, ref.db or None, self.env.search_path)
         if found is None:
             raise SqlError("42P01", f'relation "{ref.name}" does not exist')

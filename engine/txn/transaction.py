@@ -93,41 +93,39 @@ class Transaction:
 
     # ---------------------------------------------------------------- reads (TableReader)
 
-    def _lsn_for(self, read_point: ReadPoint | None, ctx: ExecContext) -> int:
-        if read_point is None:
-            return ctx.snapshot_lsn
-        return self.db.resolve_read_point(read_point, ctx)
-
     def _data(self, table: TableDef) -> TableData | None:
         return self.db.state.tables.get(table.table_id)
 
     def rows(self, table: TableDef, read_point: ReadPoint | None, ctx: ExecContext) -> list[tuple]:
-        lsn = self._lsn_for(read_point, ctx)
-        own = self.writes.get(table.table_id) if read_point is None else None
+        if read_point is not None:
+            return self.db.past.rows(table, read_point, ctx)
+        own = self.writes.get(table.table_id)
         self.read_tables.add(table.table_id)
         data = self._data(table)
         if data is None:
             return [r for r in (own or {}).values() if r is not None]
-        rows = data.rows_at(lsn, own)
-        return self._widen(table, rows) if read_point is None else rows
+        return self._widen(table, data.rows_at(ctx.snapshot_lsn, own))
 
     def items(self, table: TableDef, read_point: ReadPoint | None, ctx: ExecContext) -> list[tuple[int, tuple]]:
-        lsn = self._lsn_for(read_point, ctx)
-        own = self.writes.get(table.table_id) if read_point is None else None
+        if read_point is not None:
+            return self.db.past.items(table, read_point, ctx)
+        own = self.writes.get(table.table_id)
         self.read_tables.add(table.table_id)
         data = self._data(table)
         if data is None:
             return [(rid, r) for rid, r in (own or {}).items() if r is not None]
-        items = data.items_at(lsn, own)
-        if read_point is None and self._needs_widen(table):
+        items = data.items_at(ctx.snapshot_lsn, own)
+        if self._needs_widen(table):
             width = table.width
             items = [(rid, r + (None,) * (width - len(r)) if len(r) < width else r) for rid, r in items]
         return items
 
     def lookup(self, table: TableDef, index_id: int, key: tuple, read_point: ReadPoint | None,
                ctx: ExecContext) -> list[tuple[int, tuple]]:
-        lsn = self._lsn_for(read_point, ctx)
-        own = self.writes.get(table.table_id) if read_point is None else None
+        if read_point is not None:
+            return self.db.past.lookup(table, index_id, key, read_point, ctx)
+        lsn = ctx.snapshot_lsn
+        own = self.writes.get(table.table_id)
         self.read_tables.add(table.table_id)
         data = self._data(table)
         if data is None or index_id not in data.unique:

@@ -5,7 +5,8 @@ entry (lsn, rowid, before, after) in LSN order, so the table as of LSN n is `row
 changes after n undone: `overlay(n)` gives {rowid: version at n, or None if absent at n}
 for just the rows that changed after n. Reads at the newest LSN, the common case, need no
 overlay at all. Undo entries older than the history window are pruned; reads before
-`history_floor` are served elsewhere (snapshot + replay).
+`history_floor` are served elsewhere (snapshot + replay). Until the first pruning the
+floor is `created_lsn` and the history is complete: the table was empty before it.
 
 Unique indexes (primary keys included) map key -> rowid over the newest applied rows. A
 key is a tuple of the indexed slots' values; keys with a NULL are not indexed (NULLs are
@@ -49,7 +50,7 @@ class UniqueIndex:
 
 class TableData:
     __slots__ = ("table_id", "rows", "undo", "undo_lsns", "unique", "next_rowid", "last_lsn",
-                 "history_floor")
+                 "history_floor", "created_lsn")
 
     def __init__(self, table_id: int, created_lsn: int = 0) -> None:
         self.table_id = table_id
@@ -60,6 +61,7 @@ class TableData:
         self.next_rowid = 1
         self.last_lsn = created_lsn
         self.history_floor = created_lsn
+        self.created_lsn = created_lsn
 
     # ------------------------------------------------------------ changes (apply only)
 
@@ -119,6 +121,10 @@ class TableData:
         self.history_floor = max(self.history_floor, keep_after_lsn)
 
     # ------------------------------------------------------------ reads
+
+    def has_history_at(self, lsn: int) -> bool:
+        """Whether the in-memory history reaches back to `lsn` (always, before any pruning)."""
+        return lsn >= self.history_floor or self.history_floor == self.created_lsn
 
     def overlay(self, lsn: int) -> dict[int, tuple | None]:
         """{rowid: version at `lsn` or ABSENT} for the rows changed after `lsn`."""

@@ -1,0 +1,161 @@
+"""The time-travel clause: `FOR SYSTEM_TIME ...` on a table reference, as sqlglot sees it.
+
+sqlglot's postgres dialect parses `FOR SYSTEM_TIME AS OF <expr>`, `BETWEEN a AND b`,
+`FROM a TO b` and `ALL` after a table name into `exp.Version(this="TIMESTAMP", kind=...)`,
+but not our transaction forms (`AS OF TRANSACTION n`, `BETWEEN TRANSACTION a AND
+TRANSACTION b`, `FROM TRANSACTION a TO TRANSACTION b`). `rewrite_transaction_forms`
+rewrites those, in the SQL text and before sqlglot sees it, into the version form sqlglot
+does parse (`FOR VERSION AS OF n`, `this="VERSION"`), padding with spaces so that every
+character keeps its position (error positions stay right).
+
+The scan is token-aware: string literals (including E'' and dollar quotes), quoted
+identifiers and comments are skipped, so a `for system_time` inside any of them is left
+alone. `version_point` turns a parsed `exp.Version` into a `TimeTravel` description the
+planner binds.
+
+Data flow: parser.parse_sql -> rewrite_transaction_forms -> sqlglot -> planner (version_point).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from engine.errors import syntax_error
+
+_MARKER = re.compile(r"(?i)system_time")
+
+_TOKEN = re.compile(
+    r"""
+    (?P<estring>[Ee]'(?:[^'\\]|\\.|'')*'?)
+  | (?P<string>'(?:[^']|'')*'?)
+  | (?P<qident>"(?:[^"]|"")*"?)
+  | (?P<line>--[^\n]*)
+  | (?P<block>/\*)
+  | (?P<dollar>\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$)
+  | (?P<word>[A-Za-z_][A-Za-z_0-9$]*)
+  | (?P<open>\()
+  | (?P<close>\))
+  | (?P<other>\S)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    text: str          # lower-cased
+    start: int
+    end: int
+    depth: int         # parenthesis depth
+
+
+def _words(sql: str) -> list[_Word | None]:
+    """The words of `sql` outside literals and comments; None stands for any other token."""
+    out: list[_Word | None] = []
+    depth = 0
+    pos = 0
+    n = len(sql)
+    while pos < n:
+        m = _TOKEN.search(sql, pos)
+        if m is None:
+            break
+        kind = m.lastgroup
+        if kind == "block":
+            i, level = m.end(), 1
+            while i < n and level:
+                if sql.startswith("/*", i):
+                    level, i = level + 1, i + 2
+                elif sql.startswith("*/", i):
+                    level, i = level - 1, i + 2
+                else:
+                    i += 1
+            pos = i
+            continue
+        if kind == "dollar":
+            tag = m.group()
+            end = sql.find(tag, m.end())
+            pos = n if end < 0 else end + len(tag)
+            out.append(None)
+            continue
+        pos = m.end()
+        if kind == "word":
+            out.append(_Word(m.group().lower(), m.start(), m.end(), depth))
+        elif kind == "open":
+            depth += 1
+            out.append(None)
+        elif kind == "close":
+            depth -= 1
+            out.append(None)
+        elif kind != "line":
+            out.append(None)
+    return out
+
+
+def rewrite_transaction_forms(sql: str) -> str:
+    """`sql` with every `FOR SYSTEM_TIME ... TRANSACTION n` form in sqlglot's `FOR VERSION` form."""
+    if _MARKER.search(sql) is None:
+        return sql
+    words = _words(sql)
+    chars = list(sql)
+
+    def blank(w: _Word) -> None:
+        chars[w.start:w.end] = " " * (w.end - w.start)
+
+    def word(i: int) -> _Word | None:
+        return words[i] if 0 <= i < len(words) else None
+
+    def is_(i: int, text: str) -> bool:
+        w = word(i)
+        return w is not None and w.text == text
+
+    for i, w in enumerate(words):
+        if w is None or w.text != "for" or not is_(i + 1, "system_time"):
+            continue
+        system_time = words[i + 1]
+        j = i + 2
+        if is_(j, "as") and is_(j + 1, "of"):
+            if is_(j + 2, "transaction"):
+                chars[system_time.start:system_time.end] = "VERSION".ljust(len("system_time"))
+                blank(words[j + 2])
+            continue
+        if is_(j, "between") or is_(j, "from"):
+            separator = "and" if words[j].text == "between" else "to"
+            first_is_tx = is_(j + 1, "transaction")
+            k = j + 2
+            while k < len(words) and not (is_(k, separator) and words[k].depth == words[j].depth):
+                k += 1
+            second_is_tx = is_(k + 1, "transaction")
+            if first_is_tx != second_is_tx:
+                raise syntax_error(
+                    f"FOR SYSTEM_TIME {words[j].text.upper()}: both ends must be TRANSACTION numbers "
+                    "or both timestamps", words[j].start + 1)
+            if first_is_tx:
+                chars[system_time.start:system_time.end] = "VERSION".ljust(len("system_time"))
+                blank(words[j + 1])
+                blank(words[k + 1])
+    return "".join(chars)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeTravel:
+    """A parsed FOR SYSTEM_TIME clause: kind "as_of", "between", "from_to" or "all";
+    `by_lsn` for the TRANSACTION forms; the point expressions (sqlglot trees)."""
+    kind: str
+    by_lsn: bool
+    bounds: tuple[exp.Expression, ...]
+
+
+def version_point(version: exp.Version) -> TimeTravel:
+    kind = str(version.args.get("kind") or "").upper()
+    by_lsn = str(version.this).upper() == "VERSION"
+    expression = version.args.get("expression")
+    if kind == "AS OF":
+        return TimeTravel("as_of", by_lsn, (expression,))
+    if kind == "ALL":
+        return TimeTravel("all", by_lsn, ())
+    if kind in ("BETWEEN", "FROM") and isinstance(expression, exp.Tuple) and len(expression.expressions) == 2:
+        return TimeTravel("between" if kind == "BETWEEN" else "from_to", by_lsn, tuple(expression.expressions))
+    raise syntax_error(f"FOR SYSTEM_TIME {kind} is not a time-travel form rewinddb knows "
+                       "(AS OF, BETWEEN ... AND, FROM ... TO, ALL)")
