@@ -50,6 +50,7 @@ class Database:
         self.locks = LockManager()
         self.visible_lsn = state.lsn
         self.on_fatal: Callable[[BaseException], None] | None = None
+        self.durable_listeners: set[Callable[[int], None]] = set()   # called with each new durable LSN
         self.failed: BaseException | None = None
         self.listeners: dict[str, set] = {}
         self.commits = 0
@@ -99,6 +100,8 @@ class Database:
     def _durable(self, lsn: int) -> None:
         if lsn > self.visible_lsn:
             self.visible_lsn = lsn
+        for listener in list(self.durable_listeners):
+            listener(lsn)
 
     def _failure(self, exc: BaseException) -> None:
         self.failed = exc

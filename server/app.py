@@ -1,7 +1,9 @@
 """The server process: opens the database, listens, serves connections, shuts down cleanly.
 
-`Server.run()` opens the data directory (replaying the log), starts the log writer,
-listens on host:port and logs one line when ready. SIGTERM or SIGINT stops accepting new
+`Server.run()` starts the HTTP API (server/http.py) if `http_port` is set, so `/health` answers
+503 during recovery; opens the data directory (replaying the log in a worker thread while the
+event loop serves HTTP), starts the log writer, listens on host:port and logs one line when
+ready. SIGTERM or SIGINT stops accepting new
 connections, lets every connection finish the message it is handling (so in-flight
 commits complete and are acknowledged), closes the connections and the log, and returns
 exit status 0. A failed log write or fsync is fatal: the server stops at once with a
@@ -15,6 +17,7 @@ import signal
 
 from engine.database import Database
 from server.config import Config
+from server.metrics import Metrics
 
 log = logging.getLogger("rewinddb.server")
 
@@ -27,6 +30,9 @@ class Server:
         self._stop = asyncio.Event()
         self.exit_code = 0
         self._listener: asyncio.AbstractServer | None = None
+        self.metrics = Metrics(config.log_min_duration_statement)
+        self.http = None
+        self.stopping = False
 
     def at_capacity(self) -> bool:
         sessions = sum(1 for c in self.connections if c.session is not None)
@@ -43,29 +49,46 @@ class Server:
 
     async def run(self) -> int:
         from server.connection import Connection
+        from server.http import HttpApi
         loop = asyncio.get_running_loop()
-        self.db = Database.open(self.config.data_dir, segment_size=self.config.segment_size)
-        self.db.on_fatal = lambda exc: self.stop(1)
-        await self.db.start()
+        log.info("starting rewinddb on data directory %s", self.config.data_dir)
+        if self.config.http_port:
+            self.http = HttpApi(self)
+            await self.http.start(self.config.host, self.config.http_port)
+        try:
+            db = await asyncio.to_thread(Database.open, self.config.data_dir, segment_size=self.config.segment_size)
+        except BaseException:
+            if self.http is not None:
+                await self.http.close()
+            raise
+        db.on_fatal = lambda exc: self.stop(1)
+        db.log.on_flushed = self.metrics.flushed
+        await db.start()
+        self.db = db
         try:
             self._listener = await loop.create_server(lambda: Connection(self), self.config.host,
                                                       self.config.port, reuse_address=True)
         except OSError:
-            await self.db.close()
+            await db.close()
+            if self.http is not None:
+                await self.http.close()
             raise
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
         port = self._listener.sockets[0].getsockname()[1]
         log.info("rewinddb ready to accept connections on %s:%d (data directory %s, LSN %d)",
-                 self.config.host, port, self.config.data_dir, self.db.state.lsn)
+                 self.config.host, port, self.config.data_dir, db.state.lsn)
         await self._stop.wait()
         await self._shutdown()
         return self.exit_code
 
     async def _shutdown(self) -> None:
         log.info("shutting down")
+        self.stopping = True
         if self._listener is not None:
             self._listener.close()
+        if self.http is not None:
+            await self.http.close()
         busy = [c for c in self.connections if c.busy]
         if busy and self.exit_code == 0:
             deadline = asyncio.get_running_loop().time() + self.config.shutdown_grace

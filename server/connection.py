@@ -219,6 +219,7 @@ class Connection(asyncio.Protocol):
             self.send(B.error_response("FATAL", e.sqlstate, e.message))
             return False
         self.session = session
+        self.server.metrics.connections_total += 1
         session.on_notification = self._notification_arrived
         self.send(B.authentication_ok())
         if msg.protocol_version & 0xFFFF:
@@ -272,7 +273,9 @@ class Connection(asyncio.Protocol):
         if pieces == []:
             self.send(B.empty_query_response())
         ok = pieces is not None
+        metrics = self.server.metrics
         for text, offset in pieces or []:
+            started = time.perf_counter()
             try:
                 prepared, params = session.prepare_simple(text)
                 cursor = await session.execute(prepared, params)
@@ -288,7 +291,9 @@ class Connection(asyncio.Protocol):
                     self.send(B.empty_query_response())
                 else:
                     self.send(B.command_complete(tag))
+                    metrics.statement_done(text, tag, time.perf_counter() - started, session.user)
             except SqlError as e:
+                metrics.statement_failed(e.sqlstate)
                 session.fail(e)
                 self.send_notices()
                 if e.position is not None:
@@ -405,6 +410,7 @@ class Connection(asyncio.Protocol):
                     self.portals.pop(msg.name, None)
                 self.send(B.close_complete())
         except SqlError as e:
+            self.server.metrics.statement_failed(e.sqlstate)
             session.fail(e)
             self.send_notices()
             self.send_error(e)
@@ -442,6 +448,7 @@ class Connection(asyncio.Protocol):
         if portal.done:
             self.send(B.command_complete(portal.tag or "SELECT 0"))
             return
+        started = time.perf_counter()
         if portal.cursor is None:
             portal.cursor = await session.execute(portal.prepared, portal.params)
             if portal.cursor.columns is not None:
@@ -452,6 +459,9 @@ class Connection(asyncio.Protocol):
             portal.tag = cursor.tag
             self.send_notices()
             self.send(B.command_complete(cursor.tag) if cursor.tag else B.empty_query_response())
+            if cursor.tag:
+                self.server.metrics.statement_done(portal.prepared.text, cursor.tag, time.perf_counter() - started,
+                                                   session.user)
             return
         count = await self._send_rows(cursor, portal.encoders, msg.max_rows)
         portal.sent += count
@@ -462,6 +472,8 @@ class Connection(asyncio.Protocol):
         portal.tag = cursor.tag if cursor.tag is not None else f"SELECT {portal.sent}"
         self.send_notices()
         self.send(B.command_complete(portal.tag))
+        self.server.metrics.statement_done(portal.prepared.text, portal.tag, time.perf_counter() - started,
+                                           session.user)
 
 
 # -------------------------------------------------------------------- encoding helpers

@@ -29,6 +29,7 @@ import heapq
 import itertools
 import logging
 import os
+import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -92,6 +93,8 @@ class Log(Protocol):
     released; if it raises, the log fails."""
     on_failure: Callable[[BaseException], None] | None
     """Called once with the error when a write or fsync fails."""
+    on_flushed: Callable[[int, float], None] | None
+    """Called by the writer after each group commit's write + fsync with (records, seconds)."""
 
     @property
     def last_lsn(self) -> int:
@@ -155,6 +158,7 @@ class GroupCommitLog:
     def __init__(self) -> None:
         self.on_durable: Callable[[int], None] | None = None
         self.on_failure: Callable[[BaseException], None] | None = None
+        self.on_flushed: Callable[[int, float], None] | None = None   # (records, seconds) per group commit
         self._last_lsn = 0
         self._last_time = 0
         self._last_chain = GENESIS_CHAIN
@@ -309,7 +313,10 @@ class GroupCommitLog:
                 if self._has_queue():
                     last = (self._last_lsn, self._last_chain)
                     batch = self._take()
+                    started = time.perf_counter()
                     await self._persist(batch)
+                    if self.on_flushed is not None:
+                        self.on_flushed(last[0] - self._durable_lsn, time.perf_counter() - started)
                     self._advance(batch, last)
                 elif self._closing:
                     return

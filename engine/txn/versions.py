@@ -17,7 +17,7 @@ in LSN order; every mutation is recorded in the undo history before it is visibl
 """
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from typing import Iterable
 
 ABSENT = None  # an overlay value meaning "no such row at that point"
@@ -191,6 +191,11 @@ class TableData:
             if row is not None and tuple([row[s] for s in slots]) == key:
                 out.append((rid, row))
         return out
+
+    def changes_at(self, lsn: int) -> list[tuple[int, int, tuple | None, tuple | None]]:
+        """Undo entries (lsn, rowid, before, after) of transaction `lsn`, in the order applied
+        (complete only if `lsn - 1 >= history_floor` or the table was created at `lsn`)."""
+        return self.undo[bisect_left(self.undo_lsns, lsn):bisect_right(self.undo_lsns, lsn)]
 
     def versions(self, from_lsn: int = 0) -> Iterable[tuple[int, int, tuple | None, tuple | None]]:
         """Undo entries (lsn, rowid, before, after) with lsn > from_lsn, in LSN order."""

@@ -1,0 +1,361 @@
+"""The HTTP API against the real server, with http.client: health, metrics, SQL, changes, OpenAPI."""
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+import psycopg
+import pytest
+from openapi_spec_validator import validate
+
+from engine import events as ev
+from engine.catalog.model import ColumnDef, ConstraintDef, IndexDef, TableDef
+from engine.storage.log import SegmentedLog
+from server import http as api
+from tests.ops.http_client import HttpServer, SseReader
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = HttpServer(tmp_path_factory.mktemp("http") / "data").start()
+    yield server
+    if server.proc is not None:
+        server.kill()
+
+
+@pytest.fixture
+def fresh(tmp_path):
+    server = HttpServer(tmp_path / "data").start()
+    yield server
+    if server.proc is not None:
+        server.kill()
+
+
+def lsn_of(server: HttpServer) -> int:
+    status, _, body = server.get("/health")
+    assert status == 200
+    return json.loads(body)["lsn"]
+
+
+# ------------------------------------------------------------------ health
+
+
+def test_health_reports_the_durable_lsn(server):
+    before = lsn_of(server)
+    with psycopg.connect(server.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE health_t (id int PRIMARY KEY)")
+        conn.execute("INSERT INTO health_t VALUES (1)")
+    status, headers, body = server.get("/health")
+    assert status == 200 and headers["content-type"] == "application/json"
+    assert json.loads(body) == {"status": "ok", "lsn": before + 2}
+
+
+def test_health_is_503_while_recovering(tmp_path):
+    """A log whose replay takes a while: /health answers 503 until the server is ready."""
+    data = tmp_path / "data"
+    table = TableDef(1, "public", "big", (ColumnDef(0, "id", 23, not_null=True), ColumnDef(1, "v", 25)), 2,
+                     (ConstraintDef("big_pkey", "p", (0,)),))
+    index = IndexDef(2, "big_pkey", 1, (0,), unique=True, constraint="big_pkey", primary=True)
+    events: list = [ev.TableCreated(table), ev.IndexCreated(index)]
+    events += [ev.RowInserted(1, i, [i, "x" * 20]) for i in range(1, 200_001)]
+    log = SegmentedLog.open(data / "log")
+    log.append_durable(1_700_000_000_000_000, ev.encode_transaction(ev.Transaction("postgres", "", "", None, events)))
+    asyncio.run(log.close())
+    server = HttpServer(data).start_listening()
+    try:
+        seen = []
+        while not seen or seen[-1][0] != 200:
+            status, _, body = server.get("/health")
+            seen.append((status, json.loads(body)))
+        assert seen[0] == (503, {"status": "recovering"})
+        assert seen[-1] == (200, {"status": "ok", "lsn": 1})
+        assert server.post_sql("SELECT count(*) FROM big") == (200, {
+            "columns": [{"name": "count", "type": "int8"}], "rows": [[200_000]], "command": "SELECT 1"})
+    finally:
+        server.stop()
+
+
+# ------------------------------------------------------------------ metrics
+
+
+def scrape(server: HttpServer) -> dict[str, float]:
+    status, headers, body = server.get("/metrics")
+    assert status == 200 and headers["content-type"].startswith("text/plain; version=0.0.4")
+    samples = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def test_metrics_count_commits_statements_and_fsyncs(server):
+    before = scrape(server)
+    with psycopg.connect(server.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE metrics_t (id int PRIMARY KEY)")
+        for i in range(5):
+            conn.execute("INSERT INTO metrics_t VALUES (%s)", (i,))
+        conn.execute("SELECT * FROM metrics_t").fetchall()
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("INSERT INTO metrics_t VALUES (1)")
+        during = scrape(server)
+    after = scrape(server)
+
+    def delta(name: str) -> float:
+        return after.get(name, 0) - before.get(name, 0)
+
+    assert delta("rewinddb_commits_total") == 6
+    assert delta('rewinddb_statement_duration_seconds_count{command="INSERT"}') == 5
+    assert delta('rewinddb_statement_duration_seconds_count{command="SELECT"}') >= 1
+    assert delta('rewinddb_statement_duration_seconds_count{command="CREATE TABLE"}') == 1
+    assert delta('rewinddb_statement_errors_total{sqlstate_class="23"}') == 1
+    assert delta("rewinddb_fsync_duration_seconds_count") >= 1
+    assert delta("rewinddb_group_commit_size_sum") == 6
+    assert after["rewinddb_durable_lsn"] == before["rewinddb_durable_lsn"] + 6
+    assert after['rewinddb_fsync_duration_seconds_bucket{le="+Inf"}'] == after["rewinddb_fsync_duration_seconds_count"]
+    assert during["rewinddb_connections"] == before["rewinddb_connections"] + 1
+    assert delta("rewinddb_connections_total") == 1
+    assert after["rewinddb_log_bytes"] > 0 and after["rewinddb_up"] == 1
+
+
+def test_metrics_text_is_well_formed(server):
+    status, _, body = server.get("/metrics")
+    text = body.decode()
+    declared = set(re.findall(r"^# TYPE (\S+) (counter|gauge|histogram)$", text, re.M))
+    names = {name for name, _ in declared}
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            assert re.fullmatch(r'[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+-]+', line), line
+            base = re.sub(r"(_bucket|_sum|_count)$", "", line.split("{")[0].split(" ")[0])
+            assert base in names or line.split("{")[0].split(" ")[0] in names, line
+
+
+# ------------------------------------------------------------------ SQL
+
+
+def test_sql_select_with_json_values(server):
+    status, result = server.post_sql(
+        "SELECT 1 AS i, 9007199254740993::int8 AS big, 1.50::numeric AS n, 0.1::float8 AS f, "
+        "'NaN'::float8 AS nan, true AS b, NULL::text AS nothing, 'x' AS t, "
+        "'2024-05-01 12:00:00.5+02'::timestamptz AS ts, '2024-05-01'::date AS d, "
+        "'{\"k\": [1, 2.50]}'::jsonb AS j, '{1,NULL,3}'::int[] AS a, '1 day'::interval AS iv")
+    assert status == 200, result
+    assert result["command"] == "SELECT 1"
+    assert [c["name"] for c in result["columns"]] == ["i", "big", "n", "f", "nan", "b", "nothing", "t", "ts", "d",
+                                                      "j", "a", "iv"]
+    assert [c["type"] for c in result["columns"]][:4] == ["int4", "int8", "numeric", "float8"]
+    assert result["rows"] == [[1, 9007199254740993, 1.5, 0.1, "NaN", True, None, "x", "2024-05-01T10:00:00.5+00:00",
+                               "2024-05-01", {"k": [1, 2.5]}, [1, None, 3], "1 day"]]
+
+
+def test_sql_numbers_keep_their_exact_digits(server):
+    conn = server.connection()
+    try:
+        conn.request("POST", "/v1/sql", body=json.dumps({"sql": "SELECT 1.50::numeric, 12345678901234567890.123::numeric"}))
+        raw = conn.getresponse().read()
+    finally:
+        conn.close()
+    assert b"[[1.50,12345678901234567890.123]]" in raw
+
+
+def test_sql_params_writes_and_command_tags(server):
+    assert server.post_sql("CREATE TABLE sql_t (id int PRIMARY KEY, name text, tags text[], doc jsonb)") == \
+        (200, {"columns": [], "rows": [], "command": "CREATE TABLE"})
+    status, result = server.post_sql("INSERT INTO sql_t VALUES ($1, $2, $3, $4)",
+                                     [1, "O'Brien \"q\"", ["a", "b c", None], {"x": [1, 2]}])
+    assert (status, result["command"]) == (200, "INSERT 0 1"), result
+    status, result = server.post_sql("SELECT id, name, tags, doc FROM sql_t WHERE id = $1", [1])
+    assert result["rows"] == [[1, "O'Brien \"q\"", ["a", "b c", None], {"x": [1, 2]}]]
+    status, result = server.post_sql("INSERT INTO sql_t (id) VALUES (2); UPDATE sql_t SET name = 'n' WHERE id > 0")
+    assert (status, result) == (200, {"columns": [], "rows": [], "command": "UPDATE 2"})
+    with psycopg.connect(server.dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM sql_t WHERE name = 'n'").fetchone() == (2,)
+
+
+def test_sql_errors_are_400_with_sqlstate(server):
+    assert server.post_sql("SELECT 1/0") == (400, {"sqlstate": "22012", "message": "division by zero"})
+    status, result = server.post_sql("SELECT * FROM no_such_table")
+    assert (status, result["sqlstate"]) == (400, "42P01")
+    status, result = server.post_sql("SELEC 1")
+    assert (status, result["sqlstate"]) == (400, "42601")
+    status, result = server.post_sql("SELECT $1::int", ["x"])
+    assert (status, result["sqlstate"]) == (400, "22P02")
+    status, result = server.post_sql("SELECT $1::int", [])
+    assert (status, result["sqlstate"]) == (400, "08P01")
+
+
+def test_sql_failed_request_rolls_back_as_a_whole(server):
+    server.post_sql("CREATE TABLE atomic_t (id int PRIMARY KEY)")
+    status, result = server.post_sql("INSERT INTO atomic_t VALUES (1); INSERT INTO atomic_t VALUES (1)")
+    assert (status, result["sqlstate"]) == (400, "23505")
+    assert server.post_sql("SELECT count(*) FROM atomic_t")[1]["rows"] == [[0]]
+
+
+@pytest.mark.parametrize("body, sqlstate", [
+    (b"not json", "22P02"),
+    (b'{"query": "SELECT 1"}', "22023"),
+    (b'{"sql": "SELECT 1", "params": {"a": 1}}', "22023"),
+    (b"[1]", "22023"),
+])
+def test_sql_malformed_requests(server, body, sqlstate):
+    status, headers, data = server.request("POST", "/v1/sql", body)
+    assert status == 400 and json.loads(data)["sqlstate"] == sqlstate
+
+
+def test_unknown_path_and_wrong_method(server):
+    status, _, body = server.get("/nope")
+    assert status == 404 and json.loads(body)["sqlstate"] == "42704"
+    status, headers, _ = server.request("GET", "/v1/sql")
+    assert status == 405 and headers["allow"] == "POST"
+    status, headers, _ = server.request("POST", "/health", b"{}")
+    assert status == 405 and headers["allow"] == "GET"
+
+
+def test_keep_alive_serves_several_requests_on_one_connection(server):
+    conn = server.connection()
+    try:
+        for _ in range(3):
+            conn.request("POST", "/v1/sql", body=json.dumps({"sql": "SELECT 2"}))
+            response = conn.getresponse()
+            assert json.loads(response.read())["rows"] == [[2]]
+    finally:
+        conn.close()
+
+
+def test_oversized_body_is_413(tmp_path):
+    server = HttpServer(tmp_path / "data", ("--max-message-size", "1k")).start()
+    try:
+        status, _, body = server.request("POST", "/v1/sql", json.dumps({"sql": "SELECT '" + "x" * 2000 + "'"}).encode())
+        assert status == 413 and json.loads(body)["sqlstate"] == "54000"
+    finally:
+        server.stop()
+
+
+# ------------------------------------------------------------------ changes
+
+
+def test_changes_history_live_and_resume(fresh):
+    with psycopg.connect(fresh.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE users (id int PRIMARY KEY, name text)")
+        conn.execute("INSERT INTO users VALUES (1, 'Alice'), (2, 'Bob')")
+        conn.execute("UPDATE users SET name = 'Bobby' WHERE id = 2")
+        conn.execute("DELETE FROM users WHERE id = 1")
+    stream = SseReader(fresh, "/v1/changes?since=0")
+    try:
+        assert stream.response.status == 200
+        assert stream.response.getheader("content-type") == "text/event-stream; charset=utf-8"
+        history = stream.changes(4)
+        assert history == [
+            ("2:0", {"lsn": 2, "table": "public.users", "op": "insert", "key": {"id": 1},
+                     "after": {"id": 1, "name": "Alice"}}),
+            ("2:1", {"lsn": 2, "table": "public.users", "op": "insert", "key": {"id": 2},
+                     "after": {"id": 2, "name": "Bob"}}),
+            ("3:0", {"lsn": 3, "table": "public.users", "op": "update", "key": {"id": 2},
+                     "after": {"id": 2, "name": "Bobby"}}),
+            ("4:0", {"lsn": 4, "table": "public.users", "op": "delete", "key": {"id": 1}, "after": None}),
+        ]
+        with psycopg.connect(fresh.dsn, autocommit=True) as conn:
+            conn.execute("INSERT INTO users VALUES (3, 'Carol')")
+        assert stream.changes(1) == [("5:0", {"lsn": 5, "table": "public.users", "op": "insert", "key": {"id": 3},
+                                              "after": {"id": 3, "name": "Carol"}})]
+    finally:
+        stream.close()
+    resumed = SseReader(fresh, "/v1/changes?since=0", {"Last-Event-ID": "2:0"})
+    try:
+        assert [id_ for id_, _ in resumed.changes(4)] == ["2:1", "3:0", "4:0", "5:0"]
+    finally:
+        resumed.close()
+    since = SseReader(fresh, "/v1/changes?since=3")
+    try:
+        assert [id_ for id_, _ in since.changes(2)] == ["4:0", "5:0"]
+    finally:
+        since.close()
+
+
+def test_changes_without_since_start_at_the_newest_commit(fresh):
+    with psycopg.connect(fresh.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY)")
+        conn.execute("INSERT INTO t VALUES (1)")
+        stream = SseReader(fresh, "/v1/changes")
+        try:
+            conn.execute("INSERT INTO t VALUES (2)")
+            assert stream.changes(1) == [("3:0", {"lsn": 3, "table": "public.t", "op": "insert", "key": {"id": 2},
+                                                  "after": {"id": 2}})]
+        finally:
+            stream.close()
+
+
+def test_changes_key_changes_rowids_truncate_and_transactions(fresh):
+    with psycopg.connect(fresh.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE k (id int PRIMARY KEY, v text)")                 # 1
+        conn.execute("CREATE TABLE nokey (v text)")                                 # 2
+        conn.execute("INSERT INTO k VALUES (1, 'a')")                               # 3
+        conn.execute("UPDATE k SET id = 10 WHERE id = 1")                           # 4
+        with conn.transaction():                                                    # 5
+            conn.execute("INSERT INTO nokey VALUES ('x'), ('y')")
+            conn.execute("UPDATE nokey SET v = 'z' WHERE v = 'x'")
+            conn.execute("INSERT INTO k VALUES (2, 'b')")
+        conn.execute("TRUNCATE nokey")                                              # 6
+        conn.execute("NOTIFY ch, 'no row change'")                                  # 7
+        conn.execute("INSERT INTO k VALUES (3, 'c')")                               # 8
+    stream = SseReader(fresh, "/v1/changes?since=0")
+    try:
+        got = [(id_, c["table"], c["op"], c["key"], c["after"]) for id_, c in stream.changes(10)]
+    finally:
+        stream.close()
+    assert got == [
+        ("3:0", "public.k", "insert", {"id": 1}, {"id": 1, "v": "a"}),
+        ("4:0", "public.k", "delete", {"id": 1}, None),
+        ("4:1", "public.k", "insert", {"id": 10}, {"id": 10, "v": "a"}),
+        ("5:0", "public.nokey", "insert", {"_rowid": 1}, {"v": "x"}),
+        ("5:1", "public.nokey", "insert", {"_rowid": 2}, {"v": "y"}),
+        ("5:2", "public.nokey", "update", {"_rowid": 1}, {"v": "z"}),
+        ("5:3", "public.k", "insert", {"id": 2}, {"id": 2, "v": "b"}),
+        ("6:0", "public.nokey", "delete", {"_rowid": 1}, None),
+        ("6:1", "public.nokey", "delete", {"_rowid": 2}, None),
+        ("8:0", "public.k", "insert", {"id": 3}, {"id": 3, "v": "c"}),
+    ]
+
+
+@pytest.mark.parametrize("query, headers", [("?since=x", {}), ("?since=-1", {}), ("", {"Last-Event-ID": "a:b"})])
+def test_changes_bad_positions_are_400(server, query, headers):
+    status, _, body = server.get("/v1/changes" + query, headers)
+    assert status == 400 and json.loads(body)["sqlstate"] == "22023"
+
+
+def test_shutdown_ends_open_streams(fresh):
+    stream = SseReader(fresh, "/v1/changes")
+    try:
+        assert fresh.stop() == 0
+        with pytest.raises(EOFError):
+            stream.next_event()
+    finally:
+        stream.close()
+
+
+# ------------------------------------------------------------------ OpenAPI and access
+
+
+def test_openapi_document_is_valid_and_complete(server):
+    status, _, body = server.get("/openapi.json")
+    document = json.loads(body)
+    validate(document)
+    assert set(document["paths"]) == set(api._ROUTES)
+    for path, (method, _) in api._ROUTES.items():
+        assert method.lower() in document["paths"][path]
+
+
+def test_loopback_clients_are_trusted_and_others_refused():
+    assert api._is_loopback("127.0.0.1") and api._is_loopback("::1") and api._is_loopback("::ffff:127.0.0.1")
+    assert not api._is_loopback("10.1.2.3") and not api._is_loopback("2001:db8::1")
+
+
+def test_basic_credentials_name_the_role(server):
+    import base64
+    token = base64.b64encode(b"alice:secret").decode()
+    status, _, body = server.request("POST", "/v1/sql", json.dumps({"sql": "SELECT current_user"}).encode(),
+                                     {"authorization": f"Basic {token}"})
+    assert (status, json.loads(body)["rows"]) == (200, [["alice"]])
+    status, headers, body = server.request("POST", "/v1/sql", b'{"sql": "SELECT 1"}', {"authorization": "Bearer x"})
+    assert status == 401 and headers["www-authenticate"].startswith("Basic")
