@@ -156,7 +156,7 @@ class Database:
     def next_sequence_value(self, seq, txn) -> int:
         """nextval: hand out the next value at once (not transactional, as in PostgreSQL);
         the transaction records how far the sequence went, so it survives if it commits."""
-        last, is_called = self._sequence_positions.get(seq.seq_id) or self.state.sequences.get(seq.seq_id, (seq.start, False))
+        last, is_called = self.sequence_position(seq)
         value = last + seq.increment if is_called else last
         if (seq.increment > 0 and value > seq.max_value) or (seq.increment < 0 and value < seq.min_value):
             if not seq.cycle:
@@ -165,6 +165,10 @@ class Database:
         self._sequence_positions[seq.seq_id] = (value, True)
         txn.advance_sequence(seq.seq_id, value)
         return value
+
+    def sequence_position(self, seq) -> tuple[int, bool]:
+        """(last value, whether nextval has handed it out) of a sequence, as pg_sequences shows it."""
+        return self._sequence_positions.get(seq.seq_id) or self.state.sequences.get(seq.seq_id, (seq.start, False))
 
     # ---------------------------------------------------------------- reads
 

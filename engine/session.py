@@ -23,6 +23,8 @@ from decimal import Decimal
 from typing import Any, Iterator
 
 from engine import events as ev
+from engine.catalog import functions as _catalog_functions  # noqa: F401  (registers pg_catalog's functions)
+from engine.catalog.virtual import virtual_table
 from engine.database import SERVER_VERSION, SERVER_VERSION_NUM, Database
 from engine.errors import SqlError, feature_not_supported, in_failed_transaction
 from engine.exec import plan as P
@@ -323,6 +325,11 @@ class Session:
             self._txn_settings[canonical] = old
         self._set_value(canonical, value)
 
+    def settings_rows(self) -> list[tuple[str, str, str]]:
+        """(name, value, default) of every setting, for pg_settings."""
+        return [(name, self.show(name), SETTINGS.get(name, ("", False))[0])
+                for name in sorted(self.settings, key=str.lower)]
+
     def show(self, name: str) -> str:
         canonical = _CANONICAL.get(name.lower(), name.lower())
         if canonical == "transaction_isolation" and self.txn is not None:
@@ -334,7 +341,9 @@ class Session:
     # ---------------------------------------------------------------- preparing
 
     def _plan_env(self, catalog, param_types: list[SqlType], point_lsns: list[tuple[int, int]] | None = None) -> PlanEnv:
-        return PlanEnv(catalog, self.search_path(), param_types, self.output_settings,
+        path = self.search_path()
+        return PlanEnv(catalog, path, param_types, self.output_settings,
+                       virtual_table=lambda schema, name: virtual_table(catalog, schema, name, path),
                        catalog_at=lambda point, schema, name: self._point_catalog(point, schema, name, point_lsns),
                        session_point=self._as_of is not None)
 
@@ -491,7 +500,8 @@ class Session:
 
     def _context(self, txn: Transaction, params: tuple) -> ExecContext:
         return ExecContext(params, txn.statement_lsn, txn, self, self.output_settings.timezone,
-                           txn.started_at, self.user, self.database, self.backend_pid, VERSION_STRING)
+                           txn.started_at, self.user, self.database, self.backend_pid, VERSION_STRING,
+                           self.catalog())
 
     async def execute(self, prepared: Prepared, params: tuple = ()) -> Cursor:
         """Run a prepared statement. Queries return lazily produced batches."""

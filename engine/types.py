@@ -96,12 +96,40 @@ RECORD = _t("record", 2249, -1, "P", 2287)
 ANY = _t("any", 2276, 4, "P", 0)
 JSONB = _t("jsonb", 3802, -1, "U", 3807)
 CHAR = _t("char", 18, 1, "Z", 1002)  # the internal one-byte "char"
+XID = _t("xid", 28, 4, "U", 1011)
+PG_NODE_TREE = _t("pg_node_tree", 194, -1, "Z", 0)   # catalog expressions (we keep their SQL text)
+REGPROCEDURE = _t("regprocedure", 2202, 4, "N", 2207)
+REGNAMESPACE = _t("regnamespace", 4089, 4, "N", 4090)
+REGROLE = _t("regrole", 4096, 4, "N", 4097)
+CSTRING = _t("cstring", 2275, -2, "P", 1263)
+ANYARRAY = _t("anyarray", 2277, -1, "P", 0)
+ANYELEMENT = _t("anyelement", 2283, 4, "P", 0)
+INTERNAL = _t("internal", 2281, 8, "P", 0)
 
 SCALAR_TYPES = (
     BOOL, BYTEA, NAME, INT8, INT2, INT4, REGPROC, TEXT, OID, JSON, FLOAT4, FLOAT8, UNKNOWN,
     BPCHAR, VARCHAR, DATE, TIME, TIMESTAMP, TIMESTAMPTZ, INTERVAL, NUMERIC, REGCLASS, REGTYPE,
-    UUID, JSONB, CHAR, INT2VECTOR, OIDVECTOR, ACLITEM, VOID, RECORD,
+    UUID, JSONB, CHAR, INT2VECTOR, OIDVECTOR, ACLITEM, VOID, RECORD, XID, PG_NODE_TREE,
+    REGPROCEDURE, REGNAMESPACE, REGROLE, CSTRING, ANYARRAY, ANYELEMENT, INTERNAL, ANY,
 )
+# reg* types: an oid that prints as the name of the object it identifies (see NamedOid)
+REG_TYPES = frozenset((REGCLASS.oid, REGTYPE.oid, REGPROC.oid, REGPROCEDURE.oid, REGNAMESPACE.oid, REGROLE.oid))
+
+
+class NamedOid(int):
+    """The value of a reg* type (regclass, regtype, ...): an oid that prints as its object's name.
+
+    It compares, hashes and sorts as the oid (as in PostgreSQL); its text output is `label`,
+    which resolving the oid against the statement's catalog produced."""
+
+    def __new__(cls, oid: int, label: str) -> NamedOid:
+        value = super().__new__(cls, oid)
+        value.label = label
+        return value
+
+    def __str__(self) -> str:
+        return self.label
+
 
 
 def array_of(element: SqlType) -> SqlType:
@@ -122,7 +150,7 @@ INTEGER_TYPES = (INT2, INT4, INT8)
 NUMERIC_PRECEDENCE = {INT2.oid: 0, INT4.oid: 1, INT8.oid: 2, NUMERIC.oid: 3, FLOAT4.oid: 4, FLOAT8.oid: 5}
 STRING_TYPES = frozenset((TEXT.oid, VARCHAR.oid, BPCHAR.oid, NAME.oid))
 INT_RANGES = {INT2.oid: (-(1 << 15), (1 << 15) - 1), INT4.oid: (-(1 << 31), (1 << 31) - 1),
-              INT8.oid: (-(1 << 63), (1 << 63) - 1), OID.oid: (0, (1 << 32) - 1)}
+              INT8.oid: (-(1 << 63), (1 << 63) - 1), OID.oid: (0, (1 << 32) - 1), XID.oid: (0, (1 << 32) - 1)}
 
 # ---------------------------------------------------------------- names and typmods
 
@@ -142,7 +170,9 @@ _NAME_ALIASES = {
     "interval": INTERVAL, "bytea": BYTEA, "uuid": UUID, "json": JSON, "jsonb": JSONB,
     "oid": OID, "regclass": REGCLASS, "regtype": REGTYPE, "regproc": REGPROC,
     "unknown": UNKNOWN, "void": VOID, "record": RECORD, "int2vector": INT2VECTOR,
-    "oidvector": OIDVECTOR, "aclitem": ACLITEM,
+    "oidvector": OIDVECTOR, "aclitem": ACLITEM, "xid": XID, "pg_node_tree": PG_NODE_TREE,
+    "regprocedure": REGPROCEDURE, "regnamespace": REGNAMESPACE, "regrole": REGROLE, "cstring": CSTRING,
+    "anyarray": ANYARRAY, "anyelement": ANYELEMENT, "internal": INTERNAL,
 }
 SERIAL_NAMES = {"serial": INT4, "serial4": INT4, "bigserial": INT8, "serial8": INT8,
                 "smallserial": INT2, "serial2": INT2}
@@ -672,7 +702,7 @@ def text_parser(t: SqlType, session_tz: dt.tzinfo = UTC) -> Callable[[str], Any]
         return lambda text: parse_array_text(text, element_parser, t.element)
     if oid in INT_RANGES:
         return _parse_int(t)
-    if oid in (REGCLASS.oid, REGTYPE.oid, REGPROC.oid):
+    if oid in REG_TYPES:
         return _parse_int(OID)
     if oid == NUMERIC.oid:
         return _parse_numeric
@@ -913,9 +943,9 @@ def text_formatter(t: SqlType, settings: OutputSettings = OutputSettings()) -> C
     if t.element is not None:
         element_format = text_formatter(t.element, settings)
         return lambda v: format_array(v, element_format, t.element)
-    if oid in INT_RANGES or oid in (REGPROC.oid, REGCLASS.oid, REGTYPE.oid):
+    if oid in INT_RANGES or oid in REG_TYPES:
         return str
-    if oid in STRING_TYPES or oid in (UNKNOWN.oid, JSON.oid, JSONB.oid, CHAR.oid, ACLITEM.oid):
+    if oid in STRING_TYPES or oid in (UNKNOWN.oid, JSON.oid, JSONB.oid, CHAR.oid, ACLITEM.oid, PG_NODE_TREE.oid, CSTRING.oid):
         return str
     if oid == BOOL.oid:
         return format_bool

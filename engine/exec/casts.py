@@ -16,11 +16,11 @@ from engine.errors import SqlError
 from engine.exec.functions import _BIG
 from engine.types import (BOOL, BPCHAR, CHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INT_RANGES,
                           INTERVAL, JSON, JSONB, NAME, NUMERIC, NUMERIC_PRECEDENCE, OID, REGCLASS,
-                          REGPROC, REGTYPE, STRING_TYPES, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN,
+                          REG_TYPES, REGPROC, REGTYPE, STRING_TYPES, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN,
                           UTC, VARCHAR, OutputSettings, SqlType, format_type, text_formatter, text_parser)
 
 _DATETIMES = {DATE.oid, TIMESTAMP.oid, TIMESTAMPTZ.oid, TIME.oid}
-_OID_LIKE = {OID.oid, REGCLASS.oid, REGTYPE.oid, REGPROC.oid}
+_OID_LIKE = {OID.oid} | REG_TYPES
 
 
 def castable(src: SqlType, dst: SqlType, assignment_or_explicit: bool) -> bool:
@@ -79,6 +79,8 @@ def _base_cast(src: SqlType, dst: SqlType, settings: OutputSettings) -> Callable
             return (lambda v: v.rstrip(" ")) if s == BPCHAR.oid and d != BPCHAR.oid else _identity
         out = text_formatter(src, settings)
         return out
+    if s in REG_TYPES and (d in INT_RANGES or d in _OID_LIKE):
+        return int                # a reg* value's name is for its own type only
     if d in INT_RANGES:
         lo, hi = INT_RANGES[d]
         label = format_type(dst.base)

@@ -34,7 +34,7 @@ class CodeGen:
         self.subquery_runner: Callable[..., Any] | None = None
 
     def const(self, value: Any) -> str:
-        if value is None or isinstance(value, bool) or (isinstance(value, int) and -10**15 < value < 10**15):
+        if value is None or isinstance(value, bool) or (type(value) is int and -10**15 < value < 10**15):
             return repr(value)
         if isinstance(value, str) and len(value) < 200:
             return repr(value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Protocol
 
-from engine.catalog.model import TableDef
+from engine.catalog.model import Catalog, TableDef
 from engine.exec.plan import ReadPoint
 
 
@@ -22,11 +22,11 @@ class TableReader(Protocol):
 
 class ExecContext:
     __slots__ = ("params", "snapshot_lsn", "reader", "session", "timezone", "transaction_time", "user", "database",
-                 "backend_pid", "version_string", "outer", "cache", "points")
+                 "backend_pid", "version_string", "outer", "cache", "points", "catalog")
 
     def __init__(self, params: tuple, snapshot_lsn: int, reader: TableReader, session: Any,
                  timezone: dt.tzinfo, transaction_time: dt.datetime, user: str, database: str,
-                 backend_pid: int, version_string: str) -> None:
+                 backend_pid: int, version_string: str, catalog: Catalog | None = None) -> None:
         self.params = params
         self.snapshot_lsn = snapshot_lsn      # the statement's read point (MVCC snapshot)
         self.reader = reader
@@ -40,6 +40,7 @@ class ExecContext:
         self.outer: list[tuple] = []          # rows of enclosing queries, innermost last
         self.cache: dict[int, Any] = {}       # uncorrelated subquery results
         self.points: list[tuple[int, int]] = []   # FOR SYSTEM_TIME clauses: (low, high) LSNs by ReadPoint.index
+        self.catalog = catalog                # the catalog the statement reads (catalog functions use it)
 
     def current_schema(self) -> str | None:
         return self.session.current_schema()

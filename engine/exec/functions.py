@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from engine.errors import SqlError, division_by_zero, undefined_function
 from engine.types import (BOOL, BYTEA, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, JSON, JSONB,
-                          NUMERIC, NUMERIC_PRECEDENCE, OID, REGCLASS, STRING_TYPES, TEXT, TIME, TIMESTAMP,
+                          NUMERIC, NUMERIC_PRECEDENCE, OID, REG_TYPES, REGCLASS, STRING_TYPES, TEXT, TIME, TIMESTAMP,
                           TIMESTAMPTZ, UNKNOWN, UTC, UUID, VARCHAR, Interval, SqlType)
 
 # -------------------------------------------------------------------- runtime helpers
@@ -368,6 +368,7 @@ define("pg_backend_pid", (), INT4, "ctx.backend_pid", strict=False)
 # -------------------------------------------------------------------- resolution
 
 _TEXTLIKE = STRING_TYPES
+_OID_FAMILY = frozenset({OID.oid} | REG_TYPES)
 
 
 def _family_accepts(family: str, t: SqlType) -> bool:
@@ -389,6 +390,8 @@ def implicit_cast_cost(src: SqlType, dst: SqlType) -> int | None:
         return 2 if dst.oid == TIMESTAMP.oid else 3
     if src.oid == TIMESTAMP.oid and dst.oid == TIMESTAMPTZ.oid:
         return 2
+    if dst.oid in _OID_FAMILY and (src.oid in _OID_FAMILY or src.oid in (INT2.oid, INT4.oid, INT8.oid)):
+        return 1 if src.oid in _OID_FAMILY else 2    # oid and the reg* types are one family
     if src.oid == JSON.oid and dst.oid == JSONB.oid:
         return None
     return None

@@ -16,6 +16,7 @@ from sqlglot import exp
 from engine import events as ev
 from engine.catalog.model import (Catalog, ColumnDef, ConstraintDef, IndexDef, SequenceDef, TableDef)
 from engine.errors import SqlError, feature_not_supported
+from engine.sql.parser import expression_sql
 from engine.sql.planner import datatype_to_sql
 from engine.types import INT2, INT4, INT8, SERIAL_NAMES, SqlType
 
@@ -150,7 +151,7 @@ def create_table(tree: exp.Create, target: DdlTarget) -> str:
                 elif isinstance(k, exp.UniqueColumnConstraint):
                     pending_unique.append((cname, "u", (col_name,)))
                 elif isinstance(k, exp.DefaultColumnConstraint):
-                    default = k.this.sql("postgres")
+                    default = expression_sql(k.this)
                 elif isinstance(k, exp.CheckColumnConstraint):
                     pending_checks.append((cname, k.this, col_name))
                 elif isinstance(k, exp.GeneratedAsIdentityColumnConstraint):
@@ -225,11 +226,12 @@ def create_table(tree: exp.Create, target: DdlTarget) -> str:
         for ref in referenced:
             if ref not in by_name:
                 raise SqlError("42703", f'column "{ref}" does not exist')
-        base = f"{name}_{col_name or (referenced[0] if referenced else '')}".rstrip("_")
+        distinct = list(dict.fromkeys(referenced))   # PostgreSQL names a check after its column only if it has one
+        base = f"{name}_{distinct[0]}" if len(distinct) == 1 else name
         cname = cname or choose_name(catalog, schema, base, "check", names_taken)
         names_taken.add(cname)
         constraints.append(ConstraintDef(cname, "c", tuple(by_name[r].slot for r in dict.fromkeys(referenced)),
-                                         check=expr_node.sql("postgres")))
+                                         check=expression_sql(expr_node)))
 
     table = TableDef(table_id, schema, name, tuple(columns), len(columns), tuple(constraints))
     target.emit(ev.TableCreated(table))

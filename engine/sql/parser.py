@@ -451,7 +451,51 @@ def parse_sql(text: str) -> exp.Expression:
     tree = trees[0]
     if isinstance(tree, exp.Command):
         raise SqlError("0A000", f"{tree.name.upper()} is not supported", )
+    if "pg_catalog." in text or "information_schema." in text or "COLLATE" in text.upper():
+        tree = tree.transform(_plain_catalog_syntax)
     return tree
+
+
+def expression_sql(node: exp.Expression) -> str:
+    """An expression's SQL text for the catalog (a DEFAULT, a CHECK): sqlglot's postgres
+    rendering, except that now() stays now() (sqlglot reads it and CURRENT_TIMESTAMP as one
+    node; only the function-call form carries a source position)."""
+    def keep_now(n: exp.Expression) -> exp.Expression:
+        if isinstance(n, exp.CurrentTimestamp) and n.meta.get("start") is not None and n.this is None:
+            return exp.Anonymous(this="now", expressions=[])
+        return n
+    return node.transform(keep_now).sql("postgres")
+
+
+_OPERATORS = {"~": exp.RegexpLike, "~*": exp.RegexpILike, "~~": exp.Like, "~~*": exp.ILike, "=": exp.EQ,
+              "<>": exp.NEQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE,
+              "||": exp.DPipe, "+": exp.Add, "-": exp.Sub, "*": exp.Mul, "/": exp.Div, "%": exp.Mod}
+_NEGATED_OPERATORS = {"!~": exp.RegexpLike, "!~*": exp.RegexpILike, "!~~": exp.Like, "!~~*": exp.ILike}
+_C_COLLATIONS = {"default", "c", "posix", "ucs_basic"}
+
+
+def _plain_catalog_syntax(node: exp.Expression) -> exp.Expression:
+    """What catalog queries write the long way, in its plain form: `pg_catalog.f(x)` as `f(x)`,
+    `a OPERATOR(pg_catalog.~) b` as `a ~ b`, and `COLLATE "C"`/`pg_catalog.default` dropped
+    (text already compares as in the C collation)."""
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func) and \
+            node.this.name.lower() in ("pg_catalog", "information_schema"):
+        func = node.expression
+        if isinstance(func, exp.Anonymous):
+            return exp.func(func.name, *func.expressions, dialect="postgres")
+        return func
+    if isinstance(node, exp.Operator):
+        op = str(node.args.get("operator") or "")
+        op = op[len("pg_catalog."):] if op.lower().startswith("pg_catalog.") else op
+        left, right = _plain_catalog_syntax(node.this), _plain_catalog_syntax(node.expression)
+        if op in _OPERATORS:
+            return _OPERATORS[op](this=left, expression=right)
+        if op in _NEGATED_OPERATORS:
+            return exp.Not(this=_NEGATED_OPERATORS[op](this=left, expression=right))
+        raise SqlError("42883", f"operator does not exist: {op}")
+    if isinstance(node, exp.Collate) and node.expression.name.lower() in _C_COLLATIONS:
+        return node.this
+    return node
 
 
 def _syntax_error_from(e: ParseError, text: str) -> SqlError:

@@ -19,6 +19,7 @@ from typing import Any, Callable
 from sqlglot import exp
 
 from engine.catalog.model import Catalog, TableDef
+from engine.catalog.system import system_catalog
 from engine.errors import SqlError, feature_not_supported, syntax_error
 from engine.exec import functions as F
 from engine.exec import plan as P
@@ -28,10 +29,14 @@ from engine.exec.expr import (AggCall, And, Call, Case, Cast, Coalesce, Col, Com
 from engine.exec.casts import cast_function, castable
 from engine.rewind.points import PointTable
 from engine.sql.timetravel import version_point
-from engine.types import (REGCLASS, OutputSettings, BOOL, BPCHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, NAME,
+from engine.types import (OID, REG_TYPES, REGCLASS, OutputSettings, BOOL, BPCHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, NAME,
                           NUMERIC, NUMERIC_PRECEDENCE, STRING_TYPES, TEXT, TIME, TIMESTAMP,
                           TIMESTAMPTZ, TYPES_BY_OID, UNKNOWN, VARCHAR, SqlType, array_of,
                           format_type, type_from_name)
+
+
+_OID_FAMILY = frozenset({OID.oid} | REG_TYPES)
+_INTEGERS = frozenset((INT2.oid, INT4.oid, INT8.oid))
 
 
 class NeedsLiteral(Exception):
@@ -126,6 +131,7 @@ class PlanEnv:
     catalog_at: Callable[[P.ReadPoint, str | None, str], Catalog] | None = None
     session_point: bool = False                      # rewind.as_of: every table is read at ctx.points[0]
     lifted: tuple[str, ...] = ()                     # texts of lifted literals, by parameter
+    fold_constants: bool = True                      # False: keep casts of typed constants (for deparsing)
 
 
 # -------------------------------------------------------------------- type helpers
@@ -747,11 +753,11 @@ class Planner:
         if node.is_string:
             return Const(node.this, UNKNOWN)
         text = node.this
-        if re.fullmatch(r"\d+", text):
+        if re.fullmatch(r"-?\d+", text):
             v = int(text)
-            if v <= 2**31 - 1:
+            if -2**31 <= v <= 2**31 - 1:
                 return Const(v, INT4)
-            if v <= 2**63 - 1:
+            if -2**63 <= v <= 2**63 - 1:
                 return Const(v, INT8)
         from decimal import Decimal
         return Const(Decimal(text), NUMERIC)
@@ -834,12 +840,7 @@ class Planner:
     def _bind_Neg(self, node, scope):
         inner = node.this
         if isinstance(inner, exp.Literal) and not inner.is_string:
-            lit = self._bind_Literal(exp.Literal.number("-" + inner.this), scope)
-            if isinstance(lit, Const) and lit.type is INT8 and lit.value == -(2**31):
-                return Const(lit.value, INT4)
-            if isinstance(lit, Const) and lit.type is NUMERIC and lit.value == -(2**63):
-                return Const(int(lit.value), INT8)
-            return lit
+            return self._bind_Literal(exp.Literal(this="-" + inner.this, is_string=False), scope)
         arg = self.bind(inner, scope)
         if arg.type.oid == UNKNOWN.oid:
             arg = self.coerce(arg, NUMERIC, "-")
@@ -857,7 +858,13 @@ class Planner:
         lt, rt = left.type, right.type
         if lt.oid != rt.oid:
             if lt.oid in NUMERIC_PRECEDENCE and rt.oid in NUMERIC_PRECEDENCE:
-                pass   # Python compares int, Decimal and float exactly
+                if not self.env.fold_constants:      # deparsing shows the coercion PostgreSQL adds
+                    common = F.numeric_result_type(lt, rt)
+                    left, right = self.coerce(left, common, op), self.coerce(right, common, op)
+                # else: Python compares int, Decimal and float exactly
+            elif lt.oid in _OID_FAMILY and (rt.oid in _OID_FAMILY or rt.oid in _INTEGERS) or \
+                    rt.oid in _OID_FAMILY and lt.oid in _INTEGERS:
+                pass   # oid, the reg* types and integers compare as oids
             elif lt.oid in STRING_TYPES and rt.oid in STRING_TYPES:
                 if BPCHAR.oid in (lt.oid, rt.oid) and not (lt.oid == rt.oid):
                     left = self.cast(left, TEXT, explicit=False) if lt.oid == BPCHAR.oid else left
@@ -1135,26 +1142,29 @@ class Planner:
             return e
         if not castable(e.type, target, explicit):
             raise SqlError("42846", f"cannot cast type {format_type(e.type)} to {format_type(target)}")
+        if target.oid in REG_TYPES:
+            return self._reg_cast(e, target)
         if isinstance(e, Const):
             if e.value is None:
                 return Const(None, target)
-            if target.oid == REGCLASS.oid and isinstance(e.value, str):
-                return Const(self.regclass(e.value), REGCLASS)
+            if not self.env.fold_constants and e.type.oid != UNKNOWN.oid:
+                return Cast(e, target)
             return Const(cast_function(e.type, target, self.env.settings)(e.value), target)
         return Cast(e, target)
 
-    def regclass(self, name: str) -> int:
-        """A relation name as written ('t', 'public.t', '"T"') -> its oid (regclass input)."""
-        text = name.strip()
-        if text.isdigit():
-            return int(text)
-        parts = [p[1:-1].replace('""', '"') if p.startswith('"') else p.lower()
-                 for p in re.findall(r'"(?:[^"]|"")*"|[^.]+', text)]
-        schema, rel = (parts[0], parts[1]) if len(parts) == 2 else (None, parts[-1])
-        found = self.env.catalog.relation(rel, schema, self.env.search_path)
-        if found is None:
-            raise SqlError("42P01", f'relation "{text}" does not exist')
-        return found[1]
+    def _reg_cast(self, e: Expr, target: SqlType) -> Expr:
+        """A cast to regclass, regtype, ...: names resolve (and oids print as names) through the
+        catalog the statement reads: now for constants, at run time (ctx.catalog) otherwise."""
+        source = OID if e.type.oid in _OID_FAMILY or e.type.oid in _INTEGERS else TEXT
+        if isinstance(e, Const):
+            if e.value is None:
+                return Const(None, target)
+            system = system_catalog(self.env.catalog)
+            if source is TEXT:
+                return Const(system.parse(target.oid, str(e.value), self.env.search_path), target)
+            return Const(system.label(target.oid, int(e.value), self.env.search_path), target)
+        arg = self.coerce(e, source, "CAST") if e.type.oid != source.oid else e
+        return Call(f"{target.name}_from_{source.name}", (arg,), target)
 
 
 # -------------------------------------------------------------------- helpers
@@ -1176,13 +1186,7 @@ def output_name(node: exp.Expression) -> str:
     if isinstance(node, exp.Paren):
         return output_name(node.this)
     if isinstance(node, exp.Cast):
-        inner = output_name(node.this)
-        if inner != "?column?":
-            return inner
-        try:
-            return datatype_to_sql(node.args["to"]).name
-        except (SqlError, NeedsLiteral):
-            return "?column?"
+        return _cast_name(node)[0]
     if isinstance(node, (exp.Case, exp.If)):
         return "case"
     if isinstance(node, exp.Exists):
@@ -1202,6 +1206,25 @@ def output_name(node: exp.Expression) -> str:
         name = function_name(node)
         return {"now": "now" if node.key != "currenttimestamp" else "current_timestamp"}.get(name, name)
     return "?column?"
+
+
+def _cast_name(node: exp.Cast) -> tuple[str, int]:
+    """A cast's column name and its strength (FigureColname): the name of what is cast if it
+    has a real one, else the type's name."""
+    inner = node.this
+    while isinstance(inner, exp.Paren):
+        inner = inner.this
+    if isinstance(inner, exp.Cast):
+        name, strength = _cast_name(inner)
+    else:
+        name = output_name(inner)
+        strength = 0 if name == "?column?" else 2
+    if strength <= 1:
+        try:
+            return datatype_to_sql(node.args["to"]).name, 1
+        except (SqlError, NeedsLiteral):
+            pass
+    return name, strength
 
 
 def _attnum(table: TableDef, slot: int) -> int:

@@ -1,0 +1,44 @@
+"""The catalogs as drivers read them, end to end against the real server: psycopg's type
+introspection, reg* values in both directions, and catalog rows following DDL."""
+from __future__ import annotations
+
+import psycopg
+import pytest
+from psycopg.types import TypeInfo
+
+
+def test_psycopg_typeinfo_finds_builtin_types_and_not_unknown_ones(server):
+    with psycopg.connect(server.dsn, autocommit=True) as conn:
+        for name, oid, array_oid in (("int4", 23, 1007), ("text", 25, 1009), ("varchar", 1043, 1015),
+                                     ("character varying", 1043, 1015), ("numeric", 1700, 1231),
+                                     ("uuid", 2950, 2951), ("jsonb", 3802, 3807), ("timestamptz", 1184, 1185)):
+            info = TypeInfo.fetch(conn, name)
+            assert (info.oid, info.array_oid) == (oid, array_oid), name
+        assert TypeInfo.fetch(conn, "hstore") is None
+        assert TypeInfo.fetch(conn, "no_such_type") is None
+
+
+def test_reg_values_print_names_and_compare_as_oids(server):
+    with psycopg.connect(server.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE reg_t (id int PRIMARY KEY, v text)")
+        oid = conn.execute("SELECT oid FROM pg_class WHERE relname = 'reg_t'").fetchone()[0]
+        assert oid >= 16384
+        row = conn.execute("SELECT %s::oid::regclass::text, 'reg_t'::regclass::oid, "
+                           "'reg_t'::regclass = %s::oid", (oid, oid)).fetchone()
+        assert row == ("reg_t", oid, True)
+        # a parameter (not a constant) resolves at run time through the same catalog
+        assert conn.execute("SELECT %s::text::regclass::oid", ("public.reg_t",)).fetchone()[0] == oid
+        assert conn.execute("SELECT to_regclass(%s)", ("nope",)).fetchone()[0] is None
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute("SELECT %s::text::regclass", ("nope",))
+
+
+def test_catalog_rows_follow_ddl_in_the_same_transaction(server):
+    with psycopg.connect(server.dsn) as conn:
+        conn.execute("CREATE TABLE ddl_t (a int)")
+        names = conn.execute("SELECT attname FROM pg_attribute WHERE attrelid = 'ddl_t'::regclass "
+                             "AND attnum > 0 ORDER BY attnum").fetchall()
+        assert names == [("a",)]
+        conn.rollback()
+        assert conn.execute("SELECT count(*) FROM pg_class WHERE relname = 'ddl_t'").fetchone()[0] == 0
+
