@@ -16,6 +16,7 @@ against is still the one the statement reads.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from engine.sql.parser import Lifted, Parsed, Utility, lift_literals, parse_stat
 from engine.exec.expr import Const
 from engine.rewind import points
 from engine.rewind.points import Point, PointPlan
+from engine.sql.optimizer import optimize
 from engine.sql.planner import NeedsLiteral, PlanEnv, Planner, Scope, WritePlanner
 from engine.txn.transaction import READ_COMMITTED, Transaction
 from engine.types import (INT4, INT8, NUMERIC, TEXT, UNKNOWN, OutputSettings, SqlType, TYPES_BY_OID,
@@ -419,7 +421,7 @@ class Session:
         if statement.kind == "query":
             env = self._plan_env(catalog, types, point_lsns)
             planner = Planner(env)
-            node = planner.plan_query(tree)
+            node = optimize(planner.plan_query(tree), catalog)
             _finish_param_types(types)
             compiled = compile_plan(node, self.output_settings)
             return Prepared(text, statement, types, "query", node.columns, compiled, catalog, lifted,
@@ -428,6 +430,7 @@ class Session:
             env = self._plan_env(catalog, types, point_lsns)
             planner = WritePlanner(env)
             plan = getattr(planner, "plan_" + statement.kind)(tree)
+            plan = dataclasses.replace(plan, source=optimize(plan.source, catalog))
             _finish_param_types(types)
             compiled = CompiledWrite(plan, self.output_settings, self._check_compiler(catalog))
             return Prepared(text, statement, types, "write", plan.columns or None, compiled, catalog, lifted,

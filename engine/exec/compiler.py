@@ -13,15 +13,38 @@ where NULL and FALSE both reject the row, which allows cheaper code.
 from __future__ import annotations
 
 import itertools
+import operator
 from typing import Any, Callable
 
 from engine.errors import SqlError
 from engine.exec import functions as F
 from engine.exec.expr import (AggCall, And, Call, Case, Cast, Coalesce, Col, Compare, Const, Expr,
-                              InList, IsBool, IsNull, Like, Not, Or, OuterCol, Param, Subquery)
+                              InList, IsBool, IsNull, Like, Not, Or, OuterCol, Param, Quantified,
+                              Subquery, WindowCall)
 from engine.types import BPCHAR, SqlType
 
 _PY_OPS = {"=": "==", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_COMPARE = {"=": operator.eq, "<>": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+            ">=": operator.ge}
+
+
+def quantified(op: str, value: Any, items: Any, all_: bool) -> bool | None:
+    """`value op ANY (items)` (or ALL), with SQL's three-valued logic: ANY is true if some
+    comparison is, ALL false if some comparison is; otherwise NULL if a NULL took part."""
+    if items is None:
+        return None
+    if not items:
+        return all_
+    if value is None:
+        return None
+    compare = _COMPARE[op]
+    saw_null = False
+    for item in items:
+        if item is None:
+            saw_null = True
+        elif compare(value, item) != all_:
+            return not all_
+    return None if saw_null else all_
 
 
 class CodeGen:
@@ -29,6 +52,7 @@ class CodeGen:
 
     def __init__(self) -> None:
         self.env: dict[str, Any] = dict(F.HELPERS)
+        self.env["quantified"] = quantified
         self._names = itertools.count()
         self.cast_factory: Callable[[SqlType, SqlType], Callable[[Any], Any]] | None = None
         self.subquery_runner: Callable[..., Any] | None = None
@@ -96,8 +120,12 @@ class CodeGen:
             return self._like(e, row)
         if t is Subquery:
             return self._subquery(e, row)
+        if t is Quantified:
+            return f"quantified({e.op!r}, {self.expr(e.arg, row)}, {self.expr(e.array, row)}, {e.all})"
         if t is AggCall:
-            raise SqlError("42803", f"aggregate functions are not allowed here")
+            raise SqlError("42803", "aggregate functions are not allowed here")
+        if t is WindowCall:
+            raise SqlError("42P20", "window functions are not allowed here")
         raise SqlError("0A000", f"expression {type(e).__name__} is not supported")
 
     def predicate(self, e: Expr, row: str = "r") -> str:

@@ -22,7 +22,7 @@ class TableReader(Protocol):
 
 class ExecContext:
     __slots__ = ("params", "snapshot_lsn", "reader", "session", "timezone", "transaction_time", "user", "database",
-                 "backend_pid", "version_string", "outer", "cache", "points", "catalog")
+                 "backend_pid", "version_string", "outer", "cache", "points", "catalog", "worktables")
 
     def __init__(self, params: tuple, snapshot_lsn: int, reader: TableReader, session: Any,
                  timezone: dt.tzinfo, transaction_time: dt.datetime, user: str, database: str,
@@ -41,6 +41,7 @@ class ExecContext:
         self.cache: dict[int, Any] = {}       # uncorrelated subquery results
         self.points: list[tuple[int, int]] = []   # FOR SYSTEM_TIME clauses: (low, high) LSNs by ReadPoint.index
         self.catalog = catalog                # the catalog the statement reads (catalog functions use it)
+        self.worktables: dict[int, list] = {}  # WITH RECURSIVE: each recursive query's previous round
 
     def current_schema(self) -> str | None:
         return self.session.current_schema()

@@ -3,25 +3,36 @@
 `compile_plan(node, settings)` generates and compiles the code for every node once (plans are
 cached), returning a `CompiledPlan` whose `open(ctx)` starts an execution. Each operator is
 a generator of batches (lists of row tuples). Operators that must consume all their input
-before producing output (hash join build, aggregation, sort) yield an empty batch after each
-input batch they consume, so a long query hands control back to its driver regularly, and
-the driver lets other sessions run (see `Session.run`).
+before producing output (hash join build, aggregation, sort, window) yield an empty batch
+(a tick) after each input batch they consume, so a long query hands control back to its
+driver regularly, and the driver lets other sessions run (see server.connection).
 
-Scan + filter + project chains compile into a single list comprehension per batch.
+Generated code does the per-row work: scan + filter + project chains become one list
+comprehension per batch; an aggregation over a scan is one loop with the scan's filter and
+every aggregate's step inlined (states in local variables when there is no GROUP BY);
+hash-join probes are comprehensions. Python-level loops remain only where a row's work is
+not an expression (window frames, set-returning functions, set operations).
+
+With `stats` (EXPLAIN ANALYZE), every operator counts the rows it produces and the time
+spent in it (inputs included, as PostgreSQL reports it).
 """
 from __future__ import annotations
 
+import heapq
+import time
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from engine.errors import SqlError
+from engine.exec import aggregates as A
 from engine.exec import plan as P
+from engine.exec import windows as W
 from engine.exec.casts import cast_function
-from engine.exec.compiler import CodeGen
+from engine.exec.compiler import CodeGen, quantified
 from engine.exec.context import ExecContext
-from engine.exec.expr import AggCall, Col, Expr, Subquery
-from engine.exec.functions import numeric_div
-from engine.types import (FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, NUMERIC, OutputSettings,
-                          Interval)
+from engine.exec.expr import AggCall, Expr, Subquery
+from engine.exec.srf import SET_RETURNING, zip_rows
+from engine.types import OutputSettings
 
 BATCH = 1024
 TICK: list = []
@@ -40,8 +51,18 @@ class CompiledPlan:
         self.open = opener
 
 
-def compile_plan(node: P.Node, settings: OutputSettings) -> CompiledPlan:
-    return CompiledPlan(node, _Builder(settings).build(node))
+@dataclass(slots=True)
+class NodeStats:
+    """What one operator did in an EXPLAIN ANALYZE run."""
+    rows: int = 0
+    loops: int = 0
+    first: float | None = None       # seconds until its first row (summed over loops)
+    total: float = 0.0               # seconds spent in it, its inputs included
+    extra: dict = field(default_factory=dict)
+
+
+def compile_plan(node: P.Node, settings: OutputSettings, stats: dict[int, NodeStats] | None = None) -> CompiledPlan:
+    return CompiledPlan(node, _Builder(settings, stats).build(node))
 
 
 def run_to_list(plan: CompiledPlan, ctx: ExecContext) -> list[tuple]:
@@ -51,20 +72,44 @@ def run_to_list(plan: CompiledPlan, ctx: ExecContext) -> list[tuple]:
     return out
 
 
+def _chunks(rows: list) -> Batches:
+    for i in range(0, len(rows), BATCH):
+        yield rows[i:i + BATCH]
+
+
+def _indent(code: str, depth: int) -> str:
+    pad = "    " * depth
+    return "\n".join(pad + line if line else line for line in code.split("\n"))
+
+
 class _Builder:
-    def __init__(self, settings: OutputSettings) -> None:
+    def __init__(self, settings: OutputSettings, stats: dict[int, NodeStats] | None = None) -> None:
         self.settings = settings
+        self.stats = stats
 
     def gen(self) -> CodeGen:
         g = CodeGen()
         settings = self.settings
         g.cast_factory = lambda s, d: cast_function(s, d, settings)
         g.subquery_runner = self.subquery_runner
+        g.env["TICK"] = TICK
+        g.env["SqlError"] = SqlError
         return g
 
     def build(self, node: P.Node) -> Opener:
-        method = getattr(self, "_" + type(node).__name__)
-        return method(node)
+        opener = getattr(self, "_" + type(node).__name__)(node)
+        if self.stats is not None:
+            opener = _instrumented(opener, self.stats.setdefault(id(node), NodeStats()))
+        return opener
+
+    def _note_fused(self, *nodes: P.Node) -> NodeStats | None:
+        """EXPLAIN ANALYZE: nodes compiled into their parent's code share one NodeStats."""
+        if self.stats is None:
+            return None
+        shared = NodeStats()
+        for n in nodes:
+            self.stats[id(n)] = shared
+        return shared
 
     # ---------------------------------------------------------------- leaves
 
@@ -82,29 +127,35 @@ class _Builder:
             yield make(ctx.params, ctx)()
         return open_values
 
-    def _scan_rows(self, node: P.SeqScan | P.IndexLookup) -> Callable[[ExecContext], list]:
-        table, read_point = node.table, node.read_point
+    def _fetch(self, node: P.SeqScan | P.IndexLookup | P.VirtualScan) -> Callable[[ExecContext], list]:
+        """ctx -> the node's rows, before its filter."""
+        if isinstance(node, P.VirtualScan):
+            return node.producer
+        table, read_point, with_rowid = node.table, node.read_point, node.with_rowid
         if isinstance(node, P.IndexLookup):
             g = self.gen()
-            key_fn = g.function("", "(" + "".join(g.expr(k) + ", " for k in node.key) + ")")
+            keys_fn = g.function("", "(" + "".join("(" + "".join(g.expr(k) + ", " for k in key) + "), "
+                                                   for key in node.keys) + ")")
             index_id = node.index_id
-            with_rowid = node.with_rowid
 
             def lookup(ctx: ExecContext) -> list:
-                key = key_fn(ctx.params, ctx)()
-                if None in key:
-                    return []
-                found = ctx.reader.lookup(table, index_id, key, read_point, ctx)
-                if with_rowid:
-                    return [row + (rid,) for rid, row in found]
-                return [row for _, row in found]
+                out: list = []
+                seen: set = set()
+                reader = ctx.reader
+                for key in keys_fn(ctx.params, ctx)():
+                    if None in key or key in seen:
+                        continue
+                    seen.add(key)
+                    found = reader.lookup(table, index_id, key, read_point, ctx)
+                    out.extend([row + (rid,) for rid, row in found] if with_rowid else [row for _, row in found])
+                return out
             return lookup
-        if node.with_rowid:
+        if with_rowid:
             return lambda ctx: [row + (rid,) for rid, row in ctx.reader.items(table, read_point, ctx)]
         return lambda ctx: ctx.reader.rows(table, read_point, ctx)
 
-    def _scan(self, node: P.SeqScan | P.IndexLookup, project: tuple[Expr, ...] | None = None) -> Opener:
-        fetch = self._scan_rows(node)
+    def _scan(self, node: P.SeqScan | P.IndexLookup | P.VirtualScan, project: tuple[Expr, ...] | None = None) -> Opener:
+        fetch = self._fetch(node)
         transform = self._batch_transform(node.filter, project)
 
         def open_scan(ctx: ExecContext) -> Batches:
@@ -117,18 +168,35 @@ class _Builder:
 
     _SeqScan = _scan
     _IndexLookup = _scan
+    _VirtualScan = _scan
 
-    def _VirtualScan(self, node: P.VirtualScan) -> Opener:
+    def _FunctionScan(self, node: P.FunctionScan) -> Opener:
+        g = self.gen()
+        args_fn = g.function("", "(" + "".join("(" + "".join(g.expr(a) + ", " for a in f.args) + "), "
+                                               for f in node.functions) + ")")
+        producers = [SET_RETURNING[f.name].rows for f in node.functions]
+        strict = [f.name != "scalar" for f in node.functions]
+        widths = [len(SET_RETURNING[f.name].columns([a.type for a in f.args])) for f in node.functions]
+        ordinality = node.ordinality
         transform = self._batch_transform(node.filter, None)
-        producer = node.producer
 
-        def open_virtual(ctx: ExecContext) -> Batches:
-            rows = producer(ctx)
+        def open_function(ctx: ExecContext) -> Batches:
+            sources = []
+            for produce, is_strict, args in zip(producers, strict, args_fn(ctx.params, ctx)()):
+                sources.append(() if is_strict and None in args else produce(ctx, *args))
+            rows = zip_rows(sources, widths)
+            out = [r + (i,) for i, r in enumerate(rows, 1)] if ordinality else list(rows)
             step = transform(ctx.params, ctx) if transform is not None else None
-            for i in range(0, len(rows), BATCH):
-                chunk = rows[i:i + BATCH]
+            for chunk in _chunks(out):
                 yield step(chunk) if step is not None else chunk
-        return open_virtual
+        return open_function
+
+    def _WorkTableScan(self, node: P.WorkTableScan) -> Opener:
+        key = node.key
+
+        def open_worktable(ctx: ExecContext) -> Batches:
+            yield from _chunks(ctx.worktables[key])
+        return open_worktable
 
     def _batch_transform(self, predicate: Expr | None, project: tuple[Expr, ...] | None):
         """A compiled `batch -> batch` doing filter and/or projection in one comprehension."""
@@ -142,27 +210,45 @@ class _Builder:
     # ---------------------------------------------------------------- row-by-row
 
     def _Filter(self, node: P.Filter) -> Opener:
-        if isinstance(node.input, (P.SeqScan, P.IndexLookup)) and node.input.filter is None:
-            return self._scan(_with_filter(node.input, node.predicate))
         child = self.build(node.input)
-        transform = self._batch_transform(node.predicate, None)
-        return _pipe(child, transform)
+        return _pipe(child, self._batch_transform(node.predicate, None))
 
     def _Project(self, node: P.Project) -> Opener:
         inner = node.input
-        if isinstance(inner, P.Filter) and isinstance(inner.input, (P.SeqScan, P.IndexLookup)) and inner.input.filter is None:
-            return self._scan(_with_filter(inner.input, inner.predicate), node.exprs)
-        if isinstance(inner, (P.SeqScan, P.IndexLookup)):
+        if isinstance(inner, (P.SeqScan, P.IndexLookup, P.VirtualScan)):
+            self._note_fused(inner)
             return self._scan(inner, node.exprs)
         child = self.build(inner)
-        transform = self._batch_transform(None, node.exprs)
-        return _pipe(child, transform)
+        return _pipe(child, self._batch_transform(None, node.exprs))
+
+    def _ProjectSet(self, node: P.ProjectSet) -> Opener:
+        child = self.build(node.input)
+        g = self.gen()
+        args_fn = g.function("r", "(" + "".join("(" + "".join(g.expr(a) + ", " for a in f.args) + "), "
+                                                for f in node.functions) + ")")
+        producers = [SET_RETURNING[f.name].rows for f in node.functions]
+
+        def open_project_set(ctx: ExecContext) -> Batches:
+            arguments = args_fn(ctx.params, ctx)
+            for batch in child(ctx):
+                out = []
+                for r in batch:
+                    lists = [[] if None in args else [v[0] for v in produce(ctx, *args)]
+                             for produce, args in zip(producers, arguments(r))]
+                    longest = max(len(v) for v in lists)
+                    for j in range(longest):
+                        out.append(r + tuple(v[j] if j < len(v) else None for v in lists))
+                yield out
+        return open_project_set
 
     def _Limit(self, node: P.Limit) -> Opener:
-        child = self.build(node.input)
+        source = node.input
         g = self.gen()
         count_fn = g.function("", g.expr(node.count)) if node.count is not None else None
         offset_fn = g.function("", g.expr(node.offset)) if node.offset is not None else None
+        ties_fn = g.function("r", "(" + "".join(g.expr(e) + ", " for e in node.ties) + ")") if node.ties else None
+        top_n = isinstance(source, P.Sort) and not node.ties
+        child = self._sort(source, limited=True) if top_n else self.build(source)
 
         def open_limit(ctx: ExecContext) -> Batches:
             count = count_fn(ctx.params, ctx)() if count_fn else None
@@ -172,10 +258,13 @@ class _Builder:
                 raise SqlError("2201W", "LIMIT must not be negative")
             if offset < 0:
                 raise SqlError("2201X", "OFFSET must not be negative")
-            if count == 0:
+            if count == 0 and not ties_fn:
                 return
             remaining = count
-            for batch in child(ctx):
+            tie = ties_fn(ctx.params, ctx) if ties_fn else None
+            last_key = None
+            batches = child(ctx, None if count is None else count + offset) if top_n else child(ctx)
+            for batch in batches:
                 if not batch:
                     yield TICK
                     continue
@@ -185,43 +274,89 @@ class _Builder:
                         continue
                     batch = batch[offset:]
                     offset = 0
-                if remaining is not None:
-                    if len(batch) >= remaining:
-                        yield batch[:remaining]
+                if remaining is None:
+                    yield batch
+                    continue
+                if tie is not None and remaining == 0:
+                    kept = []
+                    for r in batch:
+                        if tie(r) != last_key:
+                            if kept:
+                                yield kept
+                            return
+                        kept.append(r)
+                    yield kept
+                    continue
+                if len(batch) >= remaining:
+                    head = batch[:remaining]
+                    if tie is None or not head:
+                        yield head
                         return
-                    remaining -= len(batch)
+                    last_key = tie(head[-1])
+                    rest = batch[remaining:]
+                    remaining = 0
+                    extra = []
+                    for r in rest:
+                        if tie(r) != last_key:
+                            yield head + extra
+                            return
+                        extra.append(r)
+                    yield head + extra
+                    continue
+                remaining -= len(batch)
                 yield batch
         return open_limit
 
     def _Distinct(self, node: P.Distinct) -> Opener:
         child = self.build(node.input)
+        if node.on:
+            g = self.gen()
+            key_fn = g.function("r", "(" + "".join(g.expr(e) + ", " for e in node.on) + ")")
+
+            def open_distinct_on(ctx: ExecContext) -> Batches:
+                key = key_fn(ctx.params, ctx)
+                seen: set = set()
+                for batch in child(ctx):
+                    out = []
+                    for r in batch:
+                        k = key(r)
+                        if k not in seen:
+                            seen.add(k)
+                            out.append(r)
+                    yield out
+            return open_distinct_on
 
         def open_distinct(ctx: ExecContext) -> Batches:
             seen: dict = {}
             for batch in child(ctx):
-                for r in batch:
-                    seen.setdefault(r, None)
+                seen.update(dict.fromkeys(batch))
                 yield TICK
-            rows = list(seen)
-            for i in range(0, len(rows), BATCH):
-                yield rows[i:i + BATCH]
+            yield from _chunks(list(seen))
         return open_distinct
 
     def _Sort(self, node: P.Sort) -> Opener:
-        child = self.build(node.input)
-        g = self.gen()
-        key_fns = [(g.function("r", g.expr(k.expr)), k) for k in node.keys]
+        run = self._sort(node, limited=False)
+        return lambda ctx: run(ctx, None)
 
-        def open_sort(ctx: ExecContext) -> Batches:
+    def _sort(self, node: P.Sort, limited: bool) -> Callable[[ExecContext, int | None], Batches]:
+        """The sort, as (ctx, keep) -> batches; `keep` (a LIMIT's count + offset) allows a top-N sort."""
+        child = self.build(node.input)
+        if limited:
+            self._note_fused(node)
+        g = self.gen()
+        key_fns = [(g.function("r", g.expr(k.expr)), k.descending, k.nulls_first) for k in node.keys]
+
+        def open_sort(ctx: ExecContext, keep: int | None) -> Batches:
             rows: list = []
             for batch in child(ctx):
                 rows.extend(batch)
                 yield TICK
-            # stable sort on each key, least significant first; NULLs are set apart
-            for make, key in reversed(key_fns):
-                rows = _sorted_on(rows, make(ctx.params, ctx), key.descending, key.nulls_first)
-            for i in range(0, len(rows), BATCH):
-                yield rows[i:i + BATCH]
+            keys = [(make(ctx.params, ctx), desc, nf) for make, desc, nf in key_fns]
+            if keep is not None and len(keys) == 1 and keep < len(rows) // 8:
+                rows = _top_n(rows, keys[0], keep)
+            else:
+                rows = sort_rows(rows, keys)
+            yield from _chunks(rows)
         return open_sort
 
     # ---------------------------------------------------------------- joins
@@ -234,55 +369,170 @@ class _Builder:
         right_width = len(node.right.columns)
         left_width = len(node.left.columns)
         kind = node.kind
+        if node.lateral:
+            return _lateral_join(left, right, residual, kind, right_width)
         if node.left_keys:
-            lkey = g.function("r", "(" + "".join(g.expr(k) + ", " for k in node.left_keys) + ")")
-            rkey = g.function("r", "(" + "".join(g.expr(k) + ", " for k in node.right_keys) + ")")
-            return _hash_join(left, right, lkey, rkey, residual, kind, left_width, right_width)
+            single = len(node.left_keys) == 1
+            lkey = g.expr(node.left_keys[0], "l") if single else "(" + "".join(g.expr(k, "l") + ", " for k in node.left_keys) + ")"
+            rkey = g.function("r", g.expr(node.right_keys[0]) if single else
+                              "(" + "".join(g.expr(k) + ", " for k in node.right_keys) + ")")
+            probe = self._probe(g, lkey, node.condition, kind, right_width) if kind in ("inner", "left") else None
+            return _hash_join(left, right, g.function("l", lkey), rkey, probe, residual, kind, left_width,
+                              right_width, single)
         return _nested_loop(left, right, residual, kind, left_width, right_width)
+
+    def _probe(self, g: CodeGen, lkey: str, condition: Expr | None, kind: str, right_width: int):
+        """Compiled `(batch, get) -> joined rows` for inner and left hash joins."""
+        g.env["_pad"] = (None,) * right_width
+        if kind == "inner" and condition is None:
+            return g.function("batch, get", f"[l + r for l in batch for r in get({lkey}, ())]")
+        check = f" if {g.predicate(condition, 'row')}" if condition is not None else ""
+        if kind == "inner":
+            return g.function("batch, get", f"[row for l in batch for r in get({lkey}, ()) for row in (l + r,){check}]")
+        src = ("def _make(p, ctx):\n"
+               "    def probe(batch, get):\n"
+               "        out = []\n"
+               "        for l in batch:\n"
+               f"            hits = [row for r in get({lkey}, ()) for row in (l + r,){check}]\n"
+               "            if hits:\n"
+               "                out.extend(hits)\n"
+               "            else:\n"
+               "                out.append(l + _pad)\n"
+               "        return out\n"
+               "    return probe\n")
+        return g.build(src)
 
     # ---------------------------------------------------------------- aggregation
 
     def _Aggregate(self, node: P.Aggregate) -> Opener:
+        source = node.input
+        scan_filter = None
+        if isinstance(source, (P.SeqScan, P.IndexLookup, P.VirtualScan)) and source.filter is not None:
+            scan_filter = source.filter
+            stats = self._note_fused(source)
+            child = _scan_without_filter(self, source, stats)
+        else:
+            child = self.build(source)
+        g = self.gen()
+        aggs = [_AggCode(a, g) for a in node.aggs]
+        guard = f"if not {g.predicate(scan_filter)}:\n    continue\n" if scan_filter is not None else ""
+        finals = [a.final for a in aggs]
+        for i, f in enumerate(finals):
+            g.env[f"_final{i}"] = f
+        if not node.groups and node.sets is None:
+            state_init = "\n".join(f"s{i} = {a.init}" for i, a in enumerate(aggs))
+            steps = "\n".join(a.code(f"s{i}") for i, a in enumerate(aggs)) or "pass"
+            result = "(" + "".join((f"_final{i}(s{i})" if f is not None else f"s{i}") + ", " for i, f in enumerate(finals)) + ")"
+            src = ("def _make(p, ctx):\n"
+                   "    def run(child):\n"
+                   f"{_indent(state_init, 2)}\n"
+                   "        for batch in child:\n"
+                   "            for r in batch:\n"
+                   f"{_indent(guard + steps, 4)}\n"
+                   "            yield TICK\n"
+                   f"        yield [{result}]\n"
+                   "    return run\n")
+            make = g.build(src)
+
+            def open_plain(ctx: ExecContext) -> Batches:
+                return make(ctx.params, ctx)(child(ctx))
+            return open_plain
+
+        single = len(node.groups) == 1 and node.sets is None
+        if node.sets is None:
+            key = g.expr(node.groups[0]) if single else "(" + "".join(g.expr(e) + ", " for e in node.groups) + ")"
+            key_loop = f"k = {key}\n"
+            depth = 0
+        else:
+            values = [g.temp() for _ in node.groups]
+            assign = "".join(f"{v} = {g.expr(e)}\n" for v, e in zip(values, node.groups))
+            keys = "(" + "".join("(" + f"{j}, " + "".join((values[i] if i in s else "None") + ", "
+                                                          for i in range(len(node.groups))) + "), "
+                                 for j, s in enumerate(node.sets)) + ")"
+            key_loop = f"{assign}for k in {keys}:\n"
+            depth = 1
+        init = "[" + ", ".join(a.init for a in aggs) + "]"
+        group_steps = ("s = get(k)\n"
+                       "if s is None:\n"
+                       f"    s = groups[k] = {init}\n"
+                       + "\n".join(a.code(f"s[{i}]") for i, a in enumerate(aggs)))
+        loop = guard + key_loop + _indent(group_steps, depth)
+        src = ("def _make(p, ctx):\n"
+               "    def run(child, groups):\n"
+               "        get = groups.get\n"
+               "        for batch in child:\n"
+               "            for r in batch:\n"
+               f"{_indent(loop, 4)}\n"
+               "            yield TICK\n"
+               "    return run\n")
+        make = g.build(src)
+        n_groups = len(node.groups)
+        sets = node.sets
+        grouping_values = [[_grouping_value(gc, s) for s in sets] if sets is not None else [] for gc in node.groupings]
+        empty_sets = [j for j, s in enumerate(sets) if not s] if sets is not None else []
+        finish = _group_finisher(finals, single, sets is not None, grouping_values)
+
+        def open_grouped(ctx: ExecContext) -> Batches:
+            groups: dict = {}
+            yield from make(ctx.params, ctx)(child(ctx), groups)
+            for j in empty_sets:
+                k = (j,) + (None,) * n_groups
+                if k not in groups:
+                    groups[k] = [a.fresh() for a in aggs]
+            yield from _chunks(finish(groups))
+        return open_grouped
+
+    # ---------------------------------------------------------------- windows
+
+    def _Window(self, node: P.Window) -> Opener:
         child = self.build(node.input)
         g = self.gen()
-        n_groups = len(node.groups)
-        specs = [_agg_spec(a, g) for a in node.aggs]
-        key = "(" + "".join(g.expr(e) + ", " for e in node.groups) + ")"
-        init = "[" + ", ".join(s.init for s in specs) + "]"
-        steps = []
-        for i, s in enumerate(specs):
-            step = s.step.replace("S", f"s[{i}]")
-            if s.filter is not None:
-                step = f"if {g.predicate(s.filter)}:\n                    " + step.replace("\n", "\n    ")
-            steps.append(step)
-        body = "\n".join("                " + st.replace("\n", "\n                ") for st in steps) or "                pass"
-        src = (
-            "def _make(p, ctx):\n"
-            "    def step(batch, groups):\n"
-            "        for r in batch:\n"
-            f"            k = {key}\n"
-            "            s = groups.get(k)\n"
-            "            if s is None:\n"
-            f"                s = groups[k] = {init}\n"
-            "            if True:\n"
-            f"{body}\n"
-            "    return step\n"
-        )
-        make_step = g.build(src)
-        finals = [s.final for s in specs]
+        spec = node.spec
+        part_fn = g.function("r", "(" + "".join(g.expr(e) + ", " for e in spec.partition) + ")") if spec.partition else None
+        order_fns = [(g.function("r", g.expr(o.expr)), o.descending, o.nulls_first) for o in spec.order]
+        order_key = g.function("r", "(" + "".join(g.expr(o.expr) + ", " for o in spec.order) + ")") if spec.order else None
+        frame = spec.frame
+        offsets = g.function("", "(" + "".join((g.expr(b) if b is not None else "None") + ", "
+                                               for _, b in (frame.start, frame.end)) + ")")
+        functions = [_WindowCode(c, g) for c in node.functions]
+        descending = bool(spec.order) and spec.order[0].descending
 
-        def open_aggregate(ctx: ExecContext) -> Batches:
-            step = make_step(ctx.params, ctx)
-            groups: dict = {}
+        def open_window(ctx: ExecContext) -> Batches:
+            p = ctx.params
+            rows: list = []
             for batch in child(ctx):
-                step(batch, groups)
+                rows.extend(batch)
                 yield TICK
-            if not groups and n_groups == 0:
-                groups[()] = [s.empty() for s in specs]
-            out = [k + tuple(f(v) for f, v in zip(finals, state)) for k, state in groups.items()]
-            for i in range(0, len(out), BATCH):
-                yield out[i:i + BATCH]
-        return open_aggregate
+            keys = [(make(p, ctx), desc, nf) for make, desc, nf in order_fns]
+            if part_fn is not None:
+                keys = [(part_fn(p, ctx), False, False)] + keys
+            rows = sort_rows(rows, keys)
+            partition_of = part_fn(p, ctx) if part_fn is not None else None
+            order_of = order_key(p, ctx) if order_key is not None else None
+            start_offset, end_offset = offsets(p, ctx)()
+            runners = [f.runner(p, ctx) for f in functions]
+            out: list = []
+            i = 0
+            n = len(rows)
+            while i < n:
+                j = i + 1
+                if partition_of is not None:
+                    pk = partition_of(rows[i])
+                    while j < n and partition_of(rows[j]) == pk:
+                        j += 1
+                else:
+                    j = n
+                members = rows[i:j]
+                part = W.Partition(members, [order_of(r) for r in members] if order_of is not None else None)
+                bounds = W.FrameBounds(frame, part, start_offset, end_offset, descending, ctx.timezone)
+                columns = [run(part, bounds) for run in runners]
+                out.extend(r + tuple(c[k] for c in columns) for k, r in enumerate(members))
+                if len(out) >= BATCH:
+                    yield out
+                    out = []
+                i = j
+            yield out
+        return open_window
 
     # ---------------------------------------------------------------- set operations
 
@@ -317,17 +567,48 @@ class _Builder:
                         if c:
                             out.append(r)
                             counts[r] = c - 1
+                    elif c:
+                        counts[r] = c - 1
                     else:
-                        if c:
-                            counts[r] = c - 1
-                        else:
-                            out.append(r)
+                        out.append(r)
             else:
                 rset = set(rrows)
                 out = [r for r in dict.fromkeys(lrows) if (r in rset) == (kind == "intersect")]
-            for i in range(0, len(out), BATCH):
-                yield out[i:i + BATCH]
+            yield from _chunks(out)
         return open_setop
+
+    def _RecursiveUnion(self, node: P.RecursiveUnion) -> Opener:
+        anchor = self.build(node.anchor)
+        recursive = self.build(node.recursive)
+        key, distinct = node.key, node.distinct
+
+        def open_recursive(ctx: ExecContext) -> Batches:
+            seen: set = set()
+            work: list = []
+            for batch in anchor(ctx):
+                if distinct:
+                    batch = [r for r in dict.fromkeys(batch) if r not in seen]
+                    seen.update(batch)
+                work.extend(batch)
+                yield batch
+            saved = ctx.worktables.get(key)
+            try:
+                while work:
+                    ctx.worktables[key] = work
+                    produced: list = []
+                    for batch in recursive(ctx):
+                        if distinct:
+                            batch = [r for r in dict.fromkeys(batch) if r not in seen]
+                            seen.update(batch)
+                        produced.extend(batch)
+                        yield batch
+                    work = produced
+            finally:
+                if saved is None:
+                    ctx.worktables.pop(key, None)
+                else:
+                    ctx.worktables[key] = saved
+        return open_recursive
 
     # ---------------------------------------------------------------- subqueries
 
@@ -337,6 +618,7 @@ class _Builder:
         kind = e.kind
         correlated = e.correlated
         negated = e.negated
+        op = e.op
 
         def evaluate(ctx: ExecContext) -> Any:
             if kind == "exists":
@@ -352,7 +634,11 @@ class _Builder:
             if kind == "scalar":
                 return rows[0][0] if rows else None
             values = [r[0] for r in rows]
-            return (set(v for v in values if v is not None), any(v is None for v in values))
+            if kind == "array":
+                return tuple(values)
+            if kind == "in":
+                return (set(v for v in values if v is not None), any(v is None for v in values))
+            return values
 
         def run(ctx: ExecContext, p: tuple, row: tuple, arg: Any) -> Any:
             if correlated:
@@ -365,11 +651,15 @@ class _Builder:
                 result = ctx.cache.get(key, _MISSING)
                 if result is _MISSING:
                     result = ctx.cache[key] = evaluate(ctx)
-            if kind != "in":
+            if kind == "exists":
+                return result != negated
+            if kind in ("scalar", "array"):
                 return result
-            if arg is None:
-                return None if (result[0] or result[1]) else negated
+            if kind in ("any", "all"):
+                return quantified(op, arg, result, kind == "all")
             values, has_null = result
+            if arg is None:
+                return None if (values or has_null) else negated
             if arg in values:
                 return not negated
             if has_null:
@@ -381,9 +671,40 @@ class _Builder:
 _MISSING = object()
 
 
-def _with_filter(scan: P.SeqScan | P.IndexLookup, predicate: Expr):
-    import dataclasses
-    return dataclasses.replace(scan, filter=predicate)
+def _instrumented(opener: Opener, stats: NodeStats) -> Opener:
+    def open_instrumented(ctx: ExecContext) -> Batches:
+        stats.loops += 1
+        it = opener(ctx)
+        started = time.perf_counter()
+        elapsed = 0.0
+        while True:
+            t0 = time.perf_counter()
+            try:
+                batch = next(it)
+            except StopIteration:
+                elapsed += time.perf_counter() - t0
+                break
+            elapsed += time.perf_counter() - t0
+            if batch:
+                if stats.first is None:
+                    stats.first = time.perf_counter() - started
+                stats.rows += len(batch)
+            yield batch
+        stats.total += elapsed
+    return open_instrumented
+
+
+def _scan_without_filter(builder: _Builder, scan: P.SeqScan | P.IndexLookup | P.VirtualScan,
+                         stats: NodeStats | None) -> Opener:
+    fetch = builder._fetch(scan)
+
+    def open_rows(ctx: ExecContext) -> Batches:
+        rows = fetch(ctx)
+        if stats is not None:
+            stats.loops += 1
+            stats.extra["rows read"] = stats.extra.get("rows read", 0) + len(rows)
+        yield from _chunks(rows)
+    return open_rows
 
 
 def _pipe(child: Opener, transform) -> Opener:
@@ -395,6 +716,14 @@ def _pipe(child: Opener, transform) -> Opener:
         for batch in child(ctx):
             yield step(batch) if batch else batch
     return open_pipe
+
+
+def sort_rows(rows: list, keys: list[tuple[Callable[[Any], Any], bool, bool]]) -> list:
+    """rows in SQL order on (key function, descending, nulls first) keys, most significant
+    first; equal rows keep their order."""
+    for key, descending, nulls_first in reversed(keys):
+        rows = _sorted_on(rows, key, descending, nulls_first)
+    return rows
 
 
 def _sorted_on(rows: list, key: Callable, descending: bool, nulls_first: bool) -> list:
@@ -410,22 +739,42 @@ def _sorted_on(rows: list, key: Callable, descending: bool, nulls_first: bool) -
     return nulls + ordered if nulls_first else ordered + nulls
 
 
-def _hash_join(left: Opener, right: Opener, lkey, rkey, residual, kind: str, lw: int, rw: int) -> Opener:
+def _top_n(rows: list, key: tuple[Callable, bool, bool], keep: int) -> list:
+    """The first `keep` rows in SQL order on one key (a LIMIT over a sort)."""
+    fn, descending, nulls_first = key
+    if descending:
+        return heapq.nlargest(keep, rows, key=lambda r: _desc_key(fn(r), nulls_first))
+    return heapq.nsmallest(keep, rows, key=lambda r: _asc_key(fn(r), nulls_first))
+
+
+def _asc_key(v: Any, nulls_first: bool) -> tuple:
+    if v is None:
+        return (0,) if nulls_first else (2,)
+    return (1, v)
+
+
+def _desc_key(v: Any, nulls_first: bool) -> tuple:
+    if v is None:
+        return (2,) if nulls_first else (0,)
+    return (1, v)
+
+
+def _hash_join(left: Opener, right: Opener, lkey, rkey, probe, residual, kind: str, lw: int, rw: int,
+               single: bool) -> Opener:
     null_right = (None,) * rw
     null_left = (None,) * lw
+    track = kind in ("right", "full")
 
     def open_hash_join(ctx: ExecContext) -> Batches:
         p = ctx.params
         rk = rkey(p, ctx)
-        lk = lkey(p, ctx)
-        check = residual(p, ctx) if residual is not None else None
         table: dict = {}
         right_rows: list = []
         for batch in right(ctx):
             for r in batch:
                 k = rk(r)
-                if None in k:
-                    if kind in ("right", "full"):
+                if k is None if single else None in k:
+                    if track:
                         right_rows.append(r)
                     continue
                 bucket = table.get(k)
@@ -433,16 +782,22 @@ def _hash_join(left: Opener, right: Opener, lkey, rkey, residual, kind: str, lw:
                     table[k] = [r]
                 else:
                     bucket.append(r)
-                if kind in ("right", "full"):
+                if track:
                     right_rows.append(r)
             yield TICK
+        if probe is not None:
+            run = probe(p, ctx)
+            get = table.get
+            for batch in left(ctx):
+                yield run(batch, get)
+            return
+        lk = lkey(p, ctx)
+        check = residual(p, ctx) if residual is not None else None
         matched: set[int] = set()
-        track = kind in ("right", "full")
         for batch in left(ctx):
             out = []
             for l in batch:
-                k = lk(l)
-                bucket = table.get(k) if None not in k else None
+                bucket = table.get(lk(l))
                 hit = False
                 if bucket:
                     for r in bucket:
@@ -475,15 +830,18 @@ def _nested_loop(left: Opener, right: Opener, residual, kind: str, lw: int, rw: 
             out = []
             for l in batch:
                 hit = False
-                for i, r in enumerate(right_rows):
-                    row = l + r
-                    if check is None or check(row):
-                        out.append(row)
-                        hit = True
-                        if kind in ("right", "full"):
-                            matched.add(i)
-                if not hit and kind in ("left", "full"):
-                    out.append(l + null_right)
+                if check is None and kind in ("inner", "cross"):
+                    out.extend([l + r for r in right_rows])
+                else:
+                    for i, r in enumerate(right_rows):
+                        row = l + r
+                        if check is None or check(row):
+                            out.append(row)
+                            hit = True
+                            if kind in ("right", "full"):
+                                matched.add(i)
+                    if not hit and kind in ("left", "full"):
+                        out.append(l + null_right)
                 if len(out) >= BATCH:
                     yield out
                     out = []
@@ -493,105 +851,163 @@ def _nested_loop(left: Opener, right: Opener, residual, kind: str, lw: int, rw: 
     return open_nested_loop
 
 
-# -------------------------------------------------------------------- aggregates
+def _lateral_join(left: Opener, right: Opener, residual, kind: str, rw: int) -> Opener:
+    """For each left row, run `right` with that row as the innermost outer row."""
+    null_right = (None,) * rw
+
+    def open_lateral(ctx: ExecContext) -> Batches:
+        check = residual(ctx.params, ctx) if residual is not None else None
+        outer = ctx.outer
+        for batch in left(ctx):
+            out = []
+            for l in batch:
+                outer.append(l)
+                try:
+                    matches = [l + r for b in right(ctx) for r in b]
+                finally:
+                    outer.pop()
+                if check is not None:
+                    matches = [row for row in matches if check(row)]
+                if matches:
+                    out.extend(matches)
+                elif kind == "left":
+                    out.append(l + null_right)
+            yield out
+    return open_lateral
 
 
-class _AggSpec:
-    __slots__ = ("init", "step", "final", "empty", "filter")
-
-    def __init__(self, init: str, step: str, final: Callable, empty: Callable, filter: Expr | None) -> None:
-        self.init = init          # Python expression: the initial state
-        self.step = step          # Python statement(s) updating state "S" from row "r"
-        self.final = final        # state -> result
-        self.empty = empty        # () -> state of a group with no rows
-        self.filter = filter
+# -------------------------------------------------------------------- aggregate code
 
 
-def _identity(v):
-    return v
+class _AggCode:
+    """One aggregate call compiled for the aggregation loop: its state's initial value, the
+    statements folding one row into the state (`code(state)`), and its final function."""
+
+    __slots__ = ("init", "final", "fresh", "_assign", "_args", "_body", "_filter", "_strict")
+
+    def __init__(self, a: AggCall, g: CodeGen) -> None:
+        d = A.definition(a.name, [x.type for x in a.args], a.type, a.star)
+        args = [g.temp() for _ in a.args]
+        self._assign = "".join(f"{v} = {g.expr(x)}\n" for v, x in zip(args, a.args))
+        self._args = args
+        if a.distinct or a.order:
+            order = [g.temp() for _ in a.order]
+            self._assign += "".join(f"{v} = {g.expr(o.expr)}\n" for v, o in zip(order, a.order))
+            item = "(" + "".join(v + ", " for v in order + args) + ")"
+            self._body = lambda state: f"{state}.append({item})"
+            self.init = "[]"
+            self.final = _collected_final(a, d, g)
+        else:
+            self._body = lambda state: A.step_source(d, state, args)
+            self.init = d.init
+            self.final = d.final
+        self._strict = d.strict and bool(args)
+        self._filter = g.predicate(a.filter) if a.filter is not None else None
+        init_fn = g.function("", self.init)
+        self.fresh = lambda: init_fn(None, None)()
+
+    def code(self, state: str) -> str:
+        body = self._body(state)
+        if self._strict:
+            body = f"if {' and '.join(f'{v} is not None' for v in self._args)}:\n" + _indent(body, 1)
+        code = self._assign + body
+        if self._filter is not None:
+            code = f"if {self._filter}:\n" + _indent(code, 1)
+        return code
 
 
-def _agg_spec(a: AggCall, g: CodeGen) -> _AggSpec:
-    name = a.name
-    if a.distinct:
-        arg = "(" + "".join(g.expr(x) + ", " for x in a.args) + ")"
-        inner = _agg_spec(AggCall(a.name, a.args, a.type), g)
-        # collect distinct non-null argument tuples, then aggregate them at the end
-        step = f"_v = {arg}\nif None not in _v:\n    S.add(_v)"
-        fold = _distinct_folder(a)
-        return _AggSpec("set()", step, fold, set, a.filter)
-    if name == "count":
-        if a.star:
-            return _AggSpec("0", "S += 1", _identity, lambda: 0, a.filter)
-        return _AggSpec("0", f"if {g.expr(a.args[0])} is not None:\n    S += 1", _identity, lambda: 0, a.filter)
-    v = g.expr(a.args[0])
-    if name == "sum":
-        return _AggSpec("None", f"_v = {v}\nif _v is not None:\n    S = _v if S is None else S + _v",
-                        _sum_final(a), lambda: None, a.filter)
-    if name in ("min", "max"):
-        op = "<" if name == "min" else ">"
-        return _AggSpec("None", f"_v = {v}\nif _v is not None and (S is None or _v {op} S):\n    S = _v",
-                        _identity, lambda: None, a.filter)
-    if name == "avg":
-        return _AggSpec("[0, None]", f"_v = {v}\nif _v is not None:\n    S[0] += 1\n    S[1] = _v if S[1] is None else S[1] + _v",
-                        _avg_final(a), lambda: [0, None], a.filter)
-    if name in ("bool_and", "bool_or"):
-        combine = "and" if name == "bool_and" else "or"
-        return _AggSpec("None", f"_v = {v}\nif _v is not None:\n    S = _v if S is None else (S {combine} _v)",
-                        _identity, lambda: None, a.filter)
-    raise SqlError("0A000", f"aggregate {name} is not supported")
+def make_folder(d: A.AggregateDef, nargs: int, g: CodeGen) -> tuple[Callable[[], Any], Callable[..., Any]]:
+    """(init, step) functions for folding argument tuples one by one: `S = step(S, *args)`."""
+    params = ", ".join(f"_a{i}" for i in range(nargs))
+    guard = f"        if {' or '.join(f'_a{i} is None' for i in range(nargs))}:\n            return S\n" \
+        if d.strict and nargs else ""
+    src = ("def _make(p, ctx):\n"
+           "    def init():\n"
+           f"        return {d.init}\n"
+           f"    def step(S{', ' + params if params else ''}):\n"
+           f"{guard}"
+           f"{_indent(A.step_source(d, 'S', [f'_a{i}' for i in range(nargs)]), 2)}\n"
+           "        return S\n"
+           "    return init, step\n")
+    return g.build(src)(None, None)
 
 
-def _sum_final(a: AggCall) -> Callable:
-    if a.type.oid == NUMERIC.oid:
-        from decimal import Decimal
-        return lambda s: None if s is None else Decimal(s)
-    if a.type.oid == INT8.oid:
-        def check_int8(s):
-            if s is not None and not -(1 << 63) <= s < (1 << 63):
-                raise SqlError("22003", "bigint out of range")
-            return s
-        return check_int8
-    return _identity
+def _collected_final(a: AggCall, d: A.AggregateDef, g: CodeGen) -> Callable[[list], Any]:
+    """The final function of an aggregate with DISTINCT or ORDER BY in its call: sort and/or
+    de-duplicate the collected (order keys..., args...) tuples, then fold them."""
+    init, step = make_folder(d, len(a.args), g)
+    final = d.final
+    n_order = len(a.order)
+    n_args = len(a.args)
+    keys = [(lambda r, i=i: r[i], o.descending, o.nulls_first) for i, o in enumerate(a.order)]
+    if a.distinct and not a.order:
+        keys = [(lambda r, i=i: r[i], False, False) for i in range(n_args)]
+    distinct = a.distinct
 
-
-def _avg_final(a: AggCall) -> Callable:
-    if a.type.oid == NUMERIC.oid:
-        from decimal import Decimal
-
-        def avg_numeric(s):
-            if not s[0]:
-                return None
-            return numeric_div(Decimal(s[1]), Decimal(s[0]))
-        return avg_numeric
-    if a.type.oid == INTERVAL.oid:
-        from engine.exec.functions import interval_div
-        return lambda s: interval_div(s[1], s[0]) if s[0] else None
-    return lambda s: (s[1] / s[0]) if s[0] else None
-
-
-def _distinct_folder(a: AggCall) -> Callable:
-    name = a.name
-    plain = AggCall(a.name, a.args, a.type)
-
-    def fold(values: set) -> Any:
-        vals = [v[0] for v in values]
-        if name == "count":
-            return len(values)
-        if not vals:
-            return None
-        if name == "sum":
-            return _sum_final(plain)(sum(vals[1:], vals[0]))
-        if name == "avg":
-            total = sum(vals[1:], vals[0])
-            return _avg_final(plain)([len(vals), total])
-        if name == "min":
-            return min(vals)
-        if name == "max":
-            return max(vals)
-        if name == "bool_and":
-            return all(vals)
-        if name == "bool_or":
-            return any(vals)
-        raise SqlError("0A000", f"aggregate {name}(DISTINCT ...) is not supported")
+    def fold(items: list) -> Any:
+        if keys:
+            items = sort_rows(items, keys)
+        values = [it[n_order:] for it in items]
+        if distinct:
+            values = list(dict.fromkeys(values))
+        state = init()
+        for v in values:
+            state = step(state, *v)
+        return final(state) if final is not None else state
     return fold
+
+
+def _grouping_value(gc, grouping_set: tuple[int, ...]) -> int:
+    """grouping(a, b, ...) in one grouping set: bit i set when argument i is not grouped."""
+    value = 0
+    for arg in gc.args:
+        value = (value << 1) | (0 if arg.index in grouping_set else 1)
+    return value
+
+
+def _group_finisher(finals: list, single: bool, with_sets: bool, grouping_values: list[list[int]]):
+    """groups dict -> output rows (group values, aggregate results, grouping() values)."""
+    def finish(groups: dict) -> list:
+        out = []
+        for k, state in groups.items():
+            results = tuple(f(v) if f is not None else v for f, v in zip(finals, state))
+            if with_sets:
+                j = k[0]
+                out.append(k[1:] + results + tuple(values[j] for values in grouping_values))
+            elif single:
+                out.append((k,) + results)
+            else:
+                out.append(k + results)
+        return out
+    return finish
+
+
+# -------------------------------------------------------------------- window code
+
+
+class _WindowCode:
+    """One window function compiled: `runner(p, ctx)` gives partition -> values."""
+
+    def __init__(self, call, g: CodeGen) -> None:
+        self.name = call.name
+        self.args = g.function("r", "(" + "".join(g.expr(a) + ", " for a in call.args) + ")")
+        self.filter = g.function("r", g.predicate(call.filter)) if call.filter is not None else None
+        self.aggregate = None
+        if call.name in A.AGGREGATE_NAMES:
+            d = A.definition(call.name, [a.type for a in call.args], call.type, call.star)
+            init, step = make_folder(d, len(call.args), g)
+            self.aggregate = (init, step, d.final or (lambda s: s))
+
+    def runner(self, p: tuple, ctx: ExecContext) -> Callable[[W.Partition, W.FrameBounds], list]:
+        args = self.args(p, ctx)
+        accept = self.filter(p, ctx) if self.filter is not None else None
+        name = self.name
+        if self.aggregate is not None:
+            init, step, final = self.aggregate
+            return lambda part, bounds: W.aggregate_values(part, bounds, args, accept, init, step, final)
+        if name in ("lag", "lead"):
+            return lambda part, bounds: W.offset_values(name == "lead", part, args)
+        if name in ("first_value", "last_value", "nth_value"):
+            return lambda part, bounds: W.frame_values(name, part, bounds, args)
+        first_arg = (lambda r: args(r)[0]) if name == "ntile" else None
+        return lambda part, bounds: W.ranking(name, part, first_arg)

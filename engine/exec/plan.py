@@ -8,11 +8,12 @@ projection happens until a Project asks for one.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
 
 from engine.catalog.model import TableDef
-from engine.exec.expr import AggCall, Expr
+from engine.exec.expr import AggCall, Expr, GroupingCall, SrfCall, WindowCall, WindowSpec, map_value
 from engine.types import INT8, TEXT, TIMESTAMPTZ, SqlType
 
 
@@ -65,6 +66,7 @@ class Result(Node):
 class Values(Node):
     rows: tuple[tuple[Expr, ...], ...]
     columns: tuple[OutputColumn, ...]
+    alias: str = "*VALUES*"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +81,14 @@ class SeqScan(Node):
 
 @dataclass(frozen=True, slots=True)
 class IndexLookup(Node):
-    """Rows whose unique key equals `key` (one expression per index column)."""
+    """Rows whose unique key equals one of `keys` (each one expression per index column, in
+    the order of the index's `slots`)."""
     table: TableDef
     alias: str
     index_id: int
     index_name: str
-    key: tuple[Expr, ...]
+    slots: tuple[int, ...]
+    keys: tuple[tuple[Expr, ...], ...]
     columns: tuple[OutputColumn, ...]
     filter: Expr | None = None
     read_point: ReadPoint | None = None
@@ -93,11 +97,30 @@ class IndexLookup(Node):
 
 @dataclass(frozen=True, slots=True)
 class VirtualScan(Node):
-    """A generated table (pg_catalog, information_schema, rewind.*, set-returning functions)."""
+    """A generated table (pg_catalog, information_schema, rewind.*)."""
     name: str
     producer: Any                    # callable(ctx) -> list of row tuples
     columns: tuple[OutputColumn, ...]
     filter: Expr | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionScan(Node):
+    """Set-returning functions in FROM, zipped row by row (ROWS FROM / multi-argument unnest),
+    shorter ones padded with NULLs; `ordinality` appends the row number."""
+    functions: tuple[SrfCall, ...]
+    alias: str
+    columns: tuple[OutputColumn, ...]
+    ordinality: bool = False
+    filter: Expr | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkTableScan(Node):
+    """The rows the enclosing RecursiveUnion produced in its previous round."""
+    name: str
+    key: int
+    columns: tuple[OutputColumn, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +138,18 @@ class Project(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class ProjectSet(Node):
+    """Set-returning functions in a select list: each input row, followed by the functions'
+    values, once per row the longest function returns (the others padded with NULLs)."""
+    input: Node
+    functions: tuple[SrfCall, ...]
+    columns: tuple[OutputColumn, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Join(Node):
-    """kind: inner, left, right, full, cross. Equi-keys make it a hash join."""
+    """kind: inner, left, right, full, cross. Equi-keys make it a hash join. A lateral join
+    re-runs `right` for every left row, with that row visible to it as the innermost outer row."""
     left: Node
     right: Node
     kind: str
@@ -124,14 +157,30 @@ class Join(Node):
     right_keys: tuple[Expr, ...]
     condition: Expr | None           # evaluated on the combined row (left + right)
     columns: tuple[OutputColumn, ...]
+    lateral: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Aggregate(Node):
-    """Output rows: group values, then aggregate results."""
+    """Output rows: group values, then aggregate results, then grouping() values.
+
+    With grouping sets, `sets` lists for each set the positions in `groups` it groups by;
+    the groups a set leaves out are NULL in its rows."""
     input: Node
     groups: tuple[Expr, ...]
     aggs: tuple[AggCall, ...]
+    columns: tuple[OutputColumn, ...]
+    sets: tuple[tuple[int, ...], ...] | None = None
+    groupings: tuple[GroupingCall, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Window(Node):
+    """Window functions sharing one window: input rows (in the window's order), each followed
+    by the value of every function."""
+    input: Node
+    spec: WindowSpec
+    functions: tuple[WindowCall, ...]
     columns: tuple[OutputColumn, ...]
 
 
@@ -151,16 +200,22 @@ class Sort(Node):
 
 @dataclass(frozen=True, slots=True)
 class Limit(Node):
+    """OFFSET/LIMIT; `ties` (FETCH ... WITH TIES) keeps going while rows equal the last one on
+    these sort keys."""
     input: Node
     count: Expr | None
     offset: Expr | None
     columns: tuple[OutputColumn, ...]
+    ties: tuple[Expr, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Distinct(Node):
+    """Rows with duplicates removed; with `on` (DISTINCT ON), the first row of each group of
+    rows equal on those expressions."""
     input: Node
     columns: tuple[OutputColumn, ...]
+    on: tuple[Expr, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,64 +227,87 @@ class SetOp(Node):
     columns: tuple[OutputColumn, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class RecursiveUnion(Node):
+    """WITH RECURSIVE: `anchor` once, then `recursive` (which reads the previous round through a
+    WorkTableScan with the same key) until a round adds no rows."""
+    name: str
+    anchor: Node
+    recursive: Node
+    distinct: bool
+    key: int
+    columns: tuple[OutputColumn, ...]
+
+
 def inputs(node: Node) -> tuple[Node, ...]:
-    if isinstance(node, (Filter, Project, Aggregate, Sort, Limit, Distinct)):
+    if isinstance(node, (Filter, Project, ProjectSet, Aggregate, Window, Sort, Limit, Distinct)):
         return (node.input,)
     if isinstance(node, (Join, SetOp)):
         return (node.left, node.right)
+    if isinstance(node, RecursiveUnion):
+        return (node.anchor, node.recursive)
     return ()
 
 
-def describe(node: Node) -> str:
-    """One line for EXPLAIN."""
-    if isinstance(node, SeqScan):
-        return f"Seq Scan on {node.table.name}" + (f" {node.alias}" if node.alias != node.table.name else "")
-    if isinstance(node, IndexLookup):
-        return f"Index Scan using {node.index_name} on {node.table.name}" + (f" {node.alias}" if node.alias != node.table.name else "")
-    if isinstance(node, VirtualScan):
-        return f"Function Scan on {node.name}"
-    if isinstance(node, Join):
-        if node.kind == "cross" or not node.left_keys:
-            return "Nested Loop" + ("" if node.kind in ("inner", "cross") else f" {node.kind.title()} Join")
-        return "Hash Join" if node.kind == "inner" else f"Hash {node.kind.title()} Join"
-    if isinstance(node, Aggregate):
-        return "HashAggregate" if node.groups else "Aggregate"
-    if isinstance(node, SetOp):
-        return ("Append" if node.kind == "union" and node.all else f"HashSetOp {node.kind.title()}" + (" All" if node.all else ""))
-    return {Result: "Result", Values: "Values Scan", Filter: "Filter", Project: "Result", Sort: "Sort",
-            Limit: "Limit", Distinct: "HashAggregate"}[type(node)]
+_CHILD_FIELDS = ("input", "left", "right", "anchor", "recursive")
+_OPAQUE_FIELDS = frozenset(_CHILD_FIELDS + ("table", "columns", "read_point", "producer"))
 
 
-def render(node: Node, annotate=None) -> list[str]:
-    """The plan as EXPLAIN lines: a tree with "->" arrows, as PostgreSQL draws it."""
-    lines: list[str] = []
-
-    def visit(n: Node, depth: int) -> None:
-        label = describe(n) + (annotate(n) if annotate else "")
-        if depth == 0:
-            lines.append(label)
-        else:
-            lines.append("  " * (3 * depth - 2) + "->  " + label)
-        details = _details(n)
-        for d in details:
-            lines.append(("  " * (3 * depth + (1 if depth else 0)) if depth else "  ") + d)
-        for child in inputs(n):
-            visit(child, depth + 1)
-
-    visit(node, 0)
-    return lines
+def with_inputs(node: Node, new: tuple[Node, ...]) -> Node:
+    """`node` reading from `new` instead of its current inputs."""
+    old = inputs(node)
+    if all(a is b for a, b in zip(old, new)):
+        return node
+    names = [f for f in _CHILD_FIELDS if hasattr(node, f)]
+    return dataclasses.replace(node, **dict(zip(names, new)))
 
 
-def _details(n: Node) -> list[str]:
-    out = []
-    if isinstance(n, SeqScan) and n.filter is not None:
-        out.append("Filter: (...)")
+def transform(node: Node, fn: Callable[[Node], Node]) -> Node:
+    """Rebuild a plan bottom-up: fn sees each node after its inputs were transformed."""
+    children = inputs(node)
+    if children:
+        node = with_inputs(node, tuple(transform(c, fn) for c in children))
+    return fn(node)
+
+
+def map_node_expressions(node: Node, fn: Callable[[Expr], Expr]) -> Node:
+    """`node` with fn applied to every expression it evaluates itself (not its inputs')."""
+    changes = {}
+    for f in dataclasses.fields(node):
+        if f.name in _OPAQUE_FIELDS:
+            continue
+        v = getattr(node, f.name)
+        mapped = map_value(v, fn)
+        if mapped is not v:
+            changes[f.name] = mapped
+    return dataclasses.replace(node, **changes) if changes else node
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """`node` and every node below it (not descending into subquery plans)."""
+    yield node
+    for child in inputs(node):
+        yield from walk(child)
+
+
+def node_expressions(n: Node) -> list[Expr]:
+    """Every expression a node evaluates itself (not those of its inputs)."""
+    out: list[Expr] = []
+    for name in ("filter", "predicate", "condition", "count", "offset"):
+        v = getattr(n, name, None)
+        if isinstance(v, Expr):
+            out.append(v)
+    for name in ("exprs", "groups", "aggs", "groupings", "left_keys", "right_keys", "functions", "on", "ties"):
+        out.extend(getattr(n, name, ()) or ())
     if isinstance(n, IndexLookup):
-        out.append("Index Cond: (key = ...)")
+        out.extend(x for key in n.keys for x in key)
     if isinstance(n, Sort):
-        out.append(f"Sort Key: {len(n.keys)} key(s)")
-    if isinstance(n, Join) and n.left_keys:
-        out.append(f"Hash Cond: {len(n.left_keys)} key(s)")
+        out.extend(k.expr for k in n.keys)
+    if isinstance(n, Window):
+        out.extend(n.spec.partition)
+        out.extend(n.spec.order)
+    if isinstance(n, Values):
+        out.extend(x for row in n.rows for x in row)
     return out
 
 

@@ -12,8 +12,10 @@ and aggregates -> HAVING -> SELECT list -> DISTINCT -> ORDER BY -> LIMIT; the op
 """
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from sqlglot import exp
@@ -23,14 +25,20 @@ from engine.catalog.system import system_catalog
 from engine.errors import SqlError, feature_not_supported, syntax_error
 from engine.exec import functions as F
 from engine.exec import plan as P
-from engine.exec.expr import (AggCall, And, Call, Case, Cast, Coalesce, Col, Compare, Const, Expr,
-                              InList, IsBool, IsNull, Like, Not, Or, OuterCol, Param, Subquery,
-                              children, walk)
+from engine.exec.aggregates import AGGREGATE_NAMES
+from engine.exec.aggregates import argument_types as aggregate_argument_types
+from engine.exec.aggregates import result_type as aggregate_result_type
 from engine.exec.casts import cast_function, castable
+from engine.exec.expr import (AggCall, And, Call, Case, Cast, Coalesce, Col, Compare, Const, Expr, Frame,
+                              GroupingCall, InList, IsBool, IsNull, Like, Not, Or, OrderItem, OuterCol,
+                              Param, Quantified, SrfCall, Subquery, WindowCall, WindowSpec, map_children,
+                              map_expr, walk)
+from engine.exec.srf import SET_RETURNING
+from engine.exec.windows import WINDOW_FUNCTIONS, window_signature
 from engine.rewind.points import PointTable
 from engine.sql.timetravel import version_point
 from engine.types import (OID, REG_TYPES, REGCLASS, OutputSettings, BOOL, BPCHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, NAME,
-                          NUMERIC, NUMERIC_PRECEDENCE, STRING_TYPES, TEXT, TIME, TIMESTAMP,
+                          NUMERIC, NUMERIC_PRECEDENCE, RECORD, STRING_TYPES, TEXT, TIME, TIMESTAMP,
                           TIMESTAMPTZ, TYPES_BY_OID, UNKNOWN, VARCHAR, SqlType, array_of,
                           format_type, type_from_name)
 
@@ -55,21 +63,26 @@ class ScopeColumn:
     attnum: int = 0
     nullable: bool = True
     hidden: bool = False             # system columns: resolvable by name, not part of *
+    unqualified: bool = True         # False for the sides of a USING column: only `alias.name` reaches them
 
 
 @dataclass(slots=True)
 class RangeEntry:
-    alias: str
+    alias: str                       # "" for the merged columns of USING joins (never qualified)
     columns: list[ScopeColumn]
     table: TableDef | None = None
 
 
 class Scope:
-    """Names visible in one query level; `parent` is the enclosing query (correlation)."""
+    """Names visible in one query level; `parent` is the enclosing query (correlation).
 
-    def __init__(self, entries: list[RangeEntry], parent: Scope | None = None) -> None:
+    `star` lists the columns `*` expands to, in order (USING joins merge and reorder them)."""
+
+    def __init__(self, entries: list[RangeEntry], parent: Scope | None = None,
+                 star: list[ScopeColumn] | None = None) -> None:
         self.entries = entries
         self.parent = parent
+        self.star = star if star is not None else [c for e in entries for c in e.columns if not c.hidden]
         self.correlated = False
 
     def resolve(self, name: str, qualifier: str | None) -> Expr:
@@ -102,7 +115,7 @@ class Scope:
             if qualifier is not None and entry.alias != qualifier:
                 continue
             for c in entry.columns:
-                if c.name == name:
+                if c.name == name and (qualifier is not None or c.unqualified):
                     matches.append(c)
         if len(matches) > 1:
             raise SqlError("42702", f'column reference "{name}" is ambiguous')
@@ -114,6 +127,26 @@ class Scope:
                 if c.index == index:
                     return c
         return None
+
+
+@dataclass(slots=True)
+class Relation:
+    """A planned FROM item: its plan, the names it makes visible, and what `*` expands to."""
+    node: P.Node
+    entries: list[RangeEntry]
+    star: list[ScopeColumn]
+    lateral: bool = False            # refers to the items to its left: re-run per left row
+
+
+@dataclass(slots=True)
+class CteDef:
+    """A WITH query visible by name. `busy` while its own body is being planned (a name inside
+    it then means something else); `worktable` while its recursive term is."""
+    tree: exp.Expression
+    names: list[str] | None
+    recursive: bool = False
+    busy: bool = False
+    worktable: P.WorkTableScan | None = None
 
 
 # -------------------------------------------------------------------- the environment
@@ -182,10 +215,6 @@ def common_type(types: list[SqlType], context: str) -> SqlType:
                    f"{format_type(next(t for t in known if t.oid != first.oid))} cannot be matched")
 
 
-AGGREGATES = {"count", "sum", "avg", "min", "max", "string_agg", "array_agg", "bool_and", "bool_or",
-              "every", "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
-              "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg"}
-
 _FUNC_ALIASES = {"current_timestamp": "now", "ifnull": "coalesce", "nvl": "coalesce",
                  "lcase": "lower", "ucase": "upper", "stddev": "stddev_samp", "variance": "var_samp",
                  "logical_and": "bool_and", "logical_or": "bool_or", "bool_and": "bool_and",
@@ -197,7 +226,11 @@ _FUNC_ALIASES = {"current_timestamp": "now", "ifnull": "coalesce", "nvl": "coale
 _SQLGLOT_FUNC_NAMES = {exp.CurrentTimestamp: "now", exp.CurrentDate: "current_date",
                        exp.CurrentUser: "current_user", exp.ArrayAgg: "array_agg",
                        exp.GroupConcat: "string_agg", exp.LogicalAnd: "bool_and",
-                       exp.LogicalOr: "bool_or"}
+                       exp.LogicalOr: "bool_or", exp.JSONArrayAgg: "json_agg",
+                       exp.JSONBObjectAgg: "jsonb_object_agg", exp.JSONObjectAgg: "json_object_agg",
+                       exp.VariancePop: "var_pop", exp.GenerateSeries: "generate_series",
+                       exp.ExplodingGenerateSeries: "generate_series", exp.Explode: "unnest",
+                       exp.Unnest: "unnest"}
 
 
 def function_name(node: exp.Func) -> str:
@@ -228,18 +261,14 @@ def function_args(node: exp.Func) -> list[exp.Expression]:
 # -------------------------------------------------------------------- the planner
 
 
-@dataclass
-class SelectParts:
-    node: P.Node
-    columns: tuple[P.OutputColumn, ...]
-
-
 class Planner:
     """Plans one statement. Create one per statement; it records parameter types as it goes."""
 
     def __init__(self, env: PlanEnv) -> None:
         self.env = env
-        self.ctes: list[dict[str, tuple[exp.Expression, list[str] | None]]] = []
+        self.ctes: list[dict[str, CteDef]] = []
+        self.windows: list[dict[str, exp.Window]] = []     # WINDOW clauses of the SELECTs being planned
+        self._worktable_keys = itertools.count(1)
         # FOR SYSTEM_TIME: the statement's clauses (by ReadPoint.index), each time-travel table
         # reference with the catalog it was bound against, and the point a view body is read at
         self.read_points: list[P.ReadPoint] = [P.ReadPoint(0, "as_of", True)] if env.session_point else []
@@ -248,211 +277,381 @@ class Planner:
 
     # ---------------------------------------------------------------- queries
 
-    def plan_query(self, tree: exp.Expression, parent: Scope | None = None) -> P.Node:
+    def plan_query(self, tree: exp.Expression, parent: Scope | None = None, keep_unknown: bool = False) -> P.Node:
+        """A query's plan. `keep_unknown` leaves untyped literals in the select list unknown (set
+        operation branches, whose column types are resolved across all branches)."""
         if isinstance(tree, exp.Subquery):
-            inner = self.plan_query(tree.this, parent)
-            return self._apply_modifiers(tree, inner, parent)
+            pushed = self._with(tree)
+            try:
+                inner = self.plan_query(tree.this, parent, keep_unknown and not _has_modifiers(tree))
+                return self._apply_modifiers(tree, inner, parent)
+            finally:
+                if pushed:
+                    self.ctes.pop()
         if isinstance(tree, exp.Select):
-            return self.plan_select(tree, parent)
+            return self.plan_select(tree, parent, keep_unknown)
         if isinstance(tree, (exp.Union, exp.Intersect, exp.Except)):
             return self.plan_setop(tree, parent)
         if isinstance(tree, exp.Values):
             return self.plan_values(tree, parent)
+        if isinstance(tree, exp.Table) and not tree.args.get("joins"):
+            return self.plan_query(exp.select("*").from_(tree), parent)
         raise feature_not_supported(f"query {type(tree).__name__}")
 
-    def _with(self, tree: exp.Expression):
+    def _with(self, tree: exp.Expression) -> bool:
         w = tree.args.get("with_") or tree.args.get("with")
         if not w:
             return False
-        if w.args.get("recursive"):
-            raise feature_not_supported("WITH RECURSIVE")
-        frame: dict[str, tuple[exp.Expression, list[str] | None]] = {}
-        self.ctes.append(frame)
+        recursive = bool(w.args.get("recursive"))
+        frame: dict[str, CteDef] = {}
         for cte in w.expressions:
+            body = cte.this
+            if not isinstance(body, (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery)):
+                raise feature_not_supported("data-modifying statements in WITH")
             alias = cte.args.get("alias")
             names = [c.name for c in alias.columns] if alias is not None and alias.columns else None
-            frame[cte.alias_or_name] = (cte.this, names)
+            name = cte.alias_or_name
+            if name in frame:
+                raise SqlError("42712", f'WITH query name "{name}" specified more than once')
+            frame[name] = CteDef(body, names, recursive and _mentions_table(body, name))
+        self.ctes.append(frame)
         return True
 
-    def plan_select(self, tree: exp.Select, parent: Scope | None) -> P.Node:
-        pushed = self._with(tree)
+    def _cte(self, name: str) -> CteDef | None:
+        for frame in reversed(self.ctes):
+            d = frame.get(name)
+            if d is not None and not d.busy:
+                return d
+        return None
+
+    def _plan_cte(self, d: CteDef, name: str) -> P.Node:
+        if d.worktable is not None:
+            return d.worktable
+        if d.recursive:
+            return self._plan_recursive(d, name)
+        d.busy = True
         try:
-            return self._plan_select(tree, parent)
+            node = self.plan_query(d.tree, None)
         finally:
+            d.busy = False
+        return _renamed(node, d.names, name)
+
+    def _plan_recursive(self, d: CteDef, name: str) -> P.Node:
+        body = d.tree
+        if not isinstance(body, exp.Union) or _has_modifiers(body):
+            raise SqlError("42P19", f'recursive query "{name}" does not have the form non-recursive-term UNION [ALL] recursive-term')
+        if _mentions_table(body.this, name):
+            raise SqlError("42P19", f'recursive reference to query "{name}" must not appear within its non-recursive term')
+        d.busy = True
+        try:
+            anchor = _renamed(self.plan_query(body.this, None), d.names, name)
+        finally:
+            d.busy = False
+        key = next(self._worktable_keys)
+        columns = tuple(P.OutputColumn(c.name, c.type) for c in anchor.columns)
+        d.worktable = P.WorkTableScan(name, key, columns)
+        try:
+            recursive = self.plan_query(body.expression, None, keep_unknown=True)
+        finally:
+            d.worktable = None
+        if len(recursive.columns) != len(columns):
+            raise SqlError("42601", "each UNION query must have the same number of columns")
+        exprs = []
+        for i, (want, got) in enumerate(zip(columns, recursive.columns)):
+            e: Expr = Col(i, got.type)
+            if got.type.oid == UNKNOWN.oid:
+                e = self.coerce(e, want.type, "UNION")
+            elif got.type != want.type:
+                raise SqlError("42804", f'recursive query "{name}" column {i + 1} has type {format_type(want.type)} '
+                               f'in non-recursive term but type {format_type(got.type)} overall',
+                               hint="Cast the output of the non-recursive term to the correct type.")
+            exprs.append(e)
+        if any(not isinstance(e, Col) for e in exprs):
+            recursive = P.Project(recursive, tuple(exprs), columns)
+        distinct = bool(body.args.get("distinct"))
+        return P.RecursiveUnion(name, anchor, recursive, distinct, key, columns)
+
+    def plan_select(self, tree: exp.Select, parent: Scope | None, keep_unknown: bool = False) -> P.Node:
+        pushed = self._with(tree)
+        self.windows.append({w.name: w for w in tree.args.get("windows") or []})
+        try:
+            return self._plan_select(tree, parent, keep_unknown)
+        finally:
+            self.windows.pop()
             if pushed:
                 self.ctes.pop()
 
-    def _plan_select(self, tree: exp.Select, parent: Scope | None) -> P.Node:
+    def _plan_select(self, tree: exp.Select, parent: Scope | None, keep_unknown: bool) -> P.Node:
         from_ = tree.args.get("from_") or tree.args.get("from")
         if from_ is not None:
-            node, scope = self.plan_from(from_.this, tree.args.get("joins") or [], parent)
+            rel = self.plan_from(from_.this, tree.args.get("joins") or [], parent)
+            node, scope = rel.node, Scope(rel.entries, parent, rel.star)
         else:
             if tree.args.get("joins"):
                 raise syntax_error("syntax error at or near \"JOIN\"")
             node, scope = P.Result(), Scope([], parent)
         where = tree.args.get("where")
         if where is not None:
-            predicate = self.bind_condition(where.this, scope, "WHERE")
-            node = P.Filter(node, predicate, _columns(node))
+            node = P.Filter(node, self.bind_condition(where.this, scope, "WHERE"), node.columns)
 
-        select_items = self.expand_select_list(tree.expressions, scope)
-        bound = [(self.bind(e, scope), name, col) for e, name, col in select_items]
-        group = tree.args.get("group")
-        having = tree.args.get("having")
+        items = self.expand_select_list(tree.expressions, scope)
+        bound = [self.bind_item(e, col, scope) for e, _, col in items]
         order = tree.args.get("order")
+        order_keys = [self._bind_order_item(o, scope, items, bound) for o in order.expressions] if order else []
         distinct = tree.args.get("distinct")
-
-        order_items = []
-        if order is not None:
-            for o in order.expressions:
-                order_items.append(self._bind_order_item(o, scope, select_items, bound))
-
+        distinct_on: list[Expr] = []
+        if distinct is not None and distinct.args.get("on") is not None:
+            on = distinct.args["on"]
+            for x in (on.expressions if isinstance(on, exp.Tuple) else [on]):
+                distinct_on.append(self._bind_order_item(exp.Ordered(this=x), scope, items, bound).expr)
+        having = tree.args.get("having")
         having_expr = self.bind_condition(having.this, scope, "HAVING") if having is not None else None
-        group_exprs: list[Expr] = []
-        if group is not None:
-            for g in group.expressions:
-                if isinstance(g, exp.Literal) and not g.is_string:
-                    pos = int(g.this)
-                    if not 1 <= pos <= len(bound):
-                        raise SqlError("42P10", f"GROUP BY position {pos} is not in select list")
-                    group_exprs.append(bound[pos - 1][0])
-                elif isinstance(g, exp.Column) and not g.table and any(n == g.name for _, n, _ in select_items) \
-                        and scope._find(g.name, None) is None:
-                    group_exprs.append(next(b for b, n, _ in bound if n == g.name))
-                elif isinstance(g, (exp.Rollup, exp.Cube, exp.GroupingSets)):
-                    raise feature_not_supported("GROUPING SETS, ROLLUP and CUBE")
-                else:
-                    group_exprs.append(self.bind(g, scope))
-            for key in ("rollup", "cube", "grouping_sets"):
-                if group.args.get(key):
-                    raise feature_not_supported("GROUPING SETS, ROLLUP and CUBE")
+        group_exprs, sets = self._group_by(tree.args.get("group"), scope, items, bound)
 
-        all_exprs = [b for b, _, _ in bound] + [k.expr for k in order_items] + ([having_expr] if having_expr else [])
-        aggs = _collect_aggs(all_exprs)
-        if aggs or group_exprs:
-            node, rewrite = self._aggregate(node, scope, group_exprs, aggs)
-            bound = [(rewrite(b), n, c) for b, n, c in bound]
-            order_items = [P.SortKey(rewrite(k.expr), k.descending, k.nulls_first) for k in order_items]
+        everything = bound + [k.expr for k in order_keys] + distinct_on + ([having_expr] if having_expr is not None else [])
+        aggs = _collect(everything, AggCall)
+        groupings = _collect(everything, GroupingCall)
+        if aggs or group_exprs or sets is not None or having_expr is not None or groupings:
+            node, rewrite = self._aggregate(node, scope, group_exprs, sets, aggs, groupings)
+            bound = [rewrite(b) for b in bound]
+            order_keys = [P.SortKey(rewrite(k.expr), k.descending, k.nulls_first) for k in order_keys]
+            distinct_on = [rewrite(e) for e in distinct_on]
             if having_expr is not None:
-                node = P.Filter(node, rewrite(having_expr), _columns(node))
-        elif having_expr is not None:
-            node, rewrite = self._aggregate(node, scope, [], [])
-            bound = [(rewrite(b), n, c) for b, n, c in bound]
-            node = P.Filter(node, rewrite(having_expr), _columns(node))
+                node = P.Filter(node, rewrite(having_expr), node.columns)
 
-        out_cols = tuple(self._output_column(b, name, col, scope) for b, name, col in bound)
-        exprs = [b for b, _, _ in bound]
+        calls = _collect(bound + [k.expr for k in order_keys] + distinct_on, WindowCall)
+        if calls:
+            node, rewrite = self._windows(node, calls)
+            bound = [rewrite(b) for b in bound]
+            order_keys = [P.SortKey(rewrite(k.expr), k.descending, k.nulls_first) for k in order_keys]
+            distinct_on = [rewrite(e) for e in distinct_on]
+        srfs = _collect(bound, SrfCall)
+        if _collect([k.expr for k in order_keys] + distinct_on, SrfCall):
+            raise feature_not_supported("set-returning functions in ORDER BY or DISTINCT ON")
+        if srfs:
+            base = len(node.columns)
+            cols = node.columns + tuple(P.OutputColumn(f.name, f.type) for f in srfs)
+            node = P.ProjectSet(node, tuple(srfs), cols)
+            position = {f: base + i for i, f in enumerate(srfs)}
+            bound = [map_expr(b, lambda x: Col(position[x], x.type) if isinstance(x, SrfCall) else None) for b in bound]
+
+        out_cols = tuple(self._output_column(b, name, col, scope, keep_unknown)
+                         for b, (_, name, col) in zip(bound, items))
+        exprs = list(bound)
         n_visible = len(exprs)
-        # ORDER BY keys not in the select list travel as hidden trailing columns
-        sort_keys: list[P.SortKey] = []
-        for k in order_items:
+
+        def position_of(e: Expr, context: str) -> int:
             try:
-                pos = exprs.index(k.expr)
+                return exprs.index(e)
             except ValueError:
-                if distinct is not None:
+                if distinct is not None and not distinct_on and context == "order":
                     raise SqlError("42P10", "for SELECT DISTINCT, ORDER BY expressions must appear in select list")
-                exprs.append(k.expr)
-                pos = len(exprs) - 1
-            sort_keys.append(P.SortKey(Col(pos, k.expr.type), k.descending, k.nulls_first))
-        hidden = tuple(P.OutputColumn("?sort?", e.type) for e in exprs[n_visible:])
+                exprs.append(e)
+                return len(exprs) - 1
+
+        sort_keys = [P.SortKey(Col(position_of(k.expr, "order"), k.expr.type), k.descending, k.nulls_first)
+                     for k in order_keys]
+        on_cols = [Col(position_of(e, "on"), e.type) for e in distinct_on]
+        hidden = tuple(P.OutputColumn("?hidden?", e.type) for e in exprs[n_visible:])
         node = P.Project(node, tuple(exprs), out_cols + hidden)
-        if distinct is not None:
-            if distinct.args.get("on"):
-                raise feature_not_supported("DISTINCT ON")
-            node = P.Distinct(node, node.columns)
-        if sort_keys:
-            node = P.Sort(node, tuple(sort_keys), node.columns)
-        node = self._limit(tree, node, scope)
+        if on_cols:
+            sort_keys = _distinct_on_order(on_cols, sort_keys)
+            node = P.Distinct(P.Sort(node, tuple(sort_keys), node.columns), node.columns, tuple(on_cols))
+        else:
+            if distinct is not None:
+                node = P.Distinct(node, node.columns)
+            if sort_keys:
+                node = P.Sort(node, tuple(sort_keys), node.columns)
+        node = self._limit(tree, node, scope.parent, sort_keys)
         if hidden:
             node = P.Project(node, tuple(Col(i, c.type) for i, c in enumerate(out_cols)), out_cols)
         return node
 
-    def _bind_order_item(self, o: exp.Ordered, scope: Scope, select_items, bound) -> P.SortKey:
+    def _bind_order_item(self, o: exp.Ordered, scope: Scope, select_items, bound: list[Expr]) -> P.SortKey:
+        """An ORDER BY (or DISTINCT ON) item: a select-list position, an output column name, or
+        an expression over the FROM clause's columns, in that order of preference."""
         target = o.this
         desc = bool(o.args.get("desc"))
         nulls_first = o.args.get("nulls_first")
         nulls_first = bool(nulls_first) if nulls_first is not None else desc
         if isinstance(target, exp.Literal) and not target.is_string:
-            pos = int(target.this)
+            pos = int(target.this) if target.this.isdigit() else 0
             if not 1 <= pos <= len(bound):
-                raise SqlError("42P10", f"ORDER BY position {pos} is not in select list")
-            return P.SortKey(bound[pos - 1][0], desc, nulls_first)
+                raise SqlError("42P10", f"ORDER BY position {target.this} is not in select list")
+            return P.SortKey(bound[pos - 1], desc, nulls_first)
         if isinstance(target, exp.Parameter):
             raise NeedsLiteral()
-        if isinstance(target, exp.Column) and not target.table:
-            matches = [b for b, n, _ in bound if n == target.name]
-            if matches and (scope._find(target.name, None) is None or len(matches) >= 1):
-                if len(matches) > 1 and len(set(matches)) > 1:
+        if isinstance(target, exp.Column) and not target.table and not isinstance(target.this, exp.Star):
+            matches = [b for b, (_, n, _) in zip(bound, select_items) if n == target.name]
+            if matches:
+                if len(set(matches)) > 1:
                     raise SqlError("42702", f'ORDER BY "{target.name}" is ambiguous')
                 return P.SortKey(matches[0], desc, nulls_first)
-        return P.SortKey(self.bind(target, scope), desc, nulls_first)
+        e = self.bind(target, scope)
+        if e.type.oid == UNKNOWN.oid:
+            e = self.coerce(e, TEXT, "ORDER BY")
+        return P.SortKey(e, desc, nulls_first)
 
-    def _limit(self, tree: exp.Expression, node: P.Node, scope: Scope) -> P.Node:
+    def _group_by(self, group: exp.Group | None, scope: Scope, select_items, bound: list[Expr]
+                  ) -> tuple[list[Expr], list[list[Expr]] | None]:
+        """GROUP BY's expressions, and its grouping sets (None when it has no ROLLUP, CUBE or
+        GROUPING SETS): the cross product of every item's sets, as PostgreSQL expands them."""
+        if group is None:
+            return [], None
+        items = list(group.expressions)
+        for key in ("grouping_sets", "rollup", "cube"):
+            value = group.args.get(key)
+            if isinstance(value, list):
+                items.extend(value)
+            elif isinstance(value, exp.Expression):
+                items.append(value)
+
+        def one(g: exp.Expression) -> Expr:
+            if isinstance(g, exp.Paren):
+                return one(g.this)
+            if isinstance(g, exp.Literal) and not g.is_string:
+                pos = int(g.this) if g.this.isdigit() else 0
+                if not 1 <= pos <= len(bound):
+                    raise SqlError("42P10", f"GROUP BY position {g.this} is not in select list")
+                return bound[pos - 1]
+            if isinstance(g, exp.Parameter):
+                raise NeedsLiteral()
+            if isinstance(g, exp.Column) and not g.table and scope._find(g.name, None) is None:
+                for b, (_, n, _) in zip(bound, select_items):
+                    if n == g.name:
+                        return b
+            e = self.bind(g, scope)
+            if any(isinstance(x, (AggCall, WindowCall)) for x in walk(e)):
+                raise SqlError("42803", "aggregate functions are not allowed in GROUP BY")
+            if e.type.oid == UNKNOWN.oid:
+                e = self.coerce(e, TEXT, "GROUP BY")
+            return e
+
+        def element(g: exp.Expression) -> list[Expr]:
+            """One element of ROLLUP/CUBE: an expression or a parenthesized list of them."""
+            if isinstance(g, exp.Tuple):
+                return [one(x) for x in g.expressions]
+            return [one(g)]
+
+        def sets_of(g: exp.Expression) -> list[list[Expr]] | None:
+            if isinstance(g, exp.Rollup):
+                parts = [element(x) for x in g.expressions]
+                return [[e for p in parts[:k] for e in p] for k in range(len(parts), -1, -1)]
+            if isinstance(g, exp.Cube):
+                parts = [element(x) for x in g.expressions]
+                return [[e for i, p in enumerate(parts) if bits & (1 << (len(parts) - 1 - i)) for e in p]
+                        for bits in range((1 << len(parts)) - 1, -1, -1)]
+            if isinstance(g, exp.GroupingSets):
+                out = []
+                for x in g.expressions:
+                    inner = sets_of(x)
+                    out.extend(inner if inner is not None else [element(x)])
+                return out
+            if isinstance(g, exp.Tuple) and not g.expressions:
+                return [[]]
+            return None
+
+        exprs: list[Expr] = []
+        sets: list[list[Expr]] = [[]]
+        any_sets = False
+        for g in items:
+            item_sets = sets_of(g)
+            if item_sets is None:
+                e = one(g)
+                exprs.append(e)
+                sets = [s + [e] for s in sets]
+            else:
+                any_sets = True
+                exprs.extend(e for s in item_sets for e in s)
+                sets = [s + t for s in sets for t in item_sets]
+        return list(dict.fromkeys(exprs)), (sets if any_sets else None)
+
+    def _limit(self, tree: exp.Expression, node: P.Node, parent: Scope | None, sort_keys: list[P.SortKey]) -> P.Node:
         limit = tree.args.get("limit")
         offset = tree.args.get("offset")
         if limit is None and offset is None:
             return node
+        scope = Scope([], parent)
         count = None
+        ties: tuple[Expr, ...] = ()
         if limit is not None:
-            target = limit.expression if isinstance(limit, exp.Limit) else limit.args.get("count") or limit.this
             if isinstance(limit, exp.Fetch):
-                target = limit.args.get("count") or exp.Literal.number(1)
-            if not (isinstance(target, exp.Null)):
-                count = self.coerce(self.bind(target, Scope([], scope.parent)), INT8, "LIMIT")
-        off = None
-        if offset is not None:
-            off = self.coerce(self.bind(offset.expression, Scope([], scope.parent)), INT8, "OFFSET")
-        return P.Limit(node, count, off, _columns(node))
+                target = limit.args.get("count")
+                options = limit.args.get("limit_options")
+                if options is not None and options.args.get("percent"):
+                    raise feature_not_supported("FETCH FIRST ... PERCENT")
+                if options is not None and options.args.get("with_ties"):
+                    if not sort_keys:
+                        raise SqlError("42601", "WITH TIES cannot be specified without ORDER BY clause")
+                    ties = tuple(k.expr for k in sort_keys)
+                if target is None:
+                    target = exp.Literal.number(1)
+            else:
+                target = limit.expression
+            if not isinstance(target, exp.Null) and not (isinstance(target, exp.Var) and target.name.upper() == "ALL"):
+                count = self._limit_value(target, scope, "LIMIT")
+        off = self._limit_value(offset.expression, scope, "OFFSET") if offset is not None else None
+        return P.Limit(node, count, off, node.columns, ties)
+
+    def _limit_value(self, target: exp.Expression, scope: Scope, clause: str) -> Expr:
+        e = self.bind(target, scope)
+        if any(isinstance(x, (Col, AggCall, WindowCall)) for x in walk(e)):
+            raise SqlError("42P10", f"argument of {clause} must not contain variables")
+        if e.type.oid in NUMERIC_PRECEDENCE and e.type.oid not in (INT2.oid, INT4.oid, INT8.oid):
+            raise SqlError("42804", f"argument of {clause} must be type bigint, not type {format_type(e.type)}")
+        return self.coerce(e, INT8, clause)
 
     def _apply_modifiers(self, tree: exp.Expression, node: P.Node, parent: Scope | None) -> P.Node:
+        """ORDER BY / LIMIT on a set operation, VALUES or parenthesized query: over its output."""
         order = tree.args.get("order")
+        keys: list[P.SortKey] = []
         if order is not None:
             scope = self._scope_for_output(node, parent)
-            keys = []
             for o in order.expressions:
                 target = o.this
                 desc = bool(o.args.get("desc"))
                 nf = o.args.get("nulls_first")
                 nf = bool(nf) if nf is not None else desc
                 if isinstance(target, exp.Literal) and not target.is_string:
-                    pos = int(target.this)
-                    if not 1 <= pos <= len(_columns(node)):
-                        raise SqlError("42P10", f"ORDER BY position {pos} is not in select list")
-                    keys.append(P.SortKey(Col(pos - 1, _columns(node)[pos - 1].type), desc, nf))
+                    pos = int(target.this) if target.this.isdigit() else 0
+                    if not 1 <= pos <= len(node.columns):
+                        raise SqlError("42P10", f"ORDER BY position {target.this} is not in select list")
+                    keys.append(P.SortKey(Col(pos - 1, node.columns[pos - 1].type), desc, nf))
+                elif isinstance(target, exp.Parameter):
+                    raise NeedsLiteral()
                 else:
                     keys.append(P.SortKey(self.bind(target, scope), desc, nf))
-            node = P.Sort(node, tuple(keys), _columns(node))
-        return self._limit(tree, node, Scope([], parent))
+            node = P.Sort(node, tuple(keys), node.columns)
+        return self._limit(tree, node, parent, keys)
 
     def _scope_for_output(self, node: P.Node, parent: Scope | None) -> Scope:
-        cols = [ScopeColumn(c.name, i, c.type) for i, c in enumerate(_columns(node))]
+        cols = [ScopeColumn(c.name, i, c.type) for i, c in enumerate(node.columns)]
         return Scope([RangeEntry("", cols)], parent)
 
     def plan_setop(self, tree: exp.Expression, parent: Scope | None) -> P.Node:
         pushed = self._with(tree)
         try:
-            left = self.plan_query(tree.this, parent)
-            right = self.plan_query(tree.expression, parent)
-            lc, rc = _columns(left), _columns(right)
+            left = self.plan_query(tree.this, parent, keep_unknown=True)
+            right = self.plan_query(tree.expression, parent, keep_unknown=True)
+            lc, rc = left.columns, right.columns
             kind = {exp.Union: "union", exp.Intersect: "intersect", exp.Except: "except"}[type(tree)]
             if len(lc) != len(rc):
                 raise SqlError("42601", f"each {kind.upper()} query must have the same number of columns")
             types = [common_type([a.type, b.type], kind.upper()) for a, b in zip(lc, rc)]
-            left = self._cast_columns(left, types)
-            right = self._cast_columns(right, types)
+            left = self._cast_columns(left, types, kind.upper())
+            right = self._cast_columns(right, types, kind.upper())
             cols = tuple(P.OutputColumn(c.name, t) for c, t in zip(lc, types))
-            distinct = tree.args.get("distinct")
-            node: P.Node = P.SetOp(kind, not distinct, left, right, cols)
+            node: P.Node = P.SetOp(kind, not tree.args.get("distinct"), left, right, cols)
             return self._apply_modifiers(tree, node, parent)
         finally:
             if pushed:
                 self.ctes.pop()
 
-    def _cast_columns(self, node: P.Node, types: list[SqlType]) -> P.Node:
-        cols = _columns(node)
+    def _cast_columns(self, node: P.Node, types: list[SqlType], context: str) -> P.Node:
+        cols = node.columns
         if all(c.type == t for c, t in zip(cols, types)):
             return node
-        exprs = tuple(self.coerce(Col(i, c.type), t, "UNION") if c.type != t else Col(i, c.type)
+        exprs = tuple(self.coerce(Col(i, c.type), t, context) if c.type != t else Col(i, c.type)
                       for i, (c, t) in enumerate(zip(cols, types)))
         return P.Project(node, exprs, tuple(P.OutputColumn(c.name, t) for c, t in zip(cols, types)))
 
@@ -463,110 +662,201 @@ class Planner:
         width = len(rows[0])
         if any(len(r) != width for r in rows):
             raise SqlError("42601", "VALUES lists must all be the same length")
+        for r in rows:
+            for v in r:
+                if any(isinstance(x, (AggCall, WindowCall, SrfCall)) for x in walk(v)):
+                    raise feature_not_supported("aggregate, window and set-returning functions in VALUES")
         if target_types is None:
             types = [common_type([r[i].type for r in rows], "VALUES") for i in range(width)]
         else:
             types = target_types
         rows = [[self.coerce(v, t, "VALUES", assignment=target_types is not None) for v, t in zip(r, types)] for r in rows]
         cols = tuple(P.OutputColumn(f"column{i + 1}", t) for i, t in enumerate(types))
-        return P.Values(tuple(tuple(r) for r in rows), cols)
+        node: P.Node = P.Values(tuple(tuple(r) for r in rows), cols)
+        return self._apply_modifiers(tree, node, parent) if _has_modifiers(tree) else node
 
     # ---------------------------------------------------------------- FROM
 
-    def plan_from(self, first: exp.Expression, joins: list[exp.Join], parent: Scope | None) -> tuple[P.Node, Scope]:
-        node, entries = self.plan_table_ref(first, parent)
+    def plan_from(self, first: exp.Expression, joins: list[exp.Join], parent: Scope | None) -> Relation:
+        rel = self.plan_table_ref(first, parent)
+        node, entries, star = rel.node, rel.entries, rel.star
         for j in joins:
-            right, right_entries = self.plan_table_ref(j.this, parent)
-            width = len(_columns(node))
-            for e in right_entries:
+            left_scope = Scope(entries, parent, star)
+            right_rel = self.plan_table_ref(j.this, parent, left_scope)
+            right = right_rel.node
+            lateral = right_rel.lateral
+            width = len(node.columns)
+            for e in right_rel.entries:
                 for c in e.columns:
                     c.index += width
-            kind = (j.args.get("side") or "").lower() or ("cross" if (j.args.get("kind") or "").upper() == "CROSS" else "inner")
-            if (j.args.get("kind") or "").upper() in ("OUTER",) and not j.args.get("side"):
-                kind = "full"
-            combined_entries = entries + right_entries
-            scope = Scope(combined_entries, parent)
-            condition = None
-            using = j.args.get("using")
-            if j.args.get("method") and str(j.args.get("method")).upper() == "NATURAL":
-                raise feature_not_supported("NATURAL JOIN")
-            if using:
-                conds = []
-                for ident in using:
-                    name = ident.name
-                    left_col = Scope(entries, parent).resolve(name, None)
-                    right_col = Scope(right_entries, parent).resolve(name, None)
-                    conds.append(self._compare("=", left_col, right_col))
-                condition = conds[0] if len(conds) == 1 else And(tuple(conds))
-            elif j.args.get("on") is not None:
-                condition = self.bind_condition(j.args["on"], scope, "JOIN/ON")
-            elif kind not in ("cross", "inner"):
-                raise syntax_error("syntax error: JOIN requires ON or USING")
-            if kind == "inner" and condition is None:
-                kind = "cross"
+            _check_aliases(entries, right_rel.entries)
+            side = (j.args.get("side") or "").lower()
+            kind = side or ("cross" if (j.args.get("kind") or "").upper() == "CROSS" else "inner")
+            if lateral and kind in ("right", "full"):
+                raise SqlError("42P10", "invalid reference to FROM-clause entry for table",
+                               detail="The combining JOIN type must be INNER or LEFT for a LATERAL reference.")
+            combined = entries + right_rel.entries
+            using = [i.name for i in j.args.get("using") or []]
+            if str(j.args.get("method") or "").upper() == "NATURAL":
+                right_names = {c.name for c in right_rel.star}
+                using = [c.name for c in star if c.name in right_names]
             if kind in ("left", "full"):
-                for e in right_entries:
+                for e in right_rel.entries:
                     for c in e.columns:
                         c.nullable = True
             if kind in ("right", "full"):
                 for e in entries:
                     for c in e.columns:
                         c.nullable = True
-            lkeys, rkeys, residual = _split_equi(condition, width) if condition is not None else ((), (), None)
-            cols = _columns(node) + _columns(right)
-            node = P.Join(node, right, kind, lkeys, rkeys, residual, cols)
-            entries = combined_entries
-        return node, Scope(entries, parent)
+            condition = None
+            merged: list[ScopeColumn] = []
+            merged_exprs: list[Expr] = []
+            if using or str(j.args.get("method") or "").upper() == "NATURAL":
+                conds = []
+                left_used, right_used = [], []
+                for name in using:
+                    lcol = _using_column(entries, name, "left")
+                    rcol = _using_column(right_rel.entries, name, "right")
+                    cond = self._compare("=", Col(lcol.index, lcol.type, lcol.nullable), Col(rcol.index, rcol.type, rcol.nullable))
+                    conds.append(cond)
+                    left_used.append(lcol)
+                    right_used.append(rcol)
+                    t = common_type([lcol.type, rcol.type], "JOIN/USING")
+                    lexpr = self.coerce(Col(lcol.index, lcol.type), t, "JOIN/USING")
+                    rexpr = self.coerce(Col(rcol.index, rcol.type), t, "JOIN/USING")
+                    value = {"right": rexpr, "full": Coalesce((lexpr, rexpr), t)}.get(kind, lexpr)
+                    merged_exprs.append(value)
+                    merged.append(ScopeColumn(name, -1, t, nullable=kind == "full" or (lcol.nullable if kind != "right" else rcol.nullable)))
+                    lcol.unqualified = rcol.unqualified = False
+                condition = (conds[0] if len(conds) == 1 else And(tuple(conds))) if conds else None
+                star = merged + [c for c in star if c not in left_used] + [c for c in right_rel.star if c not in right_used]
+                if kind == "cross":
+                    kind = "inner"
+            else:
+                star = star + right_rel.star
+                if j.args.get("on") is not None:
+                    condition = self.bind_condition(j.args["on"], Scope(combined, parent), "JOIN/ON")
+                elif kind not in ("cross", "inner"):
+                    raise syntax_error("syntax error at end of input")
+            if kind == "inner" and condition is None:
+                kind = "cross"
+            node = P.Join(node, right, kind, (), (), condition, node.columns + right.columns, lateral)
+            entries = combined
+            if merged:
+                exprs = [Col(i, c.type, c.nullable) for i, c in enumerate(node.columns)]
+                base = len(exprs)
+                cols = list(node.columns)
+                for i, (c, e) in enumerate(zip(merged, merged_exprs)):
+                    if isinstance(e, Col):
+                        c.index = e.index
+                    else:
+                        c.index = len(exprs)
+                        exprs.append(e)
+                        cols.append(P.OutputColumn(c.name, c.type))
+                if len(exprs) > base:
+                    node = P.Project(node, tuple(exprs), tuple(cols))
+                entries = entries + [RangeEntry("", merged)]
+        return Relation(node, entries, star)
 
-    def plan_table_ref(self, ref: exp.Expression, parent: Scope | None) -> tuple[P.Node, list[RangeEntry]]:
+    def plan_table_ref(self, ref: exp.Expression, parent: Scope | None, left: Scope | None = None) -> Relation:
+        """One FROM item. `left` is the scope of the items to its left, which a LATERAL item (and
+        a function call, implicitly lateral) may refer to."""
+        if isinstance(ref, exp.Lateral):
+            inner = ref.this
+            alias_node = ref.args.get("alias")
+            if isinstance(inner, exp.Subquery):
+                inner = inner.copy()
+                if alias_node is not None:
+                    inner.set("alias", alias_node)
+                return self._plan_lateral(inner, parent, left)
+            return self._plan_lateral(exp.Table(this=inner, alias=alias_node,
+                                                ordinality=ref.args.get("ordinality")), parent, left)
+        if isinstance(ref, exp.Subquery) and ref.args.get("lateral"):
+            return self._plan_lateral(ref, parent, left)
+        if isinstance(ref, (exp.Unnest,)) or (isinstance(ref, exp.Table) and _function_of(ref) is not None):
+            if left is not None:
+                return self._plan_lateral(ref, parent, left)
+            return self._plan_function(ref, Scope([], parent))
+        return self._plan_item(ref, parent)
+
+    def _plan_lateral(self, ref: exp.Expression, parent: Scope | None, left: Scope | None) -> Relation:
+        """Plan an item that may see the items to its left; if it does, the join re-runs it per left row."""
+        if left is not None:
+            rel = self._plan_item(ref, left) if not _is_function_ref(ref) else self._plan_function(ref, Scope([], left))
+            if _plan_depth(rel.node) >= 1:
+                rel.lateral = True
+                return rel
+        if _is_function_ref(ref):
+            return self._plan_function(ref, Scope([], parent))
+        return self._plan_item(ref, parent)
+
+    def _plan_item(self, ref: exp.Expression, parent: Scope | None) -> Relation:
         if isinstance(ref, exp.Table):
+            if ref.args.get("joins"):
+                return self._plan_nested_join(ref, parent, None)
             return self._plan_table(ref, parent)
         if isinstance(ref, exp.Subquery):
-            if ref.args.get("lateral"):
-                raise feature_not_supported("LATERAL")
-            node = self.plan_query(ref.this if not _has_modifiers(ref) else ref, None)
+            inner = ref.this
+            if isinstance(inner, (exp.Table, exp.Subquery)) and not _has_modifiers(ref) and \
+                    (isinstance(inner, exp.Subquery) or inner.args.get("joins")):
+                return self._plan_nested_join(inner, parent, ref.args.get("alias"))
+            node = self.plan_query(ref.this if not _has_modifiers(ref) else ref, parent)
             alias = ref.alias_or_name
-            return node, [self._entry_for(node, alias, ref.args.get("alias"))]
-        if isinstance(ref, exp.Lateral):
-            raise feature_not_supported("LATERAL")
+            entry = self._entry_for(node, alias, ref.args.get("alias"))
+            return Relation(node, [entry], list(entry.columns))
         if isinstance(ref, exp.Values):
-            node = self.plan_values(ref, None)
+            node = self.plan_values(ref, parent)
             alias = ref.alias_or_name or "*VALUES*"
-            return node, [self._entry_for(node, alias, ref.args.get("alias"))]
+            entry = self._entry_for(node, alias, ref.args.get("alias"))
+            return Relation(node, [entry], list(entry.columns))
         raise feature_not_supported(f"FROM item {type(ref).__name__}")
 
-    def _entry_for(self, node: P.Node, alias: str, alias_node: exp.TableAlias | None) -> RangeEntry:
-        names = [c.name for c in _columns(node)]
+    def _plan_nested_join(self, ref: exp.Expression, parent: Scope | None, alias_node: exp.TableAlias | None) -> Relation:
+        """A parenthesized join, `(a JOIN b ON ...)`, optionally with an alias over all of it."""
+        if isinstance(ref, exp.Subquery):
+            if ref.args.get("alias") is not None:
+                alias_node = alias_node or ref.args.get("alias")
+            return self._plan_nested_join(ref.this, parent, alias_node)
+        bare = ref.copy()
+        joins = bare.args.get("joins") or []
+        bare.set("joins", None)
+        rel = self.plan_from(bare, joins, parent)
+        if alias_node is None:
+            return rel
+        alias = alias_node.name
+        names = [c.name for c in rel.star]
+        if alias_node.columns:
+            renamed = [c.name for c in alias_node.columns]
+            names = renamed + names[len(renamed):]
+        cols = [ScopeColumn(n, c.index, c.type, c.table_oid, c.attnum, c.nullable) for n, c in zip(names, rel.star)]
+        return Relation(rel.node, [RangeEntry(alias, cols)], cols)
+
+    def _entry_for(self, node: P.Node, alias: str, alias_node: exp.TableAlias | None,
+                   names: list[str] | None = None) -> RangeEntry:
+        names = names or [c.name for c in node.columns]
         if alias_node is not None and alias_node.columns:
             renamed = [c.name for c in alias_node.columns]
-            if len(renamed) > len(names):
-                raise SqlError("42P10", f'table "{alias}" has {len(names)} columns available but {len(renamed)} columns specified')
+            if len(renamed) > len(node.columns):
+                raise SqlError("42P10", f'table "{alias}" has {len(node.columns)} columns available but {len(renamed)} columns specified')
             names = renamed + names[len(renamed):]
-        cols = [ScopeColumn(n, i, c.type) for i, (n, c) in enumerate(zip(names, _columns(node)))]
+        cols = [ScopeColumn(n, i, c.type, c.table_oid, c.attnum, c.nullable)
+                for i, (n, c) in enumerate(zip(names, node.columns))]
         return RangeEntry(alias, cols)
 
-    def _plan_table(self, ref: exp.Table, parent: Scope | None) -> tuple[P.Node, list[RangeEntry]]:
+    def _plan_table(self, ref: exp.Table, parent: Scope | None) -> Relation:
         name = ref.name
         schema = ref.db or None
         alias = ref.alias_or_name
         alias_node = ref.args.get("alias")
-        if ref.args.get("joins"):
-            raise feature_not_supported("nested joins in parentheses")
         version = ref.args.get("version")
         if schema is None:
-            for frame in reversed(self.ctes):
-                if name in frame:
-                    if version is not None:
-                        raise feature_not_supported("FOR SYSTEM_TIME on a WITH query (use it on the tables inside)")
-                    body, col_names = frame[name]
-                    node = self.plan_query(body, None)
-                    entry = self._entry_for(node, alias, alias_node)
-                    if col_names:
-                        for c, n in zip(entry.columns, col_names):
-                            c.name = n
-                    return node, [entry]
-        if isinstance(ref.this, exp.Anonymous) or isinstance(ref.this, exp.Func):
-            raise feature_not_supported("set-returning functions in FROM")
+            d = self._cte(name)
+            if d is not None:
+                if version is not None:
+                    raise feature_not_supported("FOR SYSTEM_TIME on a WITH query (use it on the tables inside)")
+                node = self._plan_cte(d, name)
+                entry = self._entry_for(node, alias, alias_node)
+                return Relation(node, [entry], list(entry.columns))
         point, catalog = self._table_point(version, schema, name)
         found = catalog.relation(name, schema, self.env.search_path)
         if found is None and self.env.virtual_table is not None:
@@ -576,7 +866,8 @@ class Planner:
                     raise feature_not_supported(f"FOR SYSTEM_TIME on {name} (a system table)")
                 cols = tuple(P.OutputColumn(n, t) for n, t in virtual.columns)
                 node = P.VirtualScan(virtual.name, virtual.producer, cols)
-                return node, [self._entry_for(node, alias, alias_node)]
+                entry = self._entry_for(node, alias, alias_node)
+                return Relation(node, [entry], list(entry.columns))
         if found is None:
             raise at_position(SqlError("42P01", f'relation "{schema + "." if schema else ""}{name}" does not exist'),
                               ref.args.get("db") or ref.this)
@@ -590,14 +881,55 @@ class Planner:
                 node = self.plan_query(parse_sql(view.sql), None)
             finally:
                 self._view_point = outer_point
-            entry = self._entry_for(node, alias, alias_node)
-            for c, n in zip(entry.columns, view.column_names):
-                c.name = n
-            return node, [entry]
+            entry = self._entry_for(node, alias, alias_node, list(view.column_names) + [c.name for c in node.columns][len(view.column_names):])
+            return Relation(node, [entry], list(entry.columns))
         if kind != "table":
             raise SqlError("42809", f'"{name}" is not a table')
         table = catalog.tables[oid]
-        return self.scan_node(table, alias, alias_node, read_point=point)
+        node, entries = self.scan_node(table, alias, alias_node, read_point=point)
+        return Relation(node, entries, [c for c in entries[0].columns if not c.hidden])
+
+    def _plan_function(self, ref: exp.Expression, scope: Scope) -> Relation:
+        """Set-returning functions in FROM: f(...), unnest(a, b, ...), ROWS FROM (f(...), g(...))."""
+        if isinstance(ref, exp.Unnest):
+            calls = [self._bind_srf("unnest", [a], scope) for a in ref.expressions]
+            alias_node = ref.args.get("alias")
+            ordinality = bool(ref.args.get("offset"))
+            default_name = "unnest"
+        else:
+            alias_node = ref.args.get("alias")
+            ordinality = bool(ref.args.get("ordinality"))
+            rows_from = ref.args.get("rows_from")
+            if rows_from:
+                calls = [c for item in rows_from for c in self._srf_calls(item, scope)]
+            else:
+                calls = self._srf_calls(_function_of(ref), scope)
+            default_name = calls[0].name
+        alias = alias_node.name if alias_node is not None and alias_node.name else default_name
+        columns = []
+        for c in calls:
+            columns.extend(srf_columns(c))
+        if len(columns) == 1 and len(calls) == 1 and alias_node is not None and alias_node.name:
+            columns = [(alias_node.name, columns[0][1])]
+        if ordinality:
+            columns.append(("ordinality", INT8))
+        cols = tuple(P.OutputColumn(n, t) for n, t in columns)
+        node = P.FunctionScan(tuple(calls), alias, cols, ordinality)
+        entry = self._entry_for(node, alias, alias_node)
+        return Relation(node, [entry], list(entry.columns))
+
+    def _srf_calls(self, item: exp.Expression, scope: Scope) -> list[SrfCall]:
+        if isinstance(item, exp.Table):
+            item = _function_of(item)
+        if isinstance(item, exp.Unnest):
+            return [self._bind_srf("unnest", [a], scope) for a in item.expressions]
+        if not isinstance(item, exp.Func):
+            raise feature_not_supported(f"FROM item {type(item).__name__}")
+        e = self.bind(item, scope)
+        if isinstance(e, SrfCall):
+            return [e]
+        # a scalar function in FROM: one row with its value
+        return [SrfCall("scalar", (e,), e.type)]
 
     # ---------------------------------------------------------------- time travel
 
@@ -641,6 +973,8 @@ class Planner:
         names = [c.name for c in table.columns]
         if alias_node is not None and alias_node.columns:
             renamed = [c.name for c in alias_node.columns]
+            if len(renamed) > len(names):
+                raise SqlError("42P10", f'table "{alias}" has {len(names)} columns available but {len(renamed)} columns specified')
             names = renamed + names[len(renamed):]
         scope_cols = [ScopeColumn(n, c.slot, c.type, table.table_id, _attnum(table, c.slot), not c.not_null)
                       for n, c in zip(names, table.columns)]
@@ -657,20 +991,20 @@ class Planner:
     # ---------------------------------------------------------------- select list
 
     def expand_select_list(self, items: list[exp.Expression], scope: Scope) -> list[tuple[exp.Expression, str, ScopeColumn | None]]:
+        """(expression, output name, column for * items) per output column."""
         out: list[tuple[exp.Expression, str, ScopeColumn | None]] = []
         for item in items:
             if isinstance(item, exp.Star):
                 if not scope.entries:
                     raise SqlError("42601", "SELECT * with no tables specified is not valid")
-                for entry in scope.entries:
-                    out.extend(self._entry_star(entry))
+                out.extend((item, c.name, c) for c in scope.star)
                 continue
             if isinstance(item, exp.Column) and isinstance(item.this, exp.Star):
                 qualifier = item.table
                 entries = [e for e in scope.entries if e.alias == qualifier]
                 if not entries:
                     raise SqlError("42P01", f'missing FROM-clause entry for table "{qualifier}"')
-                out.extend(self._entry_star(entries[0]))
+                out.extend((item, c.name, c) for c in entries[0].columns if not c.hidden)
                 continue
             if isinstance(item, exp.Alias):
                 out.append((item.this, item.alias, None))
@@ -678,41 +1012,91 @@ class Planner:
             out.append((item, output_name(item), None))
         return out
 
-    def _entry_star(self, entry: RangeEntry):
-        for c in entry.columns:
-            if not c.hidden:
-                yield (exp.column(c.name, table=entry.alias or None, quoted=True), c.name, c)
+    def bind_item(self, node: exp.Expression, col: ScopeColumn | None, scope: Scope) -> Expr:
+        if col is not None:
+            return Col(col.index, col.type, col.nullable)
+        return self.bind(node, scope)
 
-    def _output_column(self, e: Expr, name: str, col: ScopeColumn | None, scope: Scope) -> P.OutputColumn:
-        t = e.type if e.type.oid != UNKNOWN.oid else TEXT
+    def _output_column(self, e: Expr, name: str, col: ScopeColumn | None, scope: Scope,
+                       keep_unknown: bool = False) -> P.OutputColumn:
+        t = e.type if e.type.oid != UNKNOWN.oid or keep_unknown else TEXT
         if isinstance(e, Col):
             info = col or scope.column_info(e.index)
             if info is not None and info.table_oid:
                 return P.OutputColumn(name, t, info.table_oid, info.attnum, e.nullable)
         return P.OutputColumn(name, t)
 
-    # ---------------------------------------------------------------- aggregation
+    # ---------------------------------------------------------------- aggregation and windows
 
-    def _aggregate(self, node: P.Node, scope: Scope, groups: list[Expr], aggs: list[AggCall]):
+    def _aggregate(self, node: P.Node, scope: Scope, groups: list[Expr], sets: list[list[Expr]] | None,
+                   aggs: list[AggCall], groupings: list[GroupingCall]):
+        """An Aggregate over `node`, and the function that rewrites expressions above it (group
+        expressions and aggregate calls become its output columns)."""
         groups = list(dict.fromkeys(groups))
-        cols = tuple([P.OutputColumn("?group?", g.type) for g in groups] +
-                     [P.OutputColumn(a.name, a.type) for a in aggs])
-        agg_node = P.Aggregate(node, tuple(groups), tuple(aggs), cols)
         group_pos = {g: i for i, g in enumerate(groups)}
         agg_pos = {a: len(groups) + i for i, a in enumerate(aggs)}
+        grouping_pos = {g: len(groups) + len(aggs) + i for i, g in enumerate(groupings)}
+        grouping_calls = []
+        for gc in groupings:
+            args = []
+            for a in gc.args:
+                if a not in group_pos:
+                    raise SqlError("42803", "arguments to GROUPING must be grouping expressions of the associated query level")
+                args.append(Col(group_pos[a], a.type))
+            grouping_calls.append(GroupingCall(tuple(args)))
+        set_positions = tuple(tuple(dict.fromkeys(group_pos[g] for g in s)) for s in sets) if sets is not None else None
+        cols = tuple([P.OutputColumn("?group?", g.type) for g in groups] +
+                     [P.OutputColumn(a.name, a.type) for a in aggs] +
+                     [P.OutputColumn("grouping", INT4) for _ in groupings])
+        agg_node = P.Aggregate(node, tuple(groups), tuple(aggs), cols, set_positions, tuple(grouping_calls))
+        nullable_groups = sets is not None
+
+        def ungrouped(index: int) -> SqlError:
+            info = scope.column_info(index)
+            label = f"{_alias_of(scope, index)}.{info.name}" if info else "?"
+            return SqlError("42803", f'column "{label}" must appear in the GROUP BY clause or be used in an aggregate function')
+
+        def outer_ref(index: int) -> int:
+            for g, pos in group_pos.items():
+                if isinstance(g, Col) and g.index == index:
+                    return pos
+            info = scope.column_info(index)
+            raise SqlError("42803", f'subquery uses ungrouped column "{_alias_of(scope, index)}.'
+                           f'{info.name if info else "?"}" from outer query')
 
         def rewrite(e: Expr) -> Expr:
             if e in group_pos:
-                return Col(group_pos[e], e.type)
+                return Col(group_pos[e], e.type, nullable_groups or getattr(e, "nullable", True))
             if isinstance(e, AggCall):
                 return Col(agg_pos[e], e.type)
+            if isinstance(e, GroupingCall):
+                return Col(grouping_pos[e], INT4, False)
             if isinstance(e, Col):
-                info = scope.column_info(e.index)
-                label = f"{_alias_of(scope, e.index)}.{info.name}" if info else "?"
-                raise SqlError("42803", f'column "{label}" must appear in the GROUP BY clause or be used in an aggregate function')
-            return _map_children(e, rewrite)
+                raise ungrouped(e.index)
+            if isinstance(e, Subquery):
+                plan = _remap_outer(e.plan, 1, outer_ref) if e.correlated else e.plan
+                return dataclasses.replace(e, plan=plan, arg=rewrite(e.arg) if e.arg is not None else None)
+            return map_children(e, rewrite)
 
         return agg_node, rewrite
+
+    def _windows(self, node: P.Node, calls: list[WindowCall]):
+        """Window nodes (one per distinct window) over `node`, and the rewrite of calls to columns."""
+        by_spec: dict[WindowSpec, list[WindowCall]] = {}
+        for c in calls:
+            by_spec.setdefault(c.spec, []).append(c)
+        position: dict[WindowCall, int] = {}
+        for spec, group in by_spec.items():
+            base = len(node.columns)
+            cols = node.columns + tuple(P.OutputColumn(c.name, c.type) for c in group)
+            node = P.Window(node, spec, tuple(group), cols)
+            for i, c in enumerate(group):
+                position[c] = base + i
+
+        def rewrite(e: Expr) -> Expr:
+            return map_expr(e, lambda x: Col(position[x], x.type) if isinstance(x, WindowCall) else None)
+
+        return node, rewrite
 
     # ---------------------------------------------------------------- expressions
 
@@ -722,8 +1106,12 @@ class Planner:
             e = self.coerce(e, BOOL, clause)
         if e.type.oid != BOOL.oid:
             raise SqlError("42804", f"argument of {clause} must be type boolean, not type {format_type(e.type)}")
-        if clause in ("WHERE", "JOIN/ON") and any(isinstance(x, AggCall) for x in walk(e)):
+        if clause in ("WHERE", "JOIN/ON", "FILTER") and any(isinstance(x, AggCall) for x in walk(e)):
             raise SqlError("42803", f"aggregate functions are not allowed in {clause}")
+        if any(isinstance(x, WindowCall) for x in walk(e)):
+            raise SqlError("42P20", f"window functions are not allowed in {clause}")
+        if any(isinstance(x, SrfCall) for x in walk(e)):
+            raise SqlError("0A000", f"set-returning functions are not allowed in {clause}")
         return e
 
     def bind(self, node: exp.Expression, scope: Scope) -> Expr:
@@ -884,22 +1272,22 @@ class Planner:
         return Compare(op, left, right)
 
     def _bind_EQ(self, node, scope):
-        return self._compare("=", self.bind(node.this, scope), self.bind(node.expression, scope))
+        return self._bind_comparison("=", node, scope)
 
     def _bind_NEQ(self, node, scope):
-        return self._compare("<>", self.bind(node.this, scope), self.bind(node.expression, scope))
+        return self._bind_comparison("<>", node, scope)
 
     def _bind_GT(self, node, scope):
-        return self._compare(">", self.bind(node.this, scope), self.bind(node.expression, scope))
+        return self._bind_comparison(">", node, scope)
 
     def _bind_GTE(self, node, scope):
-        return self._compare(">=", self.bind(node.this, scope), self.bind(node.expression, scope))
+        return self._bind_comparison(">=", node, scope)
 
     def _bind_LT(self, node, scope):
-        return self._compare("<", self.bind(node.this, scope), self.bind(node.expression, scope))
+        return self._bind_comparison("<", node, scope)
 
     def _bind_LTE(self, node, scope):
-        return self._compare("<=", self.bind(node.this, scope), self.bind(node.expression, scope))
+        return self._bind_comparison("<=", node, scope)
 
     def _bool_arg(self, node, scope, op: str) -> Expr:
         e = self.bind(node, scope)
@@ -1029,20 +1417,60 @@ class Planner:
     def _bind_Exists(self, node, scope):
         return self._subquery("exists", node.this, scope)
 
-    def _subquery(self, kind: str, tree: exp.Expression, scope: Scope, arg: Expr | None = None) -> Expr:
-        inner_scope_parent = scope
-        plan = self.plan_query(tree, inner_scope_parent)
-        cols = _columns(plan)
-        correlated = _plan_is_correlated(plan)
+    def _bind_Array(self, node, scope):
+        if len(node.expressions) == 1 and isinstance(node.expressions[0], (exp.Select, exp.Union, exp.Subquery)):
+            return self._subquery("array", node.expressions[0], scope)
+        raise feature_not_supported("array constructors")
+
+    def _subquery(self, kind: str, tree: exp.Expression, scope: Scope, arg: Expr | None = None, op: str = "=") -> Expr:
+        """A subquery as a value: scalar, EXISTS, ARRAY(...), IN, or `arg op ANY/ALL (...)`."""
+        if isinstance(tree, exp.Subquery) and not _has_modifiers(tree):
+            tree = tree.this
+        plan = self.plan_query(tree, scope)
+        cols = plan.columns
+        correlated = _plan_depth(plan) >= 1
         if kind == "exists":
             return Subquery("exists", plan, BOOL, correlated=correlated)
         if len(cols) != 1:
-            raise SqlError("42601", "subquery must return only one column" if kind == "scalar" else "subquery has too many columns")
+            raise SqlError("42601", "subquery must return only one column" if kind in ("scalar", "array") else "subquery has too many columns")
         if kind == "scalar":
             return Subquery("scalar", plan, cols[0].type, correlated=correlated)
-        common = common_type([arg.type, cols[0].type], "IN")
-        arg = self.coerce(arg, common, "IN")
-        return Subquery("in", plan, BOOL, arg=arg, correlated=correlated)
+        if kind == "array":
+            return Subquery("array", plan, array_of(cols[0].type), correlated=correlated)
+        probe = self._compare(op, arg, Col(0, cols[0].type))
+        arg, element = probe.left, probe.right
+        if element != Col(0, cols[0].type):
+            plan = P.Project(plan, (element,), (P.OutputColumn(cols[0].name, element.type),))
+        if op == "=" and kind == "any":
+            return Subquery("in", plan, BOOL, arg=arg, correlated=correlated)
+        if op == "<>" and kind == "all":
+            return Subquery("in", plan, BOOL, arg=arg, correlated=correlated, negated=True)
+        return Subquery(kind, plan, BOOL, arg=arg, correlated=correlated, op=op)
+
+    def _bind_comparison(self, op: str, node: exp.Expression, scope: Scope) -> Expr:
+        """`a op b`, or `a op ANY/SOME/ALL (subquery or array)`."""
+        right = node.expression
+        quantifier = None
+        if isinstance(right, (exp.Any, exp.All)):
+            quantifier, target = ("all" if isinstance(right, exp.All) else "any"), right.this
+        elif isinstance(right, exp.Anonymous) and right.name.upper() in ("ANY", "SOME", "ALL") and len(right.expressions) == 1:
+            quantifier, target = ("all" if right.name.upper() == "ALL" else "any"), right.expressions[0]
+        if quantifier is None:
+            return self._compare(op, self.bind(node.this, scope), self.bind(right, scope))
+        left = self.bind(node.this, scope)
+        while isinstance(target, exp.Paren):
+            target = target.this
+        if isinstance(target, (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)):
+            return self._subquery(quantifier, target, scope, left, op)
+        array = self.bind(target, scope)
+        if array.type.oid == UNKNOWN.oid:
+            array = self.coerce(array, array_of(left.type if left.type.oid != UNKNOWN.oid else TEXT), op)
+        if array.type.element is None:
+            raise SqlError("42809", "op ANY/ALL (array) requires array on right side")
+        probe = self._compare(op, left, Col(0, array.type.element))
+        if probe.right != Col(0, array.type.element):
+            array = self.cast(array, array_of(probe.right.type), explicit=False)
+        return Quantified(op, probe.left, array, quantifier == "all")
 
     def _bind_Interval(self, node: exp.Interval, scope) -> Expr:
         this = node.this
@@ -1056,11 +1484,13 @@ class Planner:
 
     def _bind_function(self, node: exp.Func, scope: Scope) -> Expr:
         name = function_name(node)
-        if name in AGGREGATES:
+        if name in AGGREGATE_NAMES:
             return self._bind_aggregate(name, node, scope)
-        if isinstance(node, exp.Window) or node.find(exp.Window):
-            raise feature_not_supported("window functions")
+        if name in WINDOW_FUNCTIONS:
+            raise SqlError("42809", f"window function {name} requires an OVER clause")
         raw_args = function_args(node)
+        if name in SET_RETURNING and name != "scalar":
+            return self._bind_srf(name, raw_args, scope)
         args = [self.bind(a, scope) for a in raw_args]
         if name in ("now",) and args:
             raise SqlError("42883", "function now() takes no arguments")
@@ -1071,49 +1501,177 @@ class Planner:
     def _bind_Anonymous(self, node, scope):
         return self._bind_function(node, scope)
 
-    def _bind_aggregate(self, name: str, node: exp.Func, scope: Scope) -> Expr:
+    def _bind_srf(self, name: str, raw_args: list[exp.Expression], scope: Scope) -> SrfCall:
+        args = [a if isinstance(a, Expr) else self.bind(a, scope) for a in raw_args]
+        targets = SET_RETURNING[name].arguments([a.type for a in args])
+        args = [self.coerce(a, t, name) for a, t in zip(args, targets)]
+        columns = SET_RETURNING[name].columns([a.type for a in args])
+        if any(isinstance(x, (AggCall, WindowCall, SrfCall)) for a in args for x in walk(a)):
+            raise feature_not_supported("set-returning functions with aggregate, window or set-returning arguments")
+        return SrfCall(name, tuple(args), columns[0][1] if len(columns) == 1 else RECORD)
+
+    def _bind_aggregate(self, name: str, node: exp.Func, scope: Scope, window: bool = False) -> AggCall:
         distinct = False
         star = False
         raw = function_args(node)
+        order: list[exp.Ordered] = []
+        if raw and isinstance(raw[0], exp.Order):
+            order = list(raw[0].expressions)
+            raw = [raw[0].this] + raw[1:]
         if raw and isinstance(raw[0], exp.Distinct):
             distinct = True
             raw = list(raw[0].expressions) + raw[1:]
         if raw and isinstance(raw[0], exp.Star):
+            if name != "count":
+                raise SqlError("42883", f"function {name}(*) does not exist")
             star = True
-            raw = []
+            raw = raw[1:]
         args = [self.bind(a, scope) for a in raw]
-        if any(isinstance(x, AggCall) for a in args for x in walk(a)):
+        if not window and any(isinstance(x, AggCall) for a in args for x in walk(a)):
             raise SqlError("42803", "aggregate function calls cannot be nested")
-        if name == "count":
-            if not star and len(args) != 1:
-                raise SqlError("42883", "function count() does not exist")
-            if args and args[0].type.oid == UNKNOWN.oid:
-                args = [self.coerce(args[0], TEXT, name)]
-            return AggCall("count", tuple(args), INT8, distinct, star)
-        if len(args) != 1 or star:
-            raise feature_not_supported(f"aggregate {name} with these arguments")
-        a = args[0]
-        if a.type.oid == UNKNOWN.oid:
-            a = self.coerce(a, TEXT if name in ("min", "max") else NUMERIC, name)
-        t = a.type
-        if name == "sum":
-            result = {INT2.oid: INT8, INT4.oid: INT8, INT8.oid: NUMERIC, NUMERIC.oid: NUMERIC,
-                      FLOAT4.oid: FLOAT4, FLOAT8.oid: FLOAT8, INTERVAL.oid: INTERVAL}.get(t.oid)
-        elif name == "avg":
-            result = {INT2.oid: NUMERIC, INT4.oid: NUMERIC, INT8.oid: NUMERIC, NUMERIC.oid: NUMERIC,
-                      FLOAT4.oid: FLOAT8, FLOAT8.oid: FLOAT8, INTERVAL.oid: INTERVAL}.get(t.oid)
-        elif name in ("min", "max"):
-            result = t.base if t.oid not in (BOOL.oid,) else None
-            if t.oid == BPCHAR.oid:
-                result = t.base
-        elif name in ("bool_and", "bool_or"):
-            result = BOOL if t.oid == BOOL.oid else None
-        else:
-            raise feature_not_supported(f"aggregate function {name}")
-        if result is None:
-            raise SqlError("42883", f"function {name}({format_type(t)}) does not exist",
+        if any(isinstance(x, WindowCall) for a in args for x in walk(a)):
+            raise SqlError("42803", "aggregate function calls cannot contain window function calls")
+        if any(isinstance(x, SrfCall) for a in args for x in walk(a)):
+            raise SqlError("0A000", "aggregate function calls cannot contain set-returning function calls",
+                           hint="You might be able to move the set-returning function into a LATERAL FROM item.")
+        if name == "count" and not star and not args:
+            raise SqlError("42883", "function count() does not exist",
                            hint="No function matches the given name and argument types. You might need to add explicit type casts.")
-        return AggCall(name, (a,), result, distinct)
+        targets = aggregate_argument_types(name, [a.type for a in args])
+        args = [self.coerce(a, t, name) for a, t in zip(args, targets)]
+        result = aggregate_result_type(name, [a.type for a in args])
+        order_items = []
+        for o in order:
+            key = self._bind_order_item(o, scope, [], [])
+            order_items.append(OrderItem(key.expr, key.descending, key.nulls_first))
+        if distinct and order_items and any(o.expr not in args for o in order_items):
+            raise SqlError("42P10", "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list")
+        return AggCall("count" if name == "count" else name, tuple(args), result, distinct, star, None, tuple(order_items))
+
+    def _bind_Filter(self, node: exp.Filter, scope: Scope) -> Expr:
+        inner = node.this
+        name = function_name(inner) if isinstance(inner, exp.Func) else ""
+        if name not in AGGREGATE_NAMES:
+            raise SqlError("42809", f"FILTER specified, but {name or 'this'} is not an aggregate function")
+        call = self._bind_aggregate(name, inner, scope)
+        condition = self.bind_condition(node.expression.this, scope, "FILTER")
+        return dataclasses.replace(call, filter=condition)
+
+    def _bind_Grouping(self, node, scope):
+        return GroupingCall(tuple(self.bind(a, scope) for a in node.expressions))
+
+    def _bind_Window(self, node: exp.Window, scope: Scope) -> Expr:
+        inner = node.this
+        filter_tree = None
+        if isinstance(inner, exp.Filter):
+            filter_tree, inner = inner.expression.this, inner.this
+        if not isinstance(inner, exp.Func):
+            raise syntax_error("syntax error at or near \"OVER\"")
+        name = function_name(inner)
+        spec = self._window_spec(node, scope)
+        if name in AGGREGATE_NAMES:
+            agg = self._bind_aggregate(name, inner, scope, window=True)
+            if agg.distinct:
+                raise SqlError("0A000", "DISTINCT is not implemented for window functions")
+            if agg.order:
+                raise SqlError("0A000", "aggregate ORDER BY is not implemented for window functions")
+            condition = self.bind_condition(filter_tree, scope, "FILTER") if filter_tree is not None else None
+            call = WindowCall(agg.name, agg.args, agg.type, spec, condition, agg.star)
+        elif name in WINDOW_FUNCTIONS:
+            if filter_tree is not None:
+                raise SqlError("0A000", "FILTER is not implemented for non-aggregate window functions")
+            args = [self.bind(a, scope) for a in function_args(inner)]
+            targets, result = window_signature(name, [a.type for a in args], lambda ts: common_type(ts, name))
+            args = [self.coerce(a, t, name) for a, t in zip(args, targets)]
+            call = WindowCall(name, tuple(args), result, spec)
+        else:
+            raise SqlError("42809", f"OVER specified, but {name} is not a window function nor an aggregate function")
+        if any(isinstance(x, WindowCall) and x is not call for x in walk(call)):
+            raise SqlError("42P20", "window function calls cannot be nested")
+        return call
+
+    def _window_spec(self, node: exp.Window, scope: Scope) -> WindowSpec:
+        """A window's PARTITION BY, ORDER BY and frame, with a named window's parts inherited."""
+        partition = list(node.args.get("partition_by") or [])
+        order = node.args.get("order")
+        frame = node.args.get("spec")
+        base_ref = node.args.get("alias")
+        if base_ref is not None:
+            defs = self.windows[-1] if self.windows else {}
+            base = defs.get(base_ref.name)
+            if base is None:
+                raise SqlError("42704", f'window "{base_ref.name}" does not exist')
+            inherited = self._window_spec(base, scope)
+            if partition:
+                raise SqlError("42P20", f'cannot override PARTITION BY clause of window "{base_ref.name}"')
+            if order is not None and inherited.order:
+                raise SqlError("42P20", f'cannot override ORDER BY clause of window "{base_ref.name}"')
+            if base.args.get("spec") is not None and (order is not None or frame is not None):
+                raise SqlError("42P20", f'cannot copy window "{base_ref.name}" because it has a frame clause')
+            ordered = inherited.order if order is None else tuple(self._window_order(order, scope))
+            bounds = inherited.frame if frame is None else self._frame(frame, scope, ordered)
+            return WindowSpec(inherited.partition, ordered, bounds)
+        parts = []
+        for p in partition:
+            e = self.bind(p, scope)
+            parts.append(self.coerce(e, TEXT, "PARTITION BY") if e.type.oid == UNKNOWN.oid else e)
+        ordered = tuple(self._window_order(order, scope)) if order is not None else ()
+        return WindowSpec(tuple(parts), ordered, self._frame(frame, scope, ordered) if frame is not None else Frame())
+
+    def _window_order(self, order: exp.Order, scope: Scope) -> list[OrderItem]:
+        out = []
+        for o in order.expressions:
+            if isinstance(o.this, exp.Parameter):
+                raise NeedsLiteral()
+            key = self._bind_order_item(o, scope, [], [])
+            out.append(OrderItem(key.expr, key.descending, key.nulls_first))
+        return out
+
+    def _frame(self, spec: exp.WindowSpec, scope: Scope, order: tuple[OrderItem, ...]) -> Frame:
+        mode = str(spec.args.get("kind") or "range").lower()
+        offset_scope = Scope([], scope.parent)
+
+        def bound(value, side, which: str) -> tuple[str, Expr | None]:
+            text = value.upper() if isinstance(value, str) else None
+            if text == "UNBOUNDED":
+                kind = "unbounded_preceding" if str(side).upper() == "PRECEDING" else "unbounded_following"
+                return kind, None
+            if text == "CURRENT ROW":
+                return "current", None
+            e = self.bind(value, offset_scope)
+            if any(isinstance(x, (Col, OuterCol)) for x in walk(e)):
+                raise SqlError("42P10", f"argument of {mode.upper()} must not contain variables")
+            if mode == "range":
+                if len(order) != 1:
+                    raise SqlError("42P20", "RANGE with offset PRECEDING/FOLLOWING requires exactly one ORDER BY column")
+                key_type = order[0].expr.type
+                if key_type.oid in (DATE.oid, TIMESTAMP.oid, TIMESTAMPTZ.oid, TIME.oid):
+                    e = self.coerce(e, INTERVAL, "RANGE")
+                elif key_type.oid in NUMERIC_PRECEDENCE:
+                    e = self.coerce(e, key_type.base if key_type.oid not in (INT2.oid,) else INT4, "RANGE")
+                else:
+                    raise SqlError("0A000", f"RANGE with offset PRECEDING/FOLLOWING is not supported for column type {format_type(key_type)}")
+            else:
+                if e.type.oid in NUMERIC_PRECEDENCE and e.type.oid not in (INT2.oid, INT4.oid, INT8.oid):
+                    raise SqlError("42804", f"argument of {mode.upper()} must be type bigint, not type {format_type(e.type)}")
+                e = self.coerce(e, INT8, mode.upper())
+            return ("preceding" if str(side).upper() == "PRECEDING" else "following"), e
+
+        start = bound(spec.args.get("start"), spec.args.get("start_side"), "start")
+        end_value = spec.args.get("end")
+        end = bound(end_value, spec.args.get("end_side"), "end") if end_value is not None else ("current", None)
+        if start[0] == "unbounded_following":
+            raise SqlError("42P20", "frame start cannot be UNBOUNDED FOLLOWING")
+        if end[0] == "unbounded_preceding":
+            raise SqlError("42P20", "frame end cannot be UNBOUNDED PRECEDING")
+        if start[0] == "current" and end[0] == "preceding":
+            raise SqlError("42P20", "frame starting from current row cannot have preceding rows")
+        if start[0] == "following" and end[0] in ("preceding", "current"):
+            raise SqlError("42P20", "frame starting from following row cannot have preceding rows"
+                           if end[0] == "preceding" else "frame starting from following row cannot end with current row")
+        exclude = spec.args.get("exclude")
+        exclusion = (exclude.name if isinstance(exclude, exp.Expression) else str(exclude or "no others")).lower()
+        return Frame(mode, start, end, exclusion)
 
     # ---------------------------------------------------------------- coercion
 
@@ -1202,6 +1760,12 @@ def output_name(node: exp.Expression) -> str:
         return "coalesce"
     if isinstance(node, exp.Interval):
         return "interval"
+    if isinstance(node, exp.Window):
+        return output_name(node.this)
+    if isinstance(node, exp.Filter):
+        return output_name(node.this)
+    if isinstance(node, (exp.Stddev, exp.Variance)) and type(node) in (exp.Stddev, exp.Variance):
+        return "stddev" if isinstance(node, exp.Stddev) else "variance"
     if isinstance(node, exp.Func) and not isinstance(node, (exp.Binary, exp.Unary)):
         name = function_name(node)
         return {"now": "now" if node.key != "currenttimestamp" else "current_timestamp"}.get(name, name)
@@ -1242,10 +1806,6 @@ def _alias_of(scope: Scope, index: int) -> str:
     return "?"
 
 
-def _columns(node: P.Node) -> tuple[P.OutputColumn, ...]:
-    return node.columns
-
-
 def _has_modifiers(node: exp.Expression) -> bool:
     return any(node.args.get(k) for k in ("order", "limit", "offset"))
 
@@ -1269,111 +1829,131 @@ def _unknown_partner(known: SqlType, op: str) -> SqlType:
     return known.base
 
 
-def _collect_aggs(exprs: list[Expr]) -> list[AggCall]:
-    found: dict[AggCall, None] = {}
+def _collect(exprs: list[Expr], kind: type) -> list:
+    """The distinct sub-expressions of type `kind`, in order of appearance."""
+    found: dict = {}
     for e in exprs:
         for x in walk(e):
-            if isinstance(x, AggCall):
+            if isinstance(x, kind):
                 found[x] = None
     return list(found)
 
 
-def _map_children(e: Expr, fn: Callable[[Expr], Expr]) -> Expr:
-    import dataclasses
-    if isinstance(e, (Col, Const, Param, OuterCol)):
-        return e
-    if isinstance(e, Subquery):
-        return dataclasses.replace(e, arg=fn(e.arg)) if e.arg is not None else e
-    changes = {}
-    for f in dataclasses.fields(e):
-        v = getattr(e, f.name)
-        if isinstance(v, Expr):
-            changes[f.name] = fn(v)
-        elif isinstance(v, tuple) and v and isinstance(v[0], Expr):
-            changes[f.name] = tuple(fn(x) for x in v)
-        elif isinstance(v, tuple) and v and isinstance(v[0], tuple):
-            changes[f.name] = tuple(tuple(fn(x) for x in pair) for pair in v)
-    return dataclasses.replace(e, **changes)
-
-
-def map_expr(e: Expr, fn: Callable[[Expr], Expr | None]) -> Expr:
-    """Rebuild `e` bottom-up, replacing any node for which fn returns non-None."""
-    replaced = fn(e)
-    if replaced is not None:
-        return replaced
-    return _map_children(e, lambda c: map_expr(c, fn))
-
-
 def _negate(e: Expr) -> Expr:
-    import dataclasses
     return dataclasses.replace(e, negated=not e.negated)
 
 
-def _split_equi(condition: Expr, left_width: int) -> tuple[tuple[Expr, ...], tuple[Expr, ...], Expr | None]:
-    """Pull `left = right` equalities out of a join condition for a hash join."""
-    conjuncts = list(condition.args) if isinstance(condition, And) else [condition]
-    lkeys, rkeys, rest = [], [], []
-    for c in conjuncts:
-        if isinstance(c, Compare) and c.op == "=":
-            sides = (_side(c.left, left_width), _side(c.right, left_width))
-            if sides == ("L", "R"):
-                lkeys.append(c.left)
-                rkeys.append(_shift(c.right, -left_width))
-                continue
-            if sides == ("R", "L"):
-                lkeys.append(c.right)
-                rkeys.append(_shift(c.left, -left_width))
-                continue
-        rest.append(c)
-    residual = None if not rest else (rest[0] if len(rest) == 1 else And(tuple(rest)))
-    return tuple(lkeys), tuple(rkeys), residual
+def _plan_depth(node: P.Node) -> int:
+    """How many query levels out a plan reaches through OuterCols (0: it is self-contained).
+    A work table read counts as a reach outward: its rows change between rounds."""
+    best = 1 if isinstance(node, P.WorkTableScan) else 0
+    for e in P.node_expressions(node):
+        for x in walk(e):
+            if isinstance(x, OuterCol):
+                best = max(best, x.depth)
+            elif isinstance(x, Subquery):
+                best = max(best, _plan_depth(x.plan) - 1)
+    lateral_right = node.right if isinstance(node, P.Join) and node.lateral else None
+    for child in P.inputs(node):
+        best = max(best, _plan_depth(child) - (1 if child is lateral_right else 0))
+    if isinstance(node, P.RecursiveUnion) and best == 1 and _plan_depth(node.anchor) < 1 and \
+            not _reaches_out(node.recursive, node.key):
+        best = 0
+    return best
 
 
-def _side(e: Expr, left_width: int) -> str | None:
-    cols = [x for x in walk(e) if isinstance(x, Col)]
-    if not cols or any(isinstance(x, (Subquery, OuterCol)) for x in walk(e)):
-        return None
-    if all(c.index < left_width for c in cols):
-        return "L"
-    if all(c.index >= left_width for c in cols):
-        return "R"
+def _reaches_out(node: P.Node, own_key: int) -> bool:
+    """Whether a recursive term reaches outside its query (other than its own work table)."""
+    if isinstance(node, P.WorkTableScan):
+        return node.key != own_key
+    for e in P.node_expressions(node):
+        for x in walk(e):
+            if isinstance(x, OuterCol) or (isinstance(x, Subquery) and _plan_depth(x.plan) >= 2):
+                return True
+    return any(_reaches_out(c, own_key) for c in P.inputs(node))
+
+
+def _remap_outer(node: P.Node, depth: int, fn: Callable[[int], int]) -> P.Node:
+    """The plan with OuterCols that reach `depth` levels out re-pointed by fn (old index -> new)."""
+    def fix(e: Expr) -> Expr:
+        def visit(x: Expr) -> Expr | None:
+            if isinstance(x, OuterCol) and x.depth == depth:
+                return OuterCol(depth, fn(x.index), x.type)
+            if isinstance(x, Subquery):
+                return dataclasses.replace(x, plan=_remap_outer(x.plan, depth + 1, fn),
+                                           arg=map_expr(x.arg, visit) if x.arg is not None else None)
+            return None
+        return map_expr(e, visit)
+
+    lateral_right = node.right if isinstance(node, P.Join) and node.lateral else None
+    children = tuple(_remap_outer(c, depth + (1 if c is lateral_right else 0), fn) for c in P.inputs(node))
+    return P.map_node_expressions(P.with_inputs(node, children), fix)
+
+
+def _renamed(node: P.Node, names: list[str] | None, query: str) -> P.Node:
+    """A WITH query's plan with the column names its definition gives."""
+    if not names:
+        return node
+    if len(names) > len(node.columns):
+        raise SqlError("42P10", f'WITH query "{query}" has {len(node.columns)} columns available but {len(names)} columns specified')
+    cols = tuple(dataclasses.replace(c, name=n) for c, n in zip(node.columns, names)) + node.columns[len(names):]
+    return dataclasses.replace(node, columns=cols)
+
+
+def _mentions_table(tree: exp.Expression, name: str) -> bool:
+    return any(t.name == name and not t.db for t in tree.find_all(exp.Table))
+
+
+def _function_of(ref: exp.Expression) -> exp.Expression | None:
+    """The function call of a FROM item like `generate_series(1, 3) AS g`, else None."""
+    if isinstance(ref, exp.Table) and isinstance(ref.this, exp.Func):
+        return ref.this
+    if isinstance(ref, exp.Table) and ref.args.get("rows_from"):
+        return ref
     return None
 
 
-def _shift(e: Expr, delta: int) -> Expr:
-    return map_expr(e, lambda x: Col(x.index + delta, x.type, x.nullable) if isinstance(x, Col) else None)
+def _is_function_ref(ref: exp.Expression) -> bool:
+    return isinstance(ref, exp.Unnest) or _function_of(ref) is not None
 
 
-def _plan_is_correlated(node: P.Node) -> bool:
-    for n in _plan_nodes(node):
-        for e in _node_exprs(n):
-            for x in walk(e):
-                if isinstance(x, OuterCol):
-                    return True
-                if isinstance(x, Subquery) and x.correlated:
-                    return True
-    return False
+def _check_aliases(left: list[RangeEntry], right: list[RangeEntry]) -> None:
+    seen = {e.alias for e in left if e.alias}
+    for e in right:
+        if e.alias and e.alias in seen:
+            raise SqlError("42712", f'table name "{e.alias}" specified more than once')
 
 
-def _plan_nodes(node: P.Node):
-    yield node
-    for child in P.inputs(node):
-        yield from _plan_nodes(child)
+def _using_column(entries: list[RangeEntry], name: str, side: str) -> ScopeColumn:
+    found = [c for e in entries for c in e.columns if c.name == name and c.unqualified]
+    if not found:
+        raise SqlError("42703", f'column "{name}" specified in USING clause does not exist in {side} table')
+    if len(found) > 1:
+        raise SqlError("42702", f'common column name "{name}" appears more than once in {side} table')
+    return found[0]
 
 
-def _node_exprs(n: P.Node) -> list[Expr]:
-    out: list[Expr] = []
-    for name in ("filter", "predicate", "condition", "count", "offset"):
-        v = getattr(n, name, None)
-        if isinstance(v, Expr):
-            out.append(v)
-    for name in ("exprs", "groups", "aggs", "key", "left_keys", "right_keys"):
-        out.extend(getattr(n, name, ()) or ())
-    if isinstance(n, P.Sort):
-        out.extend(k.expr for k in n.keys)
-    if isinstance(n, P.Values):
-        out.extend(x for row in n.rows for x in row)
-    return out
+def _distinct_on_order(on: list[Col], keys: list[P.SortKey]) -> list[P.SortKey]:
+    """The sort DISTINCT ON needs: ORDER BY must start with the DISTINCT ON expressions (in any
+    order); when ORDER BY is shorter, the remaining ones are sorted on after it."""
+    on_positions = {c.index for c in on}
+    if len(keys) >= len(on):
+        if {k.expr.index for k in keys[:len(on)]} != on_positions:
+            raise SqlError("42P10", "SELECT DISTINCT ON expressions must match initial ORDER BY expressions")
+        return keys
+    if any(k.expr.index not in on_positions for k in keys):
+        raise SqlError("42P10", "SELECT DISTINCT ON expressions must match initial ORDER BY expressions")
+    used = {k.expr.index for k in keys}
+    return keys + [P.SortKey(c) for c in on if c.index not in used]
+
+
+def srf_columns(call: SrfCall) -> list[tuple[str, SqlType]]:
+    """The columns a set-returning function call produces in FROM."""
+    columns = SET_RETURNING[call.name].columns([a.type for a in call.args])
+    if call.name == "scalar":
+        arg = call.args[0]
+        return [(arg.fn if isinstance(arg, Call) else "?column?", arg.type)]
+    return columns
 
 
 # -------------------------------------------------------------------- writes
@@ -1493,13 +2073,13 @@ class WritePlanner(Planner):
         alias = target.alias_or_name
         node, entries = self.scan_node(table, alias, target.args.get("alias"), with_rowid=True)
         for item in extra_from:
-            right, right_entries = self.plan_table_ref(item, None)
+            rel = self.plan_table_ref(item, None)
             width = len(node.columns)
-            for e in right_entries:
+            for e in rel.entries:
                 for c in e.columns:
                     c.index += width
-            node = P.Join(node, right, "cross", (), (), None, node.columns + right.columns)
-            entries = entries + right_entries
+            node = P.Join(node, rel.node, "cross", (), (), None, node.columns + rel.node.columns)
+            entries = entries + rel.entries
         scope = Scope(entries)
         where = tree.args.get("where")
         predicate = self.bind_condition(where.this, scope, "WHERE") if where is not None else None
@@ -1509,13 +2089,7 @@ class WritePlanner(Planner):
             own = [c for c in conjuncts if all(not isinstance(x, Col) or x.index < table.width for x in walk(c))
                    and not any(isinstance(x, (Subquery, OuterCol)) for x in walk(c))]
             recheck = own[0] if len(own) == 1 else (And(tuple(own)) if own else None)
-            if extra_from:
-                lk, rk, residual = _split_equi(predicate, table.width + 1)
-                if lk and isinstance(node, P.Join):
-                    node = P.Join(node.left, node.right, "inner", lk, rk, residual, node.columns)
-                    predicate = None
-            if predicate is not None:
-                node = P.Filter(node, predicate, node.columns)
+            node = P.Filter(node, predicate, node.columns)
         return node, scope, recheck
 
     def plan_update(self, tree: exp.Update) -> P.UpdatePlan:

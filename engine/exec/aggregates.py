@@ -1,0 +1,308 @@
+"""Aggregate functions: their result types and their code, in one definition each.
+
+An aggregate is a state machine written as Python source fragments, so that the aggregation
+operator (and window frames) can inline it into generated loops:
+
+- `init`: an expression giving a fresh state,
+- `step`: statements updating the state `{S}` from the argument values `{A0}`, `{A1}`, ...
+  (for a strict aggregate, rows where an argument is NULL never reach `step`),
+- `final`: a function from the state to the result (None: the state is the result).
+
+The same definition also folds a list of argument tuples (`folder`), which is how
+DISTINCT and ORDER BY inside a call, and window frames that slide, are computed: collect,
+sort or de-duplicate, then fold. Result types follow PostgreSQL: sum(int4) is int8,
+sum(int8) and avg(int) are numeric, stddev/variance of integers and numerics are numeric
+with PostgreSQL's result scale, of floats float8.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from typing import Any, Callable
+
+from engine.errors import SqlError
+from engine.exec.functions import interval_div, numeric_div, numeric_scale
+from engine.types import (BOOL, BYTEA, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, JSON, JSONB,
+                          NUMERIC, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN, SqlType,
+                          array_of, canonical_jsonb, format_float8, format_numeric, format_type,
+                          parse_json_text, text_formatter)
+
+AGGREGATE_NAMES = frozenset({
+    "count", "sum", "avg", "min", "max", "string_agg", "array_agg", "json_agg", "jsonb_agg",
+    "json_object_agg", "jsonb_object_agg", "bool_and", "bool_or", "every", "stddev", "stddev_samp",
+    "stddev_pop", "variance", "var_samp", "var_pop",
+})
+
+_INTEGERS = (INT2.oid, INT4.oid, INT8.oid)
+_ORDERED_CATEGORIES = frozenset("NSDTUA")   # types min/max accept (numeric, string, datetime, ...)
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateDef:
+    init: str
+    step: str
+    final: Callable[[Any], Any] | None
+    strict: bool = True
+
+
+def _no_such(name: str, types: list[SqlType]) -> SqlError:
+    shown = ", ".join(format_type(t) if t.oid != UNKNOWN.oid else "unknown" for t in types)
+    return SqlError("42883", f"function {name}({shown}) does not exist",
+                    hint="No function matches the given name and argument types. You might need to add explicit type casts.")
+
+
+def argument_types(name: str, types: list[SqlType]) -> list[SqlType]:
+    """The types the arguments are coerced to (unknown literals become text, as in PostgreSQL)."""
+    if name in ("string_agg",) and len(types) == 2:
+        if any(t.oid == BYTEA.oid for t in types):
+            return [BYTEA, BYTEA]
+        return [TEXT, TEXT]
+    if name in ("bool_and", "bool_or", "every"):
+        return [BOOL for _ in types]
+    return [TEXT if t.oid == UNKNOWN.oid else t for t in types]
+
+
+def result_type(name: str, types: list[SqlType]) -> SqlType:
+    """The aggregate's result type for these argument types, or 42883 when there is none."""
+    n = len(types)
+    t = types[0] if types else None
+    if name == "count":
+        return INT8
+    if name in ("json_object_agg", "jsonb_object_agg"):
+        if n != 2:
+            raise _no_such(name, types)
+        return JSON if name == "json_object_agg" else JSONB
+    if name == "string_agg":
+        if n != 2 or {x.oid for x in types} - {TEXT.oid, BYTEA.oid}:
+            raise _no_such(name, types)
+        return types[0]
+    if n != 1 or t is None:
+        raise _no_such(name, types)
+    oid = t.oid
+    if name == "sum":
+        out = {INT2.oid: INT8, INT4.oid: INT8, INT8.oid: NUMERIC, NUMERIC.oid: NUMERIC, FLOAT4.oid: FLOAT4,
+               FLOAT8.oid: FLOAT8, INTERVAL.oid: INTERVAL}.get(oid)
+    elif name == "avg":
+        out = {INT2.oid: NUMERIC, INT4.oid: NUMERIC, INT8.oid: NUMERIC, NUMERIC.oid: NUMERIC, FLOAT4.oid: FLOAT8,
+               FLOAT8.oid: FLOAT8, INTERVAL.oid: INTERVAL}.get(oid)
+    elif name in ("min", "max"):
+        out = t.base if t.category in _ORDERED_CATEGORIES and oid not in (JSON.oid,) else None
+    elif name in ("bool_and", "bool_or", "every"):
+        out = BOOL if oid == BOOL.oid else None
+    elif name in ("stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop"):
+        out = NUMERIC if oid in _INTEGERS or oid == NUMERIC.oid else (FLOAT8 if oid in (FLOAT4.oid, FLOAT8.oid) else None)
+    elif name == "array_agg":
+        if t.is_array:
+            raise SqlError("0A000", "array_agg of arrays is not supported")
+        out = array_of(t if oid != UNKNOWN.oid else TEXT)
+    elif name == "json_agg":
+        out = JSON
+    elif name == "jsonb_agg":
+        out = JSONB
+    else:
+        out = None
+    if out is None:
+        raise _no_such(name, types)
+    return out
+
+
+def definition(name: str, arg_types: list[SqlType], result: SqlType, star: bool = False) -> AggregateDef:
+    """The code of one aggregate for these argument and result types."""
+    if name == "count":
+        return AggregateDef("0", "{S} += 1", None, strict=not star)
+    t = arg_types[0]
+    if name == "sum":
+        return AggregateDef("None", "{S} = {A0} if {S} is None else {S} + {A0}", _sum_final(result))
+    if name == "avg":
+        zero = "Interval(0, 0, 0)" if t.oid == INTERVAL.oid else "0"
+        return AggregateDef(f"[0, {zero}]", "{S}[0] += 1\n{S}[1] += {A0}", _avg_final(result))
+    if name == "min":
+        return AggregateDef("None", "if {S} is None or {A0} < {S}:\n    {S} = {A0}", None)
+    if name == "max":
+        return AggregateDef("None", "if {S} is None or {A0} > {S}:\n    {S} = {A0}", None)
+    if name in ("bool_and", "every"):
+        return AggregateDef("None", "{S} = {A0} if {S} is None else ({S} and {A0})", None)
+    if name == "bool_or":
+        return AggregateDef("None", "{S} = {A0} if {S} is None else ({S} or {A0})", None)
+    if name == "string_agg":
+        empty = "b''" if result.oid == BYTEA.oid else "''"
+        step = ("if {A0} is not None:\n"
+                "    if {S}:\n"
+                f"        {{S}}.append({empty} if {{A1}} is None else {{A1}})\n"
+                "    {S}.append({A0})")
+        return AggregateDef("[]", step, _joined(result.oid == BYTEA.oid), strict=False)
+    if name == "array_agg":
+        return AggregateDef("[]", "{S}.append({A0})", _array_final, strict=False)
+    if name in ("json_agg", "jsonb_agg"):
+        convert = json_converter(t, jsonb=name == "jsonb_agg")
+        final = _json_array_final if name == "json_agg" else _jsonb_array_final
+        return AggregateDef("[]", "{S}.append({A0})", lambda s, c=convert, f=final: f(s, c), strict=False)
+    if name in ("json_object_agg", "jsonb_object_agg"):
+        key_convert = text_formatter(arg_types[0])
+        value_convert = json_converter(arg_types[1], jsonb=name == "jsonb_object_agg")
+        step = ("if {A0} is None:\n"
+                "    raise SqlError('22023', 'field name must not be null')\n"
+                "{S}.append(({A0}, {A1}))")
+        if name == "json_object_agg":
+            return AggregateDef("[]", step, lambda s: _json_object_final(s, key_convert, value_convert), strict=False)
+        return AggregateDef("[]", step, lambda s: _jsonb_object_final(s, key_convert, value_convert), strict=False)
+    if name in ("stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop"):
+        sample = not name.endswith("_pop")
+        root = name.startswith("stddev")
+        if result.oid == FLOAT8.oid:
+            step = ("_n = {S}[0]\n"
+                    "{S}[0] = _n + 1.0\n"
+                    "{S}[1] += {A0}\n"
+                    "if _n > 0.0:\n"
+                    "    _d = {A0} * {S}[0] - {S}[1]\n"
+                    "    {S}[2] += _d * _d / ({S}[0] * _n)")
+            return AggregateDef("[0.0, 0.0, 0.0]", step, lambda s: _float_variance(s, sample, root))
+        return AggregateDef("[0, 0, 0]", "{S}[0] += 1\n{S}[1] += {A0}\n{S}[2] += {A0} * {A0}",
+                            lambda s: _numeric_variance(s, sample, root))
+    raise SqlError("0A000", f"aggregate function {name} is not supported")
+
+
+def step_source(d: AggregateDef, state: str, args: list[str]) -> str:
+    """The aggregate's step as statements over `state` and argument expressions (already temps)."""
+    return d.step.format(S=state, **{f"A{i}": a for i, a in enumerate(args)})
+
+
+# -------------------------------------------------------------------- finals
+
+
+def _sum_final(result: SqlType) -> Callable[[Any], Any] | None:
+    if result.oid == NUMERIC.oid:
+        return lambda s: None if s is None else Decimal(s)
+    if result.oid == INT8.oid:
+        def check_int8(s):
+            if s is not None and not -(1 << 63) <= s < (1 << 63):
+                raise SqlError("22003", "bigint out of range")
+            return s
+        return check_int8
+    return None
+
+
+def _avg_final(result: SqlType) -> Callable[[Any], Any]:
+    if result.oid == NUMERIC.oid:
+        return lambda s: numeric_div(Decimal(s[1]), Decimal(s[0])) if s[0] else None
+    if result.oid == INTERVAL.oid:
+        return lambda s: interval_div(s[1], s[0]) if s[0] else None
+    return lambda s: s[1] / s[0] if s[0] else None
+
+
+def _joined(binary: bool) -> Callable[[list], Any]:
+    if binary:
+        return lambda s: b"".join(s) if s else None
+    return lambda s: "".join(s) if s else None
+
+
+def _array_final(s: list) -> tuple | None:
+    return tuple(s) if s else None
+
+
+def _float_variance(s: list, sample: bool, root: bool) -> float | None:
+    n, _, sxx = s
+    if n == 0 or (sample and n == 1):
+        return None
+    v = sxx / (n - 1.0 if sample else n)
+    return math.sqrt(v) if root else v
+
+
+def _numeric_variance(s: list, sample: bool, root: bool) -> Decimal | None:
+    """numeric_stddev_internal: (N*sum(x^2) - sum(x)^2) / (N*(N-1)) at select_div_scale."""
+    n, sx, sxx = s
+    if n == 0 or (sample and n == 1):
+        return None
+    numerator = Decimal(n) * Decimal(sxx) - Decimal(sx) * Decimal(sx)
+    if numerator <= 0:
+        return Decimal(0)
+    denominator = Decimal(n * (n - 1) if sample else n * n)
+    v = numeric_div(numerator, denominator)
+    if not root:
+        return v
+    scale = numeric_scale(v)
+    with localcontext() as c:
+        c.prec = max(v.adjusted(), 0) + scale + 10
+        r = v.sqrt()
+    return r.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
+
+
+# -------------------------------------------------------------------- JSON values
+
+
+def json_converter(t: SqlType, jsonb: bool = False) -> Callable[[Any], str]:
+    """value of type t -> its JSON text, as to_json / to_jsonb write it."""
+    oid = t.oid
+    if oid in (JSON.oid, JSONB.oid):
+        if jsonb and oid == JSON.oid:
+            return lambda v: canonical_jsonb(parse_json_text(v))
+        return lambda v: v
+    if t.is_array:
+        element = json_converter(t.element, jsonb)
+        sep = ", " if jsonb else ","
+
+        def array_json(v: tuple) -> str:
+            return "[" + sep.join("null" if x is None else (array_json(x) if isinstance(x, tuple) else element(x))
+                                  for x in v) + "]"
+        return array_json
+    if oid == BOOL.oid:
+        return lambda v: "true" if v else "false"
+    if oid in _INTEGERS:
+        return str
+    if oid == NUMERIC.oid:
+        return lambda v: format_numeric(v) if v.is_finite() else json.dumps(format_numeric(v))
+    if oid in (FLOAT4.oid, FLOAT8.oid):
+        return lambda v: format_float8(v, 1) if math.isfinite(v) else json.dumps(format_float8(v, 1))
+    if oid == DATE.oid:
+        return lambda v: f'"{v.isoformat()}"'
+    if oid == TIMESTAMP.oid:
+        return lambda v: f'"{_iso(v)}"'
+    if oid == TIMESTAMPTZ.oid:
+        return lambda v: f'"{_iso_tz(v)}"'
+    if oid == TIME.oid:
+        return lambda v: f'"{v.isoformat()}"'
+    text = text_formatter(t)
+    return lambda v: json.dumps(text(v), ensure_ascii=False)
+
+
+def _iso(v: dt.datetime) -> str:
+    s = v.strftime("%Y-%m-%dT%H:%M:%S")
+    if v.microsecond:
+        s += f".{v.microsecond:06d}".rstrip("0")
+    return s
+
+
+def _iso_tz(v: dt.datetime) -> str:
+    offset = v.utcoffset() or dt.timedelta(0)
+    total = int(offset.total_seconds())
+    sign = "-" if total < 0 else "+"
+    h, rem = divmod(abs(total), 3600)
+    return _iso(v.replace(tzinfo=None)) + f"{sign}{h:02d}:{rem // 60:02d}"
+
+
+def _json_array_final(s: list, convert: Callable[[Any], str]) -> str | None:
+    if not s:
+        return None
+    return "[" + ", ".join("null" if v is None else convert(v) for v in s) + "]"
+
+
+def _jsonb_array_final(s: list, convert: Callable[[Any], str]) -> str | None:
+    if not s:
+        return None
+    return canonical_jsonb([None if v is None else parse_json_text(convert(v)) for v in s])
+
+
+def _json_object_final(s: list, key: Callable, value: Callable) -> str | None:
+    if not s:
+        return None
+    return "{ " + ", ".join(f"{json.dumps(key(k), ensure_ascii=False)} : {'null' if v is None else value(v)}"
+                            for k, v in s) + " }"
+
+
+def _jsonb_object_final(s: list, key: Callable, value: Callable) -> str | None:
+    if not s:
+        return None
+    return canonical_jsonb({key(k): None if v is None else parse_json_text(value(v)) for k, v in s})

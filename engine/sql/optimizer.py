@@ -1,0 +1,313 @@
+"""The optimizer: a list of small rewrite rules applied to a plan, one after another.
+
+Each rule is a function `(plan, catalog) -> plan` that rewrites what it recognises and leaves
+everything else alone; `optimize` applies them in order, to the plan and to the plans of its
+subqueries. Rules never change results, only how they are computed:
+
+- `fold_constants`: evaluate constant sub-expressions once, at plan time;
+- `push_down_filters`: move WHERE/ON conditions as close to the scans as they can go
+  (through joins, projections of derived tables and views, sorts), into the scans' filters;
+- `hash_join_keys`: turn `left.x = right.y` conditions of a join into hash-join keys;
+- `use_unique_indexes`: answer `key = value` (all columns of a primary key or unique
+  index, or `key IN (...)`) by index lookups instead of full scans.
+
+A cost model and secondary indexes will add rules here; keep each rule small and local.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+from engine.catalog.model import Catalog
+from engine.exec import plan as P
+from engine.exec.expr import (AggCall, And, Call, Cast, Col, Compare, Const, Expr, InList, OuterCol, Param,
+                              SrfCall, Subquery, WindowCall, map_expr, walk)
+from engine.types import BPCHAR, INT2, INT4, INT8
+
+Rule = Callable[[P.Node, Catalog], P.Node]
+
+
+def optimize(node: P.Node, catalog: Catalog) -> P.Node:
+    for rule in RULES:
+        node = rule(node, catalog)
+    return node
+
+
+def _everywhere(node: P.Node, fn: Callable[[P.Node], P.Node]) -> P.Node:
+    """Apply fn bottom-up to every node of the plan and of its subqueries' plans."""
+    def in_subqueries(e: Expr) -> Expr:
+        if not any(isinstance(x, Subquery) for x in walk(e)):
+            return e
+
+        def visit(x: Expr) -> Expr | None:
+            if isinstance(x, Subquery):
+                arg = map_expr(x.arg, visit) if x.arg is not None else None
+                return dataclasses.replace(x, plan=_everywhere(x.plan, fn), arg=arg)
+            return None
+        return map_expr(e, visit)
+
+    return P.transform(node, lambda n: fn(P.map_node_expressions(n, in_subqueries)))
+
+
+# -------------------------------------------------------------------- expression helpers
+
+
+def conjuncts(e: Expr | None) -> list[Expr]:
+    if e is None:
+        return []
+    return list(e.args) if isinstance(e, And) else [e]
+
+
+def conjunction(parts: list[Expr]) -> Expr | None:
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+
+def _columns_used(e: Expr) -> set[int] | None:
+    """The row positions `e` reads, or None if it cannot move (it runs a correlated subquery,
+    which sees the whole row, or has side effects)."""
+    used: set[int] = set()
+    for x in walk(e):
+        if isinstance(x, Col):
+            used.add(x.index)
+        elif isinstance(x, Subquery) and x.correlated:
+            return None
+        elif isinstance(x, Call) and _volatile(x):
+            return None
+        elif isinstance(x, (AggCall, WindowCall, SrfCall)):
+            return None
+    return used
+
+
+def _volatile(call: Call) -> bool:
+    from engine.exec.functions import FUNCTIONS
+    return any(sig.volatile for sig in FUNCTIONS.get(call.fn, ()))
+
+
+def _shift(e: Expr, delta: int) -> Expr:
+    return map_expr(e, lambda x: Col(x.index + delta, x.type, x.nullable) if isinstance(x, Col) else None)
+
+
+def _row_independent(e: Expr) -> bool:
+    """True when `e` has the same value for every row of the scan (parameters, constants,
+    outer references, uncorrelated subqueries)."""
+    for x in walk(e):
+        if isinstance(x, Col) or (isinstance(x, Subquery) and x.correlated):
+            return False
+        if isinstance(x, Call) and _volatile(x):
+            return False
+        if isinstance(x, (AggCall, WindowCall, SrfCall)):
+            return False
+    return True
+
+
+# -------------------------------------------------------------------- rules
+
+
+def fold_constants(node: P.Node, catalog: Catalog) -> P.Node:
+    """Constant sub-expressions (no columns, parameters or volatile calls) become constants."""
+    from engine.exec.compiler import CodeGen
+
+    def fold(e: Expr) -> Expr:
+        def visit(x: Expr) -> Expr | None:
+            if isinstance(x, (Const, Col, Param, OuterCol)):
+                return x
+            if isinstance(x, (Call, Compare)) and _foldable(x):
+                g = CodeGen()
+                try:
+                    value = g.function("", g.expr(x))(None, None)()
+                except Exception:
+                    return x          # errors surface at run time, as they would unfolded
+                return Const(value, x.type)
+            return None
+        return map_expr(e, visit)
+
+    def rule(n: P.Node) -> P.Node:
+        return P.map_node_expressions(n, fold)
+    return _everywhere(node, rule)
+
+
+def _foldable(e: Expr) -> bool:
+    for x in walk(e):
+        if isinstance(x, (Col, Param, OuterCol, Subquery, AggCall, WindowCall, SrfCall, Cast)):
+            return False
+        if isinstance(x, Call):
+            from engine.exec.functions import FUNCTIONS
+            if any(sig.volatile or "ctx" in sig.template for sig in FUNCTIONS.get(x.fn, ())):
+                return False
+    return True
+
+
+def push_down_filters(node: P.Node, catalog: Catalog) -> P.Node:
+    """Conditions move down to where their columns come from; scans absorb them."""
+    def rule(n: P.Node) -> P.Node:
+        if isinstance(n, P.Filter):
+            return _push(n.input, conjuncts(n.predicate))
+        if isinstance(n, P.Join) and n.condition is not None and not n.lateral:
+            return _push_join_condition(n)
+        return n
+    return _everywhere(node, rule)
+
+
+def _with_filter(node: P.Node, parts: list[Expr]) -> P.Node:
+    """node filtered by the conjuncts `parts`, pushed as far down as they go."""
+    return _push(node, parts) if parts else node
+
+
+def _push(node: P.Node, parts: list[Expr]) -> P.Node:
+    if not parts:
+        return node
+    if isinstance(node, (P.SeqScan, P.IndexLookup, P.VirtualScan, P.FunctionScan)):
+        return dataclasses.replace(node, filter=conjunction(conjuncts(node.filter) + parts))
+    if isinstance(node, P.Filter):
+        return _push(node.input, conjuncts(node.predicate) + parts)
+    if isinstance(node, P.Sort) or (isinstance(node, P.Distinct) and not node.on):
+        return P.with_inputs(node, (_push(node.input, parts),))
+    if isinstance(node, P.Project):
+        below, stay = [], []
+        for c in parts:
+            used = _columns_used(c)
+            if used is not None and all(_movable(node.exprs[i]) for i in used):
+                below.append(map_expr(c, lambda x: node.exprs[x.index] if isinstance(x, Col) else None))
+            else:
+                stay.append(c)
+        inner = _push(node.input, below) if below else node.input
+        result = P.Project(inner, node.exprs, node.columns) if inner is not node.input else node
+        return P.Filter(result, conjunction(stay), node.columns) if stay else result
+    if isinstance(node, P.Join) and not node.lateral:
+        width = len(node.left.columns)
+        inner = node.kind in ("inner", "cross")
+        left, right, join, stay = [], [], [], []
+        for c in parts:
+            side = _side(c, width)
+            if side == "left" and (inner or node.kind == "left"):
+                left.append(c)
+            elif side == "right" and (inner or node.kind == "right"):
+                right.append(_shift(c, -width))
+            elif side == "both" and inner:
+                join.append(c)
+            else:
+                stay.append(c)
+        joined = dataclasses.replace(node, left=_with_filter(node.left, left), right=_with_filter(node.right, right),
+                                     condition=conjunction(conjuncts(node.condition) + join),
+                                     kind="inner" if join else node.kind)
+        return P.Filter(joined, conjunction(stay), node.columns) if stay else joined
+    return P.Filter(node, conjunction(parts), node.columns)
+
+
+def _push_join_condition(node: P.Join) -> P.Join:
+    """ON conditions that read one side only filter that side first, where the join kind allows."""
+    width = len(node.left.columns)
+    left, right, keep = [], [], []
+    for c in conjuncts(node.condition):
+        side = _side(c, width)
+        if side == "left" and node.kind in ("inner", "right"):
+            left.append(c)
+        elif side == "right" and node.kind in ("inner", "left"):
+            right.append(_shift(c, -width))
+        else:
+            keep.append(c)
+    if not left and not right:
+        return node
+    return dataclasses.replace(node, left=_with_filter(node.left, left), right=_with_filter(node.right, right),
+                               condition=conjunction(keep))
+
+
+def _side(e: Expr, left_width: int) -> str | None:
+    """Which side of a join `e` reads: "left", "right", "both", or None (nothing, or unmovable)."""
+    used = _columns_used(e)
+    if not used:
+        return None
+    if all(i < left_width for i in used):
+        return "left"
+    if all(i >= left_width for i in used):
+        return "right"
+    return "both"
+
+
+def _movable(e: Expr) -> bool:
+    """Whether a projected expression may be evaluated below its projection instead."""
+    return _columns_used(e) is not None and not any(isinstance(x, Subquery) for x in walk(e))
+
+
+def hash_join_keys(node: P.Node, catalog: Catalog) -> P.Node:
+    """`left.a = right.b` conjuncts of a join condition become hash keys."""
+    def rule(n: P.Node) -> P.Node:
+        if not isinstance(n, P.Join) or n.lateral or n.left_keys or n.condition is None:
+            return n
+        width = len(n.left.columns)
+        lkeys, rkeys, rest = [], [], []
+        for c in conjuncts(n.condition):
+            if isinstance(c, Compare) and c.op == "=" and BPCHAR.oid not in (c.left.type.oid, c.right.type.oid):
+                sides = (_side(c.left, width), _side(c.right, width))
+                if sides == ("left", "right"):
+                    lkeys.append(c.left)
+                    rkeys.append(_shift(c.right, -width))
+                    continue
+                if sides == ("right", "left"):
+                    lkeys.append(c.right)
+                    rkeys.append(_shift(c.left, -width))
+                    continue
+            rest.append(c)
+        if not lkeys:
+            return n
+        kind = "inner" if n.kind == "cross" else n.kind
+        return dataclasses.replace(n, kind=kind, left_keys=tuple(lkeys), right_keys=tuple(rkeys),
+                                   condition=conjunction(rest))
+    return _everywhere(node, rule)
+
+
+_INTEGER_OIDS = (INT2.oid, INT4.oid, INT8.oid)
+
+
+def _key_compatible(column_type, value_type) -> bool:
+    """A value can probe an index on a column when equal values hash alike in Python."""
+    if column_type.oid == BPCHAR.oid:
+        return False
+    if column_type.oid == value_type.oid:
+        return True
+    return column_type.oid in _INTEGER_OIDS and value_type.oid in _INTEGER_OIDS
+
+
+def use_unique_indexes(node: P.Node, catalog: Catalog) -> P.Node:
+    """A scan filtered on every column of a unique index by `= value` (or one column by
+    `IN (values)`) becomes an index lookup; the other conditions stay as its filter."""
+    def rule(n: P.Node) -> P.Node:
+        if not isinstance(n, P.SeqScan) or n.filter is None or n.read_point is not None:
+            return n
+        parts = conjuncts(n.filter)
+        equal: dict[int, tuple[int, Expr]] = {}         # slot -> (conjunct position, value)
+        listed: dict[int, tuple[int, tuple[Expr, ...]]] = {}
+        for pos, c in enumerate(parts):
+            if isinstance(c, Compare) and c.op == "=":
+                for col, value in ((c.left, c.right), (c.right, c.left)):
+                    if isinstance(col, Col) and col.index < n.table.width and _row_independent(value) \
+                            and _key_compatible(col.type, value.type):
+                        equal.setdefault(col.index, (pos, value))
+                        break
+            elif isinstance(c, InList) and not c.negated and isinstance(c.arg, Col) and \
+                    all(_row_independent(i) and _key_compatible(c.arg.type, i.type) for i in c.items):
+                listed.setdefault(c.arg.index, (pos, c.items))
+        best = None
+        for index in sorted(catalog.indexes_of(n.table.table_id), key=lambda i: (not i.primary, i.index_id)):
+            if not index.unique:
+                continue
+            if all(s in equal for s in index.columns):
+                used = {equal[s][0] for s in index.columns}
+                keys = (tuple(equal[s][1] for s in index.columns),)
+                best = (index, keys, used)
+                break
+            if best is None and len(index.columns) == 1 and index.columns[0] in listed:
+                pos, items = listed[index.columns[0]]
+                best = (index, tuple((i,) for i in items), {pos})
+        if best is None:
+            return n
+        index, keys, used = best
+        rest = [c for pos, c in enumerate(parts) if pos not in used]
+        return P.IndexLookup(n.table, n.alias, index.index_id, index.name, tuple(index.columns), keys,
+                             n.columns, conjunction(rest), n.read_point, n.with_rowid)
+    return _everywhere(node, rule)
+
+
+RULES: list[Rule] = [fold_constants, push_down_filters, hash_join_keys, use_unique_indexes]
