@@ -26,6 +26,7 @@ from engine import events as ev
 from engine.errors import SqlError
 from engine.exec.plan import ReadPoint
 from engine.rewind import points
+from engine.rewind.feed import Outbox
 from engine.rewind.history import PastReader
 from engine.state import DatabaseState
 from engine.storage.log import LogFailure, SegmentedLog
@@ -59,6 +60,7 @@ class Database:
         self.settings: dict[str, str] = {}
         self._sequence_positions: dict[int, tuple[int, bool]] = {}
         self.past = PastReader(self)
+        self.outbox = Outbox(self)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -100,6 +102,7 @@ class Database:
     def _durable(self, lsn: int) -> None:
         if lsn > self.visible_lsn:
             self.visible_lsn = lsn
+        self.outbox.durable(lsn)
         for listener in list(self.durable_listeners):
             listener(lsn)
 
@@ -131,6 +134,7 @@ class Database:
             except LogFailure as e:
                 raise SqlError("58030", f"could not write to the log: {e}") from None
             self.state.apply(lsn, now_us, record)
+            self.outbox.committed(lsn, record, txn.sender_pid)
             self.commits += 1
             if synchronous:
                 try:
@@ -139,19 +143,12 @@ class Database:
                     raise SqlError("58030", f"could not fsync the log: {e}") from None
             elif lsn > self.visible_lsn:
                 self.visible_lsn = lsn
-            self._deliver_notifications(txn)
             return lsn
         finally:
             self.locks.release_all(txn.txn_id)
 
     def rollback(self, txn) -> None:
         self.locks.release_all(txn.txn_id)
-
-    def _deliver_notifications(self, txn) -> None:
-        for event in txn.events:
-            if isinstance(event, ev.Notified):
-                for session in list(self.listeners.get(event.channel, ())):
-                    session.deliver_notification(event.channel, event.payload, txn.sender_pid)
 
     def next_sequence_value(self, seq, txn) -> int:
         """nextval: hand out the next value at once (not transactional, as in PostgreSQL);

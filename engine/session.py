@@ -37,6 +37,8 @@ from engine.sql import ddl
 from engine.sql.parser import Lifted, Parsed, Utility, lift_literals, parse_statement
 from engine.exec.expr import Const
 from engine.rewind import points
+from engine.rewind import system as rewind_system
+from engine.rewind.feed import check_notification
 from engine.rewind.points import Point, PointPlan
 from engine.sql.optimizer import optimize
 from engine.sql.planner import NeedsLiteral, PlanEnv, Planner, Scope, WritePlanner
@@ -155,7 +157,9 @@ class Session:
             self._set_value(k, v)
         self.changed_parameters: list[tuple[str, str]] = []
         self.notices: list[Notice] = []
-        self.notifications: list[tuple[int, str, str]] = []
+        self.notifications: list[tuple[int, str, str]] = []   # (sender pid, channel, payload), to send now
+        self._held_notifications: list[tuple[int, str, str]] = []   # arrived inside a transaction
+        self._listen_changes: list[tuple[bool, str]] = []          # LISTEN (True) / UNLISTEN in this block
         self.txn: Transaction | None = None
         self.explicit = False
         self.failed = False
@@ -231,9 +235,24 @@ class Session:
         self.notices.append(Notice(severity, code, message))
 
     def deliver_notification(self, channel: str, payload: str, sender_pid: int) -> None:
+        """A committed notification for a channel this session listens on: sent at once when
+        idle, else held until the current transaction ends (as PostgreSQL does)."""
+        if self.txn is not None or self.explicit:
+            self._held_notifications.append((sender_pid, channel, payload))
+            return
         self.notifications.append((sender_pid, channel, payload))
         if self.on_notification is not None:
             self.on_notification()
+
+    def _transaction_ended(self, committed: bool) -> None:
+        """LISTEN/UNLISTEN of the block take effect at commit; held notifications go out."""
+        if committed:
+            for listen, channel in self._listen_changes:
+                self._listen(channel) if listen else self._unlisten(channel)
+        self._listen_changes.clear()
+        if self._held_notifications:
+            self.notifications.extend(self._held_notifications)
+            self._held_notifications.clear()
 
     # ---------------------------------------------------------------- transactions
 
@@ -266,9 +285,15 @@ class Session:
         self._restore_local_settings()
         self._txn_settings = {}
         if txn is None:
+            self._transaction_ended(True)
             return
-        await self.db.commit(txn, self.user, self.settings["application_name"], self.client_addr,
-                             synchronous=self.settings["synchronous_commit"] not in ("off", "false", "0"))
+        try:
+            await self.db.commit(txn, self.user, self.settings["application_name"], self.client_addr,
+                                 synchronous=self.settings["synchronous_commit"] not in ("off", "false", "0"))
+        except BaseException:
+            self._transaction_ended(False)
+            raise
+        self._transaction_ended(True)
 
     def _rollback(self) -> None:
         txn = self.txn
@@ -281,6 +306,7 @@ class Session:
         self._restore_local_settings()
         if txn is not None:
             self.db.rollback(txn)
+        self._transaction_ended(False)
 
     def _restore_local_settings(self) -> None:
         for name, value in self._local_settings.items():
@@ -345,7 +371,8 @@ class Session:
     def _plan_env(self, catalog, param_types: list[SqlType], point_lsns: list[tuple[int, int]] | None = None) -> PlanEnv:
         path = self.search_path()
         return PlanEnv(catalog, path, param_types, self.output_settings,
-                       virtual_table=lambda schema, name: virtual_table(catalog, schema, name, path),
+                       virtual_table=lambda schema, name: (rewind_system.virtual_table(self.db, schema, name)
+                                                        or virtual_table(catalog, schema, name, path)),
                        catalog_at=lambda point, schema, name: self._point_catalog(point, schema, name, point_lsns),
                        session_point=self._as_of is not None)
 
@@ -687,18 +714,16 @@ class Session:
                 self.prepared.clear()
                 self._unlisten("*")
             return Cursor(None, None, f"DISCARD {a['what'].upper()}")
-        if kind == "listen":
-            self.listening.add(a["channel"])
-            self.db.listeners.setdefault(a["channel"], set()).add(self)
-            return Cursor(None, None, "LISTEN")
-        if kind == "unlisten":
-            self._unlisten(a["channel"])
-            return Cursor(None, None, "UNLISTEN")
+        if kind in ("listen", "unlisten"):
+            if self.explicit:
+                self._listen_changes.append((kind == "listen", a["channel"]))
+            elif kind == "listen":
+                self._listen(a["channel"])
+            else:
+                self._unlisten(a["channel"])
+            return Cursor(None, None, kind.upper())
         if kind == "notify":
-            txn = self._ensure_txn()
-            if len(a["payload"].encode()) >= 8000:
-                raise SqlError("22023", "payload string too long")
-            txn.events.append(ev.Notified(a["channel"], a["payload"]))
+            self.notify(a["channel"], a["payload"])
             return Cursor(None, None, "NOTIFY")
         if kind == "noop":
             return Cursor(None, None, a["tag"])
@@ -709,6 +734,15 @@ class Session:
                 raise SqlError("26000", f'prepared statement "{a["name"]}" does not exist')
             return Cursor(None, None, "DEALLOCATE ALL" if a["name"] is None else "DEALLOCATE")
         raise feature_not_supported(u.text.split()[0].upper())
+
+    def notify(self, channel: str | None, payload: str | None) -> None:
+        """NOTIFY / pg_notify(): sent to the channel's listeners when the transaction commits."""
+        channel, payload = check_notification(channel, payload)
+        self._ensure_txn().events.append(ev.Notified(channel, payload))
+
+    def _listen(self, channel: str) -> None:
+        self.listening.add(channel)
+        self.db.listeners.setdefault(channel, set()).add(self)
 
     def _unlisten(self, channel: str) -> None:
         channels = list(self.listening) if channel == "*" else [channel]

@@ -102,6 +102,7 @@ class VirtualScan(Node):
     producer: Any                    # callable(ctx) -> list of row tuples
     columns: tuple[OutputColumn, ...]
     filter: Expr | None = None
+    narrow: Any = None               # callable(predicate, settings) -> a producer reading only rows it may accept, or None
 
 
 @dataclass(frozen=True, slots=True)

@@ -392,7 +392,7 @@ class Planner:
             node, scope = P.Result(), Scope([], parent)
         where = tree.args.get("where")
         if where is not None:
-            node = P.Filter(node, self.bind_condition(where.this, scope, "WHERE"), node.columns)
+            node = _narrowed(P.Filter(node, self.bind_condition(where.this, scope, "WHERE"), node.columns), self.env.settings)
 
         items = self.expand_select_list(tree.expressions, scope)
         bound = [self.bind_item(e, col, scope) for e, _, col in items]
@@ -865,7 +865,7 @@ class Planner:
                 if version is not None:
                     raise feature_not_supported(f"FOR SYSTEM_TIME on {name} (a system table)")
                 cols = tuple(P.OutputColumn(n, t) for n, t in virtual.columns)
-                node = P.VirtualScan(virtual.name, virtual.producer, cols)
+                node = P.VirtualScan(virtual.name, virtual.producer, cols, narrow=getattr(virtual, "bounded", None))
                 entry = self._entry_for(node, alias, alias_node)
                 return Relation(node, [entry], list(entry.columns))
         if found is None:
@@ -1482,8 +1482,19 @@ class Planner:
         text = this.this + (" " + unit.sql() if unit is not None else "")
         return self.coerce(Const(text, UNKNOWN), INTERVAL, "INTERVAL")
 
-    def _bind_function(self, node: exp.Func, scope: Scope) -> Expr:
-        name = function_name(node)
+    def _bind_Dot(self, node: exp.Dot, scope: Scope) -> Expr:
+        """schema.function(...): pg_catalog's are the unqualified ones; others are registered
+        under their qualified name (rewind.verify_digest)."""
+        func = node.expression
+        if isinstance(node.this, exp.Identifier) and isinstance(func, exp.Func):
+            schema = node.this.name
+            if schema == "pg_catalog":
+                return self.bind(func, scope)
+            return self._bind_function(func, scope, f"{schema}.{function_name(func)}")
+        raise feature_not_supported(f"expression {node.sql('postgres')[:60]!r}")
+
+    def _bind_function(self, node: exp.Func, scope: Scope, name: str | None = None) -> Expr:
+        name = name or function_name(node)
         if name in AGGREGATE_NAMES:
             return self._bind_aggregate(name, node, scope)
         if name in WINDOW_FUNCTIONS:
@@ -1741,6 +1752,8 @@ def output_name(node: exp.Expression) -> str:
     """The column name PostgreSQL gives a select-list expression without an alias."""
     if isinstance(node, exp.Column):
         return node.name
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
+        return output_name(node.expression)
     if isinstance(node, exp.Paren):
         return output_name(node.this)
     if isinstance(node, exp.Cast):
@@ -1804,6 +1817,18 @@ def _alias_of(scope: Scope, index: int) -> str:
             if c.index == index:
                 return entry.alias
     return "?"
+
+
+def _narrowed(node: P.Filter, settings: OutputSettings) -> P.Filter:
+    """A Filter over a virtual table that can narrow what it produces (rewind.transactions
+    WHERE lsn > n): the scan reads only that; the Filter still checks every row."""
+    scan = node.input
+    if isinstance(scan, P.VirtualScan) and scan.narrow is not None:
+        producer = scan.narrow(node.predicate, settings)
+        if producer is not None:
+            import dataclasses
+            return P.Filter(dataclasses.replace(scan, producer=producer, narrow=None), node.predicate, node.columns)
+    return node
 
 
 def _has_modifiers(node: exp.Expression) -> bool:

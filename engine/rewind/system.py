@@ -1,0 +1,171 @@
+"""The `rewind` system schema: the log as tables and functions SQL can query.
+
+    rewind.transactions      one row per committed transaction (lsn, committed_at, user_name,
+                             application_name, client_addr, reason, events)
+    rewind.verify_digest(lsn, digest)  whether the log, recomputed from its first record,
+                             still has that hash-chain value after `lsn`
+
+Rows come from the log itself (`Log.records`, decoded with `events.decode_transaction`),
+never from a copy, so they are exactly what is stored and hash-chained. Only the records
+the statement's snapshot sees are read. A WHERE clause on `lsn` or `committed_at`
+narrows the LSN range before anything is read (`SystemTable.bounded`, planned by the
+planner as a narrower producer under the same Filter): the log finds an LSN by its sparse
+index and the state maps a time to an LSN by binary search, so `WHERE lsn > 1000` or
+`WHERE committed_at > now() - interval '1 hour'` read only those records.
+
+Data flow: planner (PlanEnv.virtual_table -> VirtualScan) -> producer(ctx) -> Database.log.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from engine import events as ev
+from engine.exec import functions as F
+from engine.exec.casts import cast_function
+from engine.exec.compiler import CodeGen
+from engine.exec.context import ExecContext
+from engine.exec.expr import And, Col, Compare, Expr, OuterCol, Subquery, walk
+from engine.rewind.points import from_micros, to_micros
+from engine.storage.verify import verify_digest
+from engine.types import BOOL, INT4, INT8, TEXT, TIMESTAMPTZ, OutputSettings, SqlType
+
+if TYPE_CHECKING:
+    from engine.database import Database
+
+Producer = Callable[[ExecContext], list[tuple]]
+
+
+@dataclass(frozen=True, slots=True)
+class SystemTable:
+    """A table the planner plans as a VirtualScan; `bounded(predicate, settings)` gives a
+    producer that reads only what the predicate can accept (None: no narrowing)."""
+    name: str
+    columns: tuple[tuple[str, SqlType], ...]
+    producer: Producer
+    bounded: Callable[[Expr, OutputSettings], Producer | None] | None = None
+
+
+TRANSACTION_COLUMNS: tuple[tuple[str, SqlType], ...] = (
+    ("lsn", INT8), ("committed_at", TIMESTAMPTZ), ("user_name", TEXT), ("application_name", TEXT),
+    ("client_addr", TEXT), ("reason", TEXT), ("events", INT4))
+
+
+def virtual_table(db: Database, schema: str | None, name: str) -> SystemTable | None:
+    """The relation `rewind.<name>`, or None (the rewind schema is never on the search path)."""
+    if schema != "rewind":
+        return None
+    if name == "transactions":
+        return _log_table(db, name, TRANSACTION_COLUMNS, _transaction_rows)
+    return None
+
+
+# -------------------------------------------------------------------- rewind.transactions
+
+def _transaction_rows(db: Database, low: int, high: int) -> list[tuple]:
+    out = []
+    for record in db.log.records(low, high):
+        txn = ev.decode_transaction(record.payload)
+        out.append((record.lsn, from_micros(record.commit_time_us), txn.user, txn.application_name,
+                    txn.client_addr, txn.reason, len(txn.events)))
+    return out
+
+
+def _log_table(db: Database, name: str, columns: tuple[tuple[str, SqlType], ...],
+               rows: Callable[[Database, int, int], list[tuple]]) -> SystemTable:
+    """A table of log records: `rows(db, low, high)` reads LSNs low..high; the columns named
+    `lsn` and `committed_at` narrow that range."""
+    names = [n for n, _ in columns]
+
+    def producer(ctx: ExecContext) -> list[tuple]:
+        return rows(db, 1, ctx.snapshot_lsn)
+
+    def bounded(predicate: Expr, settings: OutputSettings) -> Producer | None:
+        limits = _range_limits(predicate, names.index("lsn"), names.index("committed_at"), settings)
+        if not limits:
+            return None
+
+        def narrowed(ctx: ExecContext) -> list[tuple]:
+            low, high = 1, ctx.snapshot_lsn
+            for column, op, value in limits:
+                v = value(ctx.params, ctx)()
+                if v is None:
+                    return []
+                if column == "lsn":
+                    low, high = _narrow_lsn(low, high, op, v)
+                else:
+                    low, high = _narrow_time(db, low, high, op, to_micros(v))
+            if low > high:
+                return []
+            return rows(db, low, high)
+        return narrowed
+
+    return SystemTable(name, columns, producer, bounded)
+
+
+# -------------------------------------------------------------------- range narrowing
+
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "="}
+
+
+def _range_limits(predicate: Expr, lsn_index: int, time_index: int, settings: OutputSettings
+                  ) -> list[tuple[str, str, Callable]]:
+    """(column, op, compiled value) for each top-level conjunct `lsn|committed_at <op> value`
+    whose value does not depend on the row."""
+    conjuncts = predicate.args if isinstance(predicate, And) else (predicate,)
+    out = []
+    for c in conjuncts:
+        if not isinstance(c, Compare) or c.op not in _FLIPPED:
+            continue
+        for column, value, op in ((c.left, c.right, c.op), (c.right, c.left, _FLIPPED[c.op])):
+            if isinstance(column, Col) and column.index in (lsn_index, time_index) and _row_independent(value):
+                g = CodeGen()
+                g.cast_factory = lambda s, d: cast_function(s, d, settings)
+                out.append(("lsn" if column.index == lsn_index else "committed_at", op, g.function("", g.expr(value))))
+                break
+    return out
+
+
+def _row_independent(e: Expr) -> bool:
+    return not any(isinstance(x, (Col, OuterCol, Subquery)) for x in walk(e))
+
+
+def _narrow_lsn(low: int, high: int, op: str, v: Any) -> tuple[int, int]:
+    if op == ">":
+        return max(low, math.floor(v) + 1), high
+    if op == ">=":
+        return max(low, math.ceil(v)), high
+    if op == "<":
+        return low, min(high, math.ceil(v) - 1)
+    if op == "<=":
+        return low, min(high, math.floor(v))
+    if v != math.floor(v):
+        return 1, 0
+    return max(low, int(v)), min(high, int(v))
+
+
+def _narrow_time(db: Database, low: int, high: int, op: str, us: int) -> tuple[int, int]:
+    at = db.lsn_at_time
+    if op == ">":
+        return max(low, at(us) + 1), high
+    if op == ">=":
+        return max(low, at(us - 1) + 1), high
+    if op == "<":
+        return low, min(high, at(us - 1))
+    if op == "<=":
+        return low, min(high, at(us))
+    return max(low, at(us - 1) + 1), min(high, at(us))
+
+
+# -------------------------------------------------------------------- functions
+
+def _verify_digest(ctx: ExecContext, lsn: int, digest: str) -> bool:
+    db = ctx.session.db
+    if not 0 <= lsn <= db.log.durable_lsn:
+        return False
+    return verify_digest(db.data_dir / "log", lsn, digest.strip().lower())
+
+
+F.HELPERS["rewind_verify_digest"] = _verify_digest
+F.define("rewind.verify_digest", (INT8, TEXT), BOOL, "rewind_verify_digest(ctx, {0}, {1})", volatile=True)
