@@ -1,10 +1,12 @@
 """The `rewinddb` command line.
 
     rewinddb serve [--config FILE] [--host H] [--port P] [--data-dir D] [--http-port N] ...
+    rewinddb shell [--data-dir D | --connect DSN]
 
 `serve` takes every setting of `server.config.SETTINGS` as a flag, a REWINDDB_* environment
 variable or a key of the TOML file (`--config` / REWINDDB_CONFIG), in that order of precedence;
-`rewinddb serve --help` lists them all.
+`rewinddb serve --help` lists them all. `shell` is the SQL shell
+(`server.shell`).
 """
 from __future__ import annotations
 
@@ -29,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "or as a key in the TOML file named by --config; flags win over the environment, "
                     "which wins over the file.")
     cfg.add_arguments(serve)
+    from server.shell import add_arguments as add_shell_arguments
+    add_shell_arguments(commands.add_parser(
+        "shell", help="interactive SQL shell",
+        description="An interactive SQL shell on a data directory (opened in-process) or a running server. "
+                    "Reads statements from standard input when it is not a terminal."))
     return parser
 
 
@@ -36,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "shell":
+        from server.shell import main as shell_main
+        return shell_main(args)
     return 2
 
 
