@@ -8,8 +8,12 @@ COMMIT (`commit`) turns a transaction's events into one log record: the record g
 next LSN, is applied to the state at once (so LSN order and apply order are the same), and
 the committer waits until the log has fsynced it. Readers use `visible_lsn`, which only
 moves past a record once it is durable, so nobody ever reads data that could still be lost;
-the row versions a pending commit added are invisible to them by MVCC. A failed write or
-fsync is fatal: pending commits fail, `on_fatal` is called, and the process must exit.
+the row versions a pending commit added are invisible to them by MVCC. A transaction's
+locks are released only after its commit is durable (or it rolled back), so a writer that
+waited for a row lock always finds the newest version durable. A SERIALIZABLE transaction
+is checked for dangerous structures (`txn.serializable`) before its record is appended. A
+failed write or fsync is fatal: pending commits fail, `on_fatal` is called, and the process
+must exit.
 """
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ from engine.rewind.history import PastReader
 from engine.state import DatabaseState
 from engine.storage.log import LogFailure, SegmentedLog
 from engine.txn.locks import LockManager
+from engine.txn.serializable import SerializableTracker
 
 log = logging.getLogger("rewinddb.engine")
 
@@ -49,6 +54,8 @@ class Database:
         self.log = storage
         self.state = state
         self.locks = LockManager()
+        self.serializable = SerializableTracker()
+        self.transactions: dict[int, object] = {}      # txn_id -> open Transaction
         self.visible_lsn = state.lsn
         self.on_fatal: Callable[[BaseException], None] | None = None
         self.durable_listeners: set[Callable[[int], None]] = set()   # called with each new durable LSN
@@ -121,8 +128,13 @@ class Database:
     async def commit(self, txn, user: str, application_name: str, client_addr: str,
                      synchronous: bool = True) -> int | None:
         """Make a transaction's events durable and visible; returns its LSN (None if it wrote nothing)."""
+        ssi = txn.ssi
         try:
+            if ssi is not None:
+                self.serializable.precommit(ssi)
             if not txn.events:
+                if ssi is not None:
+                    self.serializable.commit(ssi, self.state.lsn if ssi.wrote else ssi.snapshot_lsn)
                 return None
             if self.failed is not None:
                 raise SqlError("58030", "the log has failed; the server is shutting down")
@@ -135,6 +147,8 @@ class Database:
                 raise SqlError("58030", f"could not write to the log: {e}") from None
             self.state.apply(lsn, now_us, record)
             self.outbox.committed(lsn, record, txn.sender_pid)
+            if ssi is not None:
+                self.serializable.commit(ssi, lsn)
             self.commits += 1
             if synchronous:
                 try:
@@ -145,10 +159,20 @@ class Database:
                 self.visible_lsn = lsn
             return lsn
         finally:
-            self.locks.release_all(txn.txn_id)
+            self._end(txn)
 
     def rollback(self, txn) -> None:
+        self._end(txn)
+
+    def _end(self, txn) -> None:
+        """A transaction is over: its locks go, and SSI forgets what no one can conflict with."""
         self.locks.release_all(txn.txn_id)
+        self.transactions.pop(txn.txn_id, None)
+        ssi = txn.ssi
+        if ssi is not None:
+            if not ssi.committed:
+                self.serializable.abort(ssi)
+            self.serializable.prune(self.visible_lsn)
 
     def next_sequence_value(self, seq, txn) -> int:
         """nextval: hand out the next value at once (not transactional, as in PostgreSQL);

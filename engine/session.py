@@ -16,6 +16,7 @@ against is still the one the statement reads.
 """
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import logging
@@ -32,6 +33,7 @@ from engine.exec import plan as P
 from engine.exec.casts import cast_function
 from engine.exec.context import ExecContext
 from engine.exec.dml import CompiledWrite
+from engine.exec.locking import CompiledLockingQuery
 from engine.exec.operators import CompiledPlan, compile_plan, run_to_list
 from engine.sql import ddl
 from engine.sql.parser import Lifted, Parsed, Utility, lift_literals, parse_statement
@@ -74,8 +76,11 @@ SETTINGS: dict[str, tuple[str, bool]] = {
     "idle_in_transaction_session_timeout": ("0", False),
     "idle_session_timeout": ("0", False),
     "default_transaction_isolation": ("read committed", False),
+    "default_transaction_deferrable": ("off", False),
     "transaction_isolation": ("read committed", False),
     "transaction_read_only": ("off", False),
+    "transaction_deferrable": ("off", False),
+    "deadlock_timeout": ("1s", False),
     "synchronous_commit": ("on", False),
     "jit": ("off", False),
     "max_connections": ("100", False),
@@ -165,8 +170,6 @@ class Session:
         self.failed = False
         self._local_settings: dict[str, str] = {}      # SET LOCAL: original values, restored at end
         self._txn_settings: dict[str, str] = {}        # SET in a transaction: restored on rollback
-        self._next_isolation: str | None = None
-        self._next_read_only: bool | None = None
         self._plans: dict[Any, Prepared] = {}
         self._output: OutputSettings | None = None
         self.listening: set[str] = set()
@@ -258,13 +261,11 @@ class Session:
 
     def _ensure_txn(self) -> Transaction:
         if self.txn is None:
-            isolation = self._next_isolation or self.settings["default_transaction_isolation"]
-            read_only = self._next_read_only if self._next_read_only is not None else \
-                self.settings["default_transaction_read_only"] == "on"
-            self.txn = Transaction(self.db, isolation, read_only or self._as_of is not None)
+            settings = self.settings
+            self.txn = Transaction(self.db, settings["default_transaction_isolation"],
+                                   settings["default_transaction_read_only"] == "on" or self._as_of is not None)
             self.txn.sender_pid = self.backend_pid
-            self._next_isolation = None
-            self._next_read_only = None
+            self.txn.deferrable = settings["default_transaction_deferrable"] == "on"
         return self.txn
 
     async def end_implicit(self) -> None:
@@ -318,6 +319,31 @@ class Session:
         if self.txn is not None or self.explicit:
             self.failed = True
 
+    def _set_transaction_modes(self, txn: Transaction, modes: dict) -> None:
+        """BEGIN / SET TRANSACTION modes, with PostgreSQL's rules on when each may change."""
+        started = txn.snapshot_taken
+        if "isolation" in modes and modes["isolation"] != txn.isolation_name:
+            if started:
+                raise SqlError("25001", "SET TRANSACTION ISOLATION LEVEL must be called before any query")
+            if txn.savepoints:
+                raise SqlError("25001", "SET TRANSACTION ISOLATION LEVEL must not be called in a subtransaction")
+            txn.set_isolation(modes["isolation"])
+        if "read_only" in modes:
+            if not modes["read_only"] and txn.read_only:
+                if txn.savepoints:
+                    raise SqlError("25001", "cannot set transaction read-write mode inside a read-only transaction")
+                if started:
+                    raise SqlError("25001", "transaction read-write mode must be set before any query")
+            txn.read_only = modes["read_only"]
+            if txn.ssi is not None:
+                txn.ssi.declared_read_only = txn.read_only
+        if "deferrable" in modes:
+            if txn.savepoints:
+                raise SqlError("25001", "SET TRANSACTION [NOT] DEFERRABLE cannot be called within a subtransaction")
+            if started:
+                raise SqlError("25001", "SET TRANSACTION [NOT] DEFERRABLE must be called before any query")
+            txn.deferrable = modes["deferrable"]
+
     # ---------------------------------------------------------------- settings
 
     def _set_value(self, name: str, value: str) -> None:
@@ -360,8 +386,15 @@ class Session:
 
     def show(self, name: str) -> str:
         canonical = _CANONICAL.get(name.lower(), name.lower())
-        if canonical == "transaction_isolation" and self.txn is not None:
-            return self.txn.isolation
+        if self.txn is not None:
+            if canonical == "transaction_isolation":
+                return self.txn.isolation_name
+            if canonical == "transaction_read_only":
+                return "on" if self.txn.read_only else "off"
+            if canonical == "transaction_deferrable":
+                return "on" if self.txn.deferrable else "off"
+        elif canonical in ("transaction_isolation", "transaction_read_only", "transaction_deferrable"):
+            return self.settings["default_" + canonical]
         if canonical in self.settings:
             return self.settings[canonical]
         raise SqlError("42704", f'unrecognized configuration parameter "{name}"')
@@ -450,7 +483,8 @@ class Session:
             planner = Planner(env)
             node = optimize(planner.plan_query(tree), catalog)
             _finish_param_types(types)
-            compiled = compile_plan(node, self.output_settings)
+            compiled = (CompiledLockingQuery(node, self.output_settings) if isinstance(node, P.LockRows)
+                        else compile_plan(node, self.output_settings))
             return Prepared(text, statement, types, "query", node.columns, compiled, catalog, lifted,
                             self._point_plan(planner))
         if statement.kind in ("insert", "update", "delete"):
@@ -553,16 +587,25 @@ class Session:
             ctx = self._context(txn, params)
             if prepared.points is not None:
                 self._resolve_points(prepared, ctx)
-        if prepared.kind == "query":
-            return Cursor(prepared.columns, prepared.plan.open(ctx), None)
-        if prepared.kind == "write":
-            count, rows = await prepared.plan.run(txn, ctx, self._lock_timeout())
-            kind = prepared.plan.kind
-            tag = f"INSERT 0 {count}" if kind == "INSERT" else f"{kind} {count}"
-            if prepared.columns:
-                return Cursor(prepared.columns, iter([rows]), tag)
-            return Cursor(None, None, tag)
-        return await self._ddl(prepared.statement)
+        plan = prepared.plan
+        if prepared.kind == "query" and type(plan) is not CompiledLockingQuery:
+            return Cursor(prepared.columns, plan.open(ctx), None)
+        txn.interrupted = None
+        timer = self._statement_timer(txn)
+        try:
+            if prepared.kind == "query":
+                return Cursor(prepared.columns, iter([await plan.run(txn, ctx, self._lock_timeout())]), None)
+            if prepared.kind == "write":
+                count, rows = await plan.run(txn, ctx, self._lock_timeout())
+                kind = plan.kind
+                tag = f"INSERT 0 {count}" if kind == "INSERT" else f"{kind} {count}"
+                if prepared.columns:
+                    return Cursor(prepared.columns, iter([rows]), tag)
+                return Cursor(None, None, tag)
+            return await self._ddl(prepared.statement)
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     def _replan(self, prepared: Prepared, point_lsns: list[tuple[int, int]] | None = None) -> None:
         """Plan `prepared` again (the catalog or the points it read changed), in place."""
@@ -601,11 +644,37 @@ class Session:
         ms = _milliseconds(self.settings["lock_timeout"])
         return ms / 1000 if ms else None
 
+    def _statement_timer(self, txn: Transaction) -> asyncio.TimerHandle | None:
+        """statement_timeout, for a statement that may wait for locks: interrupts the wait."""
+        ms = _milliseconds(self.settings["statement_timeout"])
+        if not ms:
+            return None
+        return asyncio.get_running_loop().call_later(
+            ms / 1000, txn.interrupt, SqlError("57014", "canceling statement due to statement timeout"))
+
+    def cancel(self) -> None:
+        """A cancel request arrived: a statement waiting for a lock fails with 57014 now."""
+        if self.txn is not None:
+            self.txn.interrupt(SqlError("57014", "canceling statement due to user request"))
+
+    def blocking_pids(self, pid: int) -> tuple[int, ...]:
+        """pg_blocking_pids: the sessions whose transactions the session `pid` waits for."""
+        session = self.db.sessions.get(pid)
+        txn = getattr(session, "txn", None)
+        if txn is None:
+            return ()
+        pids = []
+        for txn_id in self.db.locks.blockers(txn.txn_id):
+            other = self.db.transactions.get(txn_id)
+            if other is not None and other.sender_pid not in pids:
+                pids.append(other.sender_pid)
+        return tuple(pids)
+
     # ---------------------------------------------------------------- DDL
 
     async def _ddl(self, statement: Parsed) -> Cursor:
         txn = self._ensure_txn()
-        await self.db.locks.acquire(txn.txn_id, ("ddl",), timeout=self._lock_timeout())
+        await txn.lock(("ddl",), timeout=self._lock_timeout())
         return Cursor(None, None, ddl.run(statement.tree, _DdlTarget(self, txn)))
 
     # ---------------------------------------------------------------- utility statements
@@ -620,27 +689,29 @@ class Session:
                 self.notice("there is already a transaction in progress", "25001", "WARNING")
                 return Cursor(None, None, "BEGIN")
             txn = self._ensure_txn()
-            if "isolation" in a:
-                txn.isolation = "read committed" if a["isolation"] == "read uncommitted" else a["isolation"]
-            if "read_only" in a:
-                txn.read_only = a["read_only"]
+            self._set_transaction_modes(txn, a)
             self.explicit = True
             return Cursor(None, None, "BEGIN")
-        if kind == "commit":
-            if not self.explicit and self.txn is None:
+        if kind in ("commit", "rollback"):
+            if not self.explicit:
+                if a["chain"]:
+                    raise SqlError("25P01", f"{kind.upper()} AND CHAIN can only be used in transaction blocks")
                 self.notice("there is no transaction in progress", "25P01", "WARNING")
-                return Cursor(None, None, "COMMIT")
-            if self.failed:
+            chained = (self.txn.isolation_name, self.txn.read_only, self.txn.deferrable) \
+                if a["chain"] and self.txn is not None else None
+            if kind == "commit" and not self.failed:
+                self.explicit = False
+                await self._commit()
+                tag = "COMMIT"
+            else:
                 self._rollback()
-                return Cursor(None, None, "ROLLBACK")
-            self.explicit = False
-            await self._commit()
-            return Cursor(None, None, "COMMIT")
-        if kind == "rollback":
-            if not self.explicit and self.txn is None:
-                self.notice("there is no transaction in progress", "25P01", "WARNING")
-            self._rollback()
-            return Cursor(None, None, "ROLLBACK")
+                tag = "ROLLBACK"
+            if chained is not None:
+                txn = self._ensure_txn()
+                txn.set_isolation(chained[0])
+                txn.read_only, txn.deferrable = chained[1], chained[2]
+                self.explicit = True
+            return Cursor(None, None, tag)
         if kind == "savepoint":
             if not self.explicit:
                 raise SqlError("25P01", "SAVEPOINT can only be used in transaction blocks")
@@ -657,27 +728,29 @@ class Session:
             self._ensure_txn().rollback_to(a["name"])
             self.failed = False
             return Cursor(None, None, "ROLLBACK")
-        if kind in ("set_transaction", "set_session_characteristics"):
-            if kind == "set_session_characteristics":
-                if "isolation" in a:
-                    self.set_setting("default_transaction_isolation", a["isolation"])
-                if "read_only" in a:
-                    self.set_setting("default_transaction_read_only", "on" if a["read_only"] else "off")
-                return Cursor(None, None, "SET")
-            if self.txn is not None and self.explicit:
-                if "isolation" in a:
-                    if self.txn.snapshot_lsn is not None or self.txn.has_writes:
-                        raise SqlError("25001", "SET TRANSACTION ISOLATION LEVEL must be called before any query")
-                    self.txn.isolation = a["isolation"]
-                if "read_only" in a:
-                    self.txn.read_only = a["read_only"]
+        if kind == "set_session_characteristics":
+            if "isolation" in a:
+                self.set_setting("default_transaction_isolation", a["isolation"])
+            if "read_only" in a:
+                self.set_setting("default_transaction_read_only", "on" if a["read_only"] else "off")
+            if "deferrable" in a:
+                self.set_setting("default_transaction_deferrable", "on" if a["deferrable"] else "off")
+            return Cursor(None, None, "SET")
+        if kind == "set_transaction":
+            if self.explicit:
+                self._set_transaction_modes(self._ensure_txn(), a)
             else:
                 self.notice("SET TRANSACTION can only be used in transaction blocks", "25P01", "WARNING")
             return Cursor(None, None, "SET")
         if kind == "set":
             name = a["name"]
-            if name.lower() == "transaction_isolation":
-                return await self._utility(Utility("set_transaction", {"isolation": a["values"][0].lower()}))
+            modes = _TRANSACTION_SETTINGS.get(name.lower())
+            if modes is not None:
+                value = a["values"][0].lower()
+                if modes == "isolation":
+                    _normalize_setting("transaction_isolation", value)
+                    return await self._utility(Utility("set_transaction", {"isolation": value}))
+                return await self._utility(Utility("set_transaction", {modes: _setting_bool(name, value)}))
             self.set_setting(name, ", ".join(a["values"]), a.get("local", False))
             return Cursor(None, None, "SET")
         if kind == "reset":
@@ -799,6 +872,19 @@ class _DdlTarget:
 
     def check_writable(self, what: str) -> None:
         self.txn.check_writable(what)
+
+
+_TRANSACTION_SETTINGS = {"transaction_isolation": "isolation", "transaction_read_only": "read_only",
+                         "transaction_deferrable": "deferrable"}
+
+
+def _setting_bool(name: str, value: str) -> bool:
+    v = value.strip().lower()
+    if v in ("on", "true", "yes", "1", "t", "y"):
+        return True
+    if v in ("off", "false", "no", "0", "f", "n"):
+        return False
+    raise SqlError("22023", f'parameter "{name}" requires a Boolean value')
 
 
 _LIFTED_TYPES = {"int4": INT4, "int8": INT8, "numeric": NUMERIC, "unknown": UNKNOWN}

@@ -42,6 +42,8 @@ class Server:
         for conn in self.connections:
             if conn.session is not None and conn.session.backend_pid == process_id and conn.secret == secret:
                 conn.cancel_requested = True
+                if conn.busy:
+                    conn.session.cancel()
 
     def stop(self, exit_code: int = 0) -> None:
         self.exit_code = max(self.exit_code, exit_code)

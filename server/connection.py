@@ -152,7 +152,8 @@ class Connection(asyncio.Protocol):
 
     # ---------------------------------------------------------------- the task
 
-    async def next_message(self) -> Any:
+    async def next_message(self, idle_timeout: float | None = None) -> Any:
+        """The next message; with `idle_timeout`, None if none arrives in that many seconds."""
         while True:
             msg = self.decoder.next_message()
             if msg is not None:
@@ -160,7 +161,22 @@ class Connection(asyncio.Protocol):
             if self.closed:
                 raise ClientGone()
             self._wake.clear()
-            await self._wake.wait()
+            if idle_timeout is None:
+                await self._wake.wait()
+            else:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), idle_timeout)
+                except asyncio.TimeoutError:
+                    return None
+
+    def _idle_in_transaction_timeout(self) -> float | None:
+        """idle_in_transaction_session_timeout, when the session sits in a transaction block."""
+        session = self.session
+        if session.status == "I":
+            return None
+        from engine.session import _milliseconds
+        ms = _milliseconds(session.settings["idle_in_transaction_session_timeout"])
+        return ms / 1000 if ms > 0 else None
 
     async def _run(self) -> None:
         try:
@@ -240,7 +256,10 @@ class Connection(asyncio.Protocol):
     async def _serve(self) -> None:
         while True:
             self.flush()
-            msg = await self.next_message()
+            msg = await self.next_message(self._idle_in_transaction_timeout())
+            if msg is None:
+                self.send(B.error_response("FATAL", "25P03", "terminating connection due to idle-in-transaction timeout"))
+                return
             self.busy = True
             self.cancel_requested = False
             try:

@@ -1,10 +1,11 @@
 """INSERT, UPDATE and DELETE: compiled once per plan, run against a transaction.
 
 Rows to change are found by running the plan's source (a normal read plan, which appends
-each target row's rowid). Each row is then locked; if a newer committed version appeared
-since the snapshot, READ COMMITTED re-checks the statement's conditions on it (so
-concurrent `SET n = n + 1` never loses an update, as in PostgreSQL) while REPEATABLE READ
-and SERIALIZABLE fail with 40001. New row versions are checked (types' length and
+each target row's rowid). Each row is then locked (DELETE and key-changing UPDATEs FOR
+UPDATE, other UPDATEs FOR NO KEY UPDATE, as PostgreSQL does), waiting for other writers; if
+a transaction that committed after the snapshot changed the row, READ COMMITTED re-checks
+the statement's conditions on the newest version (so concurrent `SET n = n + 1` never loses
+an update) while REPEATABLE READ and SERIALIZABLE fail with 40001. New row versions are checked (types' length and
 precision, NOT NULL, CHECK, unique keys) and handed to the transaction, which records
 them as events.
 """
@@ -18,6 +19,8 @@ from engine.exec import plan as P
 from engine.exec.casts import typmod_enforcer
 from engine.exec.context import ExecContext
 from engine.exec.operators import _Builder
+from engine.txn.locks import NO_KEY_UPDATE, UPDATE
+from engine.txn.transaction import READ_COMMITTED
 from engine.types import OutputSettings
 
 
@@ -103,28 +106,30 @@ class CompiledWrite:
         build = self.build_row(p, ctx) if self.build_row is not None else None
         recheck = self.recheck(p, ctx) if self.recheck is not None else None
         width = table.width
+        updating = self.kind == "UPDATE"
         done: set[int] = set()
         for r in source_rows:
             rowid = r[width]
             if rowid in done:
                 continue               # joined to several FROM rows: PostgreSQL changes it once
-            seen = r[:width]
-            if not txn.owns(table, rowid):
-                await txn.lock_row(table, rowid, timeout=lock_timeout)
-            current = txn.latest(table, rowid)
-            if current is None:
-                if txn.isolation != "read committed":
-                    raise _serialization_failure()
-                continue
-            if current != seen:
-                if txn.isolation != "read committed":
-                    raise _serialization_failure()
-                if recheck is not None and not recheck(current):
+            if txn.owns(table, rowid):
+                current = txn.latest(table, rowid)
+                if current is None:
                     continue
-                r = current + r[width:]
+            else:
+                await txn.lock_row(table, rowid, mode=NO_KEY_UPDATE if updating else UPDATE, timeout=lock_timeout)
+                current = txn.latest(table, rowid)
+                if txn.changed_since_snapshot(table, rowid):
+                    if txn.isolation != READ_COMMITTED:
+                        raise _serialization_failure("update" if current is not None else "delete")
+                    if current is None or (recheck is not None and not recheck(current)):
+                        continue
+                    r = current + r[width:]
             done.add(rowid)
-            if self.kind == "UPDATE":
+            if updating:
                 row = self._validate(table, build(r))
+                if txn.key_changed(table, current, row):
+                    await txn.lock_row(table, rowid, mode=UPDATE, timeout=lock_timeout)
                 await txn.check_unique(table, row, rowid, current, timeout=lock_timeout)
                 txn.update(table, rowid, row)
                 if returning is not None:
@@ -137,8 +142,8 @@ class CompiledWrite:
         return count, out
 
 
-def _serialization_failure() -> SqlError:
-    return SqlError("40001", "could not serialize access due to concurrent update")
+def _serialization_failure(change: str) -> SqlError:
+    return SqlError("40001", f"could not serialize access due to concurrent {change}")
 
 
 def _row_text(table: TableDef, row: tuple) -> str:

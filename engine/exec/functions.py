@@ -22,7 +22,7 @@ from typing import Any, Callable
 from engine.errors import SqlError, division_by_zero, undefined_function
 from engine.types import (BOOL, BYTEA, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, JSON, JSONB,
                           NUMERIC, NUMERIC_PRECEDENCE, OID, REG_TYPES, REGCLASS, STRING_TYPES, TEXT, TIME, TIMESTAMP,
-                          TIMESTAMPTZ, UNKNOWN, UTC, UUID, VARCHAR, VOID, Interval, SqlType)
+                          TIMESTAMPTZ, UNKNOWN, UTC, UUID, VARCHAR, VOID, Interval, SqlType, array_of)
 
 # -------------------------------------------------------------------- runtime helpers
 # Called by generated code; names are referenced from templates.
@@ -365,6 +365,7 @@ define("current_database", (), "name", "ctx.database", strict=False)
 define("current_schema", (), "name", "ctx.current_schema()", strict=False)
 define("pg_backend_pid", (), INT4, "ctx.backend_pid", strict=False)
 define("pg_notify", (TEXT, TEXT), VOID, "(ctx.session.notify({0}, {1}) or '')", strict=False, volatile=True)
+define("pg_blocking_pids", (INT4,), array_of(INT4), "ctx.session.blocking_pids({0})", volatile=True)
 
 # -------------------------------------------------------------------- resolution
 

@@ -307,6 +307,9 @@ class _Builder:
                 yield batch
         return open_limit
 
+    def _LockRows(self, node: P.LockRows) -> Opener:
+        raise SqlError("0A000", f"{node.targets[0].clause if node.targets else 'FOR UPDATE'} in a subquery is not supported")
+
     def _Distinct(self, node: P.Distinct) -> Opener:
         child = self.build(node.input)
         if node.on:

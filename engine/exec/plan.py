@@ -240,8 +240,37 @@ class RecursiveUnion(Node):
     columns: tuple[OutputColumn, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class LockTarget:
+    """One table a locking SELECT locks: where its row and rowid sit in the raw row, how to lock."""
+    table: TableDef
+    start: int                       # position of the table's slot 0 in the raw row
+    rowid: int                       # position of its rowid in the raw row
+    mode: int                        # txn.locks mode (KEY_SHARE .. UPDATE)
+    wait: str                        # "wait", "nowait" or "skip"
+    clause: str                      # "FOR UPDATE", "FOR SHARE", ... (for messages)
+
+
+@dataclass(frozen=True, slots=True)
+class LockRows(Node):
+    """SELECT ... FOR UPDATE/NO KEY UPDATE/SHARE/KEY SHARE, then LIMIT/OFFSET.
+
+    Input rows are the select list, hidden sort keys, then from `raw` on the FROM row (with
+    the targets' rowids) the select list was computed from. Each row's targets are locked in
+    order; a target changed since the snapshot is re-read, `predicate` re-checked and
+    `outputs` recomputed over the new raw row. Outputs the select list only."""
+    input: Node
+    targets: tuple[LockTarget, ...]
+    raw: int
+    predicate: Expr | None
+    outputs: tuple[Expr, ...]
+    count: Expr | None
+    offset: Expr | None
+    columns: tuple[OutputColumn, ...]
+
+
 def inputs(node: Node) -> tuple[Node, ...]:
-    if isinstance(node, (Filter, Project, ProjectSet, Aggregate, Window, Sort, Limit, Distinct)):
+    if isinstance(node, (Filter, Project, ProjectSet, Aggregate, Window, Sort, Limit, Distinct, LockRows)):
         return (node.input,)
     if isinstance(node, (Join, SetOp)):
         return (node.left, node.right)
@@ -251,7 +280,7 @@ def inputs(node: Node) -> tuple[Node, ...]:
 
 
 _CHILD_FIELDS = ("input", "left", "right", "anchor", "recursive")
-_OPAQUE_FIELDS = frozenset(_CHILD_FIELDS + ("table", "columns", "read_point", "producer"))
+_OPAQUE_FIELDS = frozenset(_CHILD_FIELDS + ("table", "columns", "read_point", "producer", "targets"))
 
 
 def with_inputs(node: Node, new: tuple[Node, ...]) -> Node:

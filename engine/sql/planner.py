@@ -37,6 +37,7 @@ from engine.exec.srf import SET_RETURNING
 from engine.exec.windows import WINDOW_FUNCTIONS, window_signature
 from engine.rewind.points import PointTable
 from engine.sql.timetravel import version_point
+from engine.txn.locks import KEY_SHARE, NO_KEY_UPDATE, SHARE, UPDATE
 from engine.types import (OID, REG_TYPES, REGCLASS, OutputSettings, BOOL, BPCHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, NAME,
                           NUMERIC, NUMERIC_PRECEDENCE, RECORD, STRING_TYPES, TEXT, TIME, TIMESTAMP,
                           TIMESTAMPTZ, TYPES_BY_OID, UNKNOWN, VARCHAR, SqlType, array_of,
@@ -274,6 +275,7 @@ class Planner:
         self.read_points: list[P.ReadPoint] = [P.ReadPoint(0, "as_of", True)] if env.session_point else []
         self.point_tables: list[PointTable] = []
         self._view_point: tuple[P.ReadPoint, Catalog] | None = None
+        self.locking: dict[str, tuple[int, str, str]] = {}   # FROM alias -> (mode, wait, clause) being locked
 
     # ---------------------------------------------------------------- queries
 
@@ -383,16 +385,25 @@ class Planner:
 
     def _plan_select(self, tree: exp.Select, parent: Scope | None, keep_unknown: bool) -> P.Node:
         from_ = tree.args.get("from_") or tree.args.get("from")
+        locks = tree.args.get("locks")
+        locked = _locked_aliases(tree, from_, locks) if locks else {}
         if from_ is not None:
-            rel = self.plan_from(from_.this, tree.args.get("joins") or [], parent)
+            outer_locking = self.locking
+            self.locking = locked
+            try:
+                rel = self.plan_from(from_.this, tree.args.get("joins") or [], parent)
+            finally:
+                self.locking = outer_locking
             node, scope = rel.node, Scope(rel.entries, parent, rel.star)
         else:
             if tree.args.get("joins"):
                 raise syntax_error("syntax error at or near \"JOIN\"")
             node, scope = P.Result(), Scope([], parent)
         where = tree.args.get("where")
+        where_predicate = None
         if where is not None:
-            node = _narrowed(P.Filter(node, self.bind_condition(where.this, scope, "WHERE"), node.columns), self.env.settings)
+            where_predicate = self.bind_condition(where.this, scope, "WHERE")
+            node = _narrowed(P.Filter(node, where_predicate, node.columns), self.env.settings)
 
         items = self.expand_select_list(tree.expressions, scope)
         bound = [self.bind_item(e, col, scope) for e, _, col in items]
@@ -452,6 +463,10 @@ class Planner:
         sort_keys = [P.SortKey(Col(position_of(k.expr, "order"), k.expr.type), k.descending, k.nulls_first)
                      for k in order_keys]
         on_cols = [Col(position_of(e, "on"), e.type) for e in distinct_on]
+        if locks:
+            _check_lockable(tree, locks, bool(aggs) or bool(calls) or bool(srfs))
+            raw = len(exprs)
+            exprs.extend(Col(i, c.type) for i, c in enumerate(node.columns))
         hidden = tuple(P.OutputColumn("?hidden?", e.type) for e in exprs[n_visible:])
         node = P.Project(node, tuple(exprs), out_cols + hidden)
         if on_cols:
@@ -462,10 +477,31 @@ class Planner:
                 node = P.Distinct(node, node.columns)
             if sort_keys:
                 node = P.Sort(node, tuple(sort_keys), node.columns)
+        if locks:
+            return self._lock_rows(tree, node, scope, locked, where_predicate, raw, tuple(bound), out_cols)
         node = self._limit(tree, node, scope.parent, sort_keys)
         if hidden:
             node = P.Project(node, tuple(Col(i, c.type) for i, c in enumerate(out_cols)), out_cols)
         return node
+
+    def _lock_rows(self, tree: exp.Select, node: P.Node, scope: Scope, locked: dict[str, tuple[int, str, str]],
+                   predicate: Expr | None, raw: int, outputs: tuple[Expr, ...],
+                   columns: tuple[P.OutputColumn, ...]) -> P.Node:
+        """SELECT ... FOR UPDATE: a LockRows node over the sorted rows, taking over LIMIT/OFFSET."""
+        targets = []
+        for entry in scope.entries:
+            lock = locked.get(entry.alias)
+            if lock is None:
+                continue
+            if entry.table is None or not entry.table.columns:
+                raise feature_not_supported(f"{lock[2]} on a subquery, view, function or table without columns in FROM")
+            start = entry.columns[0].index - entry.table.columns[0].slot    # where the table's slot 0 sits
+            targets.append(P.LockTarget(entry.table, start, start + entry.table.width, *lock))
+        limited = self._limit(tree, node, scope.parent, [])
+        if isinstance(limited, P.Limit) and limited.ties:
+            raise feature_not_supported(f"{targets[0].clause if targets else 'FOR UPDATE'} with WITH TIES")
+        count, offset = (limited.count, limited.offset) if isinstance(limited, P.Limit) else (None, None)
+        return P.LockRows(node, tuple(targets), raw, predicate, outputs, count, offset, columns)
 
     def _bind_order_item(self, o: exp.Ordered, scope: Scope, select_items, bound: list[Expr]) -> P.SortKey:
         """An ORDER BY (or DISTINCT ON) item: a select-list position, an output column name, or
@@ -631,6 +667,9 @@ class Planner:
     def plan_setop(self, tree: exp.Expression, parent: Scope | None) -> P.Node:
         pushed = self._with(tree)
         try:
+            for side in (tree.this, tree.expression, tree):
+                if side.args.get("locks"):
+                    raise SqlError("0A000", f"{_lock_strength(side.args['locks'][0])[1]} is not allowed with UNION/INTERSECT/EXCEPT")
             left = self.plan_query(tree.this, parent, keep_unknown=True)
             right = self.plan_query(tree.expression, parent, keep_unknown=True)
             lc, rc = left.columns, right.columns
@@ -886,7 +925,9 @@ class Planner:
         if kind != "table":
             raise SqlError("42809", f'"{name}" is not a table')
         table = catalog.tables[oid]
-        node, entries = self.scan_node(table, alias, alias_node, read_point=point)
+        if alias in self.locking and point is not None:
+            raise feature_not_supported(f"{self.locking[alias][2]} on a table read FOR SYSTEM_TIME")
+        node, entries = self.scan_node(table, alias, alias_node, with_rowid=alias in self.locking, read_point=point)
         return Relation(node, entries, [c for c in entries[0].columns if not c.hidden])
 
     def _plan_function(self, ref: exp.Expression, scope: Scope) -> Relation:
@@ -1829,6 +1870,56 @@ def _narrowed(node: P.Filter, settings: OutputSettings) -> P.Filter:
             import dataclasses
             return P.Filter(dataclasses.replace(scan, producer=producer, narrow=None), node.predicate, node.columns)
     return node
+
+
+_LOCK_STRENGTHS = {(True, False): (UPDATE, "FOR UPDATE"), (True, True): (NO_KEY_UPDATE, "FOR NO KEY UPDATE"),
+                   (False, False): (SHARE, "FOR SHARE"), (False, True): (KEY_SHARE, "FOR KEY SHARE")}
+_WAIT_POLICY_ORDER = ("wait", "skip", "nowait")    # clauses disagree: the stricter one wins, as in PostgreSQL
+
+
+def _lock_strength(lock: exp.Lock) -> tuple[int, str]:
+    return _LOCK_STRENGTHS[(bool(lock.args.get("update")), bool(lock.args.get("key")))]
+
+
+def _locked_aliases(tree: exp.Select, from_: exp.Expression | None, locks: list[exp.Lock]) -> dict[str, tuple[int, str, str]]:
+    """FROM alias -> (lock mode, wait policy, clause) for SELECT ... FOR UPDATE [OF ...]."""
+    if from_ is None:
+        return {}
+    joins = tree.args.get("joins") or []
+    aliases = [from_.this.alias_or_name] + [j.this.alias_or_name for j in joins]
+    nullable: set[str] = set()
+    for k, j in enumerate(joins):
+        side = (j.args.get("side") or "").upper()
+        if side in ("LEFT", "FULL") or ((j.args.get("kind") or "").upper() == "OUTER" and not side):
+            nullable.add(aliases[k + 1])
+        if side in ("RIGHT", "FULL"):
+            nullable.update(aliases[:k + 1])
+    out: dict[str, tuple[int, str, str]] = {}
+    for lock in locks:
+        mode, clause = _lock_strength(lock)
+        wait = {True: "nowait", False: "skip"}.get(lock.args.get("wait"), "wait")
+        for name in [t.name for t in lock.expressions] or aliases:
+            if name not in aliases:
+                raise SqlError("42P01", f'relation "{name}" in {clause} clause not found in FROM clause')
+            if name in nullable:
+                raise SqlError("0A000", f"{clause} cannot be applied to the nullable side of an outer join")
+            if name in out:
+                old_mode, old_wait, old_clause = out[name]
+                if old_mode > mode:
+                    mode, clause = old_mode, old_clause
+                wait = max(old_wait, wait, key=_WAIT_POLICY_ORDER.index)
+            out[name] = (mode, wait, clause)
+    return out
+
+
+def _check_lockable(tree: exp.Select, locks: list[exp.Lock], aggregated: bool) -> None:
+    """The clauses PostgreSQL refuses together with a locking clause (0A000)."""
+    clause = _lock_strength(locks[0])[1]
+    for arg, what in (("distinct", "DISTINCT clause"), ("group", "GROUP BY clause"), ("having", "HAVING clause")):
+        if tree.args.get(arg):
+            raise SqlError("0A000", f"{clause} is not allowed with {what}")
+    if aggregated:
+        raise SqlError("0A000", f"{clause} is not allowed with aggregate functions")
 
 
 def _has_modifiers(node: exp.Expression) -> bool:

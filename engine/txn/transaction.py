@@ -9,8 +9,16 @@ the shared state: `Database.commit` turns `events` into a record and `apply` mak
 Schema changes made inside the transaction are applied to a private copy of the catalog
 (`catalog`), through the same `apply_event` the log replay uses.
 
-Savepoints record positions in the undo list of own writes and in `events`; rolling back to
-one truncates both and restores the catalog.
+Locks (`locks.LockManager`) are taken through `lock`, so that a savepoint can give back the
+ones taken after it: rolling back to a savepoint truncates the undo list of own writes,
+`events` and the lock log, and restores the catalog.
+
+Isolation: `begin_statement` picks the statement's snapshot. Writers lock each row they
+change and then ask `changed_since_snapshot`: a row changed by a transaction that committed
+after the snapshot makes READ COMMITTED re-check the newest version and REPEATABLE READ or
+SERIALIZABLE fail with 40001. A SERIALIZABLE transaction also reports its reads and writes
+to the database's `serializable.SerializableTracker` (`ssi`), which fails one transaction of
+every dangerous structure.
 """
 from __future__ import annotations
 
@@ -25,12 +33,14 @@ from engine.errors import SqlError
 from engine.events import RowCodec
 from engine.exec.context import ExecContext
 from engine.exec.plan import ReadPoint
-from engine.txn.locks import EXCLUSIVE
+from engine.txn.locks import EXCLUSIVE, NO_KEY_UPDATE, SHARE
+from engine.txn.serializable import KeyRead, SerialTxn
 from engine.txn.versions import TableData
 
 if TYPE_CHECKING:
     from engine.database import Database
 
+READ_UNCOMMITTED = "read uncommitted"     # behaves as READ COMMITTED, as in PostgreSQL
 READ_COMMITTED = "read committed"
 REPEATABLE_READ = "repeatable read"
 SERIALIZABLE = "serializable"
@@ -40,12 +50,13 @@ _txn_ids = itertools.count(1)
 
 
 class Savepoint:
-    __slots__ = ("name", "n_events", "n_undo", "catalog")
+    __slots__ = ("name", "n_events", "n_undo", "n_locks", "catalog")
 
-    def __init__(self, name: str, n_events: int, n_undo: int, catalog: Catalog | None) -> None:
+    def __init__(self, name: str, n_events: int, n_undo: int, n_locks: int, catalog: Catalog | None) -> None:
         self.name = name
         self.n_events = n_events
         self.n_undo = n_undo
+        self.n_locks = n_locks
         self.catalog = catalog
 
 
@@ -53,8 +64,11 @@ class Transaction:
     def __init__(self, db: Database, isolation: str = READ_COMMITTED, read_only: bool = False) -> None:
         self.db = db
         self.txn_id = next(_txn_ids)
-        self.isolation = isolation
+        self.isolation = isolation                 # the behaviour: read committed, repeatable read, serializable
+        self.isolation_name = isolation            # what SHOW transaction_isolation says
+        self.set_isolation(isolation)
         self.read_only = read_only
+        self.snapshot_taken = False                # a statement ran (isolation can no longer change)
         self.snapshot_lsn: int | None = None       # fixed for RR/SERIALIZABLE after the first statement
         self.statement_lsn = db.visible_lsn
         self.started_at = dt.datetime.now(dt.timezone.utc)
@@ -65,17 +79,28 @@ class Transaction:
         self._undo: list[tuple[int, int, Any]] = []
         self._codecs: dict[tuple[int, int], RowCodec] = {}
         self._local_rowids: dict[int, int] = {}    # tables created in this transaction
+        self._lock_log: list[tuple[Any, int]] = []  # (lock name, mode held before), while savepoints exist
+        self.ssi: SerialTxn | None = None          # SERIALIZABLE bookkeeping, from the first statement
+        self.deferrable = False
+        self.interrupted: SqlError | None = None   # cancel or statement_timeout of the running statement
         self.reason: str | None = None
-        self.read_tables: set[int] = set()
         self.notifications: list[tuple[str, str]] = []
+        db.transactions[self.txn_id] = self
 
     # ---------------------------------------------------------------- snapshots
 
+    def set_isolation(self, name: str) -> None:
+        self.isolation_name = name
+        self.isolation = READ_COMMITTED if name == READ_UNCOMMITTED else name
+
     def begin_statement(self) -> None:
+        self.snapshot_taken = True
         if self.isolation == READ_COMMITTED or self.snapshot_lsn is None:
             self.statement_lsn = self.db.visible_lsn
             if self.isolation != READ_COMMITTED:
                 self.snapshot_lsn = self.statement_lsn
+                if self.isolation == SERIALIZABLE:
+                    self.ssi = self.db.serializable.begin(self.txn_id, self.snapshot_lsn, self.read_only)
         else:
             self.statement_lsn = self.snapshot_lsn
 
@@ -100,7 +125,8 @@ class Transaction:
         if read_point is not None:
             return self.db.past.rows(table, read_point, ctx)
         own = self.writes.get(table.table_id)
-        self.read_tables.add(table.table_id)
+        if self.ssi is not None:
+            self.db.serializable.read_table(self.ssi, table.table_id)
         data = self._data(table)
         if data is None:
             return [r for r in (own or {}).values() if r is not None]
@@ -110,7 +136,8 @@ class Transaction:
         if read_point is not None:
             return self.db.past.items(table, read_point, ctx)
         own = self.writes.get(table.table_id)
-        self.read_tables.add(table.table_id)
+        if self.ssi is not None:
+            self.db.serializable.read_table(self.ssi, table.table_id)
         data = self._data(table)
         if data is None:
             return [(rid, r) for rid, r in (own or {}).items() if r is not None]
@@ -126,8 +153,9 @@ class Transaction:
             return self.db.past.lookup(table, index_id, key, read_point, ctx)
         lsn = ctx.snapshot_lsn
         own = self.writes.get(table.table_id)
-        self.read_tables.add(table.table_id)
         data = self._data(table)
+        if self.ssi is not None and data is not None and index_id in data.unique:
+            self.db.serializable.read_key(self.ssi, table.table_id, index_id, key)
         if data is None or index_id not in data.unique:
             index = self.current_catalog.indexes[index_id]
             return [(rid, r) for rid, r in self.items(table, read_point, ctx)
@@ -199,21 +227,68 @@ class Transaction:
         own = self.writes.get(table.table_id)
         return own is not None and rowid in own
 
+    def changed_since_snapshot(self, table: TableDef, rowid: int) -> bool:
+        """Whether a transaction that committed after this statement's snapshot changed the row."""
+        data = self._data(table)
+        return data is not None and data.changed_after(rowid, self.statement_lsn)
+
+    # ---------------------------------------------------------------- locks
+
+    def interrupt(self, error: SqlError) -> None:
+        """Fail the running statement's lock wait, now or when it starts one."""
+        self.interrupted = error
+        self.db.locks.interrupt(self.txn_id, error)
+
+    async def lock(self, name: Any, mode: int = EXCLUSIVE, *, nowait: bool = False,
+                   timeout: float | None = None, what: str = "lock") -> None:
+        """Take a lock until the end of the transaction (or a rollback to an earlier savepoint)."""
+        if self.interrupted is not None:
+            raise self.interrupted
+        locks = self.db.locks
+        before = locks.mode_held(self.txn_id, name) if self.savepoints else 0
+        await locks.acquire(self.txn_id, name, mode, nowait=nowait, timeout=timeout, what=what)
+        if self.savepoints and before < mode:
+            self._lock_log.append((name, before))
+
     async def lock_row(self, table: TableDef, rowid: int, *, mode: int = EXCLUSIVE, nowait: bool = False,
                        skip_locked: bool = False, timeout: float | None = None) -> bool:
         """Lock a committed row; False only with skip_locked when someone else holds it."""
         name = ("row", table.table_id, rowid)
-        locks = self.db.locks
-        if locks.try_acquire(self.txn_id, name, mode):
-            return True
         if skip_locked:
-            return False
-        await locks.acquire(self.txn_id, name, mode, nowait=nowait, timeout=timeout)
+            before = self.db.locks.mode_held(self.txn_id, name) if self.savepoints else 0
+            if not self.db.locks.try_acquire(self.txn_id, name, mode):
+                return False
+            if self.savepoints and before < mode:
+                self._lock_log.append((name, before))
+            return True
+        await self.lock(name, mode, nowait=nowait, timeout=timeout,
+                        what=f'lock on row in relation "{table.name}"')
         return True
+
+    async def wait_for_writer(self, table: TableDef, rowid: int, timeout: float | None) -> bool:
+        """If another transaction is changing the row, wait until it ends; True if it waited."""
+        name = ("row", table.table_id, rowid)
+        locks = self.db.locks
+        writers = [t for t, mode in locks.holders(name).items()
+                   if t != self.txn_id and mode >= NO_KEY_UPDATE
+                   and (other := self.db.transactions.get(t)) is not None and other.owns(table, rowid)]
+        if not writers:
+            return False
+        before = locks.mode_held(self.txn_id, name)
+        await locks.acquire(self.txn_id, name, SHARE, timeout=timeout)
+        locks.restore(self.txn_id, name, before)
+        return True
+
+    # ---------------------------------------------------------------- writes
 
     async def check_unique(self, table: TableDef, row: tuple, rowid: int, old: tuple | None,
                            timeout: float | None = None) -> None:
-        """Raise 23505 if `row` would duplicate a unique key of another visible or committed row."""
+        """Raise 23505 if `row` would duplicate a unique key of another visible or committed row.
+
+        Two inserters of one key serialize on a key lock; a row that holds the key but is being
+        changed by another transaction is waited for, then looked at again (as PostgreSQL does)."""
+        if self.ssi is not None:
+            self._ssi_write(table, old, row)
         for index in self.current_catalog.indexes_of(table.table_id):
             if not index.unique:
                 continue
@@ -222,9 +297,12 @@ class Transaction:
                 continue
             if old is not None and tuple([old[s] for s in index.columns]) == key:
                 continue
-            await self.db.locks.acquire(self.txn_id, ("key", index.index_id, key), EXCLUSIVE, timeout=timeout)
-            for other_id, _ in self._rows_with_key(table, index, key):
-                if other_id != rowid:
+            await self.lock(("key", index.index_id, key), EXCLUSIVE, timeout=timeout)
+            while True:
+                others = [rid for rid, _ in self._rows_with_key(table, index, key) if rid != rowid]
+                if not others:
+                    break
+                if self.owns(table, others[0]) or not await self.wait_for_writer(table, others[0], timeout):
                     raise _unique_violation(table, index, key)
 
     def _rows_with_key(self, table: TableDef, index: IndexDef, key: tuple) -> list[tuple[int, tuple]]:
@@ -238,17 +316,43 @@ class Transaction:
         rows = data.items_at(self.db.state.lsn, own)
         return [(rid, r) for rid, r in rows if tuple([r[s] for s in index.columns]) == key]
 
+    def key_changed(self, table: TableDef, old: tuple, new: tuple) -> bool:
+        """Whether an update changes a unique key (it then locks FOR UPDATE, else FOR NO KEY UPDATE)."""
+        for index in self.current_catalog.indexes_of(table.table_id):
+            if index.unique and any(old[s] != new[s] for s in index.columns):
+                return True
+        return False
+
+    def _ssi_write(self, table: TableDef, old: tuple | None, new: tuple | None) -> None:
+        keys: list[KeyRead] = []
+        for index in self.current_catalog.indexes_of(table.table_id):
+            if index.unique:
+                for row in (old, new):
+                    if row is not None:
+                        keys.append((index.index_id, tuple([row[s] for s in index.columns])))
+        self.db.serializable.wrote(self.ssi, table.table_id, keys)
+
+    def _committed_row(self, table: TableDef, rowid: int) -> tuple | None:
+        data = self._data(table)
+        return data.rows.get(rowid) if data is not None else None
+
     def insert(self, table: TableDef, rowid: int, row: tuple) -> None:
+        if self.ssi is not None:
+            self._ssi_write(table, None, row)
         self._remember(table.table_id, rowid)
         self._own(table.table_id)[rowid] = row
         self.events.append(ev.RowInserted(table.table_id, rowid, self._codec(table).encode(row)))
 
     def update(self, table: TableDef, rowid: int, row: tuple) -> None:
+        if self.ssi is not None:
+            self._ssi_write(table, self._committed_row(table, rowid), row)
         self._remember(table.table_id, rowid)
         self._own(table.table_id)[rowid] = row
         self.events.append(ev.RowUpdated(table.table_id, rowid, self._codec(table).encode(row)))
 
     def delete(self, table: TableDef, rowid: int) -> None:
+        if self.ssi is not None:
+            self._ssi_write(table, self._committed_row(table, rowid), None)
         self._remember(table.table_id, rowid)
         self._own(table.table_id)[rowid] = None
         self.events.append(ev.RowDeleted(table.table_id, rowid))
@@ -266,7 +370,7 @@ class Transaction:
     # ---------------------------------------------------------------- savepoints
 
     def savepoint(self, name: str) -> None:
-        self.savepoints.append(Savepoint(name, len(self.events), len(self._undo), self.catalog))
+        self.savepoints.append(Savepoint(name, len(self.events), len(self._undo), len(self._lock_log), self.catalog))
 
     def _find_savepoint(self, name: str) -> int:
         for i in range(len(self.savepoints) - 1, -1, -1):
@@ -275,6 +379,7 @@ class Transaction:
         raise SqlError("3B001", f'savepoint "{name}" does not exist')
 
     def rollback_to(self, name: str) -> None:
+        """Undo everything since the savepoint (which stays, as in PostgreSQL), locks included."""
         i = self._find_savepoint(name)
         sp = self.savepoints[i]
         del self.savepoints[i + 1:]
@@ -286,11 +391,16 @@ class Transaction:
             else:
                 own[rowid] = previous
         del self.events[sp.n_events:]
+        while len(self._lock_log) > sp.n_locks:
+            lock_name, mode = self._lock_log.pop()
+            self.db.locks.restore(self.txn_id, lock_name, mode)
         self.catalog = sp.catalog
 
     def release(self, name: str) -> None:
         i = self._find_savepoint(name)
         del self.savepoints[i:]
+        if not self.savepoints:
+            self._lock_log.clear()
 
 
 def _unique_violation(table: TableDef, index: IndexDef, key: tuple) -> SqlError:

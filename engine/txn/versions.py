@@ -171,6 +171,18 @@ class TableData:
             return ov[rowid]
         return self.rows.get(rowid)
 
+    def changed_after(self, rowid: int, lsn: int) -> bool:
+        """Whether a change to `rowid` was applied after `lsn` (True when history before it is gone)."""
+        if lsn >= self.last_lsn:
+            return False
+        if lsn < self.history_floor:
+            return True
+        undo = self.undo
+        for i in range(len(undo) - 1, bisect_right(self.undo_lsns, lsn) - 1, -1):
+            if undo[i][1] == rowid:
+                return True
+        return False
+
     def lookup_unique(self, index_id: int, key: tuple, lsn: int,
                       own: dict[int, tuple | None] | None = None) -> list[tuple[int, tuple]]:
         """Rows visible at `lsn` (own writes on top) whose unique key equals `key`."""
