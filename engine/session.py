@@ -315,9 +315,22 @@ class Session:
         self._local_settings = {}
 
     def fail(self, error: BaseException) -> None:
-        """A statement failed: an explicit block becomes failed; an implicit one rolls back at its end."""
-        if self.txn is not None or self.explicit:
-            self.failed = True
+        """A statement failed. An implicit transaction rolls back at its end. A transaction block
+        becomes failed (E) and, as in PostgreSQL, the failed (sub)transaction is aborted at once:
+        its writes are undone and its locks released now, not when the client sends ROLLBACK."""
+        if not self.explicit:
+            if self.txn is not None:
+                self.failed = True
+            return
+        self.failed = True
+        txn = self.txn
+        if txn is None:
+            return
+        if txn.savepoints:
+            txn.rollback_to(txn.savepoints[-1].name)
+        else:
+            self.txn = None
+            self.db.rollback(txn)
 
     def _set_transaction_modes(self, txn: Transaction, modes: dict) -> None:
         """BEGIN / SET TRANSACTION modes, with PostgreSQL's rules on when each may change."""
@@ -725,7 +738,9 @@ class Session:
         if kind == "rollback_to":
             if not self.explicit:
                 raise SqlError("25P01", "ROLLBACK TO SAVEPOINT can only be used in transaction blocks")
-            self._ensure_txn().rollback_to(a["name"])
+            if self.txn is None:
+                raise SqlError("3B001", f'savepoint "{a["name"]}" does not exist')
+            self.txn.rollback_to(a["name"])
             self.failed = False
             return Cursor(None, None, "ROLLBACK")
         if kind == "set_session_characteristics":

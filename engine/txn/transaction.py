@@ -303,6 +303,8 @@ class Transaction:
                 if not others:
                     break
                 if self.owns(table, others[0]) or not await self.wait_for_writer(table, others[0], timeout):
+                    if self.ssi is not None:       # reading the other row may show a serialization failure
+                        self.db.serializable.read_key(self.ssi, table.table_id, index.index_id, key)
                     raise _unique_violation(table, index, key)
 
     def _rows_with_key(self, table: TableDef, index: IndexDef, key: tuple) -> list[tuple[int, tuple]]:
