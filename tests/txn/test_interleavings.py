@@ -15,11 +15,7 @@ import pytest
 from tests.txn.interleave import EXPECTED, differences, run_key, run_permutation
 from tests.txn.scenarios import SCENARIOS
 
-KNOWN_DIFFERENCES: dict[str, str] = {
-    "serializable_disjoint_rows[serializable: b1 b2 u1 u2 c1 c2]":
-        "without index lookups an UPDATE ... WHERE id = k reads the whole table, so SSI sees a "
-        "table-wide read where PostgreSQL reads one key: a false positive serialization failure",
-}
+KNOWN_DIFFERENCES: dict[str, str] = {}
 
 RUNS = [(scenario, level, perm) for scenario in SCENARIOS for level, perm in scenario.runs()]
 
