@@ -17,12 +17,15 @@ row change, in the order the transaction made them:
 - Schema changes, sequence advances and NOTIFY carry no row change and produce nothing.
 
 The HTTP change stream (`GET /v1/changes`, server/http.py) and `LISTEN rewind_changes` both
-send exactly these dicts. Before-images come from the state's per-table undo history
+send exactly these dicts. `row_changes` is the step below them: one `RowChange` per row
+event, an UPDATE staying one change, optionally with the before-image too (the audit
+table `rewind.changes` shows it). Before-images come from the state's per-table undo history
 (`TableData.changes_at`); a record older than the history kept in memory raises
 `ChangesUnavailable` instead of guessing.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from engine import events as ev
@@ -41,8 +44,9 @@ class ChangesUnavailable(Exception):
         self.lsn = lsn
 
 
-class _TableView:
-    """How one table's rows of one record render: name, key columns, all columns."""
+class TableView:
+    """How one table definition's rows render as JSON objects: its qualified name, key
+    columns and all columns (also used by rewind.diff)."""
 
     __slots__ = ("name", "key", "columns")
 
@@ -57,44 +61,66 @@ class _TableView:
         return row_object(self.key, row) if self.key is not None else {"_rowid": rowid}
 
 
-def record_changes(state: DatabaseState, lsn: int, txn: ev.Transaction) -> list[dict[str, Any]]:
-    """The row changes of committed record `lsn` (already applied to `state`)."""
-    views: dict[int, _TableView] = {}
+@dataclass(frozen=True, slots=True)
+class RowChange:
+    """One row event of a record: `key` names the row after it (before it, for a delete);
+    `old_key` is the key before an update; `before` only when asked for."""
+    table: str
+    op: str
+    key: dict[str, Any]
+    old_key: dict[str, Any] | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+def row_changes(state: DatabaseState, lsn: int, txn: ev.Transaction, with_before: bool = False) -> list[RowChange]:
+    """One RowChange per row event of committed record `lsn` (already applied to `state`)."""
+    views: dict[int, TableView] = {}
     pending: dict[int, list] = {}
-    out: list[dict[str, Any]] = []
+    out: list[RowChange] = []
     for event in txn.events:
         if not isinstance(event, ev.ROW_EVENTS):
             continue
         tid = event.table_id
         view = views.get(tid)
         if view is None:
-            view = views[tid] = _TableView(_table_def(state, lsn, tid))
+            view = views[tid] = TableView(_table_def(state, lsn, tid))
             pending[tid] = _entries(state, lsn, tid)
         entries = pending[tid]
         if isinstance(event, ev.TableTruncated):
             while entries and entries[-1][3] is None:
                 _, rowid, before, _ = entries.pop()
-                out.append(_change(lsn, view, "delete", view.key_of(rowid, before), None))
+                out.append(RowChange(view.name, "delete", view.key_of(rowid, before), None,
+                                     row_object(view.columns, before) if with_before else None, None))
             continue
         if not entries:
             raise ChangesUnavailable(lsn)
         _, rowid, before, after = entries.pop()
+        old = row_object(view.columns, before) if with_before and before is not None else None
         if after is None:
-            out.append(_change(lsn, view, "delete", view.key_of(rowid, before), None))
+            out.append(RowChange(view.name, "delete", view.key_of(rowid, before), None, old, None))
         elif before is None:
-            out.append(_change(lsn, view, "insert", view.key_of(rowid, after), row_object(view.columns, after)))
+            out.append(RowChange(view.name, "insert", view.key_of(rowid, after), None, None, row_object(view.columns, after)))
         else:
-            key, old_key = view.key_of(rowid, after), view.key_of(rowid, before)
-            if key != old_key:
-                out.append(_change(lsn, view, "delete", old_key, None))
-                out.append(_change(lsn, view, "insert", key, row_object(view.columns, after)))
-            else:
-                out.append(_change(lsn, view, "update", key, row_object(view.columns, after)))
+            out.append(RowChange(view.name, "update", view.key_of(rowid, after), view.key_of(rowid, before), old,
+                                 row_object(view.columns, after)))
     return out
 
 
-def _change(lsn: int, view: _TableView, op: str, key: dict[str, Any], after: dict[str, Any] | None) -> dict[str, Any]:
-    return {"lsn": lsn, "table": view.name, "op": op, "key": key, "after": after}
+def record_changes(state: DatabaseState, lsn: int, txn: ev.Transaction) -> list[dict[str, Any]]:
+    """The row changes of committed record `lsn` (already applied to `state`), as the feed sends them."""
+    out: list[dict[str, Any]] = []
+    for c in row_changes(state, lsn, txn):
+        if c.op == "update" and c.key != c.old_key:
+            out.append(_change(lsn, c.table, "delete", c.old_key, None))
+            out.append(_change(lsn, c.table, "insert", c.key, c.after))
+        else:
+            out.append(_change(lsn, c.table, c.op, c.key, c.after))
+    return out
+
+
+def _change(lsn: int, table: str, op: str, key: dict[str, Any], after: dict[str, Any] | None) -> dict[str, Any]:
+    return {"lsn": lsn, "table": table, "op": op, "key": key, "after": after}
 
 
 def _table_def(state: DatabaseState, lsn: int, table_id: int) -> TableDef:

@@ -12,7 +12,8 @@ everything up to the new durable LSN, in LSN order, so listeners get notificatio
   payload pairs folded into one, as PostgreSQL does).
 
 The change feed sends one notification per committed row change, the JSON object
-`engine.changes` defines ({"lsn", "table", "op", "key", "after"}); a change that does not
+`engine.changes` defines ({"lsn", "table", "op", "key", "after"}), encoded exactly as the
+HTTP change stream encodes it (`engine.jsonvalue.ENCODER`); a change that does not
 fit PostgreSQL's 8000-byte payload limit is abbreviated (long strings in "after" cut short,
 or "after" left out) and marked `"abbreviated": true`: the full row is in
 `rewind.changes` at that LSN.
@@ -22,13 +23,14 @@ Sessions hold what arrives while they are inside a transaction (Session.deliver_
 """
 from __future__ import annotations
 
-import json
 import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from engine import events as ev
+from engine.changes import record_changes
 from engine.errors import SqlError
+from engine.jsonvalue import ENCODER
 
 if TYPE_CHECKING:
     from engine.database import Database
@@ -80,7 +82,6 @@ class Outbox:
         if record is not None:
             feed = list(listeners.get(CHANGES_CHANNEL, ()))
             if feed:
-                from engine.changes import record_changes
                 for change in record_changes(self.db.state, lsn, record):
                     payload = change_payload(change)
                     for session in feed:
@@ -109,4 +110,4 @@ def change_payload(change: dict[str, Any]) -> str:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+    return ENCODER.encode(value).decode()

@@ -274,7 +274,7 @@ def use_unique_indexes(node: P.Node, catalog: Catalog) -> P.Node:
     """A scan filtered on every column of a unique index by `= value` (or one column by
     `IN (values)`) becomes an index lookup; the other conditions stay as its filter."""
     def rule(n: P.Node) -> P.Node:
-        if not isinstance(n, P.SeqScan) or n.filter is None or n.read_point is not None:
+        if not isinstance(n, P.SeqScan) or n.filter is None or (n.read_point is not None and n.read_point.history):
             return n
         parts = conjuncts(n.filter)
         equal: dict[int, tuple[int, Expr]] = {}         # slot -> (conjunct position, value)

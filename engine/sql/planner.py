@@ -944,8 +944,8 @@ class Planner:
             if rows_from:
                 calls = [c for item in rows_from for c in self._srf_calls(item, scope)]
             else:
-                calls = self._srf_calls(_function_of(ref), scope)
-            default_name = calls[0].name
+                calls = self._srf_calls(ref, scope)
+            default_name = calls[0].name.rsplit(".", 1)[-1]
         alias = alias_node.name if alias_node is not None and alias_node.name else default_name
         columns = []
         for c in calls:
@@ -960,13 +960,18 @@ class Planner:
         return Relation(node, [entry], list(entry.columns))
 
     def _srf_calls(self, item: exp.Expression, scope: Scope) -> list[SrfCall]:
+        schema = None
         if isinstance(item, exp.Table):
+            schema = item.db or None
             item = _function_of(item)
         if isinstance(item, exp.Unnest):
             return [self._bind_srf("unnest", [a], scope) for a in item.expressions]
         if not isinstance(item, exp.Func):
             raise feature_not_supported(f"FROM item {type(item).__name__}")
-        e = self.bind(item, scope)
+        if schema is not None and schema != "pg_catalog":
+            e = self._bind_function(item, scope, f"{schema}.{function_name(item)}")
+        else:
+            e = self.bind(item, scope)
         if isinstance(e, SrfCall):
             return [e]
         # a scalar function in FROM: one row with its value
