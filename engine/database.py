@@ -39,6 +39,7 @@ from engine.txn.serializable import SerializableTracker
 
 log = logging.getLogger("rewinddb.engine")
 
+RECOVERY_LOG_SECONDS = 5.0
 SERVER_VERSION = "15.18"
 SERVER_VERSION_NUM = "150018"
 
@@ -72,7 +73,10 @@ class Database:
     # ---------------------------------------------------------------- lifecycle
 
     @classmethod
-    def open(cls, data_dir: str | os.PathLike, *, segment_size: int = 64 << 20) -> Database:
+    def open(cls, data_dir: str | os.PathLike, *, segment_size: int = 64 << 20,
+             progress: Callable[[int, int], None] | None = None) -> Database:
+        """Open and recover; `progress(replayed_lsn, last_lsn)` is called every few thousand
+        records of replay, and a progress line is logged every RECOVERY_LOG_SECONDS."""
         path = Path(data_dir)
         path.mkdir(parents=True, exist_ok=True)
         lock_fd = _lock_directory(path)
@@ -80,11 +84,24 @@ class Database:
             storage = SegmentedLog.open(path / "log", segment_size=segment_size)
             state = DatabaseState()
             started = time.monotonic()
+            next_report = started + RECOVERY_LOG_SECONDS
+            target = storage.durable_lsn
+            if target:
+                log.info("recovery: replaying %d records", target)
+            if progress is not None:
+                progress(0, target)
             events = 0
             for record in storage.records(1):
                 txn = ev.decode_transaction(record.payload)
                 state.apply(record.lsn, record.commit_time_us, txn)
                 events += len(txn.events)
+                if record.lsn & 4095 == 0:
+                    if progress is not None:
+                        progress(record.lsn, target)
+                    if time.monotonic() > next_report:
+                        log.info("recovery: replayed %d of %d records (%.0f%%)", record.lsn, target,
+                                 100 * record.lsn / target)
+                        next_report = time.monotonic() + RECOVERY_LOG_SECONDS
             if state.lsn:
                 elapsed = time.monotonic() - started
                 log.info("replayed %d records (%d events) in %.2fs", state.lsn, events, elapsed)

@@ -33,6 +33,7 @@ class Server:
         self.metrics = Metrics(config.log_min_duration_statement)
         self.http = None
         self.stopping = False
+        self.recovery: tuple[int, int] = (0, 0)     # (replayed LSN, last LSN) while recovering
 
     def at_capacity(self) -> bool:
         sessions = sum(1 for c in self.connections if c.session is not None)
@@ -44,6 +45,9 @@ class Server:
                 conn.cancel_requested = True
                 if conn.busy:
                     conn.session.cancel()
+
+    def _recovery_progress(self, lsn: int, target: int) -> None:
+        self.recovery = (lsn, target)      # from the recovery thread; read by /health
 
     def stop(self, exit_code: int = 0) -> None:
         self.exit_code = max(self.exit_code, exit_code)
@@ -58,7 +62,8 @@ class Server:
             self.http = HttpApi(self)
             await self.http.start(self.config.host, self.config.http_port)
         try:
-            db = await asyncio.to_thread(Database.open, self.config.data_dir, segment_size=self.config.segment_size)
+            db = await asyncio.to_thread(Database.open, self.config.data_dir, segment_size=self.config.segment_size,
+                                         progress=self._recovery_progress)
         except BaseException:
             if self.http is not None:
                 await self.http.close()

@@ -2,11 +2,12 @@
 
     rewinddb serve [--config FILE] [--host H] [--port P] [--data-dir D] [--http-port N] ...
     rewinddb shell [--data-dir D | --connect DSN]
+    rewinddb backup [--data-dir D] DESTINATION
 
 `serve` takes every setting of `server.config.SETTINGS` as a flag, a REWINDDB_* environment
 variable or a key of the TOML file (`--config` / REWINDDB_CONFIG), in that order of precedence;
 `rewinddb serve --help` lists them all. `shell` is the SQL shell
-(`server.shell`).
+(`server.shell`); `backup` copies the log while the server runs (`server.backup`).
 """
 from __future__ import annotations
 
@@ -36,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
         "shell", help="interactive SQL shell",
         description="An interactive SQL shell on a data directory (opened in-process) or a running server. "
                     "Reads statements from standard input when it is not a terminal."))
+    from server.backup import add_arguments as add_backup_arguments
+    add_backup_arguments(commands.add_parser(
+        "backup", help="copy the log into a new data directory, safely while the server runs",
+        description="Copy a data directory's log (every complete record) into a new directory, "
+                    "which a server can then open. Safe while the server is running."))
     return parser
 
 
@@ -46,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "shell":
         from server.shell import main as shell_main
         return shell_main(args)
+    if args.command == "backup":
+        from server.backup import main as backup_main
+        return backup_main(args)
     return 2
 
 

@@ -6,7 +6,8 @@ the log is replayed. HTTP/1.1 is parsed by h11 (sans-IO); this module moves byte
 and asyncio streams and routes requests:
 
     GET  /health         200 {"status": "ok", "lsn": N} (N = newest durable LSN);
-                         503 {"status": "recovering" | "stopping" | "failed"}
+                         503 {"status": "recovering", "replayed_lsn", "target_lsn"} during
+                         recovery, {"status": "stopping" | "failed"}
     GET  /metrics        Prometheus text (server.metrics)
     POST /v1/sql         {"sql": "...", "params": [...]} -> {"columns", "rows", "command"};
                          a failed statement -> 400 {"sqlstate", "message"}
@@ -242,7 +243,9 @@ class _Exchange:
         server = self.server
         db = server.db
         if db is None:
-            await self._respond(503, {"status": "recovering"}, "/health")
+            replayed, target = server.recovery
+            await self._respond(503, {"status": "recovering", "replayed_lsn": replayed, "target_lsn": target},
+                                "/health")
         elif db.failed is not None:
             await self._respond(503, {"status": "failed"}, "/health")
         elif server.stopping:

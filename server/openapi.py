@@ -95,7 +95,11 @@ def openapi_document() -> dict[str, Any]:
             "schemas": {
                 "Health": {"type": "object", "required": ["status"], "properties": {
                     "status": {"type": "string", "enum": ["ok", "recovering", "stopping", "failed"]},
-                    "lsn": {"type": "integer", "minimum": 0, "description": "Newest durable LSN."}}},
+                    "lsn": {"type": "integer", "minimum": 0, "description": "Newest durable LSN."},
+                    "replayed_lsn": {"type": "integer", "minimum": 0,
+                                     "description": "While recovering: records replayed so far (updated every 4096)."},
+                    "target_lsn": {"type": "integer", "minimum": 0,
+                                   "description": "While recovering: the last record to replay."}}},
                 "Error": {"type": "object", "required": ["sqlstate", "message"], "properties": {
                     "sqlstate": {"type": "string", "pattern": "^[0-9A-Z]{5}$"},
                     "message": {"type": "string"}}},
