@@ -17,19 +17,31 @@ TimeZone. Binary wire formats are `protocol.binary`'s business.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 import math
 import re
 import struct
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.errors import SqlError, invalid_text, out_of_range
 
 UTC = dt.timezone.utc
+
+# numeric arithmetic is exact up to PostgreSQL's limits (131072 digits before the point,
+# 16383 after): every numeric operation uses this context, never Python's 28-digit default
+NUMERIC_CONTEXT = Context(prec=200_000, Emax=200_000, Emin=-200_000)
+# Decimal arithmetic written with plain operators (sums, averages) gets 1000 significant
+# digits instead of Python's default 28 (a larger default would make non-terminating
+# divisions slow); the engine runs in one thread, whose context this is.
+decimal.DefaultContext.prec = 1000
+decimal.DefaultContext.Emax = 200_000
+decimal.DefaultContext.Emin = -200_000
+decimal.setcontext(decimal.Context(prec=1000, Emax=200_000, Emin=-200_000))
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +96,7 @@ BPCHAR = _t("bpchar", 1042, -1, "S", 1014)
 VARCHAR = _t("varchar", 1043, -1, "S", 1015)
 DATE = _t("date", 1082, 4, "D", 1182)
 TIME = _t("time", 1083, 8, "D", 1183)
+TIMETZ = _t("timetz", 1266, 12, "D", 1270)
 TIMESTAMP = _t("timestamp", 1114, 8, "D", 1115)
 TIMESTAMPTZ = _t("timestamptz", 1184, 8, "D", 1185)
 INTERVAL = _t("interval", 1186, 16, "T", 1187)
@@ -108,7 +121,7 @@ INTERNAL = _t("internal", 2281, 8, "P", 0)
 
 SCALAR_TYPES = (
     BOOL, BYTEA, NAME, INT8, INT2, INT4, REGPROC, TEXT, OID, JSON, FLOAT4, FLOAT8, UNKNOWN,
-    BPCHAR, VARCHAR, DATE, TIME, TIMESTAMP, TIMESTAMPTZ, INTERVAL, NUMERIC, REGCLASS, REGTYPE,
+    BPCHAR, VARCHAR, DATE, TIME, TIMETZ, TIMESTAMP, TIMESTAMPTZ, INTERVAL, NUMERIC, REGCLASS, REGTYPE,
     UUID, JSONB, CHAR, INT2VECTOR, OIDVECTOR, ACLITEM, VOID, RECORD, XID, PG_NODE_TREE,
     REGPROCEDURE, REGNAMESPACE, REGROLE, CSTRING, ANYARRAY, ANYELEMENT, INTERNAL, ANY,
 )
@@ -164,7 +177,8 @@ _NAME_ALIASES = {
     "text": TEXT, "varchar": VARCHAR, "character varying": VARCHAR, "char": BPCHAR,
     "character": BPCHAR, "bpchar": BPCHAR, "name": NAME, '"char"': CHAR,
     "boolean": BOOL, "bool": BOOL,
-    "date": DATE, "time": TIME, "time without time zone": TIME,
+    "date": DATE, "time": TIME, "time without time zone": TIME, "timetz": TIMETZ,
+    "time with time zone": TIMETZ,
     "timestamp": TIMESTAMP, "timestamp without time zone": TIMESTAMP,
     "timestamptz": TIMESTAMPTZ, "timestamp with time zone": TIMESTAMPTZ,
     "interval": INTERVAL, "bytea": BYTEA, "uuid": UUID, "json": JSON, "jsonb": JSONB,
@@ -214,8 +228,10 @@ def typmod_for(t: SqlType, modifiers: tuple[int, ...]) -> int:
         if not -1000 <= scale <= 1000:
             raise SqlError("22023", f"NUMERIC scale {scale} must be between -1000 and 1000")
         return ((precision << 16) | (scale & 0xFFFF)) + 4
-    if t.oid in (TIMESTAMP.oid, TIMESTAMPTZ.oid, TIME.oid, INTERVAL.oid):
-        return modifiers[0]
+    if t.oid in (TIMESTAMP.oid, TIMESTAMPTZ.oid, TIME.oid, TIMETZ.oid, INTERVAL.oid):
+        if not 0 <= modifiers[0]:
+            raise SqlError("22023", f"{format_type(t)}({modifiers[0]}) precision must not be negative")
+        return min(modifiers[0], 6)
     raise SqlError("42601", f"type modifier is not allowed for type \"{t.name}\"")
 
 
@@ -224,6 +240,7 @@ _DISPLAY = {
     "float8": "double precision", "bool": "boolean", "varchar": "character varying",
     "bpchar": "character", "timestamp": "timestamp without time zone",
     "timestamptz": "timestamp with time zone", "time": "time without time zone",
+    "timetz": "time with time zone",
     "char": '"char"',
 }
 
@@ -240,7 +257,7 @@ def format_type(t: SqlType) -> str:
     if t.oid == NUMERIC.oid:
         mod = t.typmod - 4
         return f"numeric({mod >> 16},{mod & 0xFFFF})"
-    if t.oid in (TIMESTAMP.oid, TIMESTAMPTZ.oid, TIME.oid):
+    if t.oid in (TIMESTAMP.oid, TIMESTAMPTZ.oid, TIME.oid, TIMETZ.oid):
         base, _, rest = name.partition(" ")
         return f"{base}({t.typmod}) {rest}".strip()
     return name
@@ -303,18 +320,18 @@ class Interval:
 # ---------------------------------------------------------------- text input
 
 
+_INTEGER_TEXT = re.compile(r"[+-]?\d+")
+
+
 def _parse_int(t: SqlType) -> Callable[[str], int]:
     lo, hi = INT_RANGES[t.oid]
     label = _DISPLAY.get(t.name, t.name)
 
     def parse(text: str) -> int:
         s = text.strip()
-        try:
-            if not s or "_" in s and not re.fullmatch(r"[+-]?\d+(_\d+)*", s):
-                raise ValueError
-            v = int(s, 0) if s[1:2] in ("x", "X", "o", "O", "b", "B") or s[2:3] in ("x", "X", "o", "O", "b", "B") else int(s)
-        except ValueError:
-            raise invalid_text(label, text) from None
+        if not _INTEGER_TEXT.fullmatch(s):
+            raise invalid_text(label, text)
+        v = int(s)
         if not lo <= v <= hi:
             raise SqlError("22003", f'value "{text}" is out of range for type {label}')
         return v
@@ -383,9 +400,28 @@ def _parse_bool(text: str) -> bool:
 
 _DATE_RE = re.compile(r"(\d{4,})-(\d{1,2})-(\d{1,2})")
 _TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?")
-_TZ_RE = re.compile(r"(?:\s*)(Z|UTC|GMT|[+-]\d{1,2}(?::?\d{2})?(?::?\d{2})?)$", re.IGNORECASE)
+_ZONE_RE = re.compile(r"(?:(Z)|([+-]\d{1,2}(?::?\d{2})?(?::?\d{2})?)|([A-Za-z][A-Za-z0-9_/+-]*))$")
 _MONTHS = {m: i + 1 for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
+
+# the time zone abbreviations of PostgreSQL's "Default" set that are in everyday use
+_ABBREVIATIONS = {
+    "UTC": 0, "UT": 0, "GMT": 0, "Z": 0, "ZULU": 0, "WET": 0, "WEST": 3600, "BST": 3600, "CET": 3600,
+    "CEST": 7200, "MET": 3600, "MEST": 7200, "EET": 7200, "EEST": 10800, "MSK": 10800, "IST": 7200,
+    "EST": -18000, "EDT": -14400, "CST": -21600, "CDT": -18000, "MST": -25200, "MDT": -21600,
+    "PST": -28800, "PDT": -25200, "AKST": -32400, "AKDT": -28800, "HST": -36000, "AST": -14400,
+    "ADT": -10800, "NST": -12600, "NDT": -9000, "JST": 32400, "KST": 32400, "HKT": 28800, "SGT": 28800,
+    "AWST": 28800, "ACST": 34200, "ACDT": 37800, "AEST": 36000, "AEDT": 39600, "NZST": 43200,
+    "NZDT": 46800,
+}
+
+
+def timezone_abbreviation(name: str) -> dt.tzinfo | None:
+    """A time zone abbreviation (EST, CEST, ...) as a fixed offset, or None."""
+    seconds = _ABBREVIATIONS.get(name.upper())
+    if seconds is None:
+        return None
+    return UTC if seconds == 0 else dt.timezone(dt.timedelta(seconds=seconds))
 
 
 def _date_part(s: str, label: str, text: str) -> tuple[dt.date, str]:
@@ -396,8 +432,9 @@ def _date_part(s: str, label: str, text: str) -> tuple[dt.date, str]:
     else:
         m2 = re.match(r"(\d{1,2})/(\d{1,2})/(\d{4})", s)  # MDY
         m3 = re.match(r"(\d{1,2})[- ]([a-z]{3})[a-z]*[- ](\d{4})", s, re.IGNORECASE)
-        m4 = re.match(r"([a-z]{3})[a-z]*[- ](\d{1,2}),?[- ](\d{4})", s, re.IGNORECASE)
+        m4 = re.match(r"([a-z]{3})[a-z]*\.?[- ](\d{1,2}),?[- ](\d{4})", s, re.IGNORECASE)
         m5 = re.match(r"(\d{4})(\d{2})(\d{2})(?!\d)", s)
+        m6 = re.match(r"(\d{4})-([a-z]{3})[a-z]*-(\d{1,2})", s, re.IGNORECASE)
         if m2:
             mo, d, y = int(m2.group(1)), int(m2.group(2)), int(m2.group(3))
             rest = s[m2.end():]
@@ -407,12 +444,18 @@ def _date_part(s: str, label: str, text: str) -> tuple[dt.date, str]:
         elif m4 and m4.group(1).lower() in _MONTHS:
             mo, d, y = _MONTHS[m4.group(1).lower()], int(m4.group(2)), int(m4.group(3))
             rest = s[m4.end():]
+        elif m6 and m6.group(2).lower() in _MONTHS:
+            y, mo, d = int(m6.group(1)), _MONTHS[m6.group(2).lower()], int(m6.group(3))
+            rest = s[m6.end():]
         elif m5:
             y, mo, d = int(m5.group(1)), int(m5.group(2)), int(m5.group(3))
             rest = s[m5.end():]
         else:
             raise SqlError("22007", f'invalid input syntax for type {label}: "{text}"')
-    if not (1 <= mo <= 12 and 1 <= d <= 31):
+    if re.match(r"\s*(BC|B\.C\.)\b", rest, re.IGNORECASE) or re.search(r"\s(BC|B\.C\.)$", rest, re.IGNORECASE):
+        raise SqlError("0A000", "dates before the Christian era (BC) are not supported")
+    rest = re.sub(r"(?i)\s*\b(AD|A\.D\.)$", "", rest)
+    if not (1 <= mo <= 12 and 1 <= d <= 31) or not 1 <= y <= 9999:
         raise SqlError("22008", f'date/time field value out of range: "{text}"')
     try:
         return dt.date(y, mo, d), rest
@@ -420,75 +463,107 @@ def _date_part(s: str, label: str, text: str) -> tuple[dt.date, str]:
         raise SqlError("22008", f'date/time field value out of range: "{text}"') from None
 
 
-def _time_part(s: str, text: str) -> tuple[dt.time, str]:
+def _time_part(s: str, text: str, label: str = "time") -> tuple[dt.time, bool, str]:
+    """(time, is 24:00:00 i.e. the next day, rest of the text)."""
     m = _TIME_RE.match(s)
     if not m:
-        raise SqlError("22007", f'invalid input syntax for type time: "{text}"')
+        raise SqlError("22007", f'invalid input syntax for type {label}: "{text}"')
     h, mi = int(m.group(1)), int(m.group(2))
     sec = int(m.group(3) or 0)
     frac = m.group(4) or ""
     micro = round(int((frac + "000000")[:7]) / 10) if frac else 0
-    if h == 24 and mi == 0 and sec == 0 and micro == 0:
-        return dt.time(0), s[m.end():] + "\x00nextday"
-    if not (0 <= h < 24 and 0 <= mi < 60 and 0 <= sec < 61):
+    rest = s[m.end():]
+    ampm = re.match(r"\s*([ap])\.?m\.?(?![a-z])", rest, re.IGNORECASE)
+    if ampm:
+        if not 1 <= h <= 12:
+            raise SqlError("22008", f'date/time field value out of range: "{text}"')
+        h = h % 12 + (12 if ampm.group(1).lower() == "p" else 0)
+        rest = rest[ampm.end():]
+    if not (0 <= h <= 24 and 0 <= mi < 60 and 0 <= sec < 61):
         raise SqlError("22008", f'date/time field value out of range: "{text}"')
-    if micro >= 1_000_000:
-        micro = 999_999
-    return dt.time(h, mi, min(sec, 59), micro), s[m.end():]
+    total = ((h * 60 + mi) * 60 + min(sec, 60)) * 1_000_000 + micro
+    if total > 86_400_000_000:
+        raise SqlError("22008", f'date/time field value out of range: "{text}"')
+    if total == 86_400_000_000:
+        return dt.time(0), True, rest
+    s_, us = divmod(total, 1_000_000)
+    m_, s_ = divmod(s_, 60)
+    h_, m_ = divmod(m_, 60)
+    return dt.time(h_, m_, s_, us), False, rest
 
 
-def _tz_offset(tz: str) -> dt.tzinfo:
-    u = tz.upper()
-    if u in ("Z", "UTC", "GMT"):
+def _zone(text: str, whole: str, label: str) -> dt.tzinfo:
+    """A time zone written in a date/time literal: Z, ±hh[:mm[:ss]], an abbreviation or a name."""
+    z = text.strip()
+    if z.upper() in ("Z", "ZULU"):
         return UTC
-    sign = -1 if tz[0] == "-" else 1
-    digits = tz[1:].replace(":", "")
-    if len(digits) <= 2:
-        h, m, s = int(digits), 0, 0
-    else:
-        h, m, s = int(digits[:-2] if len(digits) <= 4 else digits[:-4]), int(digits[-2:] if len(digits) <= 4 else digits[-4:-2]), int(digits[-2:]) if len(digits) > 4 else 0
-    return dt.timezone(sign * dt.timedelta(hours=h, minutes=m, seconds=s))
+    if z[:1] in "+-":
+        sign = -1 if z[0] == "-" else 1
+        digits = z[1:].replace(":", "")
+        if not digits.isdigit() or len(digits) > 6:
+            raise SqlError("22007", f'invalid input syntax for type {label}: "{whole}"')
+        if len(digits) <= 2:
+            h, m, sec = int(digits), 0, 0
+        elif len(digits) <= 4:
+            h, m, sec = int(digits[:-2]), int(digits[-2:]), 0
+        else:
+            h, m, sec = int(digits[:-4]), int(digits[-4:-2]), int(digits[-2:])
+        if h > 15 or m > 59 or sec > 59:
+            raise SqlError("22008", f'time zone displacement out of range: "{whole}"')
+        return dt.timezone(sign * dt.timedelta(hours=h, minutes=m, seconds=sec))
+    abbreviation = timezone_abbreviation(z)
+    if abbreviation is not None:
+        return abbreviation
+    try:
+        return ZoneInfo(z)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SqlError("22023", f'time zone "{z}" not recognized') if "/" in z else \
+            SqlError("22007", f'invalid input syntax for type {label}: "{whole}"') from None
+
+
+def _split_zone(rest: str) -> tuple[str, str]:
+    """Separate a trailing time zone from the time text: (time text, zone text)."""
+    rest = rest.strip()
+    m = re.search(r"(?:(?<=\d)|\s)(Z|[+-]\d{1,2}(?::?\d{2}){0,2}|[A-Za-z][A-Za-z0-9_/+-]*)$", rest)
+    if m is None or m.start(1) == 0 and _TIME_RE.match(rest):
+        return rest, ""
+    if re.fullmatch(r"[ap]\.?m\.?", m.group(1), re.IGNORECASE):
+        return rest, ""
+    return rest[:m.start(1)].strip(), m.group(1)
 
 
 def parse_timestamp(text: str, with_tz: bool, session_tz: dt.tzinfo) -> dt.datetime:
     label = "timestamp with time zone" if with_tz else "timestamp without time zone"
     s = text.strip()
-    low = s.lower()
-    special = _special_timestamp(low, session_tz)
+    special = _special_timestamp(s.lower(), session_tz)
     if special is not None:
         return special.astimezone(UTC) if with_tz else special.replace(tzinfo=None)
     d, rest = _date_part(s, label, text)
     rest = rest.strip()
-    if rest[:1] in ("T", "t"):
+    if rest[:1] in ("T", "t") and rest[1:2].isdigit():
         rest = rest[1:]
-    tzinfo: dt.tzinfo | None = None
+    time_text, zone_text = _split_zone(rest)
     t = dt.time(0)
     next_day = False
-    if rest:
-        mtz = _TZ_RE.search(rest)
-        if mtz and (mtz.start() > 0 or not _TIME_RE.match(rest)):
-            tzinfo = _tz_offset(mtz.group(1))
-            rest = rest[: mtz.start()].strip()
-        elif mtz is None and " " in rest:
-            body, _, zone = rest.rpartition(" ")
-            try:
-                tzinfo = ZoneInfo(zone)
-                rest = body.strip()
-            except (ZoneInfoNotFoundError, ValueError):
-                raise SqlError("22007", f'invalid input syntax for type {label}: "{text}"') from None
-        if rest:
-            t, tail = _time_part(rest, text)
-            next_day = tail.endswith("\x00nextday")
-            tail = tail.replace("\x00nextday", "").strip()
-            if tail:
-                raise SqlError("22007", f'invalid input syntax for type {label}: "{text}"')
+    if time_text:
+        t, next_day, tail = _time_part(time_text, text, label)
+        if tail.strip():
+            raise SqlError("22007", f'invalid input syntax for type {label}: "{text}"')
     value = dt.datetime.combine(d, t)
     if next_day:
         value += dt.timedelta(days=1)
+    tzinfo = _zone(zone_text, text, label) if zone_text else None
     if not with_tz:
         return value
-    value = value.replace(tzinfo=tzinfo or session_tz)
-    return value.astimezone(UTC)
+    if tzinfo is None:
+        tzinfo = session_tz
+    aware = value.replace(tzinfo=tzinfo)
+    if isinstance(tzinfo, ZoneInfo):
+        back = aware.astimezone(UTC).astimezone(tzinfo).replace(tzinfo=None)
+        if back != value:   # a wall-clock time skipped by a DST change: PostgreSQL uses the earlier offset
+            before = (value - dt.timedelta(hours=3)).replace(tzinfo=tzinfo).utcoffset()
+            return (value - before).replace(tzinfo=UTC)
+    return aware.astimezone(UTC)
 
 
 def _special_timestamp(low: str, session_tz: dt.tzinfo) -> dt.datetime | None:
@@ -500,8 +575,8 @@ def _special_timestamp(low: str, session_tz: dt.tzinfo) -> dt.datetime | None:
             return now
         day = now.replace(hour=0, minute=0, second=0, microsecond=0)
         return day + dt.timedelta(days={"today": 0, "tomorrow": 1, "yesterday": -1}[low])
-    if low in ("infinity", "-infinity"):
-        raise SqlError("0A000", "infinite timestamps are not supported")
+    if low in ("infinity", "-infinity", "+infinity"):
+        raise SqlError("0A000", "infinite dates and timestamps are not supported")
     return None
 
 
@@ -512,108 +587,207 @@ def parse_date(text: str, session_tz: dt.tzinfo = UTC) -> dt.date:
         return special.date()
     d, rest = _date_part(s, "date", text)
     rest = rest.strip()
-    if rest and not _TIME_RE.match(rest.lstrip("Tt")):
-        raise SqlError("22007", f'invalid input syntax for type date: "{text}"')
+    if rest[:1] in ("T", "t") and rest[1:2].isdigit():
+        rest = rest[1:]
+    if rest:
+        time_text, zone_text = _split_zone(rest)
+        if time_text:
+            _time_part(time_text, text, "date")
+        if zone_text:
+            _zone(zone_text, text, "date")
     return d
 
 
 def parse_time(text: str) -> dt.time:
     s = text.strip()
-    t, rest = _time_part(s, text)
-    rest = rest.replace("\x00nextday", "").strip()
-    if rest and not _TZ_RE.fullmatch(rest):
-        raise SqlError("22007", f'invalid input syntax for type time: "{text}"')
+    if s.lower() == "allballs":
+        return dt.time(0)
+    m = re.match(r"\d{4}-\d{1,2}-\d{1,2}[ T]", s)
+    if m:
+        s = s[m.end():]
+    time_text, zone_text = _split_zone(s)
+    t, next_day, rest = _time_part(time_text, text, "time without time zone")
+    if next_day:
+        raise SqlError("0A000", "the time 24:00:00 is not supported")
+    if rest.strip():
+        raise SqlError("22007", f'invalid input syntax for type time without time zone: "{text}"')
+    if zone_text:
+        _zone(zone_text, text, "time without time zone")
     return t
 
 
-_INTERVAL_UNITS = {
-    "microsecond": ("us", 1), "microseconds": ("us", 1), "us": ("us", 1), "usec": ("us", 1), "usecs": ("us", 1),
-    "millisecond": ("us", 1000), "milliseconds": ("us", 1000), "ms": ("us", 1000), "msec": ("us", 1000), "msecs": ("us", 1000),
-    "second": ("us", 1_000_000), "seconds": ("us", 1_000_000), "sec": ("us", 1_000_000), "secs": ("us", 1_000_000), "s": ("us", 1_000_000),
-    "minute": ("us", 60_000_000), "minutes": ("us", 60_000_000), "min": ("us", 60_000_000), "mins": ("us", 60_000_000), "m": ("us", 60_000_000),
-    "hour": ("us", 3_600_000_000), "hours": ("us", 3_600_000_000), "hr": ("us", 3_600_000_000), "hrs": ("us", 3_600_000_000), "h": ("us", 3_600_000_000),
-    "day": ("d", 1), "days": ("d", 1), "d": ("d", 1),
-    "week": ("d", 7), "weeks": ("d", 7), "w": ("d", 7),
-    "month": ("mo", 1), "months": ("mo", 1), "mon": ("mo", 1), "mons": ("mo", 1),
-    "year": ("mo", 12), "years": ("mo", 12), "y": ("mo", 12), "yr": ("mo", 12), "yrs": ("mo", 12),
-    "decade": ("mo", 120), "decades": ("mo", 120), "century": ("mo", 1200), "centuries": ("mo", 1200),
-    "millennium": ("mo", 12000), "millennia": ("mo", 12000),
-}
-_INTERVAL_TOKEN = re.compile(r"\s*([+-]?\d+(?:\.\d*)?|[+-]?\.\d+)\s*([a-z]+)?", re.IGNORECASE)
+def parse_timetz(text: str, session_tz: dt.tzinfo = UTC) -> dt.time:
+    s = text.strip()
+    time_text, zone_text = _split_zone(s)
+    t, next_day, rest = _time_part(time_text, text, "time with time zone")
+    if rest.strip() or next_day:
+        raise SqlError("22007", f'invalid input syntax for type time with time zone: "{text}"')
+    tz = _zone(zone_text, text, "time with time zone") if zone_text else session_tz
+    offset = dt.datetime.combine(dt.date.today(), t, tzinfo=tz).utcoffset() or dt.timedelta(0)
+    return t.replace(tzinfo=dt.timezone(offset))
+
+
+# interval units: (field, multiplier); field "mon" counts months, "day" days, "us" microseconds
+_INTERVAL_UNITS = {}
+for _names, _field, _factor, _kind in (
+        ("microsecond microseconds us usec usecs usecond useconds", "us", 1, "us"),
+        ("millisecond milliseconds ms msec msecs msecond mseconds", "us", 1000, "ms"),
+        ("second seconds sec secs s", "us", 1_000_000, "second"),
+        ("minute minutes min mins m", "us", 60_000_000, "minute"),
+        ("hour hours hr hrs h", "us", 3_600_000_000, "hour"),
+        ("day days d", "day", 1, "day"),
+        ("week weeks w", "day", 7, "week"),
+        ("month months mon mons", "mon", 1, "month"),
+        ("year years y yr yrs", "mon", 12, "year"),
+        ("decade decades dec decs", "mon", 120, "decade"),
+        ("century centuries c cent", "mon", 1200, "century"),
+        ("millennium millennia mil mils millenniums", "mon", 12000, "millennium")):
+    for _n in _names.split():
+        _INTERVAL_UNITS[_n] = (_field, _factor, _kind)
+
+_INTERVAL_SCAN = re.compile(
+    r"\s*(?:(?P<time>[+-]?\d+:\d+(?::\d+)?(?:\.\d*)?)"
+    r"|(?P<ym>[+-]?\d+-\d+)(?![\d:])"
+    r"|(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*(?P<unit>[a-z]+)?"
+    r"|(?P<word>[a-z]+))", re.IGNORECASE)
 
 
 def parse_interval(text: str) -> Interval:
+    """Interval input as PostgreSQL's DecodeInterval reads it (postgres, SQL standard and
+    ISO 8601 forms): each field carries its own sign, fractions cascade to smaller units."""
     s = text.strip().lower()
+    bad = SqlError("22007", f'invalid input syntax for type interval: "{text}"')
     if s.startswith("@"):
-        s = s[1:]
-    ago = s.endswith(" ago")
-    if ago:
-        s = s[:-4]
+        s = s[1:].strip()
     if s.startswith("p"):
-        result = _parse_iso_interval(s, text)
-    else:
-        months = days = 0
-        micros = 0.0
-        pos = 0
-        seen = False
-        while pos < len(s):
-            if s[pos].isspace():
-                pos += 1
+        return _parse_iso_interval(s, text)
+    months = days = 0
+    micros = 0.0
+    seen: set[str] = set()
+    ago = False
+    pos = 0
+    pending_days: int | None = None
+
+    def use(kind: str) -> None:
+        if kind in seen:
+            raise bad
+        seen.add(kind)
+
+    while pos < len(s):
+        m = _INTERVAL_SCAN.match(s, pos)
+        if m is None or m.end() == pos:
+            if s[pos:].strip() == "":
+                break
+            raise bad
+        pos = m.end()
+        if m.group("time"):
+            for kind in ("hour", "minute", "second"):
+                use(kind)
+            field = m.group("time")
+            sign = -1 if field.startswith("-") else 1
+            parts = field.lstrip("+-").split(":")
+            if len(parts) == 2 and "." in parts[1]:
+                value = int(parts[0]) * 60_000_000 + float(parts[1]) * 1_000_000
+            else:
+                value = int(parts[0]) * 3_600_000_000 + int(parts[1].split(".")[0]) * 60_000_000
+                if len(parts) == 3:
+                    value += float(parts[2]) * 1_000_000
+            micros += sign * value
+            if pending_days is not None:
+                use("day")
+                days += pending_days
+                pending_days = None
+            continue
+        if m.group("ym"):
+            use("year")
+            use("month")
+            field = m.group("ym")
+            sign = -1 if field.startswith("-") else 1
+            y, mo = field.lstrip("+-").split("-")
+            months += sign * (int(y) * 12 + int(mo))
+            continue
+        if m.group("word"):
+            if m.group("word") == "ago" and s[pos:].strip() == "":
+                ago = True
                 continue
-            mt = re.match(r"([+-]?)(\d+):(\d{1,2})(?::(\d{1,2}(?:\.\d+)?))?", s[pos:])
-            if mt:
-                sign = -1 if mt.group(1) == "-" else 1
-                micros += sign * (int(mt.group(2)) * 3_600_000_000 + int(mt.group(3)) * 60_000_000
-                                  + float(mt.group(4) or 0) * 1_000_000)
-                pos += mt.end()
-                seen = True
+            raise bad
+        if pending_days is not None:
+            use("second")
+            micros += pending_days * 1_000_000
+            pending_days = None
+        number_text = m.group("num")
+        unit = m.group("unit")
+        if unit is None:
+            if "." in number_text:
+                use("second")
+                micros += float(number_text) * 1_000_000
+            else:
+                pending_days = int(number_text)
+            continue
+        if unit not in _INTERVAL_UNITS:
+            if unit == "ago" and s[pos:].strip() == "":
+                use("second")
+                micros += float(number_text) * 1_000_000
+                ago = True
                 continue
-            m = _INTERVAL_TOKEN.match(s, pos)
-            if not m or m.end() == pos:
-                raise SqlError("22007", f'invalid input syntax for type interval: "{text}"')
-            number = float(m.group(1)) if "." in m.group(1) else int(m.group(1))
-            unit = (m.group(2) or "second").lower()
-            if unit not in _INTERVAL_UNITS:
-                raise SqlError("22007", f'invalid input syntax for type interval: "{text}"')
-            kind, factor = _INTERVAL_UNITS[unit]
-            if kind == "mo":
-                whole = int(number * factor)
-                months += whole
-                frac_days = (number * factor - whole) * 30
+            raise bad
+        field, factor, kind = _INTERVAL_UNITS[unit]
+        use(kind)
+        whole_text, _, frac_text = number_text.partition(".")
+        sign = -1 if number_text.startswith("-") else 1
+        whole = int(whole_text) if whole_text.lstrip("+-") else 0
+        frac = sign * float("0." + frac_text) if frac_text else 0.0
+        if field == "mon":
+            months += whole * factor
+            if factor >= 12:
+                months += round(frac * factor)
+            else:
+                frac_days = frac * 30
                 days += int(frac_days)
                 micros += (frac_days - int(frac_days)) * 86_400_000_000
-            elif kind == "d":
-                whole = int(number * factor)
-                days += whole
-                micros += (number * factor - whole) * 86_400_000_000
-            else:
-                micros += number * factor
-            pos = m.end()
-            seen = True
-        if not seen:
-            raise SqlError("22007", f'invalid input syntax for type interval: "{text}"')
-        result = Interval(months, days, int(round(micros)))
+        elif field == "day":
+            days += whole * factor
+            frac_days = frac * factor
+            days += int(frac_days)
+            micros += (frac_days - int(frac_days)) * 86_400_000_000
+        else:
+            micros += (whole + frac) * factor
+    if pending_days is not None:
+        use("second")
+        micros += pending_days * 1_000_000
+    if not seen:
+        raise bad
+    result = Interval(months, days, int(round(micros)))
     return -result if ago else result
 
 
 def _parse_iso_interval(s: str, text: str) -> Interval:
     m = re.fullmatch(r"p(?:([\d.]+)y)?(?:([\d.]+)m)?(?:([\d.]+)w)?(?:([\d.]+)d)?(?:t(?:([\d.]+)h)?(?:([\d.]+)m)?(?:([\d.]+)s)?)?", s)
-    if not m:
+    if not m or s in ("p", "pt"):
         raise SqlError("22007", f'invalid input syntax for type interval: "{text}"')
     y, mo, w, d, h, mi, sec = (float(g) if g else 0.0 for g in m.groups())
-    months = int(y * 12 + mo)
-    days = int(w * 7 + d)
-    micros = int(round((h * 3600 + mi * 60 + sec) * 1_000_000))
+    months_f = y * 12 + mo
+    months = int(months_f)
+    days_f = w * 7 + d + (months_f - months) * 30
+    days = int(days_f)
+    micros = int(round(((days_f - days) * 86400 + h * 3600 + mi * 60 + sec) * 1_000_000))
     return Interval(months, days, micros)
 
 
 def _parse_bytea(text: str) -> bytes:
     if text.startswith("\\x"):
+        digits = "".join(text[2:].split())
+        if len(digits) % 2:
+            raise SqlError("22P02", "invalid hexadecimal data: odd number of digits")
         try:
-            return bytes.fromhex(text[2:])
+            return bytes.fromhex(digits)
         except ValueError:
-            raise SqlError("22P02", "invalid hexadecimal data: odd number of digits" if len(text) % 2 else
-                           "invalid hexadecimal digit") from None
+            raise SqlError("22P02", "invalid hexadecimal digit") from None
+    return parse_bytea_escape(text)
+
+
+def parse_bytea_escape(text: str) -> bytes:
+    r"""bytea's escape format: \\ is a backslash, \ooo an octal byte, anything else itself."""
     out = bytearray()
     i = 0
     raw = text.encode()
@@ -655,8 +829,10 @@ def canonical_jsonb(value: Any) -> str:
         return "[" + ", ".join(canonical_jsonb(v) for v in value) + "]"
     if isinstance(value, bool) or value is None:
         return json.dumps(value)
-    if isinstance(value, (int, Decimal)):
+    if isinstance(value, int):
         return str(value)
+    if isinstance(value, Decimal):
+        return "0" if value == 0 and value.is_signed() and value.as_tuple().exponent == 0 else format(value, "f")
     if isinstance(value, float):
         return _format_json_number(value)
     return json.dumps(value, ensure_ascii=False)
@@ -716,6 +892,8 @@ def text_parser(t: SqlType, session_tz: dt.tzinfo = UTC) -> Callable[[str], Any]
         return lambda text: parse_date(text, session_tz)
     if oid == TIME.oid:
         return parse_time
+    if oid == TIMETZ.oid:
+        return lambda text: parse_timetz(text, session_tz)
     if oid == TIMESTAMP.oid:
         return lambda text: parse_timestamp(text, False, session_tz)
     if oid == TIMESTAMPTZ.oid:
@@ -861,6 +1039,8 @@ def format_numeric(v: Decimal) -> str:
         return "NaN"
     if v.is_infinite():
         return "Infinity" if v > 0 else "-Infinity"
+    if v.is_signed() and v.is_zero():
+        v = v.copy_abs()                 # numeric has no negative zero
     return format(v, "f")
 
 
@@ -891,30 +1071,76 @@ def format_time(v: dt.time) -> str:
 
 
 def format_interval(v: Interval) -> str:
-    parts = []
-    years, months = divmod(abs(v.months), 12)
-    sign_m = "-" if v.months < 0 else ""
-    if years:
-        parts.append(f"{sign_m}{years} year{'s' if years != 1 else ''}")
-    if months:
-        parts.append(f"{sign_m}{months} mon{'s' if months != 1 else ''}")
-    if v.days:
-        parts.append(f"{v.days} day{'s' if abs(v.days) != 1 else ''}")
-    if v.micros or not parts:
+    """IntervalStyle postgres: "1 year 2 mons -3 days +04:05:06.5", each part signed on its own."""
+    years = abs(v.months) // 12 * (1 if v.months >= 0 else -1)
+    months = v.months - years * 12
+    parts: list[str] = []
+    previous_negative = False
+    for value, unit in ((years, "year"), (months, "mon"), (v.days, "day")):
+        if value == 0:
+            continue
+        plus = "+" if parts and previous_negative and value > 0 else ""
+        parts.append(f"{plus}{value} {unit}{'' if value == 1 else 's'}")
+        previous_negative = value < 0
+    if not parts or v.micros:
         micros = abs(v.micros)
         h, rem = divmod(micros, 3_600_000_000)
         m, rem = divmod(rem, 60_000_000)
-        s, us = divmod(rem, 1_000_000)
-        sign = "-" if v.micros < 0 else ("+" if parts and (v.days < 0 or v.months < 0) else "")
-        t = f"{sign}{h:02d}:{m:02d}:{s:02d}"
+        sec, us = divmod(rem, 1_000_000)
+        sign = "-" if v.micros < 0 else ("+" if parts and previous_negative else "")
+        t = f"{sign}{h:02d}:{m:02d}:{sec:02d}"
         if us:
             t += f".{us:06d}".rstrip("0")
         parts.append(t)
     return " ".join(parts)
 
 
+def format_timetz(v: dt.time) -> str:
+    offset = v.utcoffset() or dt.timedelta(0)
+    total = int(offset.total_seconds())
+    sign = "-" if total < 0 else "+"
+    h, rem = divmod(abs(total), 3600)
+    m, sec = divmod(rem, 60)
+    zone = f"{sign}{h:02d}" + (f":{m:02d}" if m or sec else "") + (f":{sec:02d}" if sec else "")
+    return format_time(v) + zone
+
+
 def format_bytea(v: bytes) -> str:
     return "\\x" + v.hex()
+
+
+def format_bytea_escape(v: bytes) -> str:
+    """bytea_output = escape: printable ASCII as itself, \\\\ for a backslash, \\ooo otherwise."""
+    out = []
+    for b in v:
+        if b == 0x5C:
+            out.append("\\\\")
+        elif 0x20 <= b < 0x7F:
+            out.append(chr(b))
+        else:
+            out.append(f"\\{b:03o}")
+    return "".join(out)
+
+
+def format_record(v: tuple) -> str:
+    """A row value's text form, (1,"a b",), with each field in its natural text form."""
+    def field(x: Any) -> str:
+        if x is None:
+            return ""
+        if isinstance(x, bool):
+            s = "t" if x else "f"
+        elif isinstance(x, float):
+            s = format_float8(x)
+        elif isinstance(x, Decimal):
+            s = format_numeric(x)
+        elif isinstance(x, tuple):
+            s = format_record(x)
+        else:
+            s = str(x)
+        if s == "" or any(c in s for c in '(),"\\ \t\n'):
+            return '"' + s.replace("\\", "\\\\").replace('"', '""') + '"'
+        return s
+    return "(" + ",".join(field(x) for x in v) + ")"
 
 
 def format_bool(v: bool) -> str:
@@ -966,10 +1192,14 @@ def text_formatter(t: SqlType, settings: OutputSettings = OutputSettings()) -> C
         return lambda v: format_timestamptz(v, tz)
     if oid == TIME.oid:
         return format_time
+    if oid == TIMETZ.oid:
+        return format_timetz
     if oid == INTERVAL.oid:
         return format_interval
     if oid == BYTEA.oid:
-        return format_bytea
+        return format_bytea_escape if settings.bytea_output == "escape" else format_bytea
+    if oid == RECORD.oid:
+        return format_record
     if oid == UUID.oid:
         return str
     if oid in (INT2VECTOR.oid, OIDVECTOR.oid):

@@ -124,7 +124,6 @@ define("pg_type_is_visible", (OID,), BOOL, "cat_type_is_visible(ctx, {0})")
 define("pg_function_is_visible", (OID,), BOOL, "cat_function_is_visible(ctx, {0})")
 define("pg_get_serial_sequence", (TEXT, TEXT), TEXT, "cat_serial_sequence(ctx, {0}, {1})")
 define("current_schemas", (BOOL,), array_of(NAME), "cat_current_schemas(ctx, {0})")
-define("quote_ident", (TEXT,), TEXT, "quote_ident({0})")
 define("pg_encoding_to_char", (INT4,), NAME, "('UTF8' if {0} == 6 else 'SQL_ASCII' if {0} == 0 else '')")
 define("pg_char_to_encoding", (NAME,), INT4, "(6 if {0}.upper() in ('UTF8', 'UNICODE') else -1)")
 
@@ -345,40 +344,8 @@ define("pg_is_in_recovery", (), BOOL, "False", strict=False)
 define("pg_tablespace_location", (OID,), TEXT, "''")
 define("inet_server_port", (), INT4, "None", strict=False)
 define("inet_server_addr", (), TEXT, "None", strict=False)
-define("pg_backend_pid", (), INT4, "ctx.backend_pid", strict=False)
 
-
-# -------------------------------------------------------------------- arrays
-
-
-def cat_array_to_string(values, delimiter: str, null_string: str | None = None) -> str:
-    out = []
-    for v in _flatten(values):
-        if v is None:
-            if null_string is not None:
-                out.append(null_string)
-            continue
-        out.append(v if isinstance(v, str) else str(v) if isinstance(v, int) else _text(v))
-    return delimiter.join(out)
-
-
-def _flatten(values):
-    for v in values:
-        if isinstance(v, tuple):
-            yield from _flatten(v)
-        else:
-            yield v
-
-
-def _text(v: Any) -> str:
-    if isinstance(v, bool):
-        return "t" if v else "f"
-    return str(v)
-
-
-define("array_to_string", ("any", TEXT), TEXT, "cat_array_to_string({0}, {1})")
-define("array_to_string", ("any", TEXT, TEXT), TEXT, "cat_array_to_string({0}, {1}, {2})", strict=False)
 
 
 F.HELPERS.update({name: obj for name, obj in globals().items() if name.startswith("cat_")})
-F.HELPERS.update({"quote_ident": quote_ident, "cat_start_time": _PG_START})
+F.HELPERS.update({"cat_start_time": _PG_START})

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Callable
 
 from engine.errors import SqlError
-from engine.exec.functions import _BIG
 from engine.types import (BOOL, BPCHAR, CHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INT_RANGES,
-                          INTERVAL, JSON, JSONB, NAME, NUMERIC, NUMERIC_PRECEDENCE, OID, REGCLASS,
+                          INTERVAL, JSON, JSONB, NAME, NUMERIC, NUMERIC_CONTEXT, NUMERIC_PRECEDENCE, OID, REGCLASS,
                           REG_TYPES, REGPROC, REGTYPE, STRING_TYPES, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN,
-                          UTC, VARCHAR, OutputSettings, SqlType, format_type, text_formatter, text_parser)
+                          UTC, VARCHAR, OutputSettings, SqlType, format_numeric, format_type, text_formatter,
+                          text_parser)
+from engine.exec.functions import to_float4
 
 _DATETIMES = {DATE.oid, TIMESTAMP.oid, TIMESTAMPTZ.oid, TIME.oid}
 _OID_LIKE = {OID.oid} | REG_TYPES
@@ -77,8 +78,9 @@ def _base_cast(src: SqlType, dst: SqlType, settings: OutputSettings) -> Callable
     if d in STRING_TYPES:
         if s in STRING_TYPES:
             return (lambda v: v.rstrip(" ")) if s == BPCHAR.oid and d != BPCHAR.oid else _identity
-        out = text_formatter(src, settings)
-        return out
+        if s == BOOL.oid:
+            return lambda v: "true" if v else "false"      # booltext, not the output function's t/f
+        return text_formatter(src, settings)
     if s in REG_TYPES and (d in INT_RANGES or d in _OID_LIKE):
         return int                # a reg* value's name is for its own type only
     if d in INT_RANGES:
@@ -122,13 +124,13 @@ def _base_cast(src: SqlType, dst: SqlType, settings: OutputSettings) -> Callable
             return float_to_numeric
         return Decimal
     if d in (FLOAT4.oid, FLOAT8.oid):
+        label = format_type(dst.base)
+
         def to_float(v) -> float:
-            f = float(v)
-            if d == FLOAT4.oid and not math.isinf(f) and abs(f) > 3.4028234663852886e38:
-                raise SqlError("22003", "value out of range: overflow")
-            if d == FLOAT4.oid:
-                import struct
-                f = struct.unpack("f", struct.pack("f", f))[0]
+            f = to_float4(float(v)) if d == FLOAT4.oid else float(v)
+            if math.isinf(f) and not (isinstance(v, (float, Decimal)) and v in (math.inf, -math.inf)):
+                shown = format_numeric(v) if isinstance(v, Decimal) else str(v)
+                raise SqlError("22003", f'"{shown}" is out of range for type {label}')
             return f
         return to_float
     if d == BOOL.oid and s == INT4.oid:
@@ -202,7 +204,7 @@ def typmod_enforcer(t: SqlType, explicit: bool) -> Callable[[Any], Any] | None:
                 raise SqlError("22003", "numeric field overflow",
                                detail=f"A field with precision {precision}, scale {scale} cannot hold an infinite value.")
             try:
-                r = v.quantize(quantum, rounding=ROUND_HALF_UP, context=_BIG)
+                r = v.quantize(quantum, rounding=ROUND_HALF_UP, context=NUMERIC_CONTEXT)
             except InvalidOperation:
                 r = None
             if r is None or abs(r) >= limit:
@@ -219,7 +221,7 @@ def typmod_enforcer(t: SqlType, explicit: bool) -> Callable[[Any], Any] | None:
 
         def enforce_precision(v):
             us = v.microsecond
-            r = int(Decimal(us / factor).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)) * factor
+            r = (us + factor // 2) // factor * factor          # half up, as AdjustTimestampForTypmod
             if r == us:
                 return v
             if r >= 1_000_000:

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import itertools
 import operator
+import re
 from typing import Any, Callable
 
 from engine.errors import SqlError
 from engine.exec import functions as F
-from engine.exec.expr import (AggCall, And, Call, Case, Cast, Coalesce, Col, Compare, Const, Expr,
-                              InList, IsBool, IsNull, Like, Not, Or, OuterCol, Param, Quantified,
+from engine.exec.expr import (AggCall, And, ArrayExpr, Call, Case, Cast, Coalesce, Col, Compare, Const, Expr,
+                              InList, IsBool, IsNull, Like, Not, Or, OuterCol, Param, Quantified, RowValue,
                               Subquery, WindowCall)
-from engine.types import BPCHAR, SqlType
+from engine.exec.text_functions import like_regex
+from engine.types import BPCHAR, FLOAT4, FLOAT8, NUMERIC, OutputSettings, SqlType
 
 _PY_OPS = {"=": "==", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _COMPARE = {"=": operator.eq, "<>": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
@@ -50,9 +52,10 @@ def quantified(op: str, value: Any, items: Any, all_: bool) -> bool | None:
 class CodeGen:
     """Accumulates generated source fragments and the globals they need."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: OutputSettings = OutputSettings()) -> None:
         self.env: dict[str, Any] = dict(F.HELPERS)
         self.env["quantified"] = quantified
+        self.settings = settings          # for functions whose implementation depends on them
         self._names = itertools.count()
         self.cast_factory: Callable[[SqlType, SqlType], Callable[[Any], Any]] | None = None
         self.subquery_runner: Callable[..., Any] | None = None
@@ -122,6 +125,10 @@ class CodeGen:
             return self._subquery(e, row)
         if t is Quantified:
             return f"quantified({e.op!r}, {self.expr(e.arg, row)}, {self.expr(e.array, row)}, {e.all})"
+        if t is RowValue:
+            return "(" + "".join(self.expr(a, row) + ", " for a in e.args) + ")"
+        if t is ArrayExpr:
+            return "array_build(" + ", ".join(self.expr(a, row) for a in e.elements) + ")"
         if t is AggCall:
             raise SqlError("42803", "aggregate functions are not allowed here")
         if t is WindowCall:
@@ -137,27 +144,20 @@ class CodeGen:
             return "(" + " or ".join(self.predicate(a, row) for a in e.args) + ")"
         if t is Compare:
             left, right = e.left, e.right
-            if _never_null(left) and _never_null(right):
+            if _never_null(left) and _never_null(right) and _plain(left) and _plain(right):
                 return f"({self.expr(left, row)} {_PY_OPS[e.op]} {self.expr(right, row)})"
             a, b = self.temp(), self.temp()
             lhs = self.expr(left, row)
             rhs = self.expr(right, row)
-            if _is_bpchar(left) or _is_bpchar(right):
-                return (f"(({a} := {lhs}) is not None and ({b} := {rhs}) is not None and "
-                        f"{a}.rstrip(' ') {_PY_OPS[e.op]} {b}.rstrip(' '))")
-            return f"(({a} := {lhs}) is not None and ({b} := {rhs}) is not None and {a} {_PY_OPS[e.op]} {b})"
+            return f"(({a} := {lhs}) is not None and ({b} := {rhs}) is not None and {_comparison(e, a, b)})"
         if t is IsNull or t is IsBool:
             return self.expr(e, row)
         return f"({self.expr(e, row)} is True)"
 
     def _compare(self, e: Compare, row: str) -> str:
         a, b = self.temp(), self.temp()
-        op = _PY_OPS[e.op]
-        if _is_bpchar(e.left) or _is_bpchar(e.right):
-            return (f"(None if ({a} := {self.expr(e.left, row)}) is None or ({b} := {self.expr(e.right, row)}) is None "
-                    f"else {a}.rstrip(' ') {op} {b}.rstrip(' '))")
         return (f"(None if ({a} := {self.expr(e.left, row)}) is None or ({b} := {self.expr(e.right, row)}) is None "
-                f"else {a} {op} {b})")
+                f"else {_comparison(e, a, b)})")
 
     def _and(self, e: And, row: str) -> str:
         temps = [self.temp() for _ in e.args]
@@ -172,14 +172,18 @@ class CodeGen:
         return f"(True if {true_test} else (None if {null_test} else False))"
 
     def _call(self, e: Call, row: str) -> str:
-        sig = _signature(e)
+        sig = e.sig or F.find_signature(e.fn, [a.type for a in e.args])
         args = [self.expr(a, row) for a in e.args]
-        if sig.variadic:
-            return sig.template.replace("{args}", ", ".join(args))
+        if sig.builder is not None:
+            name = f"_fn{next(self._names)}"
+            self.env[name] = sig.builder(list(e.args), self.settings)
+            template = name + "(" + ", ".join("{%d}" % i for i in range(len(args))) + ")"
+        else:
+            template = sig.template
         if not sig.strict or not args:
-            return "(" + sig.template.format(*args) + ")"
+            return "(" + _fill(template, args) + ")"
         temps = [self.temp() for _ in args]
-        body = sig.template.format(*temps)
+        body = _fill(template, temps)
         test = " or ".join(f"({v} := {a}) is None" for v, a in zip(temps, args))
         return f"(None if {test} else {body})"
 
@@ -217,12 +221,15 @@ class CodeGen:
         v = self.temp()
         subject = self.expr(e.arg, row)
         neg = "not " if e.negated else ""
-        if isinstance(e.pattern, Const) and e.pattern.value is not None:
-            rx = self.const(F.like_regex(e.pattern.value, e.case_insensitive))
+        escape_const = e.escape is None or (isinstance(e.escape, Const) and e.escape.value is not None)
+        escape = "\\" if e.escape is None else (e.escape.value if escape_const else None)
+        if isinstance(e.pattern, Const) and e.pattern.value is not None and escape_const:
+            rx = self.const(like_regex(e.pattern.value, e.case_insensitive, escape))
             return f"(None if ({v} := {subject}) is None else ({neg}{rx}.match({v}) is not None))"
-        p = self.temp()
+        p, x = self.temp(), self.temp()
+        escape_src = repr(escape) if escape_const else self.expr(e.escape, row)
         return (f"(None if ({v} := {subject}) is None or ({p} := {self.expr(e.pattern, row)}) is None "
-                f"else {neg}like({v}, {p}, {e.case_insensitive}))")
+                f"or ({x} := {escape_src}) is None else {neg}like({v}, {p}, {e.case_insensitive}, {x}))")
 
     def _subquery(self, e: Subquery, row: str) -> str:
         if self.subquery_runner is None:
@@ -249,12 +256,12 @@ class CodeGen:
         return namespace["_make"]
 
 
-def _signature(e: Call) -> F.Signature:
-    for sig in F.FUNCTIONS[e.fn]:
-        if sig.variadic or len(sig.args) == len(e.args):
-            if sig.variadic or all(isinstance(w, str) or w.oid == a.type.oid for w, a in zip(sig.args, e.args)):
-                return sig
-    raise SqlError("XX000", f"no implementation of {e.fn} for these argument types")
+def _fill(template: str, args: list[str]) -> str:
+    """A signature's template with its arguments: {0}, {1}, ... and {args} (all of them)."""
+    return _PLACEHOLDER.sub(lambda m: ", ".join(args) if m.group(1) == "args" else args[int(m.group(1))], template)
+
+
+_PLACEHOLDER = re.compile(r"\{(\d+|args)\}")
 
 
 def _never_null(e: Expr) -> bool:
@@ -263,3 +270,22 @@ def _never_null(e: Expr) -> bool:
 
 def _is_bpchar(e: Expr) -> bool:
     return e.type.oid == BPCHAR.oid
+
+
+_NAN_ORDERED = frozenset({FLOAT4.oid, FLOAT8.oid, NUMERIC.oid})
+_NAN_OPS = {"=": "nan_eq", "<>": "nan_ne", "<": "nan_lt", "<=": "nan_le", ">": "nan_gt", ">=": "nan_ge"}
+
+
+def _plain(e: Expr) -> bool:
+    """Whether Python's own comparison operators compare values of e's type as SQL does."""
+    return e.type.oid not in _NAN_ORDERED and e.type.oid != BPCHAR.oid
+
+
+def _comparison(e: Compare, a: str, b: str) -> str:
+    """Python source comparing two non-NULL operands: bpchar ignores trailing spaces, and
+    float/numeric NaN equals itself and sorts above every other value, as in PostgreSQL."""
+    if _is_bpchar(e.left) or _is_bpchar(e.right):
+        return f"{a}.rstrip(' ') {_PY_OPS[e.op]} {b}.rstrip(' ')"
+    if e.left.type.oid in _NAN_ORDERED or e.right.type.oid in _NAN_ORDERED:
+        return f"{_NAN_OPS[e.op]}({a}, {b})"
+    return f"{a} {_PY_OPS[e.op]} {b}"

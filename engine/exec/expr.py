@@ -8,10 +8,10 @@ matching relies on it).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from engine.types import BOOL, INT4, SqlType
+from engine.types import BOOL, INT4, RECORD, SqlType
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +54,12 @@ class Param(Expr):
 
 @dataclass(frozen=True, slots=True)
 class Call(Expr):
-    """A function or operator call; `fn` names an implementation in exec.functions."""
+    """A function or operator call; `fn` names an implementation in exec.functions, `sig`
+    is the signature overload resolution chose (looked up again by argument types if None)."""
     fn: str
     args: tuple[Expr, ...]
     type: SqlType
+    sig: Any = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,22 @@ class Like(Expr):
     case_insensitive: bool = False
     negated: bool = False
     type: SqlType = BOOL
+    escape: Expr | None = None       # None: the default escape character, backslash
+
+
+@dataclass(frozen=True, slots=True)
+class RowValue(Expr):
+    """ROW(a, b, ...) or a table's whole row (t in row_to_json(t)); the value is a tuple."""
+    args: tuple[Expr, ...]
+    names: tuple[str, ...]
+    type: SqlType = RECORD
+
+
+@dataclass(frozen=True, slots=True)
+class ArrayExpr(Expr):
+    """ARRAY[...]: elements already of the element type (sub-arrays for more dimensions)."""
+    elements: tuple[Expr, ...]
+    type: SqlType
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +275,11 @@ def children(e: Expr) -> tuple[Expr, ...]:
     if isinstance(e, Coalesce):
         return e.args
     if isinstance(e, Like):
-        return (e.arg, e.pattern)
+        return (e.arg, e.pattern) + ((e.escape,) if e.escape is not None else ())
+    if isinstance(e, RowValue):
+        return e.args
+    if isinstance(e, ArrayExpr):
+        return e.elements
     if isinstance(e, AggCall):
         return e.args + ((e.filter,) if e.filter is not None else ()) + e.order
     if isinstance(e, OrderItem):

@@ -1,40 +1,58 @@
-"""Scalar functions and operators: signatures, result types and Python implementations.
+"""Scalar functions and operators: signatures, overload resolution, result types, implementations.
 
-Each `Signature` says what argument types a function accepts, what it returns, and how it
-runs: `template` is a Python expression with {0}, {1}, ... for the (already evaluated,
-non-NULL when `strict`) arguments, compiled inline by `exec.compiler`; helpers it calls are
-module-level functions here, put into the generated code's globals by name.
+The registry `FUNCTIONS` maps a function or operator name ("lower", "+", "~", "->", ...) to
+its `Signature`s. A signature says which argument types it accepts (concrete types, or the
+polymorphic families "any", "anyelement", "anyarray", "anynonarray", "anycompatible",
+"anycompatiblearray"), what it returns, and how it runs, in one of two ways:
 
-Overload resolution (`resolve`) follows PostgreSQL's rules in the common cases: an exact
-match wins, then one reachable by implicit casts (integers widen to numeric and float,
-unknown literals take any type, varchar/bpchar/name act as text).
+- `template`: a Python expression over {0}, {1}, ... (the evaluated arguments; never None
+  when the signature is `strict`) and `ctx` (the ExecContext), compiled inline by
+  `exec.compiler`. Helpers it calls are registered with `@runtime` and become globals of
+  the generated code.
+- `builder`: `builder(arg_types, settings) -> callable`, for implementations that depend on
+  the argument types (concat formats each argument with its type's output function).
+
+`resolve(name, arg_types)` picks the signature PostgreSQL would pick (func_select_candidate:
+exact matches, then implicit casts, most exact matches, preferred types of each category,
+unknown literals resolved by category, "string" winning), binds the polymorphic families,
+and says what each argument must be cast to and what the call returns.
+
+The implementations live by area beside this module (`text_functions`, `math_functions`,
+`datetime_functions`, `json_functions`, `array_functions`, `misc_functions`), each adding its
+signatures with `define`; importing this module registers them all.
 """
 from __future__ import annotations
 
 import datetime as dt
 import math
-import re
-import uuid
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal
 from typing import Any, Callable
 
-from engine.errors import SqlError, division_by_zero, undefined_function
-from engine.types import (BOOL, BYTEA, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, JSON, JSONB,
-                          NUMERIC, NUMERIC_PRECEDENCE, OID, REG_TYPES, REGCLASS, STRING_TYPES, TEXT, TIME, TIMESTAMP,
-                          TIMESTAMPTZ, UNKNOWN, UTC, UUID, VARCHAR, VOID, Interval, SqlType, array_of)
+from engine.errors import SqlError, division_by_zero, undefined_function, undefined_operator
+from engine.types import (BOOL, BPCHAR, CHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, NAME,
+                          NUMERIC, NUMERIC_CONTEXT, NUMERIC_PRECEDENCE, OID, REG_TYPES, REGCLASS, REGPROC, REGTYPE,
+                          STRING_TYPES, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN, UTC, VARCHAR, Interval,
+                          SqlType, array_of, format_type)
 
 # -------------------------------------------------------------------- runtime helpers
-# Called by generated code; names are referenced from templates.
+
+HELPERS: dict[str, Any] = {"Decimal": Decimal, "math": math, "dt": dt, "Interval": Interval, "UTC": UTC,
+                           "NUMERIC_CONTEXT": NUMERIC_CONTEXT}
 
 
-_BIG = Context(prec=2000, Emax=10**6, Emin=-10**6)
+def runtime(fn: Callable) -> Callable:
+    """Make `fn` callable by name from generated code (templates)."""
+    HELPERS[fn.__name__] = fn
+    return fn
 
 
+@runtime
 def overflow(type_name: str = "integer"):
     raise SqlError("22003", f"{type_name} out of range")
 
 
+@runtime
 def int_div(a: int, b: int) -> int:
     if b == 0:
         raise division_by_zero()
@@ -42,19 +60,94 @@ def int_div(a: int, b: int) -> int:
     return q if (a >= 0) == (b >= 0) else -q
 
 
+@runtime
 def int_mod(a: int, b: int) -> int:
     if b == 0:
         raise division_by_zero()
     return a - b * int_div(a, b)
 
 
+@runtime
 def float_div(a: float, b: float) -> float:
     if b == 0:
         raise division_by_zero()
-    return a / b
+    return check_float(a / b, a, b)
+
+
+@runtime
+def check_float(v: float, *inputs: float) -> float:
+    """PostgreSQL's float overflow check: an infinite result from finite inputs is an error."""
+    if math.isinf(v) and not any(math.isinf(x) for x in inputs):
+        raise SqlError("22003", "value out of range: overflow")
+    return v
+
+
+@runtime
+def check_float4(v: float, *inputs: float) -> float:
+    v = to_float4(v)
+    return check_float(v, *inputs)
+
+
+@runtime
+def to_float4(v: float) -> float:
+    """Round a Python float to float4 precision (overflow becomes infinity)."""
+    if math.isinf(v) or v != v:
+        return v
+    if abs(v) > 3.4028235677973366e38:
+        return math.copysign(math.inf, v)
+    import struct
+    return struct.unpack("f", struct.pack("f", v))[0]
+
+
+# comparisons of float and numeric values: NaN equals NaN and is greater than any other value
+
+@runtime
+def nan_eq(a, b) -> bool:
+    return a == b or (a != a and b != b)
+
+
+@runtime
+def nan_ne(a, b) -> bool:
+    return not nan_eq(a, b)
+
+
+@runtime
+def nan_lt(a, b) -> bool:
+    return a < b if a == a and b == b else (a == a and b != b)
+
+
+@runtime
+def nan_le(a, b) -> bool:
+    return a <= b if a == a and b == b else b != b
+
+
+@runtime
+def nan_gt(a, b) -> bool:
+    return a > b if a == a and b == b else (b == b and a != a)
+
+
+@runtime
+def nan_ge(a, b) -> bool:
+    return a >= b if a == a and b == b else a != a
+
+
+@runtime
+def num_add(a: Decimal, b: Decimal) -> Decimal:
+    return NUMERIC_CONTEXT.add(a, b)
+
+
+@runtime
+def num_sub(a: Decimal, b: Decimal) -> Decimal:
+    return NUMERIC_CONTEXT.subtract(a, b)
+
+
+@runtime
+def num_mul(a: Decimal, b: Decimal) -> Decimal:
+    return NUMERIC_CONTEXT.multiply(a, b)
 
 
 def numeric_scale(d: Decimal) -> int:
+    """A numeric's display scale (digits after the decimal point)."""
     exp_ = d.as_tuple().exponent
     return -exp_ if isinstance(exp_, int) and exp_ < 0 else 0
 
@@ -67,377 +160,385 @@ def numeric_weight(d: Decimal) -> int:
     return adjusted // 4 if adjusted >= 0 else -((-adjusted - 1) // 4) - 1
 
 
+def _leading_nbase_digits(d: Decimal, count: int = 1) -> tuple[int, int]:
+    """(weight, value) of the first `count` base-10000 digits, as PostgreSQL stores numerics."""
+    if d == 0:
+        return 0, 0
+    w = numeric_weight(d)
+    return w, int(abs(d).scaleb(-4 * (w - count + 1), context=NUMERIC_CONTEXT))
+
+
+def round_numeric(v: Decimal, scale: int) -> Decimal:
+    """Round half away from zero to `scale` digits after the point (round_var)."""
+    return v.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP, context=NUMERIC_CONTEXT)
+
+
+def divide_to_scale(a: Decimal, b: Decimal, scale: int) -> Decimal:
+    """a / b rounded half away from zero to `scale` digits after the point.
+
+    The quotient is first truncated a few digits further (never rounded twice the wrong way),
+    with just the precision those digits need: a non-terminating quotient is never expanded
+    to the context's full precision."""
+    digits = max(a.adjusted() - b.adjusted() + 2 + scale + 3, 1)
+    quotient = Context(prec=digits, rounding=ROUND_DOWN, Emax=NUMERIC_CONTEXT.Emax,
+                       Emin=NUMERIC_CONTEXT.Emin).divide(a, b)
+    return round_numeric(quotient, scale)
+
+
+@runtime
 def numeric_div(a: Decimal, b: Decimal) -> Decimal:
     """numeric / numeric with PostgreSQL's result scale (select_div_scale in numeric.c)."""
-    if b == 0:
+    if b == 0 and not b.is_nan():
         if a.is_nan():
             return a
         raise division_by_zero()
     if a.is_nan() or b.is_nan():
         return Decimal("NaN")
-    if a.is_infinite() or b.is_infinite():
-        return a / b
-    w1, d1 = _leading_nbase_digit(a)
-    w2, d2 = _leading_nbase_digit(b)
+    if a.is_infinite():
+        return Decimal("NaN") if b.is_infinite() else (a if b > 0 else -a)
+    if b.is_infinite():
+        return Decimal(0)
+    w1, d1 = _leading_nbase_digits(a)
+    w2, d2 = _leading_nbase_digits(b)
     qweight = w1 - w2 - (1 if d1 <= d2 else 0)
     rscale = min(max(16 - qweight * 4, numeric_scale(a), numeric_scale(b), 0), 1000)
-    return (a / b if a else Decimal(0)).quantize(Decimal(1).scaleb(-rscale), rounding=ROUND_HALF_UP, context=_BIG) \
-        if a else Decimal(0).quantize(Decimal(1).scaleb(-rscale))
+    if a == 0:
+        return Decimal(0).scaleb(-rscale)
+    return divide_to_scale(a, b, rscale)
 
 
-def _leading_nbase_digit(d: Decimal) -> tuple[int, int]:
-    """(weight, value) of the first non-zero base-10000 digit, as PostgreSQL stores numerics."""
-    if d == 0:
-        return 0, 0
-    w = numeric_weight(d)
-    return w, int(abs(d).scaleb(-4 * w, context=_BIG))
-
-
+@runtime
 def numeric_mod(a: Decimal, b: Decimal) -> Decimal:
-    if b == 0:
+    if b == 0 and not b.is_nan():
+        if a.is_nan():
+            return a
         raise division_by_zero()
-    return a % b
+    if a.is_nan() or b.is_nan():
+        return Decimal("NaN")
+    if a.is_infinite():
+        return Decimal("NaN")
+    if b.is_infinite():
+        return a
+    return NUMERIC_CONTEXT.remainder(a, b)
 
 
+@runtime
 def numeric_round(a: Decimal, places: int = 0) -> Decimal:
     if a.is_nan() or a.is_infinite():
         return a
-    return a.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=_BIG)
+    places = max(min(places, 1000), -1000)
+    r = round_numeric(a, places)
+    return r if places >= 0 else r.quantize(Decimal(1), context=NUMERIC_CONTEXT)
 
 
+@runtime
 def numeric_trunc(a: Decimal, places: int = 0) -> Decimal:
     if a.is_nan() or a.is_infinite():
         return a
-    return a.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN, context=_BIG)
+    places = max(min(places, 1000), -1000)
+    r = a.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN, context=NUMERIC_CONTEXT)
+    return r if places >= 0 else r.quantize(Decimal(1), context=NUMERIC_CONTEXT)
 
-
-def float_round(a: float) -> float:
-    return float(math.floor(a + 0.5)) if a >= 0 else -float(math.floor(-a + 0.5))
-
-
-def check_float(v: float, type_name: str = "double precision") -> float:
-    if math.isinf(v):
-        raise SqlError("22003", "value out of range: overflow")
-    return v
-
-
-def text_length(s: str) -> int:
-    return len(s)
-
-
-def text_substr(s: str, start: int, length: int | None = None) -> str:
-    if length is not None and length < 0:
-        raise SqlError("22011", "negative substring length not allowed")
-    begin = start - 1
-    end = None if length is None else begin + length
-    if end is not None and end <= 0:
-        return ""
-    return s[max(begin, 0):end]
-
-
-def concat_text(*args: Any) -> str:
-    return "".join("" if a is None else a for a in args)
-
-
-def like_regex(pattern: str, case_insensitive: bool = False, escape: str = "\\") -> re.Pattern:
-    out = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if escape and c == escape:
-            i += 1
-            if i < len(pattern):
-                out.append(re.escape(pattern[i]))
-            else:
-                raise SqlError("22025", "LIKE pattern must not end with escape character")
-        elif c == "%":
-            out.append(".*")
-        elif c == "_":
-            out.append(".")
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out) + r"\Z", re.S | (re.I if case_insensitive else 0))
-
-
-_LIKE_CACHE: dict[tuple[str, bool], re.Pattern] = {}
-
-
-def like(value: str, pattern: str, case_insensitive: bool = False) -> bool:
-    key = (pattern, case_insensitive)
-    rx = _LIKE_CACHE.get(key)
-    if rx is None:
-        if len(_LIKE_CACHE) > 1000:
-            _LIKE_CACHE.clear()
-        rx = _LIKE_CACHE[key] = like_regex(pattern, case_insensitive)
-    return rx.match(value) is not None
-
-
-def statement_now(ctx) -> dt.datetime:
-    return ctx.transaction_time
-
-
-def clock_now(ctx) -> dt.datetime:
-    return dt.datetime.now(UTC)
-
-
-def current_date(ctx) -> dt.date:
-    return ctx.transaction_time.astimezone(ctx.timezone).date()
-
-
-def gen_random_uuid() -> uuid.UUID:
-    return uuid.uuid4()
-
-
-def ts_add_interval(ts: dt.datetime, iv: Interval) -> dt.datetime:
-    if iv.months:
-        y, m = divmod(ts.month - 1 + iv.months, 12)
-        year = ts.year + y
-        month = m + 1
-        import calendar
-        day = min(ts.day, calendar.monthrange(year, month)[1])
-        ts = ts.replace(year=year, month=month, day=day)
-    return ts + dt.timedelta(days=iv.days, microseconds=iv.micros)
-
-
-def tstz_add_interval(ts: dt.datetime, iv: Interval, tz) -> dt.datetime:
-    if iv.months or iv.days:
-        local = ts.astimezone(tz).replace(tzinfo=None)
-        local = ts_add_interval(local, Interval(iv.months, iv.days, 0))
-        ts = local.replace(tzinfo=tz).astimezone(UTC) if not isinstance(tz, dt.timezone) else local.replace(tzinfo=tz).astimezone(UTC)
-    return ts + dt.timedelta(microseconds=iv.micros)
-
-
-def ts_diff(a: dt.datetime, b: dt.datetime) -> Interval:
-    delta = a - b
-    days = delta.days
-    micros = delta.seconds * 1_000_000 + delta.microseconds
-    if days < 0 < micros:
-        days += 1
-        micros -= 86_400_000_000
-    return Interval(0, days, micros)
-
-
-def date_add_int(d: dt.date, n: int) -> dt.date:
-    try:
-        return d + dt.timedelta(days=n)
-    except OverflowError:
-        raise SqlError("22008", "date out of range") from None
-
-
-def interval_mul(iv: Interval, f) -> Interval:
-    f = float(f)
-    months = iv.months * f
-    m = int(months)
-    days = iv.days * f + (months - m) * 30
-    d = int(days)
-    micros = iv.micros * f + (days - d) * 86_400_000_000
-    return Interval(m, d, int(round(micros)))
-
-
-def interval_div(iv: Interval, f) -> Interval:
-    if f == 0:
-        raise division_by_zero()
-    return interval_mul(iv, 1.0 / float(f))
-
-
-HELPERS: dict[str, Any] = {name: obj for name, obj in globals().items()
-                           if callable(obj) and not name.startswith("_") and name[0].islower()}
-HELPERS.update({"Decimal": Decimal, "math": math, "dt": dt, "Interval": Interval, "UTC": UTC})
 
 # -------------------------------------------------------------------- signatures
+
+POLYMORPHIC = frozenset({"any", "anyelement", "anyarray", "anynonarray", "anycompatible",
+                         "anycompatiblearray", "anycompatiblenonarray"})
 
 
 @dataclass(frozen=True, slots=True)
 class Signature:
-    args: tuple[SqlType | str, ...]      # a type, or a family: "any", "anyelement", "numeric*", "text*"
-    returns: SqlType | str               # a type, or "arg0" (same as first argument)
-    template: str                        # Python expression over {0}, {1}, ... ; {ctx} = the context
-    strict: bool = True
-    variadic: bool = False
+    name: str
+    args: tuple[SqlType | str, ...]      # a type, or a polymorphic family name
+    returns: SqlType | str | Callable     # a type, a family name (bound from the arguments), or fn(arg types)
+    template: str | None = None          # Python expression over {0}, {1}, ... ({args}: all of them)
+    builder: Callable | None = None      # (arg_types, settings) -> callable
+    strict: bool = True                  # NULL in -> NULL out, without calling
+    variadic: bool = False               # the last argument repeats (at least once)
     volatile: bool = False
+    arg_names: tuple[str, ...] = ()      # for calls in named notation (name => value)
+    defaults: tuple[Any, ...] = ()       # values of the trailing arguments a call may leave out
+
+    def __str__(self) -> str:
+        return f"{self.name}({', '.join(a if isinstance(a, str) else format_type(a) for a in self.args)})"
+
+    @property
+    def immutable(self) -> bool:
+        """Whether a call with constant arguments can be computed once, at plan time: not
+        volatile, not reading the execution context, not depending on session settings."""
+        return not self.volatile and self.builder is None and "ctx" not in (self.template or "")
 
 
 FUNCTIONS: dict[str, list[Signature]] = {}
 
 
-def define(name: str, args: tuple, returns, template: str, **kw) -> None:
-    FUNCTIONS.setdefault(name, []).append(Signature(tuple(args), returns, template, **kw))
+def define(name: str, args: tuple, returns, template: str | None = None, **kw) -> None:
+    FUNCTIONS.setdefault(name, []).append(Signature(name, tuple(args), returns, template, **kw))
 
 
-# arithmetic operators (the binder maps + - * / % on numbers to these)
-for t, lo, hi, label in ((INT2, -(1 << 15), (1 << 15) - 1, "smallint"), (INT4, -(1 << 31), (1 << 31) - 1, "integer"),
-                         (INT8, -(1 << 63), (1 << 63) - 1, "bigint")):
-    for op, py in (("+", "{0} + {1}"), ("-", "{0} - {1}"), ("*", "{0} * {1}")):
-        define(op, (t, t), t, f"(_v if {lo} <= (_v := {py}) <= {hi} else overflow('{label}'))")
-    define("/", (t, t), t, "int_div({0}, {1})")
-    define("%", (t, t), t, "int_mod({0}, {1})")
-    define("-u", (t,), t, f"(_v if (_v := -{{0}}) <= {hi} else overflow('{label}'))")
-    define("abs", (t,), t, f"(_v if (_v := abs({{0}})) <= {hi} else overflow('{label}'))")
-for t in (FLOAT4, FLOAT8):
-    define("+", (t, t), t, "check_float({0} + {1})")
-    define("-", (t, t), t, "check_float({0} - {1})")
-    define("*", (t, t), t, "check_float({0} * {1})")
-    define("/", (t, t), t, "float_div({0}, {1})")
-    define("-u", (t,), t, "-{0}")
-    define("abs", (t,), t, "abs({0})")
-define("+", (NUMERIC, NUMERIC), NUMERIC, "({0} + {1})")
-define("-", (NUMERIC, NUMERIC), NUMERIC, "({0} - {1})")
-define("*", (NUMERIC, NUMERIC), NUMERIC, "({0} * {1})")
-define("/", (NUMERIC, NUMERIC), NUMERIC, "numeric_div({0}, {1})")
-define("%", (NUMERIC, NUMERIC), NUMERIC, "numeric_mod({0}, {1})")
-define("-u", (NUMERIC,), NUMERIC, "(-{0})")
-define("abs", (NUMERIC,), NUMERIC, "abs({0})")
-define("round", (NUMERIC,), NUMERIC, "numeric_round({0})")
-define("round", (NUMERIC, INT4), NUMERIC, "numeric_round({0}, {1})")
-define("round", (FLOAT8,), FLOAT8, "float_round({0})")
-define("trunc", (NUMERIC,), NUMERIC, "numeric_trunc({0})")
-define("trunc", (NUMERIC, INT4), NUMERIC, "numeric_trunc({0}, {1})")
-define("trunc", (FLOAT8,), FLOAT8, "float(math.trunc({0}))")
-define("floor", (NUMERIC,), NUMERIC, "Decimal(math.floor({0}))")
-define("floor", (FLOAT8,), FLOAT8, "float(math.floor({0}))")
-define("ceil", (NUMERIC,), NUMERIC, "Decimal(math.ceil({0}))")
-define("ceil", (FLOAT8,), FLOAT8, "float(math.ceil({0}))")
-define("ceiling", (NUMERIC,), NUMERIC, "Decimal(math.ceil({0}))")
-define("ceiling", (FLOAT8,), FLOAT8, "float(math.ceil({0}))")
-define("sqrt", (FLOAT8,), FLOAT8, "math.sqrt({0})")
-define("power", (FLOAT8, FLOAT8), FLOAT8, "check_float(math.pow({0}, {1}))")
-define("random", (), FLOAT8, "__import__('random').random()", volatile=True)
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """The outcome of overload resolution: what to call, what to cast each argument to."""
+    sig: Signature
+    arg_types: tuple[SqlType, ...]
+    returns: SqlType
 
-# strings
-define("||", (TEXT, TEXT), TEXT, "({0} + {1})")
-define("length", (TEXT,), INT4, "len({0})")
-define("char_length", (TEXT,), INT4, "len({0})")
-define("character_length", (TEXT,), INT4, "len({0})")
-define("octet_length", (TEXT,), INT4, "len({0}.encode())")
-define("lower", (TEXT,), TEXT, "{0}.lower()")
-define("upper", (TEXT,), TEXT, "{0}.upper()")
-define("substring", (TEXT, INT4), TEXT, "text_substr({0}, {1})")
-define("substring", (TEXT, INT4, INT4), TEXT, "text_substr({0}, {1}, {2})")
-define("substr", (TEXT, INT4), TEXT, "text_substr({0}, {1})")
-define("substr", (TEXT, INT4, INT4), TEXT, "text_substr({0}, {1}, {2})")
-define("replace", (TEXT, TEXT, TEXT), TEXT, "{0}.replace({1}, {2})")
-define("concat", ("any",), TEXT, "concat_text({args})", strict=False, variadic=True)
-define("btrim", (TEXT,), TEXT, "{0}.strip(' ')")
-define("ltrim", (TEXT,), TEXT, "{0}.lstrip(' ')")
-define("rtrim", (TEXT,), TEXT, "{0}.rstrip(' ')")
-define("strpos", (TEXT, TEXT), INT4, "({0}.find({1}) + 1)")
-define("position", (TEXT, TEXT), INT4, "({1}.find({0}) + 1)")
-define("left", (TEXT, INT4), TEXT, "({0}[:{1}] if {1} >= 0 else {0}[:{1}])")
-define("right", (TEXT, INT4), TEXT, "({0}[-{1}:] if {1} > 0 else {0}[-{1}:] if {1} < 0 else '')")
-define("repeat", (TEXT, INT4), TEXT, "({0} * max({1}, 0))")
-define("reverse", (TEXT,), TEXT, "{0}[::-1]")
-define("md5", (TEXT,), TEXT, "__import__('hashlib').md5({0}.encode()).hexdigest()")
 
-# date/time
-define("now", (), TIMESTAMPTZ, "statement_now(ctx)", strict=False)
-define("current_timestamp", (), TIMESTAMPTZ, "statement_now(ctx)", strict=False)
-define("transaction_timestamp", (), TIMESTAMPTZ, "statement_now(ctx)", strict=False)
-define("statement_timestamp", (), TIMESTAMPTZ, "statement_now(ctx)", strict=False)
-define("clock_timestamp", (), TIMESTAMPTZ, "clock_now(ctx)", strict=False, volatile=True)
-define("current_date", (), DATE, "current_date(ctx)", strict=False)
-define("+", (TIMESTAMP, INTERVAL), TIMESTAMP, "ts_add_interval({0}, {1})")
-define("-", (TIMESTAMP, INTERVAL), TIMESTAMP, "ts_add_interval({0}, -{1})")
-define("+", (TIMESTAMPTZ, INTERVAL), TIMESTAMPTZ, "tstz_add_interval({0}, {1}, ctx.timezone)")
-define("-", (TIMESTAMPTZ, INTERVAL), TIMESTAMPTZ, "tstz_add_interval({0}, -{1}, ctx.timezone)")
-define("-", (TIMESTAMP, TIMESTAMP), INTERVAL, "ts_diff({0}, {1})")
-define("-", (TIMESTAMPTZ, TIMESTAMPTZ), INTERVAL, "ts_diff({0}, {1})")
-define("+", (DATE, INT4), DATE, "date_add_int({0}, {1})")
-define("-", (DATE, INT4), DATE, "date_add_int({0}, -{1})")
-define("-", (DATE, DATE), INT4, "({0} - {1}).days")
-define("+", (DATE, INTERVAL), TIMESTAMP, "ts_add_interval(dt.datetime.combine({0}, dt.time()), {1})")
-define("-", (DATE, INTERVAL), TIMESTAMP, "ts_add_interval(dt.datetime.combine({0}, dt.time()), -{1})")
-define("+", (INTERVAL, INTERVAL), INTERVAL, "({0} + {1})")
-define("-", (INTERVAL, INTERVAL), INTERVAL, "({0} - {1})")
-define("-u", (INTERVAL,), INTERVAL, "(-{0})")
-define("*", (INTERVAL, FLOAT8), INTERVAL, "interval_mul({0}, {1})")
-define("*", (FLOAT8, INTERVAL), INTERVAL, "interval_mul({1}, {0})")
-define("/", (INTERVAL, FLOAT8), INTERVAL, "interval_div({0}, {1})")
+# -------------------------------------------------------------------- implicit casts
 
-# misc
-define("nextval", (REGCLASS,), INT8, "ctx.session.nextval({0})", volatile=True)
-define("gen_random_uuid", (), UUID, "gen_random_uuid()", strict=False, volatile=True)
-define("version", (), TEXT, "ctx.version_string", strict=False)
-define("current_user", (), "name", "ctx.user", strict=False)
-define("session_user", (), "name", "ctx.user", strict=False)
-define("user", (), "name", "ctx.user", strict=False)
-define("current_database", (), "name", "ctx.database", strict=False)
-define("current_schema", (), "name", "ctx.current_schema()", strict=False)
-define("pg_backend_pid", (), INT4, "ctx.backend_pid", strict=False)
-define("pg_notify", (TEXT, TEXT), VOID, "(ctx.session.notify({0}, {1}) or '')", strict=False, volatile=True)
-define("pg_blocking_pids", (INT4,), array_of(INT4), "ctx.session.blocking_pids({0})", volatile=True)
+_OID_FAMILY = frozenset({OID.oid} | REG_TYPES)       # oid and the reg* types cast to each other freely
+_INT_TARGETS = frozenset({INT4.oid, INT8.oid, FLOAT4.oid, FLOAT8.oid, NUMERIC.oid}) | _OID_FAMILY
+_IMPLICIT: dict[int, frozenset[int]] = {
+    INT2.oid: _INT_TARGETS,
+    INT4.oid: _INT_TARGETS - {INT4.oid},
+    INT8.oid: _INT_TARGETS - {INT4.oid, INT8.oid},
+    FLOAT4.oid: frozenset({FLOAT8.oid}),
+    NUMERIC.oid: frozenset({FLOAT4.oid, FLOAT8.oid}),
+    TEXT.oid: frozenset({BPCHAR.oid, VARCHAR.oid, NAME.oid, REGCLASS.oid}),
+    VARCHAR.oid: frozenset({TEXT.oid, BPCHAR.oid, NAME.oid, REGCLASS.oid}),
+    BPCHAR.oid: frozenset({TEXT.oid, VARCHAR.oid, NAME.oid}),
+    NAME.oid: frozenset({TEXT.oid, VARCHAR.oid, BPCHAR.oid}),
+    CHAR.oid: frozenset({TEXT.oid}),
+    DATE.oid: frozenset({TIMESTAMP.oid, TIMESTAMPTZ.oid}),
+    TIMESTAMP.oid: frozenset({TIMESTAMPTZ.oid}),
+    TIME.oid: frozenset({INTERVAL.oid}),
+    **{oid: _OID_FAMILY - {oid} | {INT8.oid} for oid in _OID_FAMILY},
+}
+PREFERRED = frozenset({FLOAT8.oid, TEXT.oid, TIMESTAMPTZ.oid, INTERVAL.oid, BOOL.oid, OID.oid})
+
+
+def implicitly_castable(src: SqlType, dst: SqlType) -> bool:
+    """Whether PostgreSQL would cast `src` to `dst` without being asked (pg_cast context 'i')."""
+    if src.oid == dst.oid or src.oid == UNKNOWN.oid:
+        return True
+    if dst.oid in _IMPLICIT.get(src.oid, ()):
+        return True
+    if src.element is not None and dst.element is not None:
+        return implicitly_castable(src.element, dst.element)
+    return False
+
+
+def is_preferred(t: SqlType) -> bool:
+    return t.oid in PREFERRED
+
 
 # -------------------------------------------------------------------- resolution
 
-_TEXTLIKE = STRING_TYPES
-_OID_FAMILY = frozenset({OID.oid} | REG_TYPES)
+
+class _Undetermined(Exception):
+    """A polymorphic candidate whose type only unknown literals could have decided."""
 
 
-def _family_accepts(family: str, t: SqlType) -> bool:
-    return family == "any"
-
-
-def implicit_cast_cost(src: SqlType, dst: SqlType) -> int | None:
-    """How far `src` is from `dst` by implicit casts (0 exact), or None if not castable."""
-    if src.oid == dst.oid:
-        return 0
-    if src.oid == UNKNOWN.oid:
-        return 1
-    if src.oid in _TEXTLIKE and dst.oid in _TEXTLIKE:
-        return 1 if dst.oid == TEXT.oid else 2
-    ps, pd = NUMERIC_PRECEDENCE.get(src.oid), NUMERIC_PRECEDENCE.get(dst.oid)
-    if ps is not None and pd is not None and ps < pd:
-        return 1 + pd - ps
-    if src.oid == DATE.oid and dst.oid in (TIMESTAMP.oid, TIMESTAMPTZ.oid):
-        return 2 if dst.oid == TIMESTAMP.oid else 3
-    if src.oid == TIMESTAMP.oid and dst.oid == TIMESTAMPTZ.oid:
-        return 2
-    if dst.oid in _OID_FAMILY and (src.oid in _OID_FAMILY or src.oid in (INT2.oid, INT4.oid, INT8.oid)):
-        return 1 if src.oid in _OID_FAMILY else 2    # oid and the reg* types are one family
-    if src.oid == JSON.oid and dst.oid == JSONB.oid:
+def _bind_polymorphic(sig: Signature, arg_types: list[SqlType]) -> tuple[list[SqlType], SqlType] | None:
+    """Concrete argument targets and return type for a candidate, or None if it does not fit
+    (raises _Undetermined when every polymorphic argument is an unknown literal)."""
+    declared = _expand(sig, len(arg_types))
+    if declared is None:
         return None
-    return None
+    element: SqlType | None = None          # anyelement / anyarray's element
+    compatible: list[SqlType] = []          # anycompatible family inputs (as element types)
+    for want, have in zip(declared, arg_types):
+        if not isinstance(want, str) or want == "any":
+            continue
+        if have.oid == UNKNOWN.oid:
+            continue
+        if want in ("anyelement", "anynonarray"):
+            if want == "anynonarray" and have.element is not None:
+                return None
+            got = have.base
+        elif want == "anyarray":
+            if have.element is None:
+                return None
+            got = have.element
+        elif want in ("anycompatible", "anycompatiblenonarray"):
+            if want == "anycompatiblenonarray" and have.element is not None:
+                return None
+            compatible.append(have.base)
+            continue
+        elif want == "anycompatiblearray":
+            if have.element is None:
+                return None
+            compatible.append(have.element)
+            continue
+        else:
+            return None
+        if element is None:
+            element = got
+        elif element.oid != got.oid:
+            return None
+    common: SqlType | None = None
+    if compatible:
+        common = select_common_type(compatible)
+        if common is None:
+            return None
+    elif any(w in ("anycompatible", "anycompatiblearray", "anycompatiblenonarray") for w in declared if isinstance(w, str)):
+        common = TEXT
+    targets: list[SqlType] = []
+    for want, have in zip(declared, arg_types):
+        if not isinstance(want, str):
+            targets.append(want)
+        elif want == "any":
+            targets.append(TEXT if have.oid == UNKNOWN.oid else have)
+        elif want in ("anyelement", "anynonarray"):
+            if element is None:
+                raise _Undetermined()
+            targets.append(element)
+        elif want == "anyarray":
+            if element is None:
+                raise _Undetermined()
+            targets.append(array_of(element))
+        elif want in ("anycompatible", "anycompatiblenonarray"):
+            targets.append(common)
+        else:
+            targets.append(array_of(common))
+    returns = sig.returns
+    if isinstance(returns, SqlType):
+        result = returns
+    elif callable(returns):
+        result = returns(targets)
+    elif returns in ("anyelement", "anynonarray"):
+        result = element or TEXT
+    elif returns == "anyarray":
+        result = array_of(element or TEXT)
+    elif returns in ("anycompatible", "anycompatiblenonarray"):
+        result = common or TEXT
+    elif returns == "anycompatiblearray":
+        result = array_of(common or TEXT)
+    else:
+        raise AssertionError(f"bad return type {returns!r} in {sig}")
+    return targets, result
 
 
-def resolve(name: str, arg_types: list[SqlType]) -> tuple[Signature, list[SqlType]]:
-    """The best signature for these argument types, and the type each argument must be cast to."""
+def _expand(sig: Signature, n: int) -> tuple | None:
+    args = sig.args
+    if sig.variadic:
+        if n < len(args):
+            return None
+        return args + (args[-1],) * (n - len(args))
+    return args if len(args) == n else None
+
+
+def select_common_type(types: list[SqlType]) -> SqlType | None:
+    """PostgreSQL's select_common_type for known types: the preferred/implicitly reachable one."""
+    known = [t for t in types if t.oid != UNKNOWN.oid]
+    if not known:
+        return TEXT
+    best = known[0].base
+    for t in known[1:]:
+        t = t.base
+        if t.oid == best.oid:
+            continue
+        if t.category != best.category:
+            return None
+        if implicitly_castable(best, t) and not (is_preferred(best) and not implicitly_castable(t, best)):
+            best = t
+        elif not implicitly_castable(t, best):
+            return None
+    return best
+
+
+def resolve(name: str, arg_types: list[SqlType], operator: bool = False) -> Resolved:
+    """The signature PostgreSQL would choose for `name(arg_types)`, with argument casts."""
     candidates = FUNCTIONS.get(name)
     if not candidates:
-        raise undefined_function(f"{name}({', '.join(str(t) for t in arg_types)})")
-    best: tuple[int, Signature, list[SqlType]] | None = None
+        raise _no_match(name, arg_types, operator)
+    n = len(arg_types)
+    fitting: list[tuple[Signature, list[SqlType], SqlType]] = []
+    undetermined = False
     for sig in candidates:
-        if sig.variadic:
-            targets = [t if t.oid != UNKNOWN.oid else TEXT for t in arg_types]
-            cost = 100
-        else:
-            if len(sig.args) != len(arg_types):
-                continue
-            cost = 0
-            targets = []
-            for want, have in zip(sig.args, arg_types):
-                if isinstance(want, str):
-                    if not _family_accepts(want, have):
-                        break
-                    targets.append(have)
-                    continue
-                c = implicit_cast_cost(have, want)
-                if c is None:
-                    break
-                cost += c
-                targets.append(want)
-            if len(targets) != len(arg_types):
-                continue
-        if best is None or cost < best[0]:
-            best = (cost, sig, targets)
-    if best is None:
-        shown = ", ".join(str(t) if t.oid != UNKNOWN.oid else "unknown" for t in arg_types)
-        if name in ("+", "-", "*", "/", "%", "||", "-u"):
-            from engine.errors import undefined_operator
-            if len(arg_types) == 2:
-                raise undefined_operator(f"{arg_types[0]} {name} {arg_types[1]}")
-            raise undefined_operator(f"{name[0]} {arg_types[0]}")
-        raise undefined_function(f"{name}({shown})")
-    return best[1], best[2]
+        try:
+            bound = _bind_polymorphic(sig, arg_types)
+        except _Undetermined:
+            undetermined = True
+            continue
+        if bound is None:
+            continue
+        targets, result = bound
+        if all(implicitly_castable(have, want) for have, want in zip(arg_types, targets)):
+            fitting.append((sig, targets, result))
+    if not fitting:
+        if undetermined:
+            raise SqlError("42804", "could not determine polymorphic type because input has type unknown")
+        raise _no_match(name, arg_types, operator)
+    if len(fitting) > 1 and operator and n == 2 and (arg_types[0].oid == UNKNOWN.oid) != (arg_types[1].oid == UNKNOWN.oid):
+        # a binary operator with one unknown side: try the other side's type for it first
+        known = arg_types[1] if arg_types[0].oid == UNKNOWN.oid else arg_types[0]
+        exact = [f for f in fitting if all(t.oid == known.oid for t in f[1])]
+        if len(exact) == 1:
+            fitting = exact
+    if len(fitting) > 1:
+        fitting = _narrow(fitting, arg_types)
+    if len(fitting) > 1:
+        raise SqlError("42725", f"{'operator' if operator else 'function'} {_shown(name, arg_types, operator)} is not unique",
+                       hint=f"Could not choose a best candidate {'operator' if operator else 'function'}. "
+                            "You might need to add explicit type casts.")
+    sig, targets, result = fitting[0]
+    return Resolved(sig, tuple(targets), result)
+
+
+def _narrow(fitting, arg_types: list[SqlType]):
+    """func_select_candidate's tie-breaking rules, in order."""
+    def keep_max(items, score):
+        best = max(score(f) for f in items)
+        return [f for f in items if score(f) == best]
+
+    exact = {id(f[0]): sum(1 for have, want in zip(arg_types, f[1]) if have.oid == want.oid and have.oid != UNKNOWN.oid)
+             for f in fitting}
+    fitting = keep_max(fitting, lambda f: exact[id(f[0])])
+    if len(fitting) == 1:
+        return fitting
+    # preferred types of the input's own category, at the known inputs needing a cast
+    fitting = keep_max(fitting, lambda f: sum(1 for have, want in zip(arg_types, f[1])
+                                               if have.oid != UNKNOWN.oid and (have.oid == want.oid or (
+                                                   want.category == have.category and is_preferred(want)))))
+    if len(fitting) == 1:
+        return fitting
+    unknown_positions = [i for i, t in enumerate(arg_types) if t.oid == UNKNOWN.oid]
+    if unknown_positions:
+        for i in unknown_positions:
+            categories = {f[1][i].category for f in fitting}
+            if "S" in categories:
+                category = "S"
+            elif len(categories) == 1:
+                category = categories.pop()
+            else:
+                return fitting
+            in_category = [f for f in fitting if f[1][i].category == category]
+            preferred = [f for f in in_category if is_preferred(f[1][i])]
+            fitting = preferred or in_category
+        if len(fitting) == 1:
+            return fitting
+        known = {t.oid for t in arg_types if t.oid != UNKNOWN.oid}
+        if len(known) == 1:
+            oid = known.pop()
+            same = [f for f in fitting if all(f[1][i].oid == oid for i in unknown_positions)]
+            if same:
+                fitting = same
+    return fitting
+
+
+def _shown(name: str, arg_types: list[SqlType], operator: bool) -> str:
+    shown = [format_type(t) for t in arg_types]
+    if operator:
+        if len(arg_types) == 2:
+            return f"{shown[0]} {name} {shown[1]}"
+        return f"{name.rstrip('u')} {shown[0]}" if name.endswith("u") and len(name) > 1 else f"{name} {shown[0]}"
+    return f"{name}({', '.join(shown)})"
+
+
+def _no_match(name: str, arg_types: list[SqlType], operator: bool) -> SqlError:
+    if operator:
+        return undefined_operator(_shown(name, arg_types, True))
+    return undefined_function(_shown(name, arg_types, False))
+
+
+def find_signature(name: str, arg_types: list[SqlType]) -> Signature:
+    """The signature implementing a bound call whose arguments already have their target types."""
+    for sig in FUNCTIONS.get(name, ()):
+        declared = _expand(sig, len(arg_types))
+        if declared is not None and all(isinstance(w, str) or w.oid == a.oid for w, a in zip(declared, arg_types)):
+            return sig
+    raise SqlError("XX000", f"no implementation of {name} for these argument types")
 
 
 def numeric_result_type(a: SqlType, b: SqlType) -> SqlType | None:
@@ -447,6 +548,39 @@ def numeric_result_type(a: SqlType, b: SqlType) -> SqlType | None:
         return None
     order = [INT2, INT4, INT8, NUMERIC, FLOAT4, FLOAT8]
     result = order[max(pa, pb)]
-    if result is FLOAT4 and (a.oid == INT8.oid or b.oid == INT8.oid or a.oid == NUMERIC.oid or b.oid == NUMERIC.oid):
-        return FLOAT8
+    if result is FLOAT4 and a.oid != b.oid:
+        return FLOAT8                    # there are no operators mixing float4 with another type
     return result
+
+
+# -------------------------------------------------------------------- arithmetic operators
+# (the binder maps + - * / % on two numbers of one type to these; "-u" is unary minus)
+
+for _t, _label in ((INT2, "smallint"), (INT4, "integer"), (INT8, "bigint")):
+    _lo, _hi = -(1 << (_t.size * 8 - 1)), (1 << (_t.size * 8 - 1)) - 1
+    for _op in ("+", "-", "*"):
+        define(_op, (_t, _t), _t, f"(_v if {_lo} <= (_v := {{0}} {_op} {{1}}) <= {_hi} else overflow('{_label}'))")
+    define("/", (_t, _t), _t, f"(_v if (_v := int_div({{0}}, {{1}})) <= {_hi} else overflow('{_label}'))")
+    define("%", (_t, _t), _t, "int_mod({0}, {1})")
+    define("-u", (_t,), _t, f"(_v if (_v := -{{0}}) <= {_hi} else overflow('{_label}'))")
+    define("+u", (_t,), _t, "{0}")
+for _t, _check in ((FLOAT4, "check_float4"), (FLOAT8, "check_float")):
+    for _op in ("+", "-", "*"):
+        define(_op, (_t, _t), _t, f"{_check}({{0}} {_op} {{1}}, {{0}}, {{1}})")
+    define("/", (_t, _t), _t, "float_div({0}, {1})" if _t is FLOAT8 else "to_float4(float_div({0}, {1}))")
+    define("-u", (_t,), _t, "(-{0})")
+    define("+u", (_t,), _t, "{0}")
+define("+", (NUMERIC, NUMERIC), NUMERIC, "num_add({0}, {1})")
+define("-", (NUMERIC, NUMERIC), NUMERIC, "num_sub({0}, {1})")
+define("*", (NUMERIC, NUMERIC), NUMERIC, "num_mul({0}, {1})")
+define("/", (NUMERIC, NUMERIC), NUMERIC, "numeric_div({0}, {1})")
+define("%", (NUMERIC, NUMERIC), NUMERIC, "numeric_mod({0}, {1})")
+define("-u", (NUMERIC,), NUMERIC, "(-{0})")
+define("+u", (NUMERIC,), NUMERIC, "{0}")
+
+ARITHMETIC_OPERATORS = frozenset({"+", "-", "*", "/", "%"})
+
+
+# the areas register their signatures on import (they use `define` and `runtime` from here)
+from engine.exec import (text_functions, math_functions, datetime_functions, json_functions,  # noqa: E402,F401
+                         array_functions, misc_functions)

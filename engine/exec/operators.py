@@ -88,7 +88,7 @@ class _Builder:
         self.stats = stats
 
     def gen(self) -> CodeGen:
-        g = CodeGen()
+        g = CodeGen(self.settings)
         settings = self.settings
         g.cast_factory = lambda s, d: cast_function(s, d, settings)
         g.subquery_runner = self.subquery_runner

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator
 
 from engine.errors import SqlError
-from engine.exec.functions import ts_add_interval, tstz_add_interval
+from engine.exec.datetime_functions import ts_add_interval, tstz_add_interval
 from engine.types import (DATE, FLOAT4, FLOAT8, INT4, INT8, INTERVAL, NUMERIC, NUMERIC_PRECEDENCE,
                           TIMESTAMP, TIMESTAMPTZ, UNKNOWN, Interval, SqlType, format_type)
 
@@ -32,6 +32,20 @@ SET_RETURNING: dict[str, SetReturning] = {}
 
 def register(name: str, function: SetReturning) -> None:
     SET_RETURNING[name] = function
+
+
+def fixed(name: str, choices: tuple[tuple[SqlType, ...], ...], columns: list[tuple[str, SqlType]],
+          rows: Callable[..., Iterable[tuple]]) -> SetReturning:
+    """A set-returning function with plain signatures: the first of `choices` the argument
+    types reach by implicit casts is the one called."""
+    from engine.exec.functions import implicitly_castable
+
+    def arguments(types: list[SqlType]) -> list[SqlType]:
+        for choice in choices:
+            if len(choice) == len(types) and all(implicitly_castable(t, c) for t, c in zip(types, choice)):
+                return list(choice)
+        raise _no_such(name, types)
+    return SetReturning(arguments, lambda types: columns, rows)
 
 
 def _no_such(name: str, types: list[SqlType]) -> SqlError:

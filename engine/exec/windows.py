@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from engine.errors import SqlError
 from engine.exec.expr import Frame
-from engine.exec.functions import ts_add_interval, tstz_add_interval
+from engine.exec.datetime_functions import ts_add_interval, tstz_add_interval
 from engine.types import FLOAT8, INT2, INT4, INT8, TEXT, UNKNOWN, SqlType, format_type
 
 WINDOW_FUNCTIONS = frozenset({"row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile",

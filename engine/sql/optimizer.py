@@ -134,7 +134,7 @@ def _foldable(e: Expr) -> bool:
             return False
         if isinstance(x, Call):
             from engine.exec.functions import FUNCTIONS
-            if any(sig.volatile or "ctx" in sig.template for sig in FUNCTIONS.get(x.fn, ())):
+            if not all(sig.immutable for sig in FUNCTIONS.get(x.fn, ())):
                 return False
     return True
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import ParseError, TokenError
 
 from engine.errors import SqlError, syntax_error
@@ -158,11 +159,15 @@ def lift_literals(sql: str) -> Lifted | None:
                 # ORDER BY 1 / GROUP BY 1 are column positions, not values
                 prev_ident = ""
                 continue
+            minus = _unary_minus(sql, start, pos)
+            if minus is not None and not sql[m.end():].lstrip().startswith(("::", "[")):
+                start, text = minus, "-" + text
             if "." in text or "e" in text or "E" in text:
                 lifted_kind = "numeric"
             else:
                 v = int(text)
-                lifted_kind = "int4" if v <= INT4_MAX else ("int8" if v <= INT8_MAX else "numeric")
+                lifted_kind = ("int4" if -INT4_MAX - 1 <= v <= INT4_MAX else
+                               ("int8" if -INT8_MAX - 1 <= v <= INT8_MAX else "numeric"))
             value = text
         prev_ident = ""
         parts.append(sql[pos:start])
@@ -174,6 +179,30 @@ def lift_literals(sql: str) -> Lifted | None:
         return Lifted(sql, (), ())
     parts.append(sql[pos:])
     return Lifted("".join(parts), tuple(kinds), tuple(values))
+
+
+def _unary_minus(sql: str, start: int, floor: int) -> int | None:
+    """The position of a unary minus right before the number at `start`, if there is one:
+    PostgreSQL folds it into the constant, so -2147483648 is an integer (but a cast binds
+    tighter: -1::int is -(1::int), so the caller keeps the minus out then)."""
+    j = start - 1
+    while j >= floor and sql[j].isspace():
+        j -= 1
+    if j < floor or sql[j] != "-":
+        return None
+    k = j - 1
+    while k >= 0 and sql[k].isspace():
+        k -= 1
+    if k < 0 or sql[k] in "(,=<>+-*/%[|&^~":
+        return j
+    end = k + 1
+    while k >= 0 and (sql[k].isalnum() or sql[k] == "_"):
+        k -= 1
+    return j if sql[k + 1:end].lower() in _BEFORE_UNARY else None
+
+
+_BEFORE_UNARY = frozenset({"select", "where", "and", "or", "not", "then", "else", "when", "case", "in",
+                           "between", "is", "return", "values", "having", "on", "set", "limit", "offset"})
 
 
 _TYPED_LITERAL_WORDS = frozenset({
@@ -433,6 +462,32 @@ def _setting_name(w: _Words) -> str:
 
 
 # -------------------------------------------------------------------- sqlglot
+
+
+def _configure_dialect() -> None:
+    """Adjust sqlglot's postgres dialect (once, at import) to read SQL as PostgreSQL does:
+
+    - calls of the scalar functions rewinddb implements (`exec.functions.FUNCTIONS`) stay
+      plain calls of that name (sqlglot would turn to_hex into Hex, div into a cast of an
+      integer division, date_part into EXTRACT, ...); special syntax (SUBSTRING(x FROM y),
+      TRIM(BOTH ...), POSITION(a IN b), EXTRACT, OVERLAY) is still parsed by sqlglot;
+    - array subscripts stay as written (sqlglot shifts literal subscripts to 0-based);
+    - interval literals stay as written.
+    """
+    from engine.exec.functions import FUNCTIONS
+    parser = Postgres.Parser
+    for name in FUNCTIONS:
+        if name.isidentifier():
+            parser.FUNCTIONS.pop(name.upper(), None)
+    for name in ("CHR", "INITCAP", "DECODE", "DATE_PART"):
+        parser.FUNCTION_PARSERS.pop(name, None)
+    Postgres.INDEX_OFFSET = 0
+    # interval literals stay as written (sqlglot keeps only the first number and unit of
+    # '1 day 01:02:03' when it canonicalizes them)
+    exp.INTERVAL_STRING_RE = re.compile(r"(?!)")
+
+
+_configure_dialect()
 
 
 def parse_sql(text: str) -> exp.Expression:

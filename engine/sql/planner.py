@@ -29,18 +29,18 @@ from engine.exec.aggregates import AGGREGATE_NAMES
 from engine.exec.aggregates import argument_types as aggregate_argument_types
 from engine.exec.aggregates import result_type as aggregate_result_type
 from engine.exec.casts import cast_function, castable
-from engine.exec.expr import (AggCall, And, Call, Case, Cast, Coalesce, Col, Compare, Const, Expr, Frame,
+from engine.exec.expr import (AggCall, And, ArrayExpr, Call, Case, Cast, Coalesce, Col, Compare, Const, Expr, Frame,
                               GroupingCall, InList, IsBool, IsNull, Like, Not, Or, OrderItem, OuterCol,
-                              Param, Quantified, SrfCall, Subquery, WindowCall, WindowSpec, map_children,
+                              Param, Quantified, RowValue, SrfCall, Subquery, WindowCall, WindowSpec, map_children,
                               map_expr, walk)
 from engine.exec.srf import SET_RETURNING
 from engine.exec.windows import WINDOW_FUNCTIONS, window_signature
 from engine.rewind.points import PointTable
 from engine.sql.timetravel import version_point
 from engine.txn.locks import KEY_SHARE, NO_KEY_UPDATE, SHARE, UPDATE
-from engine.types import (OID, REG_TYPES, REGCLASS, OutputSettings, BOOL, BPCHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, NAME,
+from engine.types import (OID, REG_TYPES, REGCLASS, OutputSettings, BOOL, BPCHAR, BYTEA, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, JSON, JSONB, NAME,
                           NUMERIC, NUMERIC_PRECEDENCE, RECORD, STRING_TYPES, TEXT, TIME, TIMESTAMP,
-                          TIMESTAMPTZ, TYPES_BY_OID, UNKNOWN, VARCHAR, SqlType, array_of,
+                          TIMESTAMPTZ, TIMETZ, TYPES_BY_OID, UNKNOWN, VARCHAR, SqlType, array_of,
                           format_type, type_from_name)
 
 
@@ -1172,13 +1172,23 @@ class Planner:
         return self.bind(node.this, scope)
 
     def _bind_Column(self, node: exp.Column, scope: Scope) -> Expr:
-        if isinstance(node.this, exp.Star):
-            raise feature_not_supported("row values (table.*) in expressions")
         qualifier = node.table or None
+        if isinstance(node.this, exp.Star):
+            return self._whole_row(qualifier, scope, node)
         try:
             return scope.resolve(node.name, qualifier)
         except SqlError as e:
+            if qualifier is None and e.sqlstate == "42703" and any(entry.alias == node.name for entry in scope.entries):
+                return self._whole_row(node.name, scope, node)
             raise at_position(e, node.args.get("table") or node.this)
+
+    def _whole_row(self, alias: str | None, scope: Scope, node: exp.Expression) -> Expr:
+        """A table's whole row as a value (row_to_json(t), to_json(t.*))."""
+        for entry in scope.entries:
+            if entry.alias == alias:
+                columns = [c for c in entry.columns if not c.hidden]
+                return RowValue(tuple(Col(c.index, c.type, c.nullable) for c in columns), tuple(c.name for c in columns))
+        raise at_position(SqlError("42P01", f'missing FROM-clause entry for table "{alias}"'), node)
 
     def _bind_Identifier(self, node, scope):
         return scope.resolve(node.name, None)
@@ -1186,15 +1196,7 @@ class Planner:
     def _bind_Literal(self, node: exp.Literal, scope) -> Expr:
         if node.is_string:
             return Const(node.this, UNKNOWN)
-        text = node.this
-        if re.fullmatch(r"-?\d+", text):
-            v = int(text)
-            if -2**31 <= v <= 2**31 - 1:
-                return Const(v, INT4)
-            if -2**63 <= v <= 2**63 - 1:
-                return Const(v, INT8)
-        from decimal import Decimal
-        return Const(Decimal(text), NUMERIC)
+        return number_constant(node.this)
 
     def _bind_Null(self, node, scope):
         return Const(None, UNKNOWN)
@@ -1227,31 +1229,50 @@ class Planner:
         return self.bind(node.this, scope)
 
     def _binary_numeric(self, op: str, left: Expr, right: Expr) -> Expr:
+        """An arithmetic operator: numbers of two kinds meet at their common type; anything
+        else (dates, intervals, json, arrays, ...) resolves through the operator table."""
         lt, rt = left.type, right.type
+        if op == "||":
+            return self._concat(left, right)
         if lt.oid == UNKNOWN.oid and rt.oid == UNKNOWN.oid:
-            if op == "||":
-                left, right = self.coerce(left, TEXT, op), self.coerce(right, TEXT, op)
-            else:
-                raise SqlError("42725", f"operator is not unique: unknown {op} unknown")
-        elif lt.oid == UNKNOWN.oid:
-            left = self.coerce(left, _unknown_partner(rt, op), op)
-        elif rt.oid == UNKNOWN.oid:
-            right = self.coerce(right, _unknown_partner(lt, op), op)
+            raise SqlError("42725", f"operator is not unique: unknown {op} unknown",
+                           hint="Could not choose a best candidate operator. You might need to add explicit type casts.")
+        if lt.oid == UNKNOWN.oid and rt.oid in NUMERIC_PRECEDENCE:
+            left = self.coerce(left, rt.base, op)
+        elif rt.oid == UNKNOWN.oid and lt.oid in NUMERIC_PRECEDENCE:
+            right = self.coerce(right, lt.base, op)
+        common = F.numeric_result_type(left.type, right.type)
+        if common is not None:
+            left = self.coerce(left, common, op)
+            right = self.coerce(right, common, op)
+            return self._call(op, [left, right], operator=True)
+        return self._call(op, [left, right], operator=True)
+
+    def _concat(self, left: Expr, right: Expr) -> Expr:
+        """||: arrays, jsonb and bytea have their own; otherwise text, any other type's side
+        converted with its output function (anynonarray || text)."""
         lt, rt = left.type, right.type
-        if op != "||":
-            common = F.numeric_result_type(lt, rt)
-            if common is not None:
-                left = self.coerce(left, common, op)
-                right = self.coerce(right, common, op)
-                return Call(op, (left, right), common)
-        if op == "||" and (lt.oid in STRING_TYPES or rt.oid in STRING_TYPES):
-            left = self.cast(left, TEXT, explicit=False) if lt.oid in STRING_TYPES or lt.oid == UNKNOWN.oid else self.cast(left, TEXT, explicit=True)
-            right = self.cast(right, TEXT, explicit=False) if rt.oid in STRING_TYPES else self.cast(right, TEXT, explicit=True)
-            return Call("||", (left, right), TEXT)
-        sig, targets = F.resolve(op, [lt, rt])
-        left = self.coerce(left, targets[0], op)
-        right = self.coerce(right, targets[1], op)
-        return Call(op, (left, right), _returns(sig, targets))
+        special = (JSONB.oid, BYTEA.oid)
+        if lt.element is not None or rt.element is not None or lt.oid in special or rt.oid in special:
+            return self._call("||", [left, right], operator=True)
+        if lt.oid == UNKNOWN.oid and rt.oid == UNKNOWN.oid:
+            return self._call("||", [self.coerce(left, TEXT, "||"), self.coerce(right, TEXT, "||")], operator=True)
+        textual = (*STRING_TYPES, UNKNOWN.oid)
+        if lt.oid not in textual and rt.oid not in textual:
+            raise SqlError("42883", f"operator does not exist: {format_type(lt)} || {format_type(rt)}",
+                           hint="No operator matches the given name and argument types. You might need to add explicit type casts.")
+        left = self.coerce(left, TEXT, "||") if lt.oid in textual else self.cast(left, TEXT, explicit=True)
+        right = self.coerce(right, TEXT, "||") if rt.oid in textual else self.cast(right, TEXT, explicit=True)
+        return self._call("||", [left, right], operator=True)
+
+    def _call(self, name: str, args: list[Expr], operator: bool = False) -> Expr:
+        """Resolve `name(args)` as PostgreSQL would and bind the call, casting the arguments."""
+        resolved = F.resolve(name, [a.type for a in args], operator=operator)
+        args = [self.coerce(a, t, name) for a, t in zip(args, resolved.arg_types)]
+        return Call(name, tuple(args), resolved.returns, resolved.sig)
+
+    def _operator(self, op: str, node: exp.Binary, scope: Scope) -> Expr:
+        return self._call(op, [self.bind(node.this, scope), self.bind(node.expression, scope)], operator=True)
 
     def _bind_Add(self, node, scope):
         return self._binary_numeric("+", self.bind(node.this, scope), self.bind(node.expression, scope))
@@ -1269,19 +1290,110 @@ class Planner:
         return self._binary_numeric("%", self.bind(node.this, scope), self.bind(node.expression, scope))
 
     def _bind_DPipe(self, node, scope):
-        return self._binary_numeric("||", self.bind(node.this, scope), self.bind(node.expression, scope))
+        return self._concat(self.bind(node.this, scope), self.bind(node.expression, scope))
+
+    def _bind_Pow(self, node, scope):
+        return self._operator("^", node, scope)
+
+    def _bind_BitwiseAnd(self, node, scope):
+        return self._operator("&", node, scope)
+
+    def _bind_BitwiseOr(self, node, scope):
+        return self._operator("|", node, scope)
+
+    def _bind_BitwiseXor(self, node, scope):
+        return self._operator("#", node, scope)
+
+    def _bind_BitwiseLeftShift(self, node, scope):
+        return self._operator("<<", node, scope)
+
+    def _bind_BitwiseRightShift(self, node, scope):
+        return self._operator(">>", node, scope)
+
+    def _bind_BitwiseNot(self, node, scope):
+        return self._call("~u", [self.bind(node.this, scope)], operator=True)
+
+    def _bind_Sqrt(self, node, scope):
+        return self._call("sqrt", [self.coerce(self.bind(node.this, scope), FLOAT8, "|/")])   # |/ is float8 only
+
+    def _bind_Cbrt(self, node, scope):
+        return self._call("cbrt", [self.coerce(self.bind(node.this, scope), FLOAT8, "||/")])
+
+    def _bind_Escape(self, node, scope):
+        """x LIKE p ESCAPE e (and ILIKE, SIMILAR TO): the escape belongs to the inner match."""
+        inner = node.this
+        if not isinstance(inner, (exp.Like, exp.ILike, exp.SimilarTo)):
+            raise feature_not_supported(f"ESCAPE after {type(inner).__name__}")
+        inner = inner.copy()
+        inner.set("escape", node.expression)
+        return self.bind(inner, scope)
+
+    def _bind_RegexpLike(self, node, scope):
+        return self._operator("~", node, scope)
+
+    def _bind_RegexpILike(self, node, scope):
+        return self._operator("~*", node, scope)
+
+    def _bind_ArrayContainsAll(self, node, scope):
+        return self._operator("@>", node, scope)
+
+    def _bind_ArrayContainedBy(self, node, scope):
+        return self._operator("<@", node, scope)
+
+    def _bind_ArrayOverlaps(self, node, scope):
+        return self._operator("&&", node, scope)
+
+    def _bind_JSONBContains(self, node, scope):
+        return self._operator("@>", node, scope)
+
+    def _bind_JSONBContainsTopKey(self, node, scope):
+        return self._operator("?", node, scope)
+
+    def _bind_JSONBContainsAnyTopKeys(self, node, scope):
+        return self._operator("?|", node, scope)
+
+    def _bind_JSONBContainsAllTopKeys(self, node, scope):
+        return self._operator("?&", node, scope)
+
+    def _bind_JSONBDeleteAtPath(self, node, scope):
+        return self._operator("#-", node, scope)
+
+    def _json_key(self, node: exp.Expression, scope: Scope) -> Expr:
+        """The right side of -> / ->> (sqlglot turns a literal key into a JSON path)."""
+        if isinstance(node, exp.JSONPath):
+            parts = [p for p in node.expressions if not isinstance(p, exp.JSONPathRoot)]
+            if len(parts) != 1:
+                raise feature_not_supported("this JSON path")
+            part = parts[0]
+            if isinstance(part, exp.JSONPathSubscript):
+                return Const(int(part.this), INT4)
+            return Const(str(part.this), UNKNOWN)
+        return self.bind(node, scope)
+
+    def _bind_JSONExtract(self, node, scope):
+        return self._call("->", [self.bind(node.this, scope), self._json_key(node.expression, scope)], operator=True)
+
+    def _bind_JSONExtractScalar(self, node, scope):
+        return self._call("->>", [self.bind(node.this, scope), self._json_key(node.expression, scope)], operator=True)
+
+    def _bind_JSONBExtract(self, node, scope):
+        return self._operator("#>", node, scope)
+
+    def _bind_JSONBExtractScalar(self, node, scope):
+        return self._operator("#>>", node, scope)
 
     def _bind_Neg(self, node, scope):
         inner = node.this
         if isinstance(inner, exp.Literal) and not inner.is_string:
-            return self._bind_Literal(exp.Literal(this="-" + inner.this, is_string=False), scope)
+            return number_constant("-" + inner.this)
         arg = self.bind(inner, scope)
         if arg.type.oid == UNKNOWN.oid:
             arg = self.coerce(arg, NUMERIC, "-")
-        sig, targets = F.resolve("-u", [arg.type])
-        return Call("-u", (self.coerce(arg, targets[0], "-"),), _returns(sig, targets))
+        return self._call("-u", [arg], operator=True)
 
     def _compare(self, op: str, left: Expr, right: Expr) -> Expr:
+        if isinstance(left, RowValue) or isinstance(right, RowValue):
+            return self._compare_rows(op, left, right)
         lt, rt = left.type, right.type
         if lt.oid == UNKNOWN.oid and rt.oid == UNKNOWN.oid:
             left, right = self.coerce(left, TEXT, op), self.coerce(right, TEXT, op)
@@ -1291,31 +1403,54 @@ class Planner:
             right = self.coerce(right, lt.base if lt.oid != BPCHAR.oid else lt, op)
         lt, rt = left.type, right.type
         if lt.oid != rt.oid:
+            floats = (FLOAT4.oid, FLOAT8.oid)
             if lt.oid in NUMERIC_PRECEDENCE and rt.oid in NUMERIC_PRECEDENCE:
-                if not self.env.fold_constants:      # deparsing shows the coercion PostgreSQL adds
-                    common = F.numeric_result_type(lt, rt)
+                if (lt.oid in floats) != (rt.oid in floats) or not self.env.fold_constants:
+                    common = F.numeric_result_type(lt, rt)   # deparsing shows the coercion PostgreSQL adds
                     left, right = self.coerce(left, common, op), self.coerce(right, common, op)
-                # else: Python compares int, Decimal and float exactly
+                # else: Python compares int and Decimal exactly
             elif lt.oid in _OID_FAMILY and (rt.oid in _OID_FAMILY or rt.oid in _INTEGERS) or \
                     rt.oid in _OID_FAMILY and lt.oid in _INTEGERS:
                 pass   # oid, the reg* types and integers compare as oids
             elif lt.oid in STRING_TYPES and rt.oid in STRING_TYPES:
-                if BPCHAR.oid in (lt.oid, rt.oid) and not (lt.oid == rt.oid):
+                if BPCHAR.oid in (lt.oid, rt.oid):
                     left = self.cast(left, TEXT, explicit=False) if lt.oid == BPCHAR.oid else left
                     right = self.cast(right, TEXT, explicit=False) if rt.oid == BPCHAR.oid else right
             else:
-                try:
-                    common = common_type([lt, rt], "comparison")
-                except SqlError:
+                common = F.select_common_type([lt, rt])
+                if common is None:
                     raise SqlError("42883", f"operator does not exist: {format_type(lt)} {op} {format_type(rt)}",
-                                   hint="No operator matches the given name and argument types. You might need to add explicit type casts.") from None
+                                   hint="No operator matches the given name and argument types. You might need to add explicit type casts.")
                 left = self.coerce(left, common, op)
                 right = self.coerce(right, common, op)
-        elif lt.oid in (TEXT.oid,) or lt.oid == rt.oid:
-            pass
-        if lt.oid == BOOL.oid and rt.oid != BOOL.oid or rt.oid == BOOL.oid and lt.oid != BOOL.oid:
-            raise SqlError("42883", f"operator does not exist: {format_type(lt)} {op} {format_type(rt)}")
+        elif lt.oid in (JSON.oid, REGCLASS.oid) and op not in ("=", "<>") and lt.oid == JSON.oid:
+            raise SqlError("42883", f"operator does not exist: json {op} json")
         return Compare(op, left, right)
+
+    def _compare_rows(self, op: str, left: Expr, right: Expr) -> Expr:
+        """(a, b) op (c, d): = and <> pairwise; < <= > >= lexicographically, NULLs making it NULL."""
+        if not (isinstance(left, RowValue) and isinstance(right, RowValue)):
+            raise feature_not_supported("comparing a row value with a non-row value")
+        if len(left.args) != len(right.args):
+            raise SqlError("42601", "unequal number of entries in row expressions")
+        pairs = list(zip(left.args, right.args))
+        if op == "=":
+            return And(tuple(self._compare("=", a, b) for a, b in pairs)) if len(pairs) > 1 else self._compare("=", *pairs[0])
+        if op == "<>":
+            return Or(tuple(self._compare("<>", a, b) for a, b in pairs)) if len(pairs) > 1 else self._compare("<>", *pairs[0])
+        strict = op.rstrip("=")
+        result: Expr = self._compare(op, *pairs[-1])
+        for a, b in reversed(pairs[:-1]):
+            result = Or((self._compare(strict, a, b), And((self._compare("=", a, b), result))))
+        return result
+
+    def _bind_NullSafeEQ(self, node, scope):
+        probe = self._compare("=", self.bind(node.this, scope), self.bind(node.expression, scope))
+        return self._call("is_not_distinct_from", [probe.left, probe.right])
+
+    def _bind_NullSafeNEQ(self, node, scope):
+        probe = self._compare("=", self.bind(node.this, scope), self.bind(node.expression, scope))
+        return self._call("is_distinct_from", [probe.left, probe.right])
 
     def _bind_EQ(self, node, scope):
         return self._bind_comparison("=", node, scope)
@@ -1384,9 +1519,10 @@ class Planner:
         arg = self.bind(node.this, scope)
         low = self.bind(node.args["low"], scope)
         high = self.bind(node.args["high"], scope)
+        forward = And((self._compare(">=", arg, low), self._compare("<=", arg, high)))
         if node.args.get("symmetric"):
-            raise feature_not_supported("BETWEEN SYMMETRIC")
-        return And((self._compare(">=", arg, low), self._compare("<=", arg, high)))
+            return Or((forward, And((self._compare(">=", arg, high), self._compare("<=", arg, low)))))
+        return forward
 
     def _bind_In(self, node: exp.In, scope) -> Expr:
         arg = self.bind(node.this, scope)
@@ -1406,14 +1542,15 @@ class Planner:
     def _bind_Like(self, node, scope, case_insensitive=False):
         arg = self.bind(node.this, scope)
         pattern = self.bind(node.expression, scope)
-        if node.args.get("escape") is not None:
-            raise feature_not_supported("LIKE ... ESCAPE")
+        escape = node.args.get("escape")
+        escape_expr = self.coerce(self.bind(escape, scope), TEXT, "ESCAPE") if escape is not None else None
         arg = self.coerce(arg, TEXT, "LIKE") if arg.type.oid in STRING_TYPES or arg.type.oid == UNKNOWN.oid else arg
         pattern = self.coerce(pattern, TEXT, "LIKE") if pattern.type.oid in STRING_TYPES or pattern.type.oid == UNKNOWN.oid else pattern
         if arg.type.oid != TEXT.oid or pattern.type.oid != TEXT.oid:
             op = "~~*" if case_insensitive else "~~"
-            raise SqlError("42883", f"operator does not exist: {format_type(arg.type)} {op} {format_type(pattern.type)}")
-        return Like(arg, pattern, case_insensitive, bool(node.args.get("negate")))
+            raise SqlError("42883", f"operator does not exist: {format_type(arg.type)} {op} {format_type(pattern.type)}",
+                           hint="No operator matches the given name and argument types. You might need to add explicit type casts.")
+        return Like(arg, pattern, case_insensitive, bool(node.args.get("negate")), escape=escape_expr)
 
     def _bind_ILike(self, node, scope):
         return self._bind_Like(node, scope, case_insensitive=True)
@@ -1454,19 +1591,169 @@ class Planner:
         cond = self._compare("=", a, b)
         return Case(((cond, Const(None, a.type)),), a, a.type)
 
-    def _bind_Greatest(self, node, scope):
-        raise feature_not_supported("GREATEST")
+    def _bind_Greatest(self, node, scope, name: str = "greatest"):
+        args = [self.bind(a, scope) for a in [node.this] + list(node.expressions)]
+        try:
+            return self._call(name, args)
+        except SqlError as e:
+            if e.sqlstate != "42883":
+                raise
+            types = [a.type for a in args if a.type.oid != UNKNOWN.oid]
+            other = next((t for t in types if t.category != types[0].category), types[-1])
+            raise SqlError("42804", f"{name.upper()} types {format_type(types[0])} and {format_type(other)} "
+                           "cannot be matched") from None
+
+    def _bind_Least(self, node, scope):
+        return self._bind_Greatest(node, scope, "least")
+
+    def _bind_SimilarTo(self, node, scope):
+        args = [self.bind(node.this, scope), self.bind(node.expression, scope)]
+        if node.args.get("escape") is not None:
+            args.append(self.bind(node.args["escape"], scope))
+        return self._call("similar_to", args)
+
+    def _bind_ByteString(self, node, scope):
+        return Const(node.this, UNKNOWN)          # E'...': the escapes are already resolved
+
+    def _bind_UnicodeString(self, node, scope):
+        raise feature_not_supported("U& string constants")
+
+    def _bind_HexString(self, node, scope):
+        raise feature_not_supported("bit string constants")
+
+    _bind_BitString = _bind_HexString
+
+    def _bind_Collate(self, node, scope):
+        name = node.expression.name if isinstance(node.expression, (exp.Identifier, exp.Column, exp.Var)) else \
+            node.expression.sql()
+        if name.lower().removeprefix("pg_catalog.") not in ("c", "posix", "default", "c.utf-8", "c.utf8", "ucs_basic"):
+            raise SqlError("42704", f'collation "{name}" for encoding "UTF8" does not exist')
+        return self.bind(node.this, scope)
+
+    def _bind_Tuple(self, node, scope):
+        args = tuple(self.bind(a, scope) for a in node.expressions)
+        return RowValue(args, tuple(f"f{i + 1}" for i in range(len(args))))
+
+    def _bind_Array(self, node, scope):
+        items = node.expressions
+        if len(items) == 1 and isinstance(items[0], (exp.Select, exp.Union, exp.Subquery)):
+            return self._subquery("array", items[0], scope)
+        elements = [self.bind(a, scope) for a in items]
+        if not elements:
+            return Const((), array_of(TEXT))
+        if all(e.type.element is not None for e in elements):
+            element = F.select_common_type([e.type.element for e in elements])
+            if element is None:
+                raise SqlError("42804", "ARRAY types cannot be matched")
+            target = array_of(element)
+            return ArrayExpr(tuple(self.coerce(e, target, "ARRAY") for e in elements), target)
+        if any(e.type.element is not None for e in elements):
+            raise SqlError("42804", "ARRAY types cannot be matched")
+        element = F.select_common_type([e.type for e in elements])
+        if element is None:
+            types = [e.type for e in elements if e.type.oid != UNKNOWN.oid]
+            raise SqlError("42804", f"ARRAY types {format_type(types[0])} and {format_type(types[-1])} cannot be matched")
+        return ArrayExpr(tuple(self.coerce(e, element, "ARRAY") for e in elements), array_of(element))
+
+    def _bind_Bracket(self, node, scope):
+        """a[i][j] and a[lo:hi]: all subscripts of one chain are applied at once."""
+        subscripts: list[exp.Expression] = []
+        target: exp.Expression = node
+        while isinstance(target, exp.Bracket):
+            subscripts[:0] = list(target.expressions)
+            target = target.this
+        array = self.bind(target, scope)
+        if array.type.oid == UNKNOWN.oid or array.type.element is None:
+            raise SqlError("42804", f"cannot subscript type {format_type(array.type)} because it does not support subscripting")
+        if any(isinstance(s, exp.Slice) for s in subscripts):
+            bounds: list[Expr] = []
+            for s in subscripts:
+                lo, hi = (s.this, s.expression) if isinstance(s, exp.Slice) else (exp.Literal.number(1), s)
+                for b in (lo, hi):
+                    bounds.append(Const(None, INT4) if b is None else self.coerce(self.bind(b, scope), INT4, "subscript"))
+            args = (array,) + tuple(bounds)
+            return Call("array_slice", args, array.type.base, F.find_signature("array_slice", [a.type for a in args]))
+        args = (array,) + tuple(self.coerce(self.bind(s, scope), INT4, "subscript") for s in subscripts)
+        return Call("array_subscript", args, array.type.element,
+                    F.find_signature("array_subscript", [a.type for a in args]))
+
+    def _bind_AtTimeZone(self, node, scope):
+        return self._call("timezone", [self.bind(node.args["zone"], scope), self.bind(node.this, scope)])
+
+    def _bind_Extract(self, node, scope):
+        unit = node.this
+        if isinstance(unit, exp.Parameter):
+            raise NeedsLiteral()
+        field = unit.name if isinstance(unit, (exp.Var, exp.Literal, exp.Identifier, exp.Column)) else unit.sql()
+        return self._call("extract", [Const(field.lower(), TEXT), self.bind(node.expression, scope)])
+
+    def _bind_Trim(self, node, scope):
+        position = (node.args.get("position") or "BOTH").upper()
+        name = {"BOTH": "btrim", "LEADING": "ltrim", "TRAILING": "rtrim"}[position]
+        args = [self.bind(node.this, scope)]
+        if node.args.get("expression") is not None:
+            args.append(self.bind(node.expression, scope))
+        return self._call(name, args)
+
+    def _bind_Substring(self, node, scope):
+        args = [self.bind(node.this, scope)]
+        start, length = node.args.get("start"), node.args.get("length")
+        if start is None:
+            args.append(Const(1, INT4))
+        else:
+            args.append(self.bind(start, scope))
+        if length is not None:
+            args.append(self.bind(length, scope))
+        return self._call("substring", args)
+
+    def _bind_StrPosition(self, node, scope):
+        return self._call("strpos", [self.bind(node.this, scope), self.bind(node.args["substr"], scope)])
+
+    def _bind_Overlay(self, node, scope):
+        args = [self.bind(node.this, scope), self.bind(node.expression, scope), self.bind(node.args["from_"], scope)]
+        if node.args.get("for_") is not None:
+            args.append(self.bind(node.args["for_"], scope))
+        return self._call("overlay", args)
+
+    def _current_time(self, node, name: str, target: SqlType) -> Expr:
+        value = self._call(name, [])
+        precision = node.this if isinstance(node.this, exp.Literal) else None
+        if precision is not None:
+            return self.cast(value, target.with_typmod(min(int(precision.this), 6)), explicit=True)
+        return value
+
+    def _bind_CurrentTimestamp(self, node, scope):
+        return self._current_time(node, "now", TIMESTAMPTZ)
+
+    def _bind_CurrentTime(self, node, scope):
+        return self._current_time(node, "current_time", TIMETZ)
+
+    def _bind_Localtimestamp(self, node, scope):
+        return self._current_time(node, "localtimestamp", TIMESTAMP)
+
+    def _bind_Localtime(self, node, scope):
+        return self._current_time(node, "localtime", TIME)
+
+    def _bind_CurrentDate(self, node, scope):
+        return self._call("current_date", [])
+
+    def _bind_CurrentSchema(self, node, scope):
+        return self._call("current_schema", [])
+
+    def _bind_CurrentUser(self, node, scope):
+        return self._call("current_user", [])
+
+    def _bind_SessionUser(self, node, scope):
+        return self._call("session_user", [])
+
+    def _bind_CurrentCatalog(self, node, scope):
+        return self._call("current_catalog", [])
 
     def _bind_Subquery(self, node, scope):
         return self._subquery("scalar", node.this, scope)
 
     def _bind_Exists(self, node, scope):
         return self._subquery("exists", node.this, scope)
-
-    def _bind_Array(self, node, scope):
-        if len(node.expressions) == 1 and isinstance(node.expressions[0], (exp.Select, exp.Union, exp.Subquery)):
-            return self._subquery("array", node.expressions[0], scope)
-        raise feature_not_supported("array constructors")
 
     def _subquery(self, kind: str, tree: exp.Expression, scope: Scope, arg: Expr | None = None, op: str = "=") -> Expr:
         """A subquery as a value: scalar, EXISTS, ARRAY(...), IN, or `arg op ANY/ALL (...)`."""
@@ -1548,12 +1835,38 @@ class Planner:
         raw_args = function_args(node)
         if name in SET_RETURNING and name != "scalar":
             return self._bind_srf(name, raw_args, scope)
-        args = [self.bind(a, scope) for a in raw_args]
-        if name in ("now",) and args:
+        named = {a.this.name.lower(): a.expression for a in raw_args if isinstance(a, exp.Kwarg)}
+        args = [self.bind(a, scope) for a in raw_args if not isinstance(a, exp.Kwarg)]
+        args = self._complete_arguments(name, args, {k: self.bind(v, scope) for k, v in named.items()})
+        if name == "now" and args:
             raise SqlError("42883", "function now() takes no arguments")
-        sig, targets = F.resolve(name, [a.type for a in args])
-        args = [self.coerce(a, t, name) for a, t in zip(args, targets)]
-        return Call(name, tuple(args), _returns(sig, targets))
+        return self._call(name, args)
+
+    def _complete_arguments(self, name: str, args: list[Expr], named: dict[str, Expr]) -> list[Expr]:
+        """Named notation (name => value) and left-out trailing arguments with defaults."""
+        candidates = [s for s in F.FUNCTIONS.get(name, ()) if s.arg_names]
+        if not candidates or (not named and any(len(s.args) == len(args) for s in F.FUNCTIONS.get(name, ()))):
+            if named:
+                raise undefined_named(name, args, named)
+            return args
+        sig = candidates[0]
+        values: list[Expr | None] = list(args) + [None] * (len(sig.args) - len(args))
+        if len(args) > len(sig.args):
+            raise undefined_named(name, args, named)
+        for key, value in named.items():
+            if key not in sig.arg_names:
+                raise undefined_named(name, args, named)
+            i = sig.arg_names.index(key)
+            if values[i] is not None:
+                raise SqlError("42601", f'argument name "{key}" used more than once')
+            values[i] = value
+        first_default = len(sig.args) - len(sig.defaults)
+        for i, v in enumerate(values):
+            if v is None:
+                if i < first_default:
+                    raise undefined_named(name, args, named)
+                values[i] = Const(sig.defaults[i - first_default], sig.args[i])
+        return values  # type: ignore[return-value]
 
     def _bind_Anonymous(self, node, scope):
         return self._bind_function(node, scope)
@@ -1796,58 +2109,69 @@ def at_position(error: SqlError, node: exp.Expression | None) -> SqlError:
 
 def output_name(node: exp.Expression) -> str:
     """The column name PostgreSQL gives a select-list expression without an alias."""
+    return _figure_colname(node)[0]
+
+
+_KEYWORD_NAMES = {exp.CurrentTimestamp: "current_timestamp", exp.CurrentDate: "current_date",
+                  exp.CurrentTime: "current_time", exp.Localtimestamp: "localtimestamp",
+                  exp.Localtime: "localtime", exp.CurrentUser: "current_user", exp.SessionUser: "session_user",
+                  exp.CurrentSchema: "current_schema", exp.CurrentCatalog: "current_catalog",
+                  exp.Extract: "extract", exp.Substring: "substring", exp.StrPosition: "position",
+                  exp.Overlay: "overlay", exp.AtTimeZone: "timezone", exp.Array: "array", exp.Tuple: "row",
+                  exp.Greatest: "greatest", exp.Least: "least", exp.Nullif: "nullif", exp.Coalesce: "coalesce",
+                  exp.Exists: "exists", exp.Interval: "interval", exp.Sqrt: "?column?", exp.Cbrt: "?column?"}
+
+
+def _figure_colname(node: exp.Expression) -> tuple[str, int]:
+    """PostgreSQL's FigureColnameInternal: (name, strength); strength 2 for column references
+    and function calls, 1 for names taken from a type or a keyword, 0 for "?column?"."""
     if isinstance(node, exp.Column):
-        return node.name
+        return (node.name if not isinstance(node.this, exp.Star) else node.table or "?column?"), 2
     if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
-        return output_name(node.expression)
+        return _figure_colname(node.expression)
     if isinstance(node, exp.Paren):
-        return output_name(node.this)
+        return _figure_colname(node.this)
+    if isinstance(node, exp.Bracket):
+        return _figure_colname(node.this)
     if isinstance(node, exp.Cast):
-        return _cast_name(node)[0]
-    if isinstance(node, (exp.Case, exp.If)):
-        return "case"
-    if isinstance(node, exp.Exists):
-        return "exists"
-    if isinstance(node, exp.Subquery):
-        inner = node.this
-        if isinstance(inner, exp.Select) and len(inner.expressions) == 1:
-            return output_name(inner.expressions[0]) if not isinstance(inner.expressions[0], exp.Alias) else inner.expressions[0].alias
-        return "?column?"
-    if isinstance(node, exp.Nullif):
-        return "nullif"
-    if isinstance(node, exp.Coalesce):
-        return "coalesce"
-    if isinstance(node, exp.Interval):
-        return "interval"
-    if isinstance(node, exp.Window):
-        return output_name(node.this)
-    if isinstance(node, exp.Filter):
-        return output_name(node.this)
-    if isinstance(node, (exp.Stddev, exp.Variance)) and type(node) in (exp.Stddev, exp.Variance):
-        return "stddev" if isinstance(node, exp.Stddev) else "variance"
-    if isinstance(node, exp.Func) and not isinstance(node, (exp.Binary, exp.Unary)):
-        name = function_name(node)
-        return {"now": "now" if node.key != "currenttimestamp" else "current_timestamp"}.get(name, name)
-    return "?column?"
-
-
-def _cast_name(node: exp.Cast) -> tuple[str, int]:
-    """A cast's column name and its strength (FigureColname): the name of what is cast if it
-    has a real one, else the type's name."""
-    inner = node.this
-    while isinstance(inner, exp.Paren):
-        inner = inner.this
-    if isinstance(inner, exp.Cast):
-        name, strength = _cast_name(inner)
-    else:
-        name = output_name(inner)
-        strength = 0 if name == "?column?" else 2
-    if strength <= 1:
+        if isinstance(node.this, exp.Neg):
+            return "?column?", 0           # -1::int is -(1::int) in PostgreSQL: an operator, not a cast
+        name, strength = _figure_colname(node.this)
+        if strength > 1:
+            return name, strength
         try:
             return datatype_to_sql(node.args["to"]).name, 1
         except (SqlError, NeedsLiteral):
-            pass
-    return name, strength
+            return "?column?", 0
+    if isinstance(node, exp.Collate):
+        return _figure_colname(node.this)
+    if isinstance(node, (exp.Case, exp.If)):
+        default = node.args.get("default") if isinstance(node, exp.Case) else node.args.get("false")
+        if default is not None:
+            name, strength = _figure_colname(default)
+            if strength > 1:
+                return name, strength
+        return "case", 1
+    if isinstance(node, exp.Subquery):
+        inner = node.this
+        if isinstance(inner, exp.Select) and len(inner.expressions) == 1:
+            item = inner.expressions[0]
+            return (item.alias, 2) if isinstance(item, exp.Alias) else _figure_colname(item)
+        return "?column?", 0
+    if isinstance(node, exp.Trim):
+        return {"LEADING": "ltrim", "TRAILING": "rtrim"}.get((node.args.get("position") or "").upper(), "btrim"), 2
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "row":
+        return "row", 2
+    for cls, name in _KEYWORD_NAMES.items():
+        if isinstance(node, cls):
+            return name, (0 if name == "?column?" else 2)
+    if isinstance(node, (exp.Window, exp.Filter)):
+        return _figure_colname(node.this)
+    if isinstance(node, (exp.Stddev, exp.Variance)) and type(node) in (exp.Stddev, exp.Variance):
+        return ("stddev" if isinstance(node, exp.Stddev) else "variance"), 2
+    if isinstance(node, exp.Func) and not isinstance(node, (exp.Binary, exp.Unary)):
+        return function_name(node), 2
+    return "?column?", 0
 
 
 def _attnum(table: TableDef, slot: int) -> int:
@@ -1931,23 +2255,23 @@ def _has_modifiers(node: exp.Expression) -> bool:
     return any(node.args.get(k) for k in ("order", "limit", "offset"))
 
 
-def _returns(sig: F.Signature, targets: list[SqlType]) -> SqlType:
-    if isinstance(sig.returns, SqlType):
-        return sig.returns
-    if sig.returns == "arg0":
-        return targets[0]
-    if sig.returns == "name":
-        return NAME
-    return TYPES_BY_OID.get(sig.returns) if isinstance(sig.returns, int) else TEXT
+def number_constant(text: str) -> Const:
+    """A numeric literal as PostgreSQL types it: int4 if it fits, else int8, else numeric."""
+    if re.fullmatch(r"-?\d+", text):
+        v = int(text)
+        if -2**31 <= v <= 2**31 - 1:
+            return Const(v, INT4)
+        if -2**63 <= v <= 2**63 - 1:
+            return Const(v, INT8)
+    from decimal import Decimal
+    return Const(Decimal(text), NUMERIC)
 
 
-def _unknown_partner(known: SqlType, op: str) -> SqlType:
-    """The type an unknown literal takes opposite `known` in an arithmetic operator."""
-    if known.oid in (TIMESTAMP.oid, TIMESTAMPTZ.oid, DATE.oid, TIME.oid) and op in ("+", "-"):
-        return INTERVAL
-    if known.oid in STRING_TYPES:
-        return TEXT
-    return known.base
+def undefined_named(name: str, args: list[Expr], named: dict[str, Expr]) -> SqlError:
+    shown = [format_type(a.type) if a.type.oid != UNKNOWN.oid else "unknown" for a in args]
+    shown += [f"{k} => {format_type(v.type) if v.type.oid != UNKNOWN.oid else 'unknown'}" for k, v in named.items()]
+    from engine.errors import undefined_function
+    return undefined_function(f"{name}({', '.join(shown)})")
 
 
 def _collect(exprs: list[Expr], kind: type) -> list:

@@ -1,0 +1,57 @@
+-- Date/time functions: extract, date_part, date_trunc, age, to_char, to_timestamp, make_*, justify_*.
+CREATE TABLE dt (id int PRIMARY KEY, ts timestamp, tz timestamptz, d date, iv interval);
+INSERT INTO dt VALUES (1, '2024-02-29 13:45:30.125', '2024-02-29 13:45:30.125+00', '2024-02-29', '1 year 2 mons 3 days 04:05:06.5'),
+  (2, '2021-01-03 00:00:00', '2021-01-03 23:00:00-05', '2021-01-03', '-10 days -02:30:00'),
+  (3, '1999-12-31 23:59:59.999999', '1999-12-31 23:59:59+00', '1999-12-31', '45 minutes'),
+  (4, NULL, NULL, NULL, NULL);
+SELECT id, extract(year from ts), extract(month from ts), extract(day from ts), extract(hour from ts), extract(minute from ts), extract(second from ts) FROM dt ORDER BY id;
+SELECT id, extract(dow from ts), extract(isodow from ts), extract(doy from ts), extract(week from ts), extract(isoyear from ts), extract(quarter from ts) FROM dt ORDER BY id;
+SELECT id, extract(epoch from ts), extract(epoch from tz), extract(epoch from d), extract(epoch from iv) FROM dt ORDER BY id;
+SELECT id, extract(milliseconds from ts), extract(microseconds from ts), extract(century from ts), extract(decade from ts), extract(millennium from ts), extract(julian from d) FROM dt ORDER BY id;
+SELECT id, extract(year from iv), extract(month from iv), extract(day from iv), extract(hour from iv), extract(minute from iv), extract(second from iv) FROM dt ORDER BY id;
+SELECT extract(timezone from tz), extract(timezone_hour from tz), extract(timezone_minute from tz) FROM dt WHERE id = 1;
+SELECT extract(hour from time '13:45:30'), extract(second from time '13:45:30.5'), extract(epoch from time '01:00:00'), extract(year from date '2024-06-01'), extract(dow from date '2024-06-01');
+SELECT extract(hour from date '2024-06-01');
+SELECT extract(foo from timestamp '2024-06-01');
+SELECT extract('year' from timestamp '2024-06-01'), EXTRACT(YEAR FROM timestamp '2024-06-01');
+SELECT date_part('year', ts), date_part('dow', ts), date_part('epoch', ts), date_part('second', ts), date_part('day', iv), date_part('hour', iv) FROM dt WHERE id = 1;
+SELECT pg_typeof(extract(year from now())), pg_typeof(date_part('year', now()));
+SELECT id, date_trunc('year', ts), date_trunc('quarter', ts), date_trunc('month', ts), date_trunc('week', ts), date_trunc('day', ts) FROM dt ORDER BY id;
+SELECT id, date_trunc('hour', ts), date_trunc('minute', ts), date_trunc('second', ts), date_trunc('milliseconds', ts), date_trunc('decade', ts), date_trunc('century', ts) FROM dt ORDER BY id;
+SELECT date_trunc('day', tz), date_trunc('month', tz), date_trunc('hour', tz) FROM dt WHERE id = 2;
+SELECT date_trunc('day', iv), date_trunc('hour', iv), date_trunc('year', iv) FROM dt WHERE id = 1;
+SELECT date_trunc('fortnight', ts) FROM dt WHERE id = 1;
+SELECT date_trunc('month', d) FROM dt WHERE id = 1;
+SELECT pg_typeof(date_trunc('month', d)), pg_typeof(date_trunc('day', ts)), pg_typeof(date_trunc('day', tz)), pg_typeof(date_trunc('day', iv)) FROM dt WHERE id = 1;
+SELECT age(timestamp '2024-03-15', timestamp '2020-01-20'), age(timestamp '2020-01-20', timestamp '2024-03-15'), age(timestamp '2024-03-01', timestamp '2024-02-29 12:00');
+SELECT age(date '2024-01-31', date '2023-12-31'), age(timestamp '2024-02-29', timestamp '2023-02-28'), age(timestamptz '2024-06-01 00:00+00', timestamptz '2024-01-01 12:00+00');
+SELECT age(timestamp '2024-01-01 10:00', timestamp '2024-01-01 10:00');
+SELECT justify_days(interval '35 days'), justify_days(interval '-35 days'), justify_hours(interval '27 hours'), justify_hours(interval '-27 hours'), justify_interval(interval '1 mon -1 hour'), justify_interval(interval '-1 mon 36 hours');
+SELECT justify_days(interval '1 year 65 days'), justify_hours(interval '1 day 50 hours 30 minutes'), justify_interval(interval '29 days 48 hours');
+SELECT make_date(2024, 2, 29), make_time(13, 45, 30.5), make_timestamp(2024, 1, 2, 3, 4, 5.25), make_timestamptz(2024, 1, 2, 3, 4, 5, 'UTC');
+SELECT make_date(2023, 2, 29);
+SELECT make_interval(years => 1, months => 2, days => 3, hours => 4, mins => 5, secs => 6.5), make_interval(weeks => 2), make_interval(), make_interval(1, 2, 3, 4, 5, 6, 7.5);
+SELECT to_char(ts, 'YYYY-MM-DD HH24:MI:SS'), to_char(ts, 'DD/MM/YY HH12:MI AM'), to_char(ts, 'Day, DD Month YYYY'), to_char(ts, 'FMDay, FMDD FMMonth YYYY') FROM dt ORDER BY id;
+SELECT to_char(ts, 'Mon mon MON'), to_char(ts, 'Dy dy DY'), to_char(ts, 'DDD D ID IW WW Q'), to_char(ts, 'HH HH12 HH24 MI SS MS US'), to_char(ts, 'YYYY YYY YY Y IYYY CC J') FROM dt WHERE id = 1;
+SELECT to_char(ts, 'DDth DDTH FMDDth'), to_char(ts, '"Quarter" Q "of" YYYY'), to_char(ts, 'SSSS'), to_char(ts, 'pm P.M. a.m.'), to_char(ts, 'YYYY-MM-DD"T"HH24:MI:SS.US') FROM dt WHERE id = 1;
+SELECT to_char(tz, 'YYYY-MM-DD HH24:MI:SS TZ OF') FROM dt WHERE id = 1;
+SELECT to_char(iv, 'HH24:MI:SS'), to_char(iv, 'DD "days" HH24 "h"') FROM dt WHERE id = 3;
+SELECT to_char(d, 'YYYY/MM/DD'), to_char(d, 'Month') FROM dt WHERE id = 2;
+SELECT to_char(123.456, '999.99'), to_char(123.456, '0000.00'), to_char(-123.4, '999.99'), to_char(1234567.891, '9,999,999.99'), to_char(0.5, '0.9'), to_char(12, '9999'), to_char(12, 'FM9999');
+SELECT to_char(1234, '9G999'), to_char(1234.5, 'FM9999.9'), to_char(-5, 'S999'), to_char(5, 'S999'), to_char(-5, '999MI'), to_char(-5, '999PR'), to_char(12345, '99'), to_char(3.14159::float8, '9.999');
+SELECT to_char(1e10, '9.99EEEE'), to_char(42, 'RN'), to_char(0.1, 'FM0.00'), to_char(100, 'FM999.'), to_char(7, '00'), to_char(1234.5, 'L9999.99');
+SELECT to_timestamp('2024-03-15 14:30:00', 'YYYY-MM-DD HH24:MI:SS'), to_timestamp('15/03/2024', 'DD/MM/YYYY'), to_timestamp('March 15 2024', 'Month DD YYYY'), to_timestamp('2024-03-15 02:30 PM', 'YYYY-MM-DD HH:MI AM');
+SELECT to_timestamp(0), to_timestamp(1700000000), to_timestamp(1700000000.5), to_timestamp('20240315', 'YYYYMMDD');
+SELECT to_date('2024-03-15', 'YYYY-MM-DD'), to_date('15 Mar 2024', 'DD Mon YYYY'), to_date('2024-075', 'YYYY-DDD'), to_date('03/15/24', 'MM/DD/YY');
+SELECT to_date('2024-13-15', 'YYYY-MM-DD');
+SELECT to_number('12,345.67', '99,999.99'), to_number('-42', 'S99'), to_number('$1,234', 'L9,999');
+SELECT isfinite(date '2024-01-01'), isfinite(timestamp '2024-01-01'), isfinite(interval '1 day');
+SELECT date_bin(interval '15 minutes', timestamp '2024-01-01 10:37:00', timestamp '2024-01-01 00:00');
+SELECT ts::date, date(ts), ts::time FROM dt WHERE id = 1;
+SELECT current_date - 1 < current_date, now() - interval '1 day' < now(), clock_timestamp() >= now(), statement_timestamp() = now(), transaction_timestamp() = now();
+SELECT extract(year from current_date) >= 2024, date_trunc('day', now()) <= now(), age(now()) <= interval '0';
+SELECT to_char(date '2024-01-01' + s, 'Dy') FROM (VALUES (0), (1), (2), (3), (4), (5), (6)) v(s) ORDER BY s;
+SELECT count(*), min(date_trunc('month', ts)), max(extract(year from ts)) FROM dt;
+SELECT date_trunc('month', ts) AS m, count(*) FROM dt WHERE ts IS NOT NULL GROUP BY date_trunc('month', ts) ORDER BY m;
+SELECT ts FROM dt WHERE extract(year from ts) = 2024;
+SELECT id FROM dt WHERE ts >= now() - interval '100 years' ORDER BY id;
