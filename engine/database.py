@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from engine import events as ev
+from engine.catalog.model import Catalog, RoleDef
 from engine.errors import SqlError
 from engine.exec.plan import ReadPoint
 from engine.rewind import points
@@ -66,6 +67,12 @@ class Database:
         self._pid_counter = 0
         self.sessions: dict[int, object] = {}
         self.settings: dict[str, str] = {}
+        # The superuser that exists before any CREATE ROLE (PostgreSQL's initdb user): not an
+        # event; a role of the same name in the catalog (ALTER ROLE on it) takes its place.
+        self.bootstrap_role = RoleDef("postgres", superuser=True, login=True)
+        # password -> stored SCRAM verifier; the server installs it (engine never imports protocol)
+        self.password_verifier: Callable[[str], str] | None = None
+        self.advisory_locks: dict[object, tuple[int, int]] = {}   # key -> (backend pid, times taken)
         self._sequence_positions: dict[int, tuple[int, bool]] = {}
         self.past = PastReader(self)
         self.outbox = Outbox(self)
@@ -135,6 +142,19 @@ class Database:
         log.critical("the log failed: %s; no further commits will be acknowledged", exc)
         if self.on_fatal is not None:
             self.on_fatal(exc)
+
+    def roles(self, catalog: Catalog | None = None) -> dict[str, RoleDef]:
+        """Every role as of `catalog` (default: the newest): the catalog's and the bootstrap superuser."""
+        roles = (catalog or self.state.catalog).roles
+        if self.bootstrap_role.name in roles:
+            return roles
+        return {self.bootstrap_role.name: self.bootstrap_role, **roles}
+
+    def role(self, name: str, catalog: Catalog | None = None) -> RoleDef | None:
+        found = (catalog or self.state.catalog).roles.get(name)
+        if found is None and name == self.bootstrap_role.name:
+            return self.bootstrap_role
+        return found
 
     def next_backend_pid(self) -> int:
         self._pid_counter += 1

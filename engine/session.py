@@ -16,7 +16,6 @@ against is still the one the statement reads.
 """
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import logging
@@ -24,11 +23,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterator
 
+import msgspec
+
 from engine import events as ev
 from engine.catalog import functions as _catalog_functions  # noqa: F401  (registers pg_catalog's functions)
 from engine.catalog.virtual import virtual_table
 from engine.database import SERVER_VERSION, SERVER_VERSION_NUM, Database
-from engine.errors import SqlError, feature_not_supported, in_failed_transaction
+from engine.catalog.model import RoleDef
+from engine.copy import CopyIn, CopyOut, copy_columns
+from engine.errors import SqlError, feature_not_supported, in_failed_transaction, syntax_error
+from engine.portal import Portal
 from engine.exec import plan as P
 from engine.exec.casts import cast_function
 from engine.exec.context import ExecContext
@@ -36,7 +40,8 @@ from engine.exec.dml import CompiledWrite
 from engine.exec.locking import CompiledLockingQuery
 from engine.exec.operators import CompiledPlan, compile_plan, run_to_list
 from engine.sql import ddl
-from engine.sql.parser import Lifted, Parsed, Utility, lift_literals, parse_statement
+from engine.sql.parser import (Lifted, Parsed, Utility, lift_literals, parse_statement, parse_type_name,
+                               quote_ident)
 from engine.exec.expr import Const
 from engine.rewind import points
 from engine.rewind import system as rewind_system
@@ -46,7 +51,7 @@ from engine.sql.optimizer import optimize
 from engine.sql.planner import NeedsLiteral, PlanEnv, Planner, Scope, WritePlanner
 from engine.txn.transaction import READ_COMMITTED, Transaction
 from engine.types import (INT4, INT8, NUMERIC, TEXT, UNKNOWN, OutputSettings, SqlType, TYPES_BY_OID,
-                          parse_text, timezone_named)
+                          format_type, parse_text, timezone_named)
 
 log = logging.getLogger("rewinddb.session")
 
@@ -119,6 +124,8 @@ class Cursor:
     columns: tuple[P.OutputColumn, ...] | None
     batches: Iterator[list] | None = None
     tag: str | None = None
+    binary: bool = False                # FETCH from a BINARY cursor: rows go out in binary
+    copy: CopyIn | CopyOut | None = None   # COPY: the server runs the copy sub-protocol with it
 
 
 @dataclass(slots=True)
@@ -146,7 +153,8 @@ class Notice:
 
 class Session:
     def __init__(self, db: Database, user: str = "postgres", database: str = "postgres",
-                 application_name: str = "", client_addr: str = "", options: dict[str, str] | None = None) -> None:
+                 application_name: str = "", client_addr: str = "", options: dict[str, str] | None = None,
+                 superuser: bool = True) -> None:
         self.db = db
         self.user = user
         self.database = database
@@ -154,6 +162,7 @@ class Session:
         self.backend_pid = db.next_backend_pid()
         self.settings: dict[str, str] = {name: default for name, (default, _) in SETTINGS.items()}
         self.settings["session_authorization"] = user
+        self.settings["is_superuser"] = "on" if superuser else "off"
         self.settings["application_name"] = application_name
         self._as_of: Point | None = None                 # rewind.as_of, parsed
         for k, v in (db.settings or {}).items():
@@ -175,12 +184,15 @@ class Session:
         self.listening: set[str] = set()
         self.on_notification = None
         self.prepared: dict[str, Prepared] = {}      # named prepared statements (protocol and SQL)
+        self.portals: dict[str, Portal] = {}         # protocol portals and SQL cursors, one namespace
+        self._xact_advisory: list = []               # advisory locks taken until the transaction ends
         db.sessions[self.backend_pid] = self
 
     def close(self) -> None:
         if self.txn is not None:
             self.db.rollback(self.txn)
             self.txn = None
+        self.advisory_unlock_all()
         for channel in self.listening:
             self.db.listeners.get(channel, set()).discard(self)
         self.db.sessions.pop(self.backend_pid, None)
@@ -234,6 +246,12 @@ class Session:
     def _as_of_lsn(self, snapshot_lsn: int) -> int:
         return points.lsn_of(self._as_of, snapshot_lsn, self.db.lsn_at_time)
 
+    def interrupt(self, error: SqlError) -> None:
+        """A cancel request or statement timeout (the server times statements): a statement
+        waiting for a lock fails now; the server checks between row batches for the rest."""
+        if self.txn is not None:
+            self.txn.interrupt(error)
+
     def notice(self, message: str, code: str = "00000", severity: str = "NOTICE") -> None:
         self.notices.append(Notice(severity, code, message))
 
@@ -248,7 +266,13 @@ class Session:
             self.on_notification()
 
     def _transaction_ended(self, committed: bool) -> None:
-        """LISTEN/UNLISTEN of the block take effect at commit; held notifications go out."""
+        """LISTEN/UNLISTEN of the block take effect at commit; held notifications go out; the
+        transaction's portals close (WITH HOLD cursors it committed stay) and its
+        transaction-level advisory locks are released."""
+        if self._xact_advisory:
+            self._release_xact_advisory()
+        if self.portals:
+            self.portals = {name: p for name, p in self.portals.items() if p.held}
         if committed:
             for listen, channel in self._listen_changes:
                 self._listen(channel) if listen else self._unlisten(channel)
@@ -274,12 +298,17 @@ class Session:
             return
         if self.failed:
             self._rollback()
-            return
-        if self.txn is not None:
+        elif self.txn is not None:
             await self._commit()
+        elif self.portals:
+            self._transaction_ended(True)
 
     async def _commit(self) -> None:
         txn = self.txn
+        for portal in self.portals.values():
+            if portal.holdable and not portal.held:
+                portal.materialize()
+                portal.held = True
         self.txn = None
         if txn is not None:
             txn.reason = self.settings["rewind.reason"] or None
@@ -412,6 +441,49 @@ class Session:
             return self.settings[canonical]
         raise SqlError("42704", f'unrecognized configuration parameter "{name}"')
 
+    # ---------------------------------------------------------------- advisory locks
+
+    def advisory_lock(self, key, wait: bool, xact: bool = False) -> bool | None:
+        """pg_advisory_lock and friends: session-level (xact: until the transaction ends)
+        exclusive locks on application-chosen keys, re-entrant for their holder."""
+        holders = self.db.advisory_locks
+        held = holders.get(key)
+        if held is not None and held[0] != self.backend_pid:
+            if wait:
+                raise SqlError("0A000", "waiting for an advisory lock held by another session is not supported")
+            return False
+        holders[key] = (self.backend_pid, (held[1] if held else 0) + 1)
+        if xact:
+            self._xact_advisory.append(key)
+        return None if wait else True
+
+    def advisory_unlock(self, key) -> bool:
+        held = self.db.advisory_locks.get(key)
+        if held is None or held[0] != self.backend_pid:
+            self.notice("you don't own a lock of type ExclusiveLock", "01000", "WARNING")
+            return False
+        if held[1] > 1:
+            self.db.advisory_locks[key] = (held[0], held[1] - 1)
+        else:
+            del self.db.advisory_locks[key]
+        return True
+
+    def advisory_unlock_all(self) -> None:
+        locks = self.db.advisory_locks
+        for key in [k for k, (pid, _) in locks.items() if pid == self.backend_pid]:
+            del locks[key]
+        self._xact_advisory.clear()
+
+    def _release_xact_advisory(self) -> None:
+        for key in self._xact_advisory:
+            held = self.db.advisory_locks.get(key)
+            if held is not None and held[0] == self.backend_pid:
+                if held[1] > 1:
+                    self.db.advisory_locks[key] = (held[0], held[1] - 1)
+                else:
+                    del self.db.advisory_locks[key]
+        self._xact_advisory.clear()
+
     # ---------------------------------------------------------------- preparing
 
     def _plan_env(self, catalog, param_types: list[SqlType], point_lsns: list[tuple[int, int]] | None = None) -> PlanEnv:
@@ -488,6 +560,8 @@ class Session:
         if statement is None:
             return Prepared(text, None, types, "empty")
         if isinstance(statement, Utility):
+            if statement.kind == "declare":
+                types = self._declared_param_types(statement.args, types)
             return Prepared(text, statement, types, "utility", columns=_utility_columns(statement, self))
         tree = statement.tree
         catalog = self.catalog()
@@ -583,7 +657,7 @@ class Session:
     async def execute(self, prepared: Prepared, params: tuple = ()) -> Cursor:
         """Run a prepared statement. Queries return lazily produced batches."""
         if prepared.kind == "utility":
-            return await self._utility(prepared.statement)
+            return await self._utility(prepared.statement, params)
         if self.failed:
             raise in_failed_transaction()
         if prepared.kind == "empty":
@@ -604,21 +678,16 @@ class Session:
         if prepared.kind == "query" and type(plan) is not CompiledLockingQuery:
             return Cursor(prepared.columns, plan.open(ctx), None)
         txn.interrupted = None
-        timer = self._statement_timer(txn)
-        try:
-            if prepared.kind == "query":
-                return Cursor(prepared.columns, iter([await plan.run(txn, ctx, self._lock_timeout())]), None)
-            if prepared.kind == "write":
-                count, rows = await plan.run(txn, ctx, self._lock_timeout())
-                kind = plan.kind
-                tag = f"INSERT 0 {count}" if kind == "INSERT" else f"{kind} {count}"
-                if prepared.columns:
-                    return Cursor(prepared.columns, iter([rows]), tag)
-                return Cursor(None, None, tag)
-            return await self._ddl(prepared.statement)
-        finally:
-            if timer is not None:
-                timer.cancel()
+        if prepared.kind == "query":
+            return Cursor(prepared.columns, iter([await plan.run(txn, ctx, self._lock_timeout())]), None)
+        if prepared.kind == "write":
+            count, rows = await plan.run(txn, ctx, self._lock_timeout())
+            kind = plan.kind
+            tag = f"INSERT 0 {count}" if kind == "INSERT" else f"{kind} {count}"
+            if prepared.columns:
+                return Cursor(prepared.columns, iter([rows]), tag)
+            return Cursor(None, None, tag)
+        return await self._ddl(prepared.statement)
 
     def _replan(self, prepared: Prepared, point_lsns: list[tuple[int, int]] | None = None) -> None:
         """Plan `prepared` again (the catalog or the points it read changed), in place."""
@@ -657,19 +726,6 @@ class Session:
         ms = _milliseconds(self.settings["lock_timeout"])
         return ms / 1000 if ms else None
 
-    def _statement_timer(self, txn: Transaction) -> asyncio.TimerHandle | None:
-        """statement_timeout, for a statement that may wait for locks: interrupts the wait."""
-        ms = _milliseconds(self.settings["statement_timeout"])
-        if not ms:
-            return None
-        return asyncio.get_running_loop().call_later(
-            ms / 1000, txn.interrupt, SqlError("57014", "canceling statement due to statement timeout"))
-
-    def cancel(self) -> None:
-        """A cancel request arrived: a statement waiting for a lock fails with 57014 now."""
-        if self.txn is not None:
-            self.txn.interrupt(SqlError("57014", "canceling statement due to user request"))
-
     def blocking_pids(self, pid: int) -> tuple[int, ...]:
         """pg_blocking_pids: the sessions whose transactions the session `pid` waits for."""
         session = self.db.sessions.get(pid)
@@ -692,7 +748,7 @@ class Session:
 
     # ---------------------------------------------------------------- utility statements
 
-    async def _utility(self, u: Utility) -> Cursor:
+    async def _utility(self, u: Utility, params: tuple = ()) -> Cursor:
         kind = u.kind
         a = u.args
         if self.failed and kind not in ("rollback", "commit", "rollback_to"):
@@ -800,6 +856,7 @@ class Session:
                         self._set_value(name, default)
                 self._plans.clear()
                 self.prepared.clear()
+                self.portals.clear()
                 self._unlisten("*")
             return Cursor(None, None, f"DISCARD {a['what'].upper()}")
         if kind in ("listen", "unlisten"):
@@ -821,6 +878,25 @@ class Session:
             elif self.prepared.pop(a["name"], None) is None:
                 raise SqlError("26000", f'prepared statement "{a["name"]}" does not exist')
             return Cursor(None, None, "DEALLOCATE ALL" if a["name"] is None else "DEALLOCATE")
+        if kind == "prepare":
+            return self._sql_prepare(a)
+        if kind == "execute":
+            return await self._sql_execute(a)
+        if kind == "declare":
+            return await self._declare(a, params)
+        if kind == "fetch":
+            return await self._fetch(a)
+        if kind == "close":
+            if a["name"] is None:
+                self.portals.clear()
+                return Cursor(None, None, "CLOSE CURSOR ALL")
+            if self.portals.pop(a["name"], None) is None:
+                raise SqlError("34000", f'cursor "{a["name"]}" does not exist')
+            return Cursor(None, None, "CLOSE CURSOR")
+        if kind == "copy":
+            return await self._copy(a)
+        if kind in ("create_role", "alter_role", "drop_role"):
+            return await self._role_statement(kind, a)
         raise feature_not_supported(u.text.split()[0].upper())
 
     def notify(self, channel: str | None, payload: str | None) -> None:
@@ -831,6 +907,186 @@ class Session:
     def _listen(self, channel: str) -> None:
         self.listening.add(channel)
         self.db.listeners.setdefault(channel, set()).add(self)
+
+    # ---------------------------------------------------------------- PREPARE / EXECUTE
+
+    def _sql_prepare(self, a: dict) -> Cursor:
+        name = a["name"]
+        if name in self.prepared:
+            raise SqlError("42P05", f'prepared statement "{name}" already exists')
+        types = [parse_type_name(t) for t in a["types"]]
+        prepared = self.prepare(a["query"], [t.oid for t in types])
+        if prepared.kind not in ("query", "write"):
+            raise syntax_error(f'syntax error at or near "{a["query"].split()[0]}"')
+        self.prepared[name] = prepared
+        return Cursor(None, None, "PREPARE")
+
+    async def _sql_execute(self, a: dict) -> Cursor:
+        name = a["name"]
+        prepared = self.prepared.get(name)
+        if prepared is None:
+            raise SqlError("26000", f'prepared statement "{name}" does not exist')
+        args, types = a["args"], prepared.param_types
+        if len(args) != len(types):
+            raise SqlError("42601", f'wrong number of parameters for prepared statement "{name}"',
+                           detail=f"Expected {len(types)} parameters but got {len(args)}.")
+        params: tuple = ()
+        if args:
+            select = "SELECT " + ", ".join(f"CAST(({arg}) AS {format_type(t)})" for arg, t in zip(args, types))
+            cursor = await self.execute(self.prepare(select))
+            params = next(row for batch in cursor.batches for row in batch)
+        return await self.execute(prepared, params)
+
+    # ---------------------------------------------------------------- cursors
+
+    def open_portal(self, name: str, prepared: Prepared, params: tuple, formats: tuple[int, ...] = ()) -> Portal:
+        """Bind: a new portal; the unnamed one replaces its predecessor, a named one must be new."""
+        if name and name in self.portals:
+            raise SqlError("42P03", f'cursor "{name}" already exists')
+        portal = self.portals[name] = Portal(name, prepared, params, formats)
+        return portal
+
+    async def _declare(self, a: dict, params: tuple) -> Cursor:
+        name = a["name"]
+        if not self.explicit and not a["hold"]:
+            raise SqlError("25P01", "DECLARE CURSOR can only be used in transaction blocks")
+        if name in self.portals:
+            raise SqlError("42P03", f'cursor "{name}" already exists')
+        prepared = self.prepare(a["query"], [t.oid for t in self._declared_param_types(a, ())])
+        if prepared.kind != "query":
+            raise SqlError("42P11", f"cannot open {a['query'].split()[0].upper()} query as cursor")
+        portal = Portal(name, prepared, params, holdable=a["hold"], scroll=a["scroll"], binary=a["binary"])
+        portal.cursor = await self.execute(prepared, params)
+        self.portals[name] = portal
+        return Cursor(None, None, "DECLARE CURSOR")
+
+    def _declared_param_types(self, a: dict, given: list[SqlType] | tuple) -> list[SqlType]:
+        """DECLARE's parameters are its query's (psycopg's server-side cursors bind them)."""
+        inner = self.prepare(a["query"], [t.oid for t in given])
+        return list(inner.param_types)
+
+    async def _fetch(self, a: dict) -> Cursor:
+        portal = self.portals.get(a["name"])
+        if portal is None:
+            raise SqlError("34000", f'cursor "{a["name"]}" does not exist')
+        if portal.cursor is None:
+            portal.cursor = await self.execute(portal.prepared, portal.params)
+        if portal.columns is None:
+            raise SqlError("42P11", f'cursor "{a["name"]}" is not a SELECT query')
+        rows = portal.fetch(a["how"], a["count"])
+        if a["move"]:
+            return Cursor(None, None, f"MOVE {len(rows)}")
+        return Cursor(portal.columns, iter([rows]), f"FETCH {len(rows)}", binary=portal.binary)
+
+    # ---------------------------------------------------------------- COPY
+
+    async def _copy(self, a: dict) -> Cursor:
+        if a["target"] in ("file", "program"):
+            raise SqlError("0A000", "COPY to or from a server file or program is not supported; "
+                                    "use COPY ... FROM STDIN / TO STDOUT (psql's \\copy)")
+        txn = self._ensure_txn()
+        txn.begin_statement()
+        catalog = txn.current_catalog
+        options = a["options"]
+        if a["direction"] == "from":
+            if a["where"] is not None:
+                raise SqlError("0A000", "COPY FROM ... WHERE is not supported")
+            table = self._copy_table(catalog, a["table"], "to")
+            columns = copy_columns(table, a["columns"])
+            insert = (f"INSERT INTO {quote_ident(table.schema)}.{quote_ident(table.name)} "
+                      f"({', '.join(quote_ident(c.name) for c in columns)}) "
+                      f"VALUES ({', '.join(f'${i + 1}' for i in range(len(columns)))})")
+            prepared = self.prepare(insert, [c.type_oid for c in columns])
+            ctx = self._context(txn, ())
+            copy_in = CopyIn(table, columns, options, prepared.plan, txn, ctx, self._lock_timeout())
+            txn.check_writable("COPY FROM")
+            return Cursor(None, None, None, copy=copy_in)
+        if a["query"] is not None:
+            prepared = self.prepare(a["query"])
+            if prepared.kind != "query":
+                raise SqlError("0A000", "COPY (...) TO supports only queries")
+        else:
+            table = self._copy_table(catalog, a["table"], "from")
+            columns = copy_columns(table, a["columns"])
+            prepared = self.prepare(f"SELECT {', '.join(quote_ident(c.name) for c in columns)} "
+                                    f"FROM {quote_ident(table.schema)}.{quote_ident(table.name)}")
+        cursor = await self.execute(prepared)
+        return Cursor(None, None, None, copy=CopyOut(cursor.columns, cursor.batches, options))
+
+    def _copy_table(self, catalog, name: tuple[str | None, str], preposition: str):
+        schema, relname = name
+        found = catalog.relation(relname, schema, self.search_path())
+        if found is not None and found[0] != "table":
+            raise SqlError("42809", f'cannot copy {preposition} {found[0]} "{relname}"',
+                           hint="Try the COPY (SELECT ...) TO variant." if preposition == "from" else None)
+        return catalog.table_named(relname, schema, self.search_path())
+
+    # ---------------------------------------------------------------- roles
+
+    async def _role_statement(self, kind: str, a: dict) -> Cursor:
+        txn = self._ensure_txn()
+        txn.check_writable(kind.replace("_", " ").upper())
+        await self.db.locks.acquire(txn.txn_id, ("ddl",), timeout=self._lock_timeout())
+        catalog = txn.current_catalog
+        roles = self.db.roles(catalog)
+        me = roles.get(self.user)
+        may_manage = me is not None and (me.superuser or me.createrole)
+        if kind == "drop_role":
+            if not may_manage:
+                raise SqlError("42501", "permission denied to drop role")
+            for name in a["names"]:
+                role = roles.get(name)
+                if role is None:
+                    if not a["if_exists"]:
+                        raise SqlError("42704", f'role "{name}" does not exist')
+                    self.notice(f'role "{name}" does not exist, skipping')
+                    continue
+                if name == self.user:
+                    raise SqlError("55006", "current user cannot be dropped")
+                if name == self.db.bootstrap_role.name:
+                    raise SqlError("2BP01", f'cannot drop role {name} because it is required by the database system')
+                if role.superuser and not me.superuser:
+                    raise SqlError("42501", "must be superuser to drop superusers")
+                txn.add_event(ev.RoleDropped(name))
+            return Cursor(None, None, "DROP ROLE")
+        options = dict(a["options"])
+        if "password" in options:
+            options["password"] = self._password_verifier(options["password"])
+        fields = {k: v for k, v in options.items() if k in ("superuser", "login", "password", "createdb", "createrole")}
+        if kind == "create_role":
+            name = a["name"]
+            if not may_manage:
+                raise SqlError("42501", "permission denied to create role")
+            if options.get("superuser") and not me.superuser:
+                raise SqlError("42501", "must be superuser to create superusers")
+            if name in roles:
+                raise SqlError("42710", f'role "{name}" already exists')
+            if name.startswith("pg_"):
+                raise SqlError("42939", f'role name "{name}" is reserved',
+                               detail='Role names starting with "pg_" are reserved.')
+            txn.add_event(ev.RoleCreated(RoleDef(name, **fields)))
+            return Cursor(None, None, "CREATE ROLE")
+        name = a["name"] or self.user
+        role = roles.get(name)
+        if role is None:
+            raise SqlError("42704", f'role "{name}" does not exist')
+        own_password_only = name == self.user and set(options) <= {"password"}
+        if not own_password_only and not (me is not None and (me.superuser or (me.createrole and not role.superuser))):
+            raise SqlError("42501", "permission denied to alter role" if not role.superuser
+                           else "must be superuser to alter superuser roles or change superuser attribute")
+        txn.add_event(ev.RoleAltered(msgspec.structs.replace(role, **fields)))
+        return Cursor(None, None, "ALTER ROLE")
+
+    def _password_verifier(self, password: str | None) -> str | None:
+        if password is None:
+            return None
+        if password.startswith("SCRAM-SHA-256$"):
+            return password
+        if len(password) == 35 and password.startswith("md5"):
+            raise SqlError("0A000", "MD5-hashed passwords are not supported; give the password itself")
+        if self.db.password_verifier is None:
+            raise SqlError("0A000", "passwords are not supported without the server's authentication module")
+        return self.db.password_verifier(password)
 
     def _unlisten(self, channel: str) -> None:
         channels = list(self.listening) if channel == "*" else [channel]
@@ -917,6 +1173,12 @@ def _command_name(prepared: Prepared) -> str:
 
 
 def _utility_columns(u: Utility, session: Session) -> tuple[P.OutputColumn, ...] | None:
+    if u.kind == "execute":
+        prepared = session.prepared.get(u.args["name"])
+        return prepared.columns if prepared is not None else None
+    if u.kind == "fetch":
+        portal = session.portals.get(u.args["name"])
+        return portal.columns if portal is not None and not u.args["move"] else None
     if u.kind != "show":
         return None
     if u.args["name"] == "all":

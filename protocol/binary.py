@@ -29,6 +29,8 @@ interval 1186                            (months, days, microseconds); any
                                          encode, a plain tuple on decode
 uuid 2950                                uuid.UUID
 void 2278                                None
+"char" 18                                str of at most one character
+int2vector 22, oidvector 30              list of int (one dimension, no NULLs)
 arrays of all of the above but void      list, nested lists for more dimensions
 =======================================  ==========================================
 
@@ -77,7 +79,7 @@ from typing import Any
 
 from protocol.errors import ProtocolViolation
 
-__all__ = ["binary_supported", "decode_binary", "encode_binary"]
+__all__ = ["binary_decoder", "binary_encoder", "binary_supported", "decode_binary", "encode_binary"]
 
 Encoder = Callable[[Any], bytes]
 Decoder = Callable[[bytes], Any]
@@ -562,6 +564,37 @@ _ARRAYS = {
 _CODECS.update({oid: _array_codec(element, name) for oid, (element, name) in _ARRAYS.items()})
 
 
+def _encode_char(value: str) -> bytes:
+    """The internal one-byte "char": its first byte (empty for the empty string)."""
+    _expect_type('"char"', value, str)
+    return value.encode()[:1]
+
+
+def _decode_char(data: bytes) -> str:
+    if len(data) > 1:
+        raise _bad('"char"', f"expected at most 1 byte, got {len(data)}")
+    return data.decode("latin-1")
+
+
+def _vector_codec(element_oid: int, element_name: str) -> tuple[Encoder, Decoder]:
+    """int2vector / oidvector: one-dimensional arrays of int2 / oid, without NULLs."""
+    encode_array, decode_array = _array_codec(element_oid, element_name)
+
+    def decode(data: bytes) -> list[Any]:
+        values = decode_array(data)
+        if any(isinstance(v, list) or v is None for v in values):
+            raise _bad(f"{element_name}vector", "must be one-dimensional without NULLs")
+        return values
+
+    return encode_array, decode
+
+
+_CODECS[18] = (_encode_char, _decode_char)
+_CODECS[1002] = _array_codec(18, '"char"')
+_CODECS[22] = _vector_codec(21, "int2")
+_CODECS[30] = _vector_codec(26, "oid")
+
+
 def binary_supported(type_oid: int) -> bool:
     """Whether values of this type can be sent and received in binary format."""
     return type_oid in _CODECS
@@ -574,6 +607,22 @@ def encode_binary(type_oid: int, value: Any) -> bytes:
     except KeyError:
         raise ValueError(f"type OID {type_oid} has no binary format here (check binary_supported)") from None
     return encode(value)
+
+
+def binary_encoder(type_oid: int) -> Encoder:
+    """`encode_binary` for one type, looked up once (for encoding many values)."""
+    try:
+        return _CODECS[type_oid][0]
+    except KeyError:
+        raise ValueError(f"type OID {type_oid} has no binary format here (check binary_supported)") from None
+
+
+def binary_decoder(type_oid: int) -> Decoder:
+    """`decode_binary` for one type, looked up once; takes bytes."""
+    try:
+        return _CODECS[type_oid][1]
+    except KeyError:
+        raise ValueError(f"type OID {type_oid} has no binary format here (check binary_supported)") from None
 
 
 def decode_binary(type_oid: int, data: bytes | bytearray | memoryview) -> Any:

@@ -16,8 +16,10 @@ import logging
 import signal
 
 from engine.database import Database
+from server.auth import AuthConfig, is_loopback, password_verifier
 from server.config import Config
 from server.metrics import Metrics
+from server.tls import Tls, load_tls
 
 log = logging.getLogger("rewinddb.server")
 
@@ -34,6 +36,8 @@ class Server:
         self.http = None
         self.stopping = False
         self.recovery: tuple[int, int] = (0, 0)     # (replayed LSN, last LSN) while recovering
+        self.auth = AuthConfig(config.local_auth, config.auth, config.superuser, config.password or None)
+        self.tls: Tls | None = None
 
     def at_capacity(self) -> bool:
         sessions = sum(1 for c in self.connections if c.session is not None)
@@ -42,9 +46,7 @@ class Server:
     def cancel(self, process_id: int, secret: int) -> None:
         for conn in self.connections:
             if conn.session is not None and conn.session.backend_pid == process_id and conn.secret == secret:
-                conn.cancel_requested = True
-                if conn.busy:
-                    conn.session.cancel()
+                conn.cancel()
 
     def _recovery_progress(self, lsn: int, target: int) -> None:
         self.recovery = (lsn, target)      # from the recovery thread; read by /health
@@ -58,6 +60,10 @@ class Server:
         from server.http import HttpApi
         loop = asyncio.get_running_loop()
         log.info("starting rewinddb on data directory %s", self.config.data_dir)
+        if self.config.tls_cert or self.config.tls_key:
+            if not (self.config.tls_cert and self.config.tls_key):
+                raise ValueError("TLS needs both tls_cert and tls_key")
+            self.tls = load_tls(self.config.tls_cert, self.config.tls_key)
         if self.config.http_port:
             self.http = HttpApi(self)
             await self.http.start(self.config.host, self.config.http_port)
@@ -68,6 +74,8 @@ class Server:
             if self.http is not None:
                 await self.http.close()
             raise
+        db.bootstrap_role = self.auth.bootstrap_role()
+        db.password_verifier = password_verifier
         db.on_fatal = lambda exc: self.stop(1)
         db.log.on_flushed = self.metrics.flushed
         await db.start()
@@ -83,8 +91,13 @@ class Server:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
         port = self._listener.sockets[0].getsockname()[1]
-        log.info("rewinddb ready to accept connections on %s:%d (data directory %s, LSN %d)",
-                 self.config.host, port, self.config.data_dir, db.state.lsn)
+        auth = self.auth
+        if not is_loopback(self.config.host) and auth.remote_method != "trust" \
+                and db.role(auth.superuser).password is None:
+            log.warning("listening on %s, where clients need a password, but superuser %s has none "
+                        "(set --password or REWINDDB_PASSWORD)", self.config.host, auth.superuser)
+        log.info("rewinddb ready to accept connections on %s:%d (data directory %s, LSN %d%s)",
+                 self.config.host, port, self.config.data_dir, db.state.lsn, ", TLS" if self.tls else "")
         await self._stop.wait()
         await self._shutdown()
         return self.exit_code

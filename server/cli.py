@@ -3,6 +3,7 @@
     rewinddb serve [--config FILE] [--host H] [--port P] [--data-dir D] [--http-port N] ...
     rewinddb shell [--data-dir D | --connect DSN]
     rewinddb backup [--data-dir D] DESTINATION
+    rewinddb cert [--out-dir D] [--host NAME ...]
 
 `serve` takes every setting of `server.config.SETTINGS` as a flag, a REWINDDB_* environment
 variable or a key of the TOML file (`--config` / REWINDDB_CONFIG), in that order of precedence;
@@ -42,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
         "backup", help="copy the log into a new data directory, safely while the server runs",
         description="Copy a data directory's log (every complete record) into a new directory, "
                     "which a server can then open. Safe while the server is running."))
+    cert = commands.add_parser("cert", help="make a self-signed TLS certificate and key for local use")
+    cert.add_argument("--out-dir", default=".", help="where to write server.crt and server.key (default .)")
+    cert.add_argument("--host", action="append", dest="hosts",
+                      help="a name or address the certificate is for (repeatable; default localhost, "
+                           "127.0.0.1, ::1)")
     return parser
 
 
@@ -55,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "backup":
         from server.backup import main as backup_main
         return backup_main(args)
+    if args.command == "cert":
+        from server.tls import make_self_signed
+        cert_path, key_path = make_self_signed(args.out_dir, args.hosts or ["localhost", "127.0.0.1", "::1"])
+        print(f"wrote {cert_path} and {key_path}")
+        return 0
     return 2
 
 
@@ -80,6 +91,6 @@ def serve(args: argparse.Namespace) -> int:
     except LogCorruption as e:
         log.error("refusing to start: the log is damaged: %s; run `rewinddb verify`", e)
         return 1
-    except OSError as e:
+    except (OSError, ValueError) as e:
         log.error("could not start: %s", e)
         return 1

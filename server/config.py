@@ -120,6 +120,8 @@ class Setting:
 
 # -------------------------------------------------------------------- the settings
 
+AUTH_METHODS = ("trust", "password", "md5", "scram-sha-256")    # PostgreSQL's pg_hba.conf names
+
 SETTINGS: tuple[Setting, ...] = (
     # listening
     Setting("host", STRING, "127.0.0.1", "Address the wire protocol and HTTP listeners bind to.", "listening"),
@@ -135,6 +137,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", STRING, "./rewinddb-data", "Data directory: the log, snapshots and the lock file.",
             "storage"),
     Setting("segment_size", SIZE, 64 << 20, "Size at which the log rolls over to a new segment file.", "storage"),
+    # security (server/auth.py, server/tls.py)
+    Setting("tls_cert", STRING, "", "PEM certificate (chain): SSLRequest is answered with TLS when set, "
+            "refused otherwise. `rewinddb cert` makes a self-signed pair for local use.", "security"),
+    Setting("tls_key", STRING, "", "PEM private key of tls_cert.", "security"),
+    Setting("auth", STRING, "scram-sha-256", "Authentication of clients not on loopback.", "security",
+            choices=AUTH_METHODS),
+    Setting("local_auth", STRING, "trust", "Authentication of loopback clients (127.0.0.0/8, ::1).", "security",
+            choices=AUTH_METHODS),
+    Setting("superuser", STRING, "postgres", "The bootstrap superuser, which exists before any CREATE ROLE.",
+            "security"),
+    Setting("password", STRING, "", "The bootstrap superuser's password (until ALTER ROLE changes it).",
+            "security"),
     # logging
     Setting("log_format", STRING, "text", "Server log format: one line of text per event, or one JSON object.",
             "logging", choices=("text", "json")),

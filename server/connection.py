@@ -1,15 +1,30 @@
 """One client connection: bytes from the socket -> protocol messages -> engine session -> bytes back.
 
 An asyncio.Protocol feeds received bytes to the sans-IO `FrontendDecoder` and wakes the
-connection's task, which handles messages strictly in order: the startup phase (SSL and
-GSS requests refused with `N` unless TLS is configured, cancel requests, the startup
-message, authentication), then the simple and extended query protocols. Replies for one
-message are collected and written with one `transport.write`.
+connection's task, which handles messages strictly in order:
 
-A long result is streamed in batches; between batches the task yields to the event loop
-every few milliseconds, so one big query never stalls other sessions, and it waits while
-the client is slow to read (transport flow control). A protocol violation gets an
-ErrorResponse (08P01) and closes this connection only.
+* startup: SSLRequest is answered `S` and the TLS handshake runs on this transport when the
+  server has a certificate (the decoder must hold no further bytes at that moment: they
+  were sent in clear text, CVE-2021-23214), `N` otherwise; GSSENCRequest gets `N`; a
+  CancelRequest interrupts the target session and closes; the StartupMessage is followed by
+  authentication (server/auth.py) and the session's ParameterStatus, BackendKeyData and
+  ReadyForQuery.
+* simple query: each statement of a Query in turn, one implicit transaction for all.
+* extended query: Parse / Bind / Describe / Execute (with a row limit: PortalSuspended,
+  resumable) / Close / Flush / Sync. Prepared statements and portals live in the session
+  (`Session.prepared`, `Session.portals`), shared with SQL's PREPARE and DECLARE, as in
+  PostgreSQL; portals close at the end of their transaction. After an error everything up
+  to the next Sync is discarded.
+* COPY: CopyInResponse then CopyData... CopyDone/CopyFail, or CopyOutResponse, CopyData...,
+  CopyDone (formats in server/copy.py).
+
+Replies are collected and written with one `transport.write` per message handled (Flush
+and Sync write at once). A long result is streamed in batches; between batches the task
+yields to the event loop every few milliseconds, so one big query never stalls other
+sessions, waits while the client is slow to read (transport flow control), and checks for
+interrupts: a cancel request or the statement_timeout (both 57014) fail the statement at
+the next batch boundary, and wake it at once if it waits for a row lock. A protocol
+violation gets an ErrorResponse (08P01) and closes this connection only.
 """
 from __future__ import annotations
 
@@ -18,17 +33,20 @@ import logging
 import secrets
 import time
 import traceback
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from engine.copy import CopyIn, CopyOut
 from engine.errors import SqlError
-from engine.session import Cursor, Prepared, Session
-from engine.types import (INTERVAL, SqlType, TYPES_BY_OID, UNKNOWN, Interval, text_formatter,
-                          text_parser)
+from engine.portal import Portal
+from engine.session import Cursor, Prepared, Session, _milliseconds
+from engine.types import text_parser
 from protocol import backend as B
 from protocol import messages as M
-from protocol.binary import binary_supported, decode_binary, encode_binary
 from protocol.decoder import FrontendDecoder
 from protocol.errors import ProtocolViolation
+from server.auth import AuthError, authenticate
+from server.copy import BINARY_TRAILER, binary_header, copy_reader, copy_row_encoder, header_line
+from server.values import binary_value_decoder, binary_value_encoder, text_value_encoder
 
 if TYPE_CHECKING:
     from server.app import Server
@@ -37,24 +55,14 @@ log = logging.getLogger("rewinddb.server")
 
 YIELD_EVERY = 0.005          # seconds of work between yields to the event loop
 WRITE_CHUNK = 64 * 1024      # flush the output buffer beyond this many bytes
+COPY_BATCH = 10_000          # rows handed to the engine at once during COPY FROM
+
+_CANCELED = "canceling statement due to user request"
+_TIMED_OUT = "canceling statement due to statement timeout"
 
 
 class ClientGone(Exception):
     """The peer closed the connection."""
-
-
-class Portal:
-    __slots__ = ("prepared", "params", "result_formats", "cursor", "encoders", "done", "sent", "tag")
-
-    def __init__(self, prepared: Prepared, params: tuple, result_formats: tuple[int, ...]) -> None:
-        self.prepared = prepared
-        self.params = params
-        self.result_formats = result_formats
-        self.cursor: Cursor | None = None
-        self.encoders = None
-        self.done = False
-        self.sent = 0
-        self.tag: str | None = None
 
 
 class Connection(asyncio.Protocol):
@@ -63,6 +71,7 @@ class Connection(asyncio.Protocol):
         self.decoder = FrontendDecoder(server.config.max_message_size)
         self.transport: asyncio.Transport | None = None
         self.peer = ""
+        self.tls_active = False
         self.session: Session | None = None
         self.secret = secrets.randbits(31)
         self.out: list[bytes] = []
@@ -73,9 +82,9 @@ class Connection(asyncio.Protocol):
         self.closed = False
         self.busy = False
         self.task: asyncio.Task | None = None
-        self.portals: dict[str, Portal] = {}
         self.skip_to_sync = False
-        self.cancel_requested = False
+        self.interrupted: SqlError | None = None
+        self._timeout: asyncio.TimerHandle | None = None
 
     # ---------------------------------------------------------------- asyncio.Protocol
 
@@ -150,6 +159,40 @@ class Connection(asyncio.Protocol):
                 self.send(B.notification_response(pid, channel, payload))
             session.notifications.clear()
 
+    # ---------------------------------------------------------------- interrupts
+
+    def cancel(self) -> None:
+        """A CancelRequest named this connection's session."""
+        self.interrupt(SqlError("57014", _CANCELED))
+
+    def interrupt(self, error: SqlError) -> None:
+        """Fail the running statement: at its next batch boundary, or now if it waits for a lock."""
+        if not self.busy or self.session is None:
+            return
+        self.interrupted = error
+        self.session.interrupt(error)
+
+    def _check_interrupts(self) -> None:
+        if self.interrupted is not None:
+            error, self.interrupted = self.interrupted, None
+            raise error
+        if self.closed:
+            raise ClientGone()
+
+    def _statement_started(self) -> None:
+        self.interrupted = None
+        timeout = self.session.settings["statement_timeout"]
+        if timeout != "0":
+            ms = _milliseconds(timeout)
+            if ms > 0:
+                self._timeout = asyncio.get_running_loop().call_later(
+                    ms / 1000, self.interrupt, SqlError("57014", _TIMED_OUT))
+
+    def _statement_ended(self) -> None:
+        if self._timeout is not None:
+            self._timeout.cancel()
+            self._timeout = None
+
     # ---------------------------------------------------------------- the task
 
     async def next_message(self, idle_timeout: float | None = None) -> Any:
@@ -174,7 +217,6 @@ class Connection(asyncio.Protocol):
         session = self.session
         if session.status == "I":
             return None
-        from engine.session import _milliseconds
         ms = _milliseconds(session.settings["idle_in_transaction_session_timeout"])
         return ms / 1000 if ms > 0 else None
 
@@ -196,6 +238,7 @@ class Connection(asyncio.Protocol):
             except Exception:
                 pass
         finally:
+            self._statement_ended()
             self.flush()
             if self.session is not None:
                 self.session.close()
@@ -206,7 +249,10 @@ class Connection(asyncio.Protocol):
     async def _startup(self) -> bool:
         while True:
             msg = await self.next_message()
-            if isinstance(msg, (M.SSLRequest, M.GSSENCRequest)):
+            if isinstance(msg, M.SSLRequest):
+                await self._ssl_request()
+                continue
+            if isinstance(msg, M.GSSENCRequest):
                 self.send(B.SSL_REFUSED)
                 self.flush()
                 continue
@@ -217,20 +263,60 @@ class Connection(asyncio.Protocol):
                 return await self._start_session(msg)
             raise ProtocolViolation("expected a startup message")
 
+    async def _ssl_request(self) -> None:
+        tls = self.server.tls
+        if tls is None or self.tls_active:
+            self.send(B.SSL_REFUSED)
+            self.flush()
+            return
+        if self.decoder.pending():
+            raise ProtocolViolation("received unencrypted data after SSL request")
+        self.send(B.SSL_ACCEPTED)
+        self.flush()
+        loop = asyncio.get_running_loop()
+        try:
+            transport = await loop.start_tls(self.transport, self, tls.context, server_side=True)
+        except (OSError, ConnectionError) as e:
+            log.info("TLS handshake with %s failed: %s", self.peer, e)
+            raise ClientGone() from None
+        if transport is None:
+            raise ClientGone()
+        self.transport = transport
+        self.tls_active = True
+
     async def _start_session(self, msg: M.StartupMessage) -> bool:
         params = dict(msg.parameters)
         user = params.get("user")
         if not user:
             self.send(B.error_response("FATAL", "28000", "no PostgreSQL user name specified in startup packet"))
             return False
+        if params.get("replication") not in (None, "false", "off", "0", "no"):
+            self.send(B.error_response("FATAL", "0A000", "replication connections are not supported"))
+            return False
         database = params.get("database") or user
         options = _startup_options(params)
         if self.server.at_capacity():
             self.send(B.error_response("FATAL", "53300", "sorry, too many clients already"))
             return False
+        db = self.server.db
+        role = db.role(user)
+        config = self.server.auth
+
+        def send_now(data: bytes) -> None:
+            self.send(data)
+            self.flush()
         try:
-            session = Session(self.server.db, user, database, params.get("application_name", ""),
-                              self.peer, options)
+            await authenticate(config, config.method_for(self.peer), user, role, send=send_now,
+                               receive=self.next_message,
+                               channel_binding=self.server.tls.channel_binding if self.tls_active else None,
+                               bootstrap=role is db.bootstrap_role)
+        except AuthError as e:
+            log.info("authentication of %s from %s failed: %s", user, self.peer, e.message)
+            self.send(B.error_response("FATAL", e.sqlstate, e.message))
+            return False
+        try:
+            session = Session(db, user, database, params.get("application_name", ""), self.peer, options,
+                              superuser=role is not None and role.superuser)
         except SqlError as e:
             self.send(B.error_response("FATAL", e.sqlstate, e.message))
             return False
@@ -261,14 +347,13 @@ class Connection(asyncio.Protocol):
                 self.send(B.error_response("FATAL", "25P03", "terminating connection due to idle-in-transaction timeout"))
                 return
             self.busy = True
-            self.cancel_requested = False
             try:
                 if isinstance(msg, M.Query):
                     await self._simple_query(msg.sql)
-                elif isinstance(msg, M.Terminate):
-                    return
                 elif isinstance(msg, (M.Parse, M.Bind, M.Describe, M.Execute, M.Close, M.Sync, M.Flush)):
                     await self._extended(msg)
+                elif isinstance(msg, M.Terminate):
+                    return
                 elif isinstance(msg, (M.CopyData, M.CopyDone, M.CopyFail)):
                     pass      # stray COPY messages after an error are ignored, as PostgreSQL does
                 elif isinstance(msg, M.FunctionCall):
@@ -278,6 +363,7 @@ class Connection(asyncio.Protocol):
                     raise ProtocolViolation(f"unexpected message {type(msg).__name__}")
             finally:
                 self.busy = False
+                self.interrupted = None
 
     # ---------------------------------------------------------------- simple query
 
@@ -294,17 +380,13 @@ class Connection(asyncio.Protocol):
         ok = pieces is not None
         metrics = self.server.metrics
         for text, offset in pieces or []:
+            self._statement_started()
             started = time.perf_counter()
             try:
                 prepared, params = session.prepare_simple(text)
                 cursor = await session.execute(prepared, params)
-                if cursor.columns is not None:
-                    self.send(B.row_description(_fields(cursor.columns, ())))
-                    encode = _row_encoder(cursor.columns, (), session)
-                    count = await self._send_rows(cursor, encode, 0)
-                    tag = cursor.tag if cursor.tag is not None else f"SELECT {count}"
-                else:
-                    tag = cursor.tag
+                self._check_interrupts()
+                tag = await self._send_result(cursor, (1,) if cursor.binary else (), describe=True)
                 self.send_notices()
                 if tag == "":
                     self.send(B.empty_query_response())
@@ -326,6 +408,8 @@ class Connection(asyncio.Protocol):
                 self._internal_error(e)
                 ok = False
                 break
+            finally:
+                self._statement_ended()
             if self.out_size > WRITE_CHUNK:
                 await self.drain()
         try:
@@ -338,6 +422,18 @@ class Connection(asyncio.Protocol):
         self.send_notices()
         self.send(B.ready_for_query(session.status))
 
+    async def _send_result(self, cursor: Cursor, formats: tuple[int, ...], describe: bool) -> str:
+        """Send a statement's rows (after a RowDescription in the simple protocol) or run its
+        COPY; the command tag."""
+        if cursor.copy is not None:
+            return await self._copy(cursor.copy)
+        if cursor.columns is None:
+            return cursor.tag
+        if describe:
+            self.send(B.row_description(_fields(cursor.columns, formats)))
+        count = await self._send_rows(cursor.batches, _row_encoder(cursor.columns, formats, self.session))
+        return cursor.tag if cursor.tag is not None else f"SELECT {count}"
+
     def _internal_error(self, e: Exception) -> None:
         log.error("internal error: %s", traceback.format_exc())
         if self.session is not None:
@@ -345,12 +441,10 @@ class Connection(asyncio.Protocol):
         message = "statement is too complex" if isinstance(e, RecursionError) else f"internal error: {type(e).__name__}: {e}"
         self.send_error(SqlError("54001" if isinstance(e, RecursionError) else "XX000", message))
 
-    async def _send_rows(self, cursor: Cursor, encode: Callable[[tuple], bytes], limit: int) -> int:
-        """Stream a cursor's rows (all, or up to `limit`); returns how many were sent."""
+    async def _send_rows(self, batches: Iterable[list], encode: Callable[[tuple], bytes]) -> int:
+        """Stream row batches to the client; returns how many rows were sent."""
         count = 0
         deadline = time.monotonic() + YIELD_EVERY
-        timeout_at = self._statement_deadline()
-        batches = cursor.batches
         send = self.send
         for batch in batches:
             if batch:
@@ -361,25 +455,68 @@ class Connection(asyncio.Protocol):
                     await self.drain()
             if time.monotonic() > deadline:
                 await asyncio.sleep(0)
-                self._check_interrupts(timeout_at)
                 deadline = time.monotonic() + YIELD_EVERY
-            if limit and count >= limit:
-                break
+            if self.interrupted is not None:
+                self._check_interrupts()
         return count
 
-    def _statement_deadline(self) -> float | None:
-        from engine.session import _milliseconds
-        ms = _milliseconds(self.session.settings["statement_timeout"])
-        return time.monotonic() + ms / 1000 if ms else None
+    # ---------------------------------------------------------------- COPY
 
-    def _check_interrupts(self, timeout_at: float | None) -> None:
-        if self.cancel_requested:
-            self.cancel_requested = False
-            raise SqlError("57014", "canceling statement due to user request")
-        if timeout_at is not None and time.monotonic() > timeout_at:
-            raise SqlError("57014", "canceling statement due to statement timeout")
-        if self.closed:
-            raise ClientGone()
+    async def _copy(self, copy: CopyIn | CopyOut) -> str:
+        if isinstance(copy, CopyIn):
+            return await self._copy_in(copy)
+        return await self._copy_out(copy)
+
+    async def _copy_in(self, copy_in: CopyIn) -> str:
+        reader = copy_reader(copy_in, self.session.output_settings.timezone)
+        fmt = 1 if copy_in.options.format == "binary" else 0
+        self.send(B.copy_in_response(fmt, [fmt] * len(copy_in.columns)))
+        self.flush()
+        rows: list[tuple] = []
+        while True:
+            msg = await self.next_message()
+            if isinstance(msg, M.CopyData):
+                rows.extend(reader.feed(msg.data))
+                if len(rows) >= COPY_BATCH:
+                    await copy_in.write(rows)
+                    rows = []
+                    self._check_interrupts()
+                    await asyncio.sleep(0)
+            elif isinstance(msg, M.CopyDone):
+                rows.extend(reader.finish())
+                await copy_in.write(rows)
+                return await copy_in.finish()
+            elif isinstance(msg, M.CopyFail):
+                raise SqlError("57014", f"COPY from stdin failed: {msg.message}")
+            elif isinstance(msg, (M.Flush, M.Sync)):
+                continue
+            else:
+                raise SqlError("08P01", f"unexpected message type {type(msg).__name__} during COPY from stdin")
+
+    async def _copy_out(self, copy_out: CopyOut) -> str:
+        encode = copy_row_encoder(copy_out, self.session.output_settings)
+        binary = copy_out.options.format == "binary"
+        fmt = 1 if binary else 0
+        self.send(B.copy_out_response(fmt, [fmt] * len(copy_out.columns)))
+        copy_data = B.copy_data
+        if binary:
+            # PostgreSQL sends the file header in one message with the first row (psycopg
+            # relies on it), and the trailer on its own (with the header when there are no rows)
+            header = [binary_header()]
+
+            def binary_row(row: tuple) -> bytes:
+                if header:
+                    return copy_data(header.pop() + encode(row))
+                return copy_data(encode(row))
+            count = await self._send_rows(copy_out.batches, binary_row)
+            self.send(copy_data(b"".join(header) + BINARY_TRAILER))
+        else:
+            first = header_line(copy_out)
+            if first is not None:
+                self.send(copy_data(first))
+            count = await self._send_rows(copy_out.batches, lambda row: copy_data(encode(row)))
+        self.send(B.copy_done())
+        return f"COPY {count}"
 
     # ---------------------------------------------------------------- extended query
 
@@ -393,9 +530,9 @@ class Connection(asyncio.Protocol):
                 session.fail(e)
                 await session.end_implicit()
                 self.send_error(e)
-            self.portals = {k: v for k, v in self.portals.items() if k and session.explicit}
             self.send_notices()
             self.send(B.ready_for_query(session.status))
+            self.flush()
             return
         if isinstance(msg, M.Flush):
             self.flush()
@@ -404,29 +541,25 @@ class Connection(asyncio.Protocol):
             return
         try:
             if isinstance(msg, M.Parse):
-                prepared = session.prepare(msg.sql, msg.param_type_oids)
-                if msg.statement and msg.statement in self.session.prepared:
+                if msg.statement and msg.statement in session.prepared:
                     raise SqlError("42P05", f'prepared statement "{msg.statement}" already exists')
-                self.session.prepared[msg.statement] = prepared
+                session.prepared[msg.statement] = session.prepare(msg.sql, msg.param_type_oids)
                 self.send(B.parse_complete())
             elif isinstance(msg, M.Bind):
-                prepared = self.session.prepared.get(msg.statement)
-                if prepared is None:
-                    raise SqlError("26000", f'prepared statement "{msg.statement}" does not exist')
-                params = _decode_params(prepared, msg, session)
-                if msg.portal and msg.portal in self.portals:
-                    raise SqlError("42P03", f'cursor "{msg.portal}" already exists')
-                self.portals[msg.portal] = Portal(prepared, params, msg.result_formats)
-                self.send(B.bind_complete())
+                self._bind(msg)
             elif isinstance(msg, M.Describe):
                 self._describe(msg)
             elif isinstance(msg, M.Execute):
-                await self._execute(msg)
+                self._statement_started()
+                try:
+                    await self._execute(msg)
+                finally:
+                    self._statement_ended()
             elif isinstance(msg, M.Close):
                 if msg.kind == "S":
-                    self.session.prepared.pop(msg.name, None)
+                    session.prepared.pop(msg.name, None)
                 else:
-                    self.portals.pop(msg.name, None)
+                    session.portals.pop(msg.name, None)
                 self.send(B.close_complete())
         except SqlError as e:
             self.server.metrics.statement_failed(e.sqlstate)
@@ -440,108 +573,104 @@ class Connection(asyncio.Protocol):
             self._internal_error(e)
             self.skip_to_sync = True
 
+    def _statement(self, name: str) -> Prepared:
+        prepared = self.session.prepared.get(name)
+        if prepared is None:
+            raise SqlError("26000", f'prepared statement "{name}" does not exist' if name
+                           else "unnamed prepared statement does not exist")
+        return prepared
+
+    def _bind(self, msg: M.Bind) -> None:
+        prepared = self._statement(msg.statement)
+        for code in msg.param_formats + msg.result_formats:
+            if code not in (0, 1):
+                raise SqlError("22023", f"unsupported format code: {code}")
+        if len(msg.result_formats) > 1 and len(msg.result_formats) != len(prepared.columns or ()):
+            raise SqlError("08P01", f"bind message has {len(msg.result_formats)} result formats but query has "
+                                    f"{len(prepared.columns or ())} columns")
+        params = _decode_params(prepared, msg, self.session)
+        self.session.open_portal(msg.portal, prepared, params, msg.result_formats)
+        self.send(B.bind_complete())
+
     def _describe(self, msg: M.Describe) -> None:
         if msg.kind == "S":
-            prepared = self.session.prepared.get(msg.name)
-            if prepared is None:
-                raise SqlError("26000", f'prepared statement "{msg.name}" does not exist')
+            prepared = self._statement(msg.name)
             self.send(B.parameter_description([t.oid for t in prepared.param_types]))
             columns = prepared.columns
             formats: tuple[int, ...] = ()
         else:
-            portal = self.portals.get(msg.name)
-            if portal is None:
-                raise SqlError("34000", f'portal "{msg.name}" does not exist')
-            columns = portal.prepared.columns
-            formats = portal.result_formats
+            portal = self._portal(msg.name)
+            columns = portal.columns
+            formats = portal.formats
         if columns is None:
             self.send(B.no_data())
         else:
             self.send(B.row_description(_fields(columns, formats)))
 
-    async def _execute(self, msg: M.Execute) -> None:
-        portal = self.portals.get(msg.portal)
+    def _portal(self, name: str) -> Portal:
+        portal = self.session.portals.get(name)
         if portal is None:
-            raise SqlError("34000", f'portal "{msg.portal}" does not exist')
+            raise SqlError("34000", f'portal "{name}" does not exist')
+        return portal
+
+    async def _execute(self, msg: M.Execute) -> None:
+        portal = self._portal(msg.portal)
         session = self.session
-        if portal.done:
-            self.send(B.command_complete(portal.tag or "SELECT 0"))
-            return
         started = time.perf_counter()
         if portal.cursor is None:
-            portal.cursor = await session.execute(portal.prepared, portal.params)
-            if portal.cursor.columns is not None:
-                portal.encoders = _row_encoder(portal.cursor.columns, portal.result_formats, session)
+            cursor = portal.cursor = await session.execute(portal.prepared, portal.params)
+            self._check_interrupts()
+            if cursor.columns is None or cursor.copy is not None:
+                tag = await self._send_result(cursor, (), describe=False)
+                cursor.tag = tag
+                cursor.copy = None
+                self.send_notices()
+                self.send(B.command_complete(tag) if tag else B.empty_query_response())
+                if tag:
+                    self.server.metrics.statement_done(portal.prepared.text, tag, time.perf_counter() - started,
+                                                       session.user)
+                return
         cursor = portal.cursor
         if cursor.columns is None:
-            portal.done = True
-            portal.tag = cursor.tag
-            self.send_notices()
             self.send(B.command_complete(cursor.tag) if cursor.tag else B.empty_query_response())
-            if cursor.tag:
-                self.server.metrics.statement_done(portal.prepared.text, cursor.tag, time.perf_counter() - started,
-                                                   session.user)
             return
-        count = await self._send_rows(cursor, portal.encoders, msg.max_rows)
-        portal.sent += count
-        if msg.max_rows and count >= msg.max_rows:
+        formats = portal.formats or ((1,) if cursor.binary else ())
+        limit = msg.max_rows if msg.max_rows > 0 else 0
+        count = await self._send_rows(portal.take(limit), _row_encoder(cursor.columns, formats, session))
+        if limit and count >= limit:
             self.send(B.portal_suspended())
             return
-        portal.done = True
-        portal.tag = cursor.tag if cursor.tag is not None else f"SELECT {portal.sent}"
+        tag = cursor.tag if cursor.tag is not None else f"SELECT {count}"
         self.send_notices()
-        self.send(B.command_complete(portal.tag))
-        self.server.metrics.statement_done(portal.prepared.text, portal.tag, time.perf_counter() - started,
-                                           session.user)
+        self.send(B.command_complete(tag))
+        self.server.metrics.statement_done(portal.prepared.text, tag, time.perf_counter() - started, session.user)
 
 
 # -------------------------------------------------------------------- encoding helpers
 
 
+def _format_of(formats: tuple[int, ...], i: int) -> int:
+    return formats[0] if len(formats) == 1 else (formats[i] if formats else 0)
+
+
 def _fields(columns, formats: tuple[int, ...]) -> list[B.FieldDescription]:
     out = []
-    n = len(columns)
     for i, c in enumerate(columns):
-        fmt = formats[0] if len(formats) == 1 else (formats[i] if len(formats) == n and formats else 0)
         t = c.type
         out.append(B.FieldDescription(c.name, t.oid, t.size if t.size > 0 else -1, t.typmod, c.table_oid,
-                                      c.attnum, fmt))
+                                      c.attnum, _format_of(formats, i)))
     return out
 
 
 def _row_encoder(columns, formats: tuple[int, ...], session: Session) -> Callable[[tuple], bytes]:
     settings = session.output_settings
-    n = len(columns)
-    fns = []
-    for i, c in enumerate(columns):
-        fmt = formats[0] if len(formats) == 1 else (formats[i] if len(formats) == n and formats else 0)
-        t = c.type
-        if fmt == 1:
-            if not binary_supported(t.oid):
-                raise SqlError("0A000", f"binary output of type {t.name} is not supported")
-            oid = t.oid
-            fns.append(lambda v, oid=oid: encode_binary(oid, _to_wire(v)))
-        else:
-            text = text_formatter(t, settings)
-            if text is str:
-                fns.append(str.encode if t.oid in (25, 1043, 1042, 19, 705, 114, 3802) else _str_encode)
-            else:
-                fns.append(lambda v, text=text: text(v).encode())
+    fns = [binary_value_encoder(c.type) if _format_of(formats, i) == 1 else text_value_encoder(c.type, settings)
+           for i, c in enumerate(columns)]
     data_row = B.data_row
-    if n == 1:
+    if len(fns) == 1:
         f0 = fns[0]
         return lambda row: data_row((None if (v := row[0]) is None else f0(v),))
     return lambda row: data_row([None if v is None else f(v) for f, v in zip(fns, row)])
-
-
-def _str_encode(v) -> bytes:
-    return str(v).encode()
-
-
-def _to_wire(v):
-    if isinstance(v, Interval):
-        return (v.months, v.days, v.micros)
-    return v
 
 
 def _decode_params(prepared: Prepared, msg: M.Bind, session: Session) -> tuple:
@@ -556,26 +685,15 @@ def _decode_params(prepared: Prepared, msg: M.Bind, session: Session) -> tuple:
     for i, (t, raw) in enumerate(zip(types, values)):
         if raw is None:
             out.append(None)
-            continue
-        fmt = formats[0] if len(formats) == 1 else (formats[i] if formats else 0)
-        if fmt == 1:
-            value = decode_binary(t.oid, raw)
-            if t.oid == INTERVAL.oid:
-                value = Interval(*value)
-            elif isinstance(value, list):
-                value = _tuples(value)
-            out.append(value)
+        elif _format_of(formats, i) == 1:
+            out.append(binary_value_decoder(t)(bytes(raw)))
         else:
             try:
-                text = raw.decode() if isinstance(raw, (bytes, bytearray, memoryview)) else raw
+                text = bytes(raw).decode()
             except UnicodeDecodeError:
-                raise SqlError("22021", "invalid byte sequence for encoding \"UTF8\"") from None
-            out.append(text_parser(t, tz)(bytes(text).decode() if isinstance(text, memoryview) else text))
+                raise SqlError("22021", 'invalid byte sequence for encoding "UTF8"') from None
+            out.append(text_parser(t, tz)(text))
     return tuple(out)
-
-
-def _tuples(v):
-    return tuple(_tuples(x) if isinstance(x, list) else x for x in v)
 
 
 def _startup_options(params: dict[str, str]) -> dict[str, str]:

@@ -82,6 +82,22 @@ class CompiledWrite:
                                detail=f"Failing row contains ({_row_text(table, row)}).", table=table.name, constraint=name)
         return row
 
+    async def insert_rows(self, txn, ctx: ExecContext, rows: list[tuple], lock_timeout: float | None = None) -> int:
+        """INSERT rows given by the caller instead of the plan's source (COPY FROM): the same
+        defaults and checks, through the transaction's bulk paths."""
+        txn.check_writable("COPY FROM")
+        table = self.plan.table
+        build = self.build_row(ctx.params, ctx)
+        if self.enforce or self.not_null or self.checks:
+            validate = self._validate
+            new_rows = [validate(table, build(r)) for r in rows]
+        else:
+            new_rows = [build(r) for r in rows]
+        if any(index.unique for index in txn.current_catalog.indexes_of(table.table_id)):
+            await txn.check_unique_many(table, new_rows, timeout=lock_timeout)
+        txn.insert_many(table, new_rows)
+        return len(new_rows)
+
     async def run(self, txn, ctx: ExecContext, lock_timeout: float | None = None) -> tuple[int, list[tuple]]:
         txn.check_writable(self.kind)
         table = self.plan.table

@@ -24,6 +24,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from engine.errors import SqlError, syntax_error
 from engine.sql.timetravel import rewrite_transaction_forms
+from engine.types import SqlType, type_from_name
 
 # -------------------------------------------------------------------- splitting
 
@@ -448,9 +449,623 @@ def parse_utility(text: str) -> Utility | None:
         if w.take("all"):
             return Utility("deallocate", {"name": None}, text)
         return Utility("deallocate", {"name": w.name()}, text)
+    if first in _STATEMENT_PARSERS:
+        return _STATEMENT_PARSERS[first](_Tokens(text), text)
+    if first in ("create", "alter", "drop") and _ROLE_WORD.match(text):
+        return _role_statement(_Tokens(text), text)
     if first in ("vacuum", "analyze", "analyse", "checkpoint"):
         return Utility("noop", {"tag": "VACUUM" if first == "vacuum" else ("CHECKPOINT" if first == "checkpoint" else "ANALYZE")}, text)
     return None
+
+
+_ROLE_WORD = re.compile(r"(?is)\s*(create|alter|drop)\s+(role|user|group)\b")
+
+_TOKEN = re.compile(r"""\s*(?:
+    (?P<estring>[Ee]'(?:[^'\\]|\\.|'')*')
+  | (?P<word>[A-Za-z_][A-Za-z_0-9$]*)
+  | (?P<ident>"(?:[^"]|"")*")
+  | (?P<string>'(?:[^']|'')*')
+  | (?P<number>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<punct>::|\S))""", re.VERBOSE | re.DOTALL)
+_E_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _unescape_e_string(body: str) -> str:
+    """The value of an E'...' string body (without the quotes)."""
+    out: list[str] = []
+    i, n = 0, len(body)
+    while i < n:
+        c = body[i]
+        if c == "'" and body[i + 1:i + 2] == "'":
+            out.append("'")
+            i += 2
+        elif c != "\\" or i + 1 >= n:
+            out.append(c)
+            i += 1
+        else:
+            nxt = body[i + 1]
+            if nxt in _E_ESCAPES:
+                out.append(_E_ESCAPES[nxt])
+                i += 2
+            elif nxt in "01234567":
+                m = re.match(r"[0-7]{1,3}", body[i + 1:])
+                out.append(chr(int(m.group(), 8)))
+                i += 1 + len(m.group())
+            elif nxt == "x" and re.match(r"[0-9A-Fa-f]", body[i + 2:i + 3]):
+                m = re.match(r"[0-9A-Fa-f]{1,2}", body[i + 2:])
+                out.append(chr(int(m.group(), 16)))
+                i += 2 + len(m.group())
+            else:
+                out.append(nxt)
+                i += 2
+    return "".join(out)
+
+
+class _Tokens:
+    """A token cursor for the utility statements with richer syntax (COPY, cursors, roles, ...).
+
+    A token is (kind, value, start, end): words are lowercased, quoted identifiers and
+    strings carry their unquoted value; `text_between` recovers raw source text (queries
+    embedded in COPY, DECLARE and PREPARE)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        end = len(text.rstrip())
+        while end and text[end - 1] == ";":
+            end = len(text[:end - 1].rstrip())
+        self.end = end
+        self.tokens: list[tuple[str, str, int, int]] = []
+        pos = 0
+        while pos < end:
+            m = _TOKEN.match(text, pos, end)
+            if m is None:
+                break
+            kind = m.lastgroup
+            raw = m.group(kind)
+            if kind == "word":
+                value = raw.lower()
+            elif kind == "ident":
+                value = raw[1:-1].replace('""', '"')
+            elif kind == "string":
+                value = raw[1:-1].replace("''", "'")
+            elif kind == "estring":
+                kind, value = "string", _unescape_e_string(raw[2:-1])
+            else:
+                value = raw
+            self.tokens.append((kind, value, m.start(kind), m.end()))
+            pos = m.end()
+        self.i = 0
+
+    def peek(self, ahead: int = 0) -> tuple[str, str]:
+        j = self.i + ahead
+        if j < len(self.tokens):
+            kind, value, _, _ = self.tokens[j]
+            return kind, value
+        return "end", ""
+
+    def at_end(self) -> bool:
+        return self.i >= len(self.tokens)
+
+    def error(self) -> SqlError:
+        if self.at_end():
+            return syntax_error("syntax error at end of input", self.end + 1)
+        _, _, start, end = self.tokens[self.i]
+        return syntax_error(f'syntax error at or near "{self.text[start:end]}"', start + 1)
+
+    def word(self, *words: str) -> bool:
+        kind, value = self.peek()
+        if kind == "word" and value in words:
+            self.i += 1
+            return True
+        return False
+
+    def expect_word(self, *words: str) -> str:
+        kind, value = self.peek()
+        if kind != "word" or (words and value not in words):
+            raise self.error()
+        self.i += 1
+        return value
+
+    def punct(self, char: str) -> bool:
+        if self.peek() == ("punct", char):
+            self.i += 1
+            return True
+        return False
+
+    def expect_punct(self, char: str) -> None:
+        if not self.punct(char):
+            raise self.error()
+
+    def name(self) -> str:
+        kind, value = self.peek()
+        if kind not in ("word", "ident"):
+            raise self.error()
+        self.i += 1
+        return value
+
+    def qualified_name(self) -> tuple[str | None, str]:
+        first = self.name()
+        if self.punct("."):
+            return first, self.name()
+        return None, first
+
+    def string(self) -> str:
+        kind, value = self.peek()
+        if kind != "string":
+            raise self.error()
+        self.i += 1
+        return value
+
+    def integer(self) -> int:
+        kind, value = self.peek()
+        if kind != "number" or not value.lstrip("+-").isdigit():
+            raise self.error()
+        self.i += 1
+        return int(value)
+
+    def name_list(self) -> list[str]:
+        """( name, ... ) -- the opening parenthesis not yet taken."""
+        self.expect_punct("(")
+        names = [self.name()]
+        while self.punct(","):
+            names.append(self.name())
+        self.expect_punct(")")
+        return names
+
+    def parenthesized_text(self) -> str:
+        """The raw text inside balanced parentheses; the opening one not yet taken."""
+        self.expect_punct("(")
+        depth = 1
+        start = self.tokens[self.i][2] if not self.at_end() else self.end
+        while not self.at_end():
+            kind, value, tstart, _ = self.tokens[self.i]
+            self.i += 1
+            if kind == "punct" and value == "(":
+                depth += 1
+            elif kind == "punct" and value == ")":
+                depth -= 1
+                if depth == 0:
+                    return self.text[start:tstart].strip()
+        raise self.error()
+
+    def rest_text(self) -> str:
+        """The raw text of everything not yet taken."""
+        if self.at_end():
+            return ""
+        return self.text[self.tokens[self.i][2]:self.end].strip()
+
+    def done(self) -> None:
+        if not self.at_end():
+            raise self.error()
+
+
+def quote_ident(name: str) -> str:
+    """An identifier quoted for SQL text we generate (always quoted: safe for any name)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def split_top_level(text: str) -> list[str]:
+    """Cut a comma-separated list at the commas outside parentheses and quotes."""
+    parts: list[str] = []
+    depth = 0
+    start = 0
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup
+        if kind != "punct":
+            continue
+        value = m.group(kind)
+        if value in "([":
+            depth += 1
+        elif value in ")]":
+            depth -= 1
+        elif value == "," and depth == 0:
+            parts.append(text[start:m.start(kind)].strip())
+            start = m.end()
+    last = text[start:].strip()
+    if last or parts:
+        parts.append(last)
+    return parts
+
+
+# COPY -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CopyOptions:
+    """The validated options of one COPY statement (PostgreSQL's ProcessCopyOptions)."""
+    format: str = "text"                     # text, csv or binary
+    delimiter: str = "\t"
+    null: str = "\\N"
+    header: bool | str = False               # False, True or "match"
+    quote: str = '"'
+    escape: str = '"'
+    force_quote: tuple[str, ...] | str = ()  # column names, or "*"
+    force_not_null: tuple[str, ...] = ()
+    force_null: tuple[str, ...] = ()
+    freeze: bool = False
+
+
+_BOOL_WORDS = {"true": True, "on": True, "1": True, "false": False, "off": False, "0": False}
+
+
+def _copy_statement(t: _Tokens, text: str) -> Utility:
+    t.expect_word("copy")
+    options: dict[str, Any] = {}
+    if t.word("binary"):
+        options["format"] = "binary"
+    table = columns = query = None
+    if t.peek() == ("punct", "("):
+        query = t.parenthesized_text()
+    else:
+        table = t.qualified_name()
+        if t.peek() == ("punct", "("):
+            columns = t.name_list()
+    direction = t.expect_word("from", "to")
+    if t.word("stdin", "stdout"):
+        target = "stdin" if direction == "from" else "stdout"
+        if t.tokens[t.i - 1][1] != target:
+            raise syntax_error(f"COPY {direction.upper()} cannot use {t.tokens[t.i - 1][1].upper()}")
+    elif t.word("program"):
+        t.string()
+        target = "program"
+    else:
+        t.string()
+        target = "file"
+    if query is not None and direction == "from":
+        raise syntax_error('syntax error at or near "("')
+    if t.word("with"):
+        pass
+    if t.peek() == ("punct", "("):
+        _copy_option_list(t, options)
+    else:
+        _copy_legacy_options(t, options)
+    where = None
+    if t.word("where"):
+        if direction != "from":
+            raise SqlError("0A000", "WHERE clause not allowed with COPY TO")
+        where = t.rest_text()
+        t.i = len(t.tokens)
+    t.done()
+    return Utility("copy", {"table": table, "columns": columns, "query": query, "direction": direction,
+                            "target": target, "options": copy_options(options, direction), "where": where},
+                   text)
+
+
+def _option_value(t: _Tokens) -> Any:
+    kind, value = t.peek()
+    if kind == "punct" and value == "(":
+        return tuple(t.name_list())
+    if kind == "punct" and value == "*":
+        t.i += 1
+        return "*"
+    if kind in ("word", "string", "number", "ident"):
+        t.i += 1
+        return value
+    return None
+
+
+def _set_copy_option(options: dict[str, Any], name: str, value: Any) -> None:
+    if name in options:
+        raise syntax_error("conflicting or redundant options")
+    options[name] = value
+
+
+def _copy_option_list(t: _Tokens, options: dict[str, Any]) -> None:
+    t.expect_punct("(")
+    while True:
+        name = t.name()
+        value = None if t.peek() in (("punct", ","), ("punct", ")")) else _option_value(t)
+        _set_copy_option(options, name, value)
+        if t.punct(")"):
+            return
+        t.expect_punct(",")
+
+
+def _copy_legacy_options(t: _Tokens, options: dict[str, Any]) -> None:
+    """The pre-9.0 option syntax psql users still type: WITH CSV HEADER DELIMITER ',' ..."""
+    while not t.at_end() and t.peek() != ("word", "where"):
+        if t.word("binary"):
+            _set_copy_option(options, "format", "binary")
+        elif t.word("csv"):
+            _set_copy_option(options, "format", "csv")
+        elif t.word("header"):
+            _set_copy_option(options, "header", True)
+        elif t.word("freeze"):
+            _set_copy_option(options, "freeze", True)
+        elif t.word("delimiter", "null", "quote", "escape", "encoding"):
+            name = t.tokens[t.i - 1][1]
+            t.word("as")
+            _set_copy_option(options, name, t.string())
+        elif t.word("force"):
+            if t.word("quote"):
+                name = "force_quote"
+            else:
+                t.expect_word("not")
+                t.expect_word("null")
+                name = "force_not_null"
+            if t.punct("*"):
+                _set_copy_option(options, name, "*")
+            else:
+                names = [t.name()]
+                while t.punct(","):
+                    names.append(t.name())
+                _set_copy_option(options, name, tuple(names))
+        elif t.word("oids"):
+            raise SqlError("0A000", "COPY with OIDS is not supported")
+        else:
+            raise t.error()
+
+
+def _copy_bool(name: str, value: Any) -> bool:
+    if value is None:
+        return True
+    found = _BOOL_WORDS.get(str(value).lower())
+    if found is None:
+        raise SqlError("22023", f"{name} requires a Boolean value")
+    return found
+
+
+def copy_options(given: dict[str, Any], direction: str) -> CopyOptions:
+    """Check COPY's options as PostgreSQL does and fill in the format's defaults."""
+    fmt = str(given.get("format", "text")).lower()
+    if fmt not in ("text", "csv", "binary"):
+        raise SqlError("22023", f'COPY format "{fmt}" not recognized')
+    known = {"format", "freeze", "delimiter", "null", "header", "quote", "escape", "force_quote",
+             "force_not_null", "force_null", "encoding"}
+    for name in given:
+        if name not in known:
+            raise syntax_error(f'option "{name}" not recognized')
+    csv = fmt == "csv"
+    binary = fmt == "binary"
+    for name in ("delimiter", "null", "header"):
+        if binary and name in given:
+            raise syntax_error(f"cannot specify {name.upper()} in BINARY mode")
+    for name in ("quote", "escape", "force_quote", "force_not_null", "force_null"):
+        if name in given and not csv:
+            label = name.replace("_", " ")
+            raise SqlError("0A000", f"COPY {label} available only in CSV mode")
+    if "force_quote" in given and direction != "to":
+        raise SqlError("0A000", "COPY force quote only available using COPY TO")
+    for name in ("force_not_null", "force_null"):
+        if name in given and direction != "from":
+            raise SqlError("0A000", f"COPY {name.replace('_', ' ')} only available using COPY FROM")
+    encoding = given.get("encoding")
+    if encoding is not None and str(encoding).upper().replace("-", "").replace("_", "") not in ("UTF8", "UNICODE", "SQLASCII"):
+        raise SqlError("0A000", f'COPY encoding "{encoding}" is not supported (only UTF8)')
+    delimiter = str(given.get("delimiter", "," if csv else "\t"))
+    null = str(given.get("null", "" if csv else "\\N"))
+    quote = str(given.get("quote", '"'))
+    escape = str(given.get("escape", quote))
+    if len(delimiter.encode()) != 1:
+        raise SqlError("0A000", "COPY delimiter must be a single one-byte character")
+    if delimiter in "\r\n":
+        raise SqlError("22023", "COPY delimiter cannot be newline or carriage return")
+    if "\r" in null or "\n" in null:
+        raise SqlError("22023", "COPY null representation cannot use newline or carriage return")
+    if not csv and not binary and delimiter in "\\.abcdefghijklmnopqrstuvwxyz0123456789":
+        raise SqlError("22023", f'COPY delimiter cannot be "{delimiter}"')
+    if csv:
+        if len(quote.encode()) != 1:
+            raise SqlError("0A000", "COPY quote must be a single one-byte character")
+        if len(escape.encode()) != 1:
+            raise SqlError("0A000", "COPY escape must be a single one-byte character")
+        if delimiter == quote:
+            raise SqlError("22023", "COPY delimiter and quote must be different")
+        if quote in null:
+            raise SqlError("22023", "CSV quote character must not appear in the NULL specification")
+    if not binary and delimiter in null:
+        raise SqlError("22023", "COPY delimiter must not appear in the NULL specification")
+    header: bool | str = False
+    if "header" in given:
+        raw = given["header"]
+        if raw is not None and str(raw).lower() == "match":
+            if direction != "from":
+                raise SqlError("0A000", "cannot use \"match\" with HEADER in COPY TO")
+            header = "match"
+        else:
+            header = _copy_bool("header", raw)
+    force_quote = given.get("force_quote", ())
+    for name in ("force_quote", "force_not_null", "force_null"):
+        value = given.get(name, ())
+        if not (value == "*" and name == "force_quote") and not isinstance(value, tuple):
+            raise SqlError("22023", f'argument to option "{name}" must be a list of column names')
+    return CopyOptions(fmt, delimiter, null, header, quote, escape, force_quote,
+                       tuple(given.get("force_not_null", ())), tuple(given.get("force_null", ())),
+                       _copy_bool("freeze", given["freeze"]) if "freeze" in given else False)
+
+
+# PREPARE / EXECUTE, cursors -------------------------------------------------------------------
+
+
+def _prepare_statement(t: _Tokens, text: str) -> Utility:
+    t.expect_word("prepare")
+    if t.peek() == ("word", "transaction"):
+        raise SqlError("0A000", "PREPARE TRANSACTION is not supported")
+    name = t.name()
+    types: list[str] = []
+    if t.peek() == ("punct", "("):
+        types = split_top_level(t.parenthesized_text())
+    t.expect_word("as")
+    query = t.rest_text()
+    if not query:
+        raise t.error()
+    return Utility("prepare", {"name": name, "types": types, "query": query}, text)
+
+
+def _execute_statement(t: _Tokens, text: str) -> Utility:
+    t.expect_word("execute")
+    name = t.name()
+    args: list[str] = []
+    if t.peek() == ("punct", "("):
+        args = split_top_level(t.parenthesized_text())
+    t.done()
+    return Utility("execute", {"name": name, "args": args}, text)
+
+
+def _declare_statement(t: _Tokens, text: str) -> Utility:
+    t.expect_word("declare")
+    name = t.name()
+    binary = scroll = hold = False
+    while True:
+        if t.word("binary"):
+            binary = True
+        elif t.word("insensitive", "asensitive"):
+            pass
+        elif t.word("scroll"):
+            scroll = True
+        elif t.word("no"):
+            t.expect_word("scroll")
+        else:
+            break
+    t.expect_word("cursor")
+    if t.word("with"):
+        t.expect_word("hold")
+        hold = True
+    elif t.word("without"):
+        t.expect_word("hold")
+    t.expect_word("for")
+    query = t.rest_text()
+    if not query:
+        raise t.error()
+    return Utility("declare", {"name": name, "binary": binary, "scroll": scroll, "hold": hold, "query": query},
+                   text)
+
+
+def _fetch_statement(t: _Tokens, text: str) -> Utility:
+    """FETCH/MOVE [direction] [FROM | IN] name; the direction becomes (how, count):
+    ("forward", n or None for ALL), ("backward", n or None), ("absolute", n), ("relative", n)."""
+    move = t.expect_word("fetch", "move") == "move"
+    how, count = "forward", 1
+    kind, value = t.peek()
+    if kind == "number":
+        count = t.integer()
+    elif t.word("next"):
+        pass
+    elif t.word("prior"):
+        how = "backward"
+    elif t.word("first"):
+        how, count = "absolute", 1
+    elif t.word("last"):
+        how, count = "absolute", -1
+    elif t.word("absolute", "relative"):
+        how = t.tokens[t.i - 1][1]
+        count = t.integer()
+    elif t.word("all"):
+        count = None
+    elif t.word("forward", "backward"):
+        how = t.tokens[t.i - 1][1]
+        if t.word("all"):
+            count = None
+        elif t.peek()[0] == "number":
+            count = t.integer()
+    if how == "forward" and count is not None and count < 0:
+        how, count = "backward", -count
+    elif how == "backward" and count is not None and count < 0:
+        how, count = "forward", -count
+    t.word("from", "in")
+    name = t.name()
+    t.done()
+    return Utility("fetch", {"name": name, "how": how, "count": count, "move": move}, text)
+
+
+def _close_statement(t: _Tokens, text: str) -> Utility:
+    t.expect_word("close")
+    name = None if t.word("all") else t.name()
+    t.done()
+    return Utility("close", {"name": name}, text)
+
+
+_TYPE_TEXT = re.compile(r"\s*(.*?)\s*(?:\(\s*([-\d\s,]*)\))?\s*((?:\[\s*\d*\s*\]\s*)*)", re.DOTALL)
+
+
+def parse_type_name(text: str) -> SqlType:
+    """A type as written in SQL, e.g. `numeric(10,2)`, `double precision[]`, `"char"`."""
+    m = _TYPE_TEXT.fullmatch(text)
+    if m is None or not m.group(1):
+        raise syntax_error(f'syntax error at or near "{text}"')
+    modifiers = tuple(int(x) for x in m.group(2).split(",")) if m.group(2) and m.group(2).strip() else ()
+    arrays = "[]" if "[" in m.group(3) else ""   # int[][] is int[], as in PostgreSQL
+    return type_from_name(m.group(1) + arrays, modifiers)
+
+
+# Roles ----------------------------------------------------------------------------------------
+
+_ROLE_FLAGS = {
+    "superuser": ("superuser", True), "nosuperuser": ("superuser", False),
+    "login": ("login", True), "nologin": ("login", False),
+    "createdb": ("createdb", True), "nocreatedb": ("createdb", False),
+    "createrole": ("createrole", True), "nocreaterole": ("createrole", False),
+    "inherit": ("inherit", True), "noinherit": ("inherit", False),
+    "replication": ("replication", True), "noreplication": ("replication", False),
+    "bypassrls": ("bypassrls", True), "nobypassrls": ("bypassrls", False),
+}
+
+
+def _role_options(t: _Tokens) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    t.word("with")
+    while not t.at_end():
+        word = t.expect_word()
+        if word in _ROLE_FLAGS:
+            key, value = _ROLE_FLAGS[word]
+        elif word in ("encrypted", "unencrypted", "password"):
+            if word != "password":
+                t.expect_word("password")
+            key = "password"
+            value = None if t.word("null") else t.string()
+        elif word == "connection":
+            t.expect_word("limit")
+            key, value = "connection_limit", t.integer()
+        elif word == "valid":
+            t.expect_word("until")
+            key, value = "valid_until", t.string()
+        elif word in ("in", "role", "admin", "user", "sysid"):
+            raise SqlError("0A000", f"role membership ({word.upper()}) is not supported")
+        else:
+            t.i -= 1
+            raise t.error()
+        if key in options:
+            raise syntax_error("conflicting or redundant options")
+        options[key] = value
+    return options
+
+
+def _role_statement(t: _Tokens, text: str) -> Utility:
+    action = t.expect_word("create", "alter", "drop")
+    noun = t.expect_word("role", "user", "group")
+    if action == "drop":
+        if_exists = False
+        if t.word("if"):
+            t.expect_word("exists")
+            if_exists = True
+        names = [t.name()]
+        while t.punct(","):
+            names.append(t.name())
+        t.done()
+        return Utility("drop_role", {"names": names, "if_exists": if_exists}, text)
+    if action == "alter" and t.word("current_user", "session_user"):
+        name = None
+    else:
+        name = t.name()
+    if action == "alter" and t.peek() == ("word", "rename"):
+        raise SqlError("0A000", "ALTER ROLE ... RENAME is not supported")
+    if action == "alter" and t.peek()[1] in ("set", "reset"):
+        raise SqlError("0A000", "per-role settings (ALTER ROLE ... SET) are not supported")
+    options = _role_options(t)
+    if action == "create" and "login" not in options:
+        options["login"] = noun == "user"
+    return Utility("create_role" if action == "create" else "alter_role", {"name": name, "options": options}, text)
+
+
+_STATEMENT_PARSERS = {
+    "copy": _copy_statement,
+    "prepare": _prepare_statement,
+    "execute": _execute_statement,
+    "declare": _declare_statement,
+    "fetch": _fetch_statement,
+    "move": _fetch_statement,
+    "close": _close_statement,
+}
 
 
 def _setting_name(w: _Words) -> str:
@@ -489,9 +1104,36 @@ def _configure_dialect() -> None:
 
 _configure_dialect()
 
+_PARAM_SCAN = re.compile(r"""[EeBbXxUu]?&?'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|/\*.*?\*/|(\$\d+)(?=[^\s\d])|(\$[A-Za-z_]*\$)""",
+                         re.DOTALL)
+
+
+def _space_parameters(text: str) -> str:
+    """Put a space after each $n that is directly followed by something else: sqlglot reads
+    `$1,$2` as the start of a dollar-quoted string."""
+    parts: list[str] = []
+    pos = scan = 0
+    while (m := _PARAM_SCAN.search(text, scan)) is not None:
+        scan = m.end()
+        if m.group(2) is not None:
+            end = text.find(m.group(2), m.end())
+            if end < 0:
+                break
+            scan = end + len(m.group(2))
+        elif m.group(1) is not None:
+            parts.append(text[pos:m.end()])
+            parts.append(" ")
+            pos = m.end()
+    if not parts:
+        return text
+    parts.append(text[pos:])
+    return "".join(parts)
+
 
 def parse_sql(text: str) -> exp.Expression:
     """Parse one statement with sqlglot; syntax errors become 42601 with a position."""
+    if "$" in text:
+        text = _space_parameters(text)
     try:
         trees = sqlglot.parse(rewrite_transaction_forms(text), read="postgres")
     except ParseError as e:

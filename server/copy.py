@@ -1,0 +1,494 @@
+"""COPY data formats, both directions: text, CSV and binary, as PostgreSQL reads and writes them.
+
+COPY FROM: `copy_reader(copy_in, timezone)` returns a reader; the connection feeds it the
+bytes of each CopyData message (`feed`) and then calls `finish` at CopyDone; both return
+the complete rows parsed so far, as tuples of engine values in the order of the COPY's
+columns, ready for `engine.copy.CopyIn.write`. A row may span CopyData messages (the
+reader keeps the unfinished tail), and a CopyData may hold many rows.
+
+* text: lines end with LF (a CR before it is dropped); fields are split at the delimiter;
+  the NULL string is compared with the raw field, before backslash escapes are undone
+  (\\b \\f \\n \\r \\t \\v, octal \\ooo, hex \\xhh, any other \\c is c). Lines without a
+  backslash take a fast path. A line `\\.` ends the data (pgbench and old psql send it).
+* CSV: quoted fields may hold delimiters, quotes (doubled, or preceded by ESCAPE) and line
+  breaks; an unquoted field equal to the NULL string is NULL, a quoted one is not (unless
+  FORCE_NULL), FORCE_NOT_NULL makes unquoted NULL strings empty strings.
+* binary: the PGCOPY signature, flags and header extension, then per tuple an Int16 field
+  count and (Int32 length or -1, bytes) per field, ended by a count of -1.
+
+HEADER skips the first line (HEADER MATCH checks its names against the columns).
+
+COPY TO: `copy_row_encoder(copy_out, settings)` returns a function from a row to its
+CopyData payload (one row per message, as PostgreSQL sends them); `header_line`,
+`binary_header` and `BINARY_TRAILER` are the rest of the stream.
+
+Errors are `SqlError`s with PostgreSQL's SQLSTATEs (22P04 bad copy file format, 22P02 and
+friends from the types' input functions, 22021 invalid UTF-8).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import struct
+from typing import Any, Callable
+
+from engine.copy import CopyIn, CopyOut
+from engine.errors import SqlError
+from engine.types import OutputSettings, SqlType, text_formatter, text_parser
+from server.values import binary_value_decoder, binary_value_encoder
+
+Row = tuple
+Reader = Callable[[bytes], list[Row]]
+
+BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+BINARY_TRAILER = b"\xff\xff"
+_int16 = struct.Struct("!h")
+_int32 = struct.Struct("!i")
+_header_ints = struct.Struct("!ii")
+_NULL_FIELD = b"\xff\xff\xff\xff"
+_IDENTITY_PARSERS = frozenset({25, 1043, 1042, 19, 705, 18})
+
+_TEXT_ESCAPE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|(.))", re.DOTALL)
+_TEXT_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def bad_format(message: str) -> SqlError:
+    return SqlError("22P04", message)
+
+
+def _utf8(data: bytes) -> str:
+    try:
+        return data.decode()
+    except UnicodeDecodeError as e:
+        raise SqlError("22021", f'invalid byte sequence for encoding "UTF8": 0x{data[e.start]:02x}') from None
+
+
+# ----------------------------------------------------------------------------- COPY FROM
+
+
+class _RowBuilder:
+    """Field texts (None for NULL) -> a row of engine values, as compiled Python."""
+
+    def __init__(self, types: list[SqlType], names: list[str], timezone: dt.tzinfo) -> None:
+        self.width = len(types)
+        self.names = names
+        env: dict[str, Any] = {}
+        plain, nullable = [], []
+        for i, t in enumerate(types):
+            if t.oid in _IDENTITY_PARSERS and t.element is None:
+                plain.append(f"f[{i}]")
+                nullable.append(f"f[{i}]")
+            else:
+                env[f"p{i}"] = text_parser(t, timezone)
+                plain.append(f"p{i}(f[{i}])")
+                nullable.append(f"(None if (v := f[{i}]) is None else p{i}(v))")
+        source = (f"def plain(f):\n    return ({''.join(x + ', ' for x in plain)})\n"
+                  f"def nullable(f):\n    return ({''.join(x + ', ' for x in nullable)})\n")
+        exec(source, env)
+        self.plain: Callable[[list[str]], Row] = env["plain"]          # no field is NULL
+        self.nullable: Callable[[list[str | None]], Row] = env["nullable"]
+
+    def check_width(self, fields: list, line: int) -> None:
+        """Explain why a line does not have one field per column."""
+        if len(fields) > self.width:
+            raise bad_format(f"extra data after last expected column (line {line})")
+        raise bad_format(f'missing data for column "{self.names[len(fields)]}" (line {line})')
+
+
+class TextReader:
+    """COPY FROM in text format."""
+
+    def __init__(self, copy_in: CopyIn, timezone: dt.tzinfo) -> None:
+        options = copy_in.options
+        self.delimiter = options.delimiter
+        self.null = options.null
+        self.header: bool | str = options.header
+        self.names = copy_in.names
+        self.rows = _RowBuilder(copy_in.types, self.names, timezone)
+        self.tail = b""
+        self.line = 0
+        self.ended = False
+
+    def feed(self, data: bytes) -> list[Row]:
+        if self.ended:
+            return []
+        buffer = self.tail + data if self.tail else data
+        cut = buffer.rfind(b"\n")
+        if cut < 0:
+            self.tail = buffer
+            return []
+        self.tail = buffer[cut + 1:]
+        return self._lines(_utf8(buffer[:cut]).split("\n"))
+
+    def finish(self) -> list[Row]:
+        if self.ended or not self.tail:
+            return []
+        tail, self.tail = self.tail, b""
+        return self._lines([_utf8(tail)])
+
+    def _lines(self, lines: list[str]) -> list[Row]:
+        if lines[0].endswith("\r") or lines[-1].endswith("\r"):
+            lines = [x[:-1] if x.endswith("\r") else x for x in lines]
+        if self.header:
+            self._check_header(lines[0])
+            lines = lines[1:]
+            self.line += 1
+            self.header = False
+        first_line = self.line
+        delimiter, null, rows = self.delimiter, self.null, self.rows
+        width = rows.width
+        plain, nullable = rows.plain, rows.nullable
+        null_free = "\\" in null       # a NULL string with a backslash cannot be in a line without one
+        out: list[Row] = []
+        append = out.append
+        try:
+            for n, line in enumerate(lines):
+                if "\\" in line:
+                    if line == "\\.":
+                        self.ended = True
+                        self.tail = b""
+                        break
+                    fields: list = _split_escaped(line, delimiter, null)
+                    if len(fields) != width:
+                        rows.check_width(fields, first_line + n + 1)
+                    append(nullable(fields))
+                    continue
+                fields = line.split(delimiter)
+                if len(fields) != width:
+                    if width == 0 and line == "":
+                        append(())
+                        continue
+                    rows.check_width(fields, first_line + n + 1)
+                if null_free:
+                    append(plain(fields))
+                else:
+                    append(nullable([None if f == null else f for f in fields]))
+        except SqlError as e:
+            if "(line " not in e.message:
+                e.detail = e.detail or f"COPY line {first_line + n + 1}"
+            raise
+        self.line = first_line + len(lines)
+        return out
+
+    def _check_header(self, line: str) -> None:
+        if self.header != "match":
+            return
+        names = [_unescape_text(f) for f in line.split(self.delimiter)]
+        _match_header(names, self.names)
+
+
+def _split_escaped(line: str, delimiter: str, null: str) -> list[str | None]:
+    """Split a text-format line that has backslashes; NULL fields become None."""
+    fields: list[str | None] = []
+    start = i = 0
+    n = len(line)
+    while True:
+        j = i
+        while j < n and line[j] != delimiter:
+            j += 2 if line[j] == "\\" else 1
+        raw = line[start:min(j, n)]
+        fields.append(None if raw == null else (_unescape_text(raw) if "\\" in raw else raw))
+        if j >= n:
+            return fields
+        start = i = j + 1
+
+
+def _unescape_text(raw: str) -> str:
+    return _TEXT_ESCAPE.sub(_text_escape, raw)
+
+
+def _text_escape(m: re.Match) -> str:
+    octal, hexa, char = m.groups()
+    if octal is not None:
+        return chr(int(octal, 8))
+    if hexa is not None:
+        return chr(int(hexa, 16))
+    return _TEXT_ESCAPES.get(char, char)
+
+
+def _match_header(names: list[str], expected: list[str]) -> None:
+    if len(names) != len(expected):
+        raise bad_format(f"wrong number of fields in header line: got {len(names)}, expected {len(expected)}")
+    for i, (got, want) in enumerate(zip(names, expected)):
+        if got != want:
+            raise bad_format(f'column name mismatch in header line field {i + 1}: got "{got}", expected "{want}"')
+
+
+class CsvReader:
+    """COPY FROM in CSV format."""
+
+    def __init__(self, copy_in: CopyIn, timezone: dt.tzinfo) -> None:
+        options = copy_in.options
+        self.delimiter = options.delimiter
+        self.quote = options.quote
+        self.escape = options.escape
+        self.null = options.null
+        self.header: bool | str = options.header
+        self.names = copy_in.names
+        self.force_not_null = copy_in.force_not_null
+        self.force_null = copy_in.force_null
+        self.rows = _RowBuilder(copy_in.types, self.names, timezone)
+        self.buffer = ""
+        self.pending = b""
+        self.line = 0
+        self.ended = False
+        d, q, e = (re.escape(x) for x in (self.delimiter, self.quote, self.escape))
+        inner = f"(?:[^{q}{e}]|{e}.)*" if self.escape != self.quote else f"(?:[^{q}]|{q}{q})*"
+        # a field: quoted (group 1) or bare (group 2), then what ends it (group 3)
+        self.field = re.compile(f"(?:{q}({inner}){q}|([^{d}{q}\\r\\n]*))({d}|\\r\\n|\\n|\\r|$)", re.DOTALL)
+        self.unquote = re.compile(f"{e}(.)", re.DOTALL) if self.escape != self.quote else None
+
+    def feed(self, data: bytes) -> list[Row]:
+        if self.ended:
+            return []
+        data = self.pending + data
+        cut = len(data)
+        while cut and data[cut - 1] & 0xC0 == 0x80:     # keep a split UTF-8 sequence for later
+            cut -= 1
+        if cut and data[cut - 1] >= 0xC0:
+            cut -= 1
+        self.pending = data[cut:]
+        self.buffer += _utf8(data[:cut])
+        return self._records(final=False)
+
+    def finish(self) -> list[Row]:
+        if self.ended:
+            return []
+        if self.pending:
+            self.buffer += _utf8(self.pending)
+            self.pending = b""
+        return self._records(final=True)
+
+    def _records(self, final: bool) -> list[Row]:
+        text = self.buffer
+        pos = 0
+        n = len(text)
+        out: list[Row] = []
+        while pos < n:
+            if text.startswith("\\.", pos) and text[pos + 2:pos + 3] in ("\n", "\r", ""):
+                if text[pos + 2:pos + 3] or final:
+                    self.ended = True
+                    self.buffer = ""
+                    return out
+                break
+            fields: list[str | None] = []
+            quoted: list[bool] = []
+            p = pos
+            complete = False
+            while True:
+                m = self.field.match(text, p)
+                if m is None or (m.group(1) is None and m.end() == p and p < n and text[p] == self.quote):
+                    if final:
+                        raise bad_format(f"unterminated CSV quoted field (line {self.line + 1})")
+                    break
+                end = m.group(3)
+                if end == "" and not final:
+                    break                     # the record may go on in the next CopyData
+                if m.group(1) is not None:
+                    value = m.group(1)
+                    value = (value.replace(self.quote * 2, self.quote) if self.unquote is None
+                             else self.unquote.sub(r"\1", value))
+                    fields.append(value)
+                    quoted.append(True)
+                else:
+                    fields.append(m.group(2))
+                    quoted.append(False)
+                p = m.end()
+                if end != self.delimiter:
+                    complete = True
+                    break
+            if not complete:
+                break
+            pos = p
+            self.line += 1
+            if self.header:
+                if self.header == "match":
+                    _match_header([f or "" for f in fields], self.names)
+                self.header = False
+                continue
+            out.append(self._row(fields, quoted))
+        self.buffer = text[pos:]
+        return out
+
+    def _row(self, fields: list[str | None], quoted: list[bool]) -> Row:
+        rows = self.rows
+        if len(fields) != rows.width:
+            if rows.width == 0 and fields == [""]:
+                return ()
+            rows.check_width(fields, self.line)
+        null = self.null
+        values: list[str | None] = []
+        for i, (f, q) in enumerate(zip(fields, quoted)):
+            if f == null and ((not q and i not in self.force_not_null) or (q and i in self.force_null)):
+                values.append(None)
+            else:
+                values.append(f)
+        try:
+            return rows.nullable(values)
+        except SqlError as e:
+            e.detail = e.detail or f"COPY line {self.line}"
+            raise
+
+
+class BinaryReader:
+    """COPY FROM in binary format."""
+
+    def __init__(self, copy_in: CopyIn, timezone: dt.tzinfo) -> None:
+        self.decoders = [binary_value_decoder(t) for t in copy_in.types]
+        self.width = len(self.decoders)
+        self.names = copy_in.names
+        self.buffer = b""
+        self.header_done = False
+        self.ended = False
+
+    def feed(self, data: bytes) -> list[Row]:
+        self.buffer += data
+        return self._tuples(final=False)
+
+    def finish(self) -> list[Row]:
+        rows = self._tuples(final=True)
+        if not self.ended:
+            raise bad_format("unexpected EOF in COPY data")
+        return rows
+
+    def _tuples(self, final: bool) -> list[Row]:
+        buf = self.buffer
+        pos = 0
+        if not self.header_done:
+            if len(buf) < 19:
+                if final:
+                    raise bad_format("COPY file signature not recognized")
+                return []
+            if buf[:11] != BINARY_SIGNATURE:
+                raise bad_format("COPY file signature not recognized")
+            flags, extension = _header_ints.unpack_from(buf, 11)
+            if flags & 0x00010000:
+                raise bad_format("invalid COPY file header (WITH OIDS)")
+            if flags & ~0xFFFF & ~0x00010000:
+                raise bad_format("unrecognized critical flags in COPY file header")
+            if extension < 0:
+                raise bad_format("invalid COPY file header (missing length)")
+            if len(buf) < 19 + extension:
+                return []
+            pos = 19 + extension
+            self.header_done = True
+        out: list[Row] = []
+        decoders, width = self.decoders, self.width
+        n = len(buf)
+        while not self.ended and pos + 2 <= n:
+            (count,) = _int16.unpack_from(buf, pos)
+            if count == -1:
+                self.ended = True
+                pos += 2
+                break
+            if count != width:
+                raise bad_format(f"row field count is {count}, expected {width}")
+            p = pos + 2
+            values: list[Any] = []
+            for i in range(width):
+                if p + 4 > n:
+                    break
+                (size,) = _int32.unpack_from(buf, p)
+                p += 4
+                if size == -1:
+                    values.append(None)
+                    continue
+                if size < 0:
+                    raise bad_format("invalid field size")
+                if p + size > n:
+                    break
+                values.append(decoders[i](buf[p:p + size]))
+                p += size
+            if len(values) < width:
+                break
+            out.append(tuple(values))
+            pos = p
+        self.buffer = buf[pos:]
+        return out
+
+
+def copy_reader(copy_in: CopyIn, timezone: dt.tzinfo) -> TextReader | CsvReader | BinaryReader:
+    fmt = copy_in.options.format
+    if fmt == "binary":
+        return BinaryReader(copy_in, timezone)
+    if fmt == "csv":
+        return CsvReader(copy_in, timezone)
+    return TextReader(copy_in, timezone)
+
+
+# ----------------------------------------------------------------------------- COPY TO
+
+_TEXT_OUT_ESCAPE = {"\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+
+
+def copy_row_encoder(copy_out: CopyOut, settings: OutputSettings) -> Callable[[Row], bytes]:
+    """A function from one row to its CopyData payload (PostgreSQL sends one row per message)."""
+    options = copy_out.options
+    types = [c.type for c in copy_out.columns]
+    if options.format == "binary":
+        encoders = [binary_value_encoder(t) for t in types]
+        count = _int16.pack(len(types))
+        pack = _int32.pack
+
+        def binary_row(row: Row) -> bytes:
+            parts = [count]
+            for encode, v in zip(encoders, row):
+                if v is None:
+                    parts.append(_NULL_FIELD)
+                else:
+                    data = encode(v)
+                    parts.append(pack(len(data)))
+                    parts.append(data)
+            return b"".join(parts)
+        return binary_row
+    formatters = [text_formatter(t, settings) for t in types]
+    delimiter, null = options.delimiter, options.null
+    if options.format == "csv":
+        quote, escape = options.quote, options.escape
+        needs_quote = re.compile("[" + re.escape(delimiter + quote) + "\r\n]")
+        force = copy_out.force_quote
+        doubled = escape + quote
+
+        def csv_field(i: int, text: str) -> str:
+            if i in force or text == null or text == "\\." or needs_quote.search(text):
+                if escape != quote and escape in text:
+                    text = text.replace(escape, escape + escape)
+                return quote + text.replace(quote, doubled) + quote
+            return text
+
+        def csv_row(row: Row) -> bytes:
+            return (delimiter.join(null if v is None else csv_field(i, f(v))
+                                   for i, (f, v) in enumerate(zip(formatters, row))) + "\n").encode()
+        return csv_row
+    table = _text_escapes(delimiter)
+
+    def text_row(row: Row) -> bytes:
+        return (delimiter.join(null if v is None else f(v).translate(table) for f, v in zip(formatters, row))
+                + "\n").encode()
+    return text_row
+
+
+def _text_escapes(delimiter: str) -> dict[int, str]:
+    table = {ord(k): v for k, v in _TEXT_OUT_ESCAPE.items()}
+    table[ord(delimiter)] = "\\" + delimiter
+    return table
+
+
+def binary_header() -> bytes:
+    return BINARY_SIGNATURE + _header_ints.pack(0, 0)
+
+
+def header_line(copy_out: CopyOut) -> bytes | None:
+    """The HEADER line of a text or CSV COPY TO (None when not asked for)."""
+    options = copy_out.options
+    if not options.header or options.format == "binary":
+        return None
+    names = [c.name for c in copy_out.columns]
+    if options.format == "csv":
+        quote = options.quote
+        special = re.compile("[" + re.escape(options.delimiter + quote) + "\r\n]")
+        names = [quote + n.replace(quote, options.escape + quote) + quote
+                 if special.search(n) or n == options.null else n for n in names]
+    else:
+        names = [n.translate(_text_escapes(options.delimiter)) for n in names]
+    return (options.delimiter.join(names) + "\n").encode()

@@ -1,0 +1,97 @@
+"""Engine values <-> wire formats, one converter per column or parameter type.
+
+Text goes through the engine's own output functions (`engine.types`; input is
+`engine.types.text_parser` itself), binary
+through `protocol.binary`'s codecs; the adapters here bridge the two value models: the
+engine keeps arrays (and int2vector/oidvector) as tuples and intervals as
+`engine.types.Interval`, the codecs take and give lists and (months, days, micros) tuples.
+
+Every converter is built once per column (or parameter) and then called per value; NULL
+never reaches them. Errors: a value the client sent that does not decode is a `SqlError`
+(the codec's SQLSTATE, e.g. 22P03; 22008 for a date or time PostgreSQL has and Python has
+not, 22003 for other out-of-range values); a type with no binary form answers 42883 as in
+PostgreSQL ("no binary output function available for type ...").
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from engine.errors import SqlError
+from engine.types import (INT2VECTOR, INTERVAL, OIDVECTOR, OutputSettings, SqlType, Interval, format_type,
+                          text_formatter)
+from protocol.binary import binary_decoder, binary_encoder, binary_supported
+from protocol.errors import ProtocolViolation
+
+Encoder = Callable[[Any], bytes]
+Decoder = Callable[[bytes], Any]
+
+_DATETIME_OIDS = frozenset({1082, 1083, 1114, 1184, 1182, 1183, 1115, 1185})
+_VERBATIM_TEXT_OIDS = frozenset({25, 1043, 1042, 19, 705, 114, 3802, 18})
+
+
+def _to_codec(value: Any) -> Any:
+    """Engine value -> what the binary codec takes (inside arrays: lists and interval tuples)."""
+    if isinstance(value, tuple):
+        return [None if v is None else _to_codec(v) for v in value]
+    if isinstance(value, Interval):
+        return (value.months, value.days, value.micros)
+    return value
+
+
+def _from_codec(value: Any, interval: bool) -> Any:
+    if isinstance(value, list):
+        return tuple(None if v is None else _from_codec(v, interval) for v in value)
+    if interval:
+        return Interval(*value)
+    return value
+
+
+def binary_value_encoder(t: SqlType) -> Encoder:
+    """Non-NULL engine value of type t -> its binary wire bytes."""
+    oid = t.oid
+    if not binary_supported(oid):
+        raise SqlError("42883", f"no binary output function available for type {format_type(t)}")
+    encode = binary_encoder(oid)
+    if t.element is not None or oid in (INT2VECTOR.oid, OIDVECTOR.oid):
+        return lambda v: encode(_to_codec(v))
+    if oid == INTERVAL.oid:
+        return lambda v: encode((v.months, v.days, v.micros))
+    return encode
+
+
+def text_value_encoder(t: SqlType, settings: OutputSettings) -> Encoder:
+    """Non-NULL engine value of type t -> its text wire bytes (the type's output function)."""
+    text = text_formatter(t, settings)
+    if text is str:
+        return str.encode if t.oid in _VERBATIM_TEXT_OIDS else _str_encode
+    return lambda v: text(v).encode()
+
+
+def _str_encode(v: Any) -> bytes:
+    return str(v).encode()
+
+
+def binary_value_decoder(t: SqlType) -> Decoder:
+    """Binary wire bytes of a value of type t (a Bind parameter, a binary COPY field) -> engine value."""
+    oid = t.oid
+    if not binary_supported(oid):
+        raise SqlError("42883", f"no binary input function available for type {format_type(t)}")
+    decode = binary_decoder(oid)
+    interval = oid == INTERVAL.oid or (t.element is not None and t.element.oid == INTERVAL.oid)
+    arrayish = t.element is not None or oid in (INT2VECTOR.oid, OIDVECTOR.oid)
+    type_name = format_type(t)
+
+    def convert(data: bytes) -> Any:
+        try:
+            value = decode(data)
+        except ProtocolViolation as e:
+            raise SqlError(e.sqlstate, e.message) from None
+        except ValueError as e:
+            code = "22008" if oid in _DATETIME_OIDS else "22003"
+            raise SqlError(code, f"{type_name} out of range: {e}") from None
+        if arrayish or interval:
+            return _from_codec(value, interval)
+        return value
+
+    return convert
+
