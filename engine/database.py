@@ -1,8 +1,10 @@
 """An open database: one data directory, its log, the state derived from it, and commits.
 
-Opening takes the directory's lock (two servers can never share a data directory), opens
-the log (which truncates a torn tail and refuses damage elsewhere), and replays every
-record through `DatabaseState.apply`.
+Opening (`Database.open`) takes the directory's lock (two servers can never share a data
+directory), opens the log (which truncates a torn tail and refuses damage elsewhere) and
+recovers the state (`recovery.recover`: the newest usable snapshot, then the records after
+it). `start` starts the log writer and the background checkpointer
+(`checkpoint.Checkpointer`: snapshots when enough log has grown, history pruning).
 
 COMMIT (`commit`) turns a transaction's events into one log record: the record gets the
 next LSN, is applied to the state at once (so LSN order and apply order are the same), and
@@ -23,24 +25,28 @@ import fcntl
 import logging
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from engine import events as ev
 from engine.catalog.model import Catalog, RoleDef
+from engine.checkpoint import Checkpointer
 from engine.errors import SqlError
 from engine.exec.plan import ReadPoint
+from engine.recovery import RecoveryProgress, recover
 from engine.rewind import points
 from engine.rewind.feed import Outbox
 from engine.rewind.history import PastReader
 from engine.state import DatabaseState
+from engine.storage.files import FileLayer
 from engine.storage.log import LogFailure, SegmentedLog
+from engine.storage.snapshot import SnapshotInfo, SnapshotStore
 from engine.txn.locks import LockManager
 from engine.txn.serializable import SerializableTracker
 
 log = logging.getLogger("rewinddb.engine")
 
-RECOVERY_LOG_SECONDS = 5.0
 SERVER_VERSION = "15.18"
 SERVER_VERSION_NUM = "150018"
 
@@ -49,12 +55,26 @@ class DataDirectoryLocked(Exception):
     """Another process holds this data directory."""
 
 
+@dataclass(frozen=True, slots=True)
+class StorageConfig:
+    """How a database keeps its log, snapshots and in-memory history."""
+    segment_size: int = 64 << 20          # log segment files are rolled at this size
+    snapshot_log_bytes: int = 64 << 20    # snapshot when the log grew by max(this, last snapshot's size) ...
+    snapshot_events: int = 1_000_000      # ... or by this many events ...
+    snapshot_interval: float = 60.0       # ... but at most once per this many seconds
+    snapshots_kept: int = 2               # older snapshots are deleted (never log segments)
+    history_window: int = 100_000         # transactions whose row history stays in memory
+
+
 class Database:
-    def __init__(self, data_dir: Path, lock_fd: int, storage, state: DatabaseState) -> None:
+    def __init__(self, data_dir: Path, lock_fd: int, storage: SegmentedLog, snapshots: SnapshotStore,
+                 state: DatabaseState, config: StorageConfig) -> None:
         self.data_dir = data_dir
         self._lock_fd = lock_fd
         self.log = storage
+        self.snapshots = snapshots
         self.state = state
+        self.storage_config = config
         self.locks = LockManager()
         self.serializable = SerializableTracker()
         self.transactions: dict[int, object] = {}      # txn_id -> open Transaction
@@ -76,59 +96,71 @@ class Database:
         self._sequence_positions: dict[int, tuple[int, bool]] = {}
         self.past = PastReader(self)
         self.outbox = Outbox(self)
+        self.checkpointer: Checkpointer
+        self._background: asyncio.Task[None] | None = None
 
     # ---------------------------------------------------------------- lifecycle
 
     @classmethod
-    def open(cls, data_dir: str | os.PathLike, *, segment_size: int = 64 << 20,
-             progress: Callable[[int, int], None] | None = None) -> Database:
-        """Open and recover; `progress(replayed_lsn, last_lsn)` is called every few thousand
-        records of replay, and a progress line is logged every RECOVERY_LOG_SECONDS."""
+    def open(cls, data_dir: str | os.PathLike, config: StorageConfig = StorageConfig(), *,
+             files: FileLayer | None = None, progress: RecoveryProgress | None = None) -> Database:
+        """Lock, open and recover the data directory (blocking: run it in a thread to keep
+        an event loop serving). Raises DataDirectoryLocked, LogCorruption (naming file and
+        offset) or RecoveryError when the directory cannot be opened."""
         path = Path(data_dir)
         path.mkdir(parents=True, exist_ok=True)
         lock_fd = _lock_directory(path)
         try:
-            storage = SegmentedLog.open(path / "log", segment_size=segment_size)
-            state = DatabaseState()
-            started = time.monotonic()
-            next_report = started + RECOVERY_LOG_SECONDS
-            target = storage.durable_lsn
-            if target:
-                log.info("recovery: replaying %d records", target)
-            if progress is not None:
-                progress(0, target)
-            events = 0
-            for record in storage.records(1):
-                txn = ev.decode_transaction(record.payload)
-                state.apply(record.lsn, record.commit_time_us, txn)
-                events += len(txn.events)
-                if record.lsn & 4095 == 0:
-                    if progress is not None:
-                        progress(record.lsn, target)
-                    if time.monotonic() > next_report:
-                        log.info("recovery: replayed %d of %d records (%.0f%%)", record.lsn, target,
-                                 100 * record.lsn / target)
-                        next_report = time.monotonic() + RECOVERY_LOG_SECONDS
-            if state.lsn:
-                elapsed = time.monotonic() - started
-                log.info("replayed %d records (%d events) in %.2fs", state.lsn, events, elapsed)
+            storage = SegmentedLog.open(path / "log", segment_size=config.segment_size, files=files)
+            try:
+                snapshots = SnapshotStore(path / "snapshots", files=files)
+                recovered = recover(storage, snapshots, history_window=config.history_window, progress=progress)
+            except BaseException:
+                storage.close_unstarted()
+                raise
         except BaseException:
             os.close(lock_fd)
             raise
-        return cls(path, lock_fd, storage, state)
+        db = cls(path, lock_fd, storage, snapshots, recovered.state, config)
+        db.checkpointer = Checkpointer(db, recovered)
+        return db
 
     async def start(self) -> None:
         self.log.on_durable = self._durable
         self.log.on_failure = self._failure
         await self.log.start()
+        self._background = asyncio.create_task(self.checkpointer.run(), name="rewinddb-checkpointer")
 
     async def close(self) -> None:
         try:
+            if self._background is not None:
+                self._background.cancel()
+                try:
+                    await self._background
+                except asyncio.CancelledError:
+                    pass
+                self._background = None
             await self.log.close()
         finally:
             if self._lock_fd >= 0:
                 os.close(self._lock_fd)
                 self._lock_fd = -1
+
+    async def checkpoint(self) -> SnapshotInfo | None:
+        """Snapshot the state as of now (CHECKPOINT, `rewinddb snapshot`); None if the
+        newest snapshot is already as of the current LSN."""
+        return await self.checkpointer.take()
+
+    def oldest_read_lsn(self) -> int:
+        """The oldest LSN an open transaction may still read at (the state's LSN if none)."""
+        oldest = self.state.lsn
+        for session in self.sessions.values():
+            txn = getattr(session, "txn", None)
+            if txn is not None:
+                for lsn in (txn.statement_lsn, txn.snapshot_lsn):
+                    if lsn is not None and lsn < oldest:
+                        oldest = lsn
+        return oldest
 
     def _durable(self, lsn: int) -> None:
         if lsn > self.visible_lsn:

@@ -199,6 +199,7 @@ def decode_transaction(payload: bytes) -> Transaction:
 _EPOCH = dt.datetime(1970, 1, 1)
 _EPOCH_TZ = dt.datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = dt.timedelta(microseconds=1)
+_timedelta = dt.timedelta  # positional (days, seconds, microseconds) is the fast form
 
 
 def _to_storage(t: SqlType) -> Callable[[Any], Any] | None:
@@ -236,9 +237,9 @@ def _from_storage(t: SqlType) -> Callable[[Any], Any] | None:
     if oid == DATE.oid:
         return dt.date.fromordinal
     if oid == TIMESTAMP.oid:
-        return lambda v: _EPOCH + dt.timedelta(microseconds=v)
+        return lambda v: _EPOCH + _timedelta(0, 0, v)
     if oid == TIMESTAMPTZ.oid:
-        return lambda v: _EPOCH_TZ + dt.timedelta(microseconds=v)
+        return lambda v: _EPOCH_TZ + _timedelta(0, 0, v)
     if oid == TIME.oid:
         def time_from(v: int) -> dt.time:
             s, us = divmod(v, 1_000_000)
@@ -262,29 +263,44 @@ def _nested_tuple(v: Any, inner: Callable[[Any], Any]) -> Any:
 
 
 class RowCodec:
-    """Converts one table shape's row tuples to and from their storage form."""
+    """Converts one table shape's row tuples to and from their storage form.
 
-    __slots__ = ("width", "_to", "_from")
+    Both directions are compiled into one Python function per table shape (a tuple or
+    list display with the per-column conversions inlined), so converting a row costs one
+    call instead of a loop over its slots: replay decodes every row event through here."""
+
+    __slots__ = ("width", "encode", "decode")
 
     def __init__(self, table: TableDef) -> None:
         self.width = table.width
-        self._to = [(c.slot, f) for c in table.columns if (f := _to_storage(c.type)) is not None]
-        self._from = [(c.slot, f) for c in table.columns if (f := _from_storage(c.type)) is not None]
+        self.encode: Callable[[tuple], list] = _row_function(
+            table.width, {c.slot: f for c in table.columns if (f := _to_storage(c.type)) is not None}, "list")
+        self.decode: Callable[[list], tuple] = _row_function(
+            table.width, {c.slot: f for c in table.columns if (f := _from_storage(c.type)) is not None}, "tuple")
 
-    def encode(self, row: tuple) -> list:
-        values = list(row)
-        for slot, f in self._to:
-            v = values[slot]
-            if v is not None:
-                values[slot] = f(v)
-        return values
 
-    def decode(self, values: list) -> tuple:
-        for slot, f in self._from:
-            v = values[slot]
-            if v is not None:
-                values[slot] = f(v)
-        return tuple(values)
+def _row_function(width: int, converters: dict[int, Callable[[Any], Any]], kind: str) -> Callable[[Any], Any]:
+    """`row -> list|tuple` of `width` values, `converters[slot]` applied to non-NULL ones.
+
+    A shorter row (from before a column was added) is padded with NULLs; slots beyond
+    `width` (from a newer shape) pass through unconverted."""
+    items = []
+    for slot in range(width):
+        if slot in converters:
+            items.append(f"(None if (x := v[{slot}]) is None else f{slot}(x))")
+        else:
+            items.append(f"v[{slot}]")
+    display = ", ".join(items) + ("," if width == 1 and kind == "tuple" else "")
+    body = f"[{display}]" if kind == "list" else f"({display})"
+    source = (f"def convert(v):\n"
+              f"    if len(v) != {width}:\n"
+              f"        if len(v) > {width}:\n"
+              f"            return convert(v[:{width}]) + {kind}(v[{width}:])\n"
+              f"        v = list(v) + [None] * ({width} - len(v))\n"
+              f"    return {body}\n")
+    namespace: dict[str, Any] = {f"f{slot}": f for slot, f in converters.items()}
+    exec(compile(source, f"<row codec, {width} slots>", "exec"), namespace)
+    return namespace["convert"]
 
 
 def storage_value(t: SqlType, value: Any) -> Any:

@@ -872,6 +872,9 @@ class Session:
             return Cursor(None, None, "NOTIFY")
         if kind == "noop":
             return Cursor(None, None, a["tag"])
+        if kind == "checkpoint":
+            await self.db.checkpoint()
+            return Cursor(None, None, "CHECKPOINT")
         if kind == "deallocate":
             if a["name"] is None:
                 self.prepared.clear()

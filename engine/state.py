@@ -10,6 +10,12 @@ damaged log and raises `ApplyError`, never a half-applied state visible to a rea
 For time travel the state also keeps, per LSN, the commit time and the committing user
 (`TransactionIndex`: two compact arrays), so `FOR SYSTEM_TIME AS OF <timestamp>` finds its
 LSN by binary search and history rows know when and by whom each version was written.
+
+The catalog's history is also kept as the schema events that made it (`schema_changes`,
+small), so a snapshot can carry it and a restarted server knows the schema at every LSN,
+including those before its snapshot. Row history (the undo entries of `TableData`) is kept
+from `history_floor` on: replay does not record it for LSNs older than the history window,
+and `set_history_floor` drops it as the window moves on.
 """
 from __future__ import annotations
 
@@ -21,6 +27,9 @@ from engine.catalog.changes import apply_event
 from engine.catalog.model import Catalog
 from engine.events import RowCodec, value_from_storage
 from engine.txn.versions import TableData
+
+_RowInserted, _RowUpdated, _RowDeleted = ev.RowInserted, ev.RowUpdated, ev.RowDeleted
+_NOT_SCHEMA = (ev.SequenceAdvanced, ev.TableTruncated, ev.Notified)
 
 
 class ApplyError(Exception):
@@ -67,16 +76,19 @@ class TransactionIndex:
 
 
 class DatabaseState:
-    def __init__(self, catalog: Catalog | None = None) -> None:
+    def __init__(self) -> None:
         self.lsn = 0
         self.commit_time_us = 0
-        self.catalog = catalog or Catalog()
+        self.catalog = Catalog()
         self._catalog_lsns: list[int] = [0]
         self._catalogs: list[Catalog] = [self.catalog]
+        self.schema_changes: list[tuple[int, list[ev.Event]]] = []   # (lsn, its schema events)
         self.tables: dict[int, TableData] = {}
         self.codecs: dict[int, RowCodec] = {}
         self.sequences: dict[int, tuple[int, bool]] = {}   # seq_id -> (last value, is_called)
         self.transactions = TransactionIndex()
+        self.history_floor = 0      # no undo entries are kept before this LSN
+        self.events_applied = 0     # row and schema events applied by this process
 
     def catalog_at(self, lsn: int) -> Catalog:
         """The catalog as it was right after transaction `lsn`."""
@@ -97,23 +109,29 @@ class DatabaseState:
             raise ApplyError(f"record {lsn} does not follow {self.lsn}")
         catalog = self.catalog
         tables = self.tables
+        codecs = self.codecs
+        schema_events: list[ev.Event] | None = None
         for event in txn.events:
             t = type(event)
-            if t is ev.RowInserted:
-                tables[event.table_id].insert(lsn, event.rowid, self.codecs[event.table_id].decode(event.values))
-            elif t is ev.RowUpdated:
-                tables[event.table_id].update(lsn, event.rowid, self.codecs[event.table_id].decode(event.values))
-            elif t is ev.RowDeleted:
+            if t is _RowInserted:
+                tables[event.table_id].insert(lsn, event.rowid, codecs[event.table_id].decode(event.values))
+            elif t is _RowUpdated:
+                tables[event.table_id].update(lsn, event.rowid, codecs[event.table_id].decode(event.values))
+            elif t is _RowDeleted:
                 tables[event.table_id].delete(lsn, event.rowid)
-            elif t is ev.SequenceAdvanced:
-                self._advance_sequence(catalog, event)
-            elif t is ev.TableTruncated:
-                tables[event.table_id].truncate(lsn)
-            elif t is ev.Notified:
-                pass
+            elif t in _NOT_SCHEMA:
+                if t is ev.SequenceAdvanced:
+                    self._advance_sequence(catalog, event)
+                elif t is ev.TableTruncated:
+                    tables[event.table_id].truncate(lsn)
             else:
                 catalog = apply_event(catalog, event)
                 self._apply_schema_data(lsn, catalog, event)
+                if schema_events is None:
+                    schema_events = []
+                schema_events.append(event)
+        if schema_events is not None:
+            self.schema_changes.append((lsn, schema_events))
         if catalog is not self.catalog:
             self.catalog = catalog
             self._catalog_lsns.append(lsn)
@@ -121,6 +139,29 @@ class DatabaseState:
         self.lsn = lsn
         self.commit_time_us = commit_time_us
         self.transactions.add(commit_time_us, txn.user)
+        self.events_applied += len(txn.events)
+
+    def restore_catalog_history(self, changes: list[tuple[int, list[ev.Event]]]) -> None:
+        """Rebuild every catalog version from the schema events that made them (a snapshot
+        carries them); leaves `catalog` at the last one. Row data is the caller's."""
+        catalog = Catalog()
+        lsns, catalogs = [0], [catalog]
+        for lsn, events in changes:
+            for event in events:
+                catalog = apply_event(catalog, event)
+            lsns.append(lsn)
+            catalogs.append(catalog)
+        self.catalog, self._catalog_lsns, self._catalogs = catalog, lsns, catalogs
+        self.schema_changes = list(changes)
+
+    def set_history_floor(self, lsn: int) -> None:
+        """Keep no row history at or before `lsn` from now on (tables created later too);
+        history already recorded after the previous floor is dropped up to `lsn`."""
+        if lsn <= self.history_floor:
+            return
+        self.history_floor = lsn
+        for data in self.tables.values():
+            data.prune_history(lsn)
 
     def _advance_sequence(self, catalog, event: ev.SequenceAdvanced) -> None:
         current = self.sequences.get(event.seq_id)
@@ -133,7 +174,8 @@ class DatabaseState:
         """The row-storage side of a schema event (the catalog side is apply_event's)."""
         if isinstance(event, ev.TableCreated):
             tid = event.table.table_id
-            self.tables[tid] = TableData(tid, lsn)
+            data = self.tables[tid] = TableData(tid, lsn)
+            data.history_floor = max(lsn, self.history_floor)
             self.codecs[tid] = RowCodec(event.table)
         elif isinstance(event, (ev.ColumnAdded, ev.ColumnAltered, ev.TableAltered, ev.ColumnDropped,
                                 ev.ColumnRenamed, ev.TableRenamed)):

@@ -2,8 +2,8 @@
 
 `Server.run()` starts the HTTP API (server/http.py) if `http_port` is set, so `/health` answers
 503 during recovery; opens the data directory (replaying the log in a worker thread while the
-event loop serves HTTP), starts the log writer, listens on host:port and logs one line when
-ready. SIGTERM or SIGINT stops accepting new
+event loop serves HTTP; `recovery` tells how far it is), starts the log writer and the
+checkpointer (background snapshots), listens on host:port and logs one line when ready. SIGTERM or SIGINT stops accepting new
 connections, lets every connection finish the message it is handling (so in-flight
 commits complete and are acknowledged), closes the connections and the log, and returns
 exit status 0. A failed log write or fsync is fatal: the server stops at once with a
@@ -12,10 +12,12 @@ non-zero status and acknowledges nothing more.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 
-from engine.database import Database
+from engine.database import Database, StorageConfig
+from engine.recovery import RecoveryProgress
 from server.auth import AuthConfig, is_loopback, password_verifier
 from server.config import Config
 from server.metrics import Metrics
@@ -35,7 +37,7 @@ class Server:
         self.metrics = Metrics(config.log_min_duration_statement)
         self.http = None
         self.stopping = False
-        self.recovery: tuple[int, int] = (0, 0)     # (replayed LSN, last LSN) while recovering
+        self.recovery = RecoveryProgress()      # how far opening the data directory is
         self.auth = AuthConfig(config.local_auth, config.auth, config.superuser, config.password or None)
         self.tls: Tls | None = None
 
@@ -47,9 +49,6 @@ class Server:
         for conn in self.connections:
             if conn.session is not None and conn.session.backend_pid == process_id and conn.secret == secret:
                 conn.cancel()
-
-    def _recovery_progress(self, lsn: int, target: int) -> None:
-        self.recovery = (lsn, target)      # from the recovery thread; read by /health
 
     def stop(self, exit_code: int = 0) -> None:
         self.exit_code = max(self.exit_code, exit_code)
@@ -68,15 +67,17 @@ class Server:
             self.http = HttpApi(self)
             await self.http.start(self.config.host, self.config.http_port)
         try:
-            db = await asyncio.to_thread(Database.open, self.config.data_dir, segment_size=self.config.segment_size,
-                                         progress=self._recovery_progress)
+            db = await asyncio.to_thread(Database.open, self.config.data_dir, storage_config(self.config),
+                                         progress=self.recovery)
         except BaseException:
             if self.http is not None:
                 await self.http.close()
             raise
+        gc.freeze()     # the recovered state is long-lived: keep it out of every future collection
         db.bootstrap_role = self.auth.bootstrap_role()
         db.password_verifier = password_verifier
         db.on_fatal = lambda exc: self.stop(1)
+        db.settings["synchronous_commit"] = self.config.synchronous_commit
         db.log.on_flushed = self.metrics.flushed
         await db.start()
         self.db = db
@@ -133,3 +134,10 @@ class Server:
                 log.error("closing the log failed: %s", e)
                 self.exit_code = max(self.exit_code, 1)
         log.info("stopped")
+
+
+def storage_config(config: Config) -> StorageConfig:
+    """The engine's storage settings out of the server's."""
+    return StorageConfig(segment_size=config.segment_size, snapshot_log_bytes=config.snapshot_log_bytes,
+                         snapshot_events=config.snapshot_events, snapshot_interval=config.snapshot_interval,
+                         snapshots_kept=config.snapshots_kept, history_window=config.history_window)

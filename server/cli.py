@@ -4,11 +4,16 @@
     rewinddb shell [--data-dir D | --connect DSN]
     rewinddb backup [--data-dir D] DESTINATION
     rewinddb cert [--out-dir D] [--host NAME ...]
+    rewinddb verify --data-dir D            check every record and every snapshot
+    rewinddb verify --digest HEX --lsn N    prove the log up to N still has that digest
+    rewinddb snapshot --data-dir D          write a snapshot now (server stopped)
+    rewinddb log --data-dir D [--from LSN] [--table T] [--json]   print the events
 
 `serve` takes every setting of `server.config.SETTINGS` as a flag, a REWINDDB_* environment
 variable or a key of the TOML file (`--config` / REWINDDB_CONFIG), in that order of precedence;
 `rewinddb serve --help` lists them all. `shell` is the SQL shell
-(`server.shell`); `backup` copies the log while the server runs (`server.backup`).
+(`server.shell`); `backup` copies the log while the server runs (`server.backup`); the
+operator's tools `verify`, `snapshot` and `log` are in `server/tools.py`.
 """
 from __future__ import annotations
 
@@ -18,8 +23,10 @@ import logging
 import sys
 
 from engine.database import DataDirectoryLocked
+from engine.recovery import RecoveryError
 from engine.storage.log import LogCorruption
 from server import config as cfg
+from server.tools import add_tool_commands, run_tool
 
 log = logging.getLogger("rewinddb")
 
@@ -48,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     cert.add_argument("--host", action="append", dest="hosts",
                       help="a name or address the certificate is for (repeatable; default localhost, "
                            "127.0.0.1, ::1)")
+    add_tool_commands(commands)
     return parser
 
 
@@ -66,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         cert_path, key_path = make_self_signed(args.out_dir, args.hosts or ["localhost", "127.0.0.1", "::1"])
         print(f"wrote {cert_path} and {key_path}")
         return 0
-    return 2
+    return run_tool(args)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -90,6 +98,9 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     except LogCorruption as e:
         log.error("refusing to start: the log is damaged: %s; run `rewinddb verify`", e)
+        return 1
+    except RecoveryError as e:
+        log.error("refusing to start: %s", e)
         return 1
     except (OSError, ValueError) as e:
         log.error("could not start: %s", e)

@@ -137,6 +137,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", STRING, "./rewinddb-data", "Data directory: the log, snapshots and the lock file.",
             "storage"),
     Setting("segment_size", SIZE, 64 << 20, "Size at which the log rolls over to a new segment file.", "storage"),
+    Setting("synchronous_commit", STRING, "on",
+            "Whether a commit waits for its fsync before it is acknowledged, as PostgreSQL's setting of the "
+            "same name: off acknowledges at once (a crash may lose the last commits, never part of one). "
+            "Sessions can SET it.", "storage", choices=("on", "off")),
+    Setting("snapshot_log_bytes", SIZE, 64 << 20,
+            "Take a snapshot in the background when the log grew by this much, or by the last snapshot's "
+            "size if that is larger, since the last one ...", "storage"),
+    Setting("snapshot_events", INT, 1_000_000, "... or by this many events ...", "storage"),
+    Setting("snapshot_interval", FLOAT, 60.0, "... but at most once per this many seconds.", "storage"),
+    Setting("snapshots_kept", INT, 2,
+            "Snapshots kept; older ones are deleted. Log segments are never deleted for snapshots.", "storage"),
+    Setting("history_window", INT, 100_000,
+            "Transactions whose row history (for time travel) is kept in memory; older history is not "
+            "loaded at startup and is dropped as new transactions commit.", "storage"),
     # security (server/auth.py, server/tls.py)
     Setting("tls_cert", STRING, "", "PEM certificate (chain): SSLRequest is answered with TLS when set, "
             "refused otherwise. `rewinddb cert` makes a self-signed pair for local use.", "security"),

@@ -243,9 +243,9 @@ class _Exchange:
         server = self.server
         db = server.db
         if db is None:
-            replayed, target = server.recovery
-            await self._respond(503, {"status": "recovering", "replayed_lsn": replayed, "target_lsn": target},
-                                "/health")
+            progress = server.recovery
+            await self._respond(503, {"status": "recovering", "replayed_lsn": progress.replayed_lsn,
+                                      "target_lsn": progress.target_lsn}, "/health")
         elif db.failed is not None:
             await self._respond(503, {"status": "failed"}, "/health")
         elif server.stopping:

@@ -453,8 +453,10 @@ def parse_utility(text: str) -> Utility | None:
         return _STATEMENT_PARSERS[first](_Tokens(text), text)
     if first in ("create", "alter", "drop") and _ROLE_WORD.match(text):
         return _role_statement(_Tokens(text), text)
-    if first in ("vacuum", "analyze", "analyse", "checkpoint"):
-        return Utility("noop", {"tag": "VACUUM" if first == "vacuum" else ("CHECKPOINT" if first == "checkpoint" else "ANALYZE")}, text)
+    if first == "checkpoint":
+        return Utility("checkpoint", {}, text)
+    if first in ("vacuum", "analyze", "analyse"):
+        return Utility("noop", {"tag": "VACUUM" if first == "vacuum" else "ANALYZE"}, text)
     return None
 
 

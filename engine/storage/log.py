@@ -106,6 +106,12 @@ class Log(Protocol):
         """The highest LSN known to be on stable storage."""
         ...
 
+    @property
+    def record_bytes(self) -> int:
+        """Bytes of framed records appended so far (frame headers included, segment
+        headers and preallocated space not): how much log there is."""
+        ...
+
     def head(self) -> tuple[int, str]:
         """(durable LSN, hex chain value after it); (0, hex of 32 zero bytes) when empty."""
         ...
@@ -140,6 +146,10 @@ class Log(Protocol):
         """Make everything queued durable, stop the writer, release resources; idempotent."""
         ...
 
+    def close_unstarted(self) -> None:
+        """`close` for a log whose writer was never started, without an event loop."""
+        ...
+
     def append_durable(self, commit_time_us: int, payload: bytes) -> int:
         """Append and make durable before returning, in the calling thread (for tools with
         no event loop); not to be mixed with `start()`."""
@@ -162,6 +172,7 @@ class GroupCommitLog:
         self._last_lsn = 0
         self._last_time = 0
         self._last_chain = GENESIS_CHAIN
+        self._record_bytes = 0
         self._durable_lsn = 0
         self._durable_chain = GENESIS_CHAIN
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
@@ -209,6 +220,10 @@ class GroupCommitLog:
     def durable_lsn(self) -> int:
         return self._durable_lsn
 
+    @property
+    def record_bytes(self) -> int:
+        return self._record_bytes
+
     def head(self) -> tuple[int, str]:
         """(last durable LSN, hex chain digest after it)."""
         return self._durable_lsn, self._durable_chain.hex()
@@ -225,7 +240,8 @@ class GroupCommitLog:
         if len(payload) > MAX_PAYLOAD:
             raise ValueError(f"a record of {len(payload)} bytes is larger than the limit ({MAX_PAYLOAD})")
 
-    def _appended(self, lsn: int, commit_time_us: int, chain: bytes) -> None:
+    def _appended(self, lsn: int, commit_time_us: int, chain: bytes, size: int) -> None:
+        self._record_bytes += size
         self._last_lsn = lsn
         self._last_time = commit_time_us
         self._last_chain = chain
@@ -330,15 +346,26 @@ class GroupCommitLog:
 
     async def close(self) -> None:
         """Make everything queued durable, stop the writer, release files. Idempotent."""
+        if self._writer is None:
+            self.close_unstarted()
+            return
         if self._closed:
             return
         self._closed = True
+        assert self._wake is not None
+        self._closing = True
+        self._wake.set()
+        await asyncio.shield(self._writer)
+        self._release()
+
+    def close_unstarted(self) -> None:
+        """`close` for a log whose writer was never started, without an event loop."""
         if self._writer is not None:
-            assert self._wake is not None
-            self._closing = True
-            self._wake.set()
-            await asyncio.shield(self._writer)
-        elif self._has_queue() and self._failure is None:
+            raise RuntimeError("the writer was started: use close()")
+        if self._closed:
+            return
+        self._closed = True
+        if self._has_queue() and self._failure is None:
             try:
                 self._flush_here()
             except LogFailure:
@@ -461,6 +488,7 @@ class SegmentedLog(GroupCommitLog):
         self._last_chain = self._durable_chain = prev.last_chain
         self._last_time = prev.last_time
         self._end, self._last_offset = prev.data_end, prev.last_offset
+        self._record_bytes = sum(segment.index.data_end - SEGMENT_HEADER_SIZE for segment in self._segments)
 
     def _load_sealed(self, handle: FileHandle, path: str, header: SegmentHeader, prev_time: int) -> SegmentIndex:
         size = handle.size()
@@ -625,7 +653,7 @@ class SegmentedLog(GroupCommitLog):
         self._queued += 1
         self._end = end
         self._last_offset = start
-        self._appended(lsn, commit_time_us, chain)
+        self._appended(lsn, commit_time_us, chain, FRAME_HEADER_SIZE + len(payload))
         return lsn
 
     def _has_queue(self) -> bool:

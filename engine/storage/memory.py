@@ -16,7 +16,7 @@ from bisect import bisect_right
 from collections.abc import Iterator
 
 from .log import GroupCommitLog
-from .segment import GENESIS_CHAIN, StoredRecord, next_chain
+from .segment import FRAME_HEADER_SIZE, GENESIS_CHAIN, StoredRecord, next_chain
 
 __all__ = ["MemoryLog"]
 
@@ -43,7 +43,7 @@ class MemoryLog(GroupCommitLog):
         chain = next_chain(self._last_chain, lsn, commit_time_us, payload)
         self._records.append(StoredRecord(lsn, commit_time_us, payload, chain))
         self._times.append(commit_time_us)
-        self._appended(lsn, commit_time_us, chain)
+        self._appended(lsn, commit_time_us, chain, FRAME_HEADER_SIZE + len(payload))
         return lsn
 
     def _has_queue(self) -> bool:

@@ -25,7 +25,7 @@ import hashlib
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import crc32c as _crc32c
 
@@ -102,9 +102,11 @@ def decode_segment_header(data: bytes) -> SegmentHeader | str:
     return SegmentHeader(base, prev_chain)
 
 
-@dataclass(frozen=True, slots=True)
-class StoredRecord:
-    """One record as the log hands it out."""
+class StoredRecord(NamedTuple):
+    """One record as the log hands it out.
+
+    A NamedTuple rather than a frozen dataclass: one is built per record on the replay
+    path, where a frozen dataclass's __init__ costs three times as much (~0.55 µs)."""
 
     lsn: int
     commit_time_us: int  # UTC microseconds since the Unix epoch
@@ -141,7 +143,8 @@ class FrameReader:
 
     def _walk(self, records: bool) -> Iterator[Any]:
         handle, limit = self.handle, self.limit
-        unpack, hsize, crc, record = FRAME_HEADER.unpack_from, FRAME_HEADER_SIZE, crc32c, StoredRecord
+        unpack, hsize, crc = FRAME_HEADER.unpack_from, FRAME_HEADER_SIZE, crc32c
+        make, record = tuple.__new__, StoredRecord
         base = self.pos  # file offset of buf[0]
         buf = b""
         view = memoryview(buf)
@@ -186,7 +189,7 @@ class FrameReader:
             if fields[4] != TYPE_TRANSACTION:
                 self.stop = "type"
                 return
-            yield record(fields[2], fields[3], buf[i + hsize : end], fields[6]) if records else fields
+            yield make(record, (fields[2], fields[3], buf[i + hsize : end], fields[6])) if records else fields
             i = end
 
 

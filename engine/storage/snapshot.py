@@ -100,9 +100,15 @@ class _Writing:
 class SnapshotStore:
     """The snapshot files in one directory (created if missing; stale temp files removed)."""
 
-    def __init__(self, directory: str | os.PathLike[str], *, files: FileLayer | None = None) -> None:
+    def __init__(self, directory: str | os.PathLike[str], *, files: FileLayer | None = None,
+                 read_only: bool = False) -> None:
+        """`read_only` (for tools that inspect a directory a server may be using): no
+        directory is created, no stale temp file removed, nothing set aside."""
         self.directory = Path(directory)
         self._files = files or OsFileLayer()
+        self._read_only = read_only
+        if read_only:
+            return
         self._files.makedirs(str(self.directory))
         for name in self._files.listdir(str(self.directory)):
             if name.endswith(SUFFIX + ".tmp"):
@@ -169,6 +175,8 @@ class SnapshotStore:
         return SnapshotInfo(lsn, commit_time_us, Path(path), size)
 
     def _names(self) -> list[tuple[int, str]]:
+        if not self._files.exists(str(self.directory)):
+            return []
         found = [(lsn, name) for name in self._files.listdir(str(self.directory)) if (lsn := _parse_name(name)) is not None]
         return sorted(found, reverse=True)
 
@@ -177,7 +185,7 @@ class SnapshotStore:
         infos = [self._header(str(self.directory / name)) for _, name in self._names()]
         return [info for info in infos if isinstance(info, SnapshotInfo)]
 
-    def _validate(self, info: SnapshotInfo) -> str | None:
+    def validate(self, info: SnapshotInfo) -> str | None:
         """What is wrong with the whole file, or None."""
         handle = self._files.open(str(info.path))
         try:
@@ -200,7 +208,9 @@ class SnapshotStore:
         finally:
             handle.close()
 
-    def _chunks(self, info: SnapshotInfo) -> Iterator[bytes]:
+    def read(self, info: SnapshotInfo) -> Iterator[bytes]:
+        """The chunks of a snapshot (validate it first); raises SnapshotCorruption if the
+        file changed since."""
         handle = self._files.open(str(info.path))
         try:
             size = handle.size()
@@ -234,14 +244,24 @@ class SnapshotStore:
             if isinstance(info, SnapshotInfo):
                 if not accept(info):
                     continue
-                problem = self._validate(info)
+                problem = self.validate(info)
                 if problem is None:
-                    return info, self._chunks(info)
+                    return info, self.read(info)
             else:
                 problem = info
-            logger.warning("snapshot %s is damaged (%s); moving it aside to %s.corrupt", path, problem, path)
-            self._files.rename(path, path + ".corrupt")
+            self._set_aside(path, problem)
         return None
+
+    def set_aside(self, info: SnapshotInfo, problem: str) -> None:
+        """Move a snapshot whose content the engine cannot use aside (to `.corrupt`)."""
+        self._set_aside(str(info.path), problem)
+
+    def _set_aside(self, path: str, problem: str) -> None:
+        if self._read_only:
+            logger.warning("snapshot %s is damaged (%s)", path, problem)
+            return
+        logger.warning("snapshot %s is damaged (%s); moving it aside to %s.corrupt", path, problem, path)
+        self._files.rename(path, path + ".corrupt")
 
     def open_newest_valid(self, max_lsn: int) -> tuple[SnapshotInfo, Iterator[bytes]] | None:
         """The newest intact snapshot with lsn <= `max_lsn` (the log's last LSN) and its

@@ -4,21 +4,24 @@
 entry (lsn, rowid, before, after) in LSN order, so the table as of LSN n is `rows` with the
 changes after n undone: `overlay(n)` gives {rowid: version at n, or None if absent at n}
 for just the rows that changed after n. Reads at the newest LSN, the common case, need no
-overlay at all. Undo entries older than the history window are pruned; reads before
-`history_floor` are served elsewhere (snapshot + replay). Until the first pruning the
-floor is `created_lsn` and the history is complete: the table was empty before it.
+overlay at all. Undo entries before `history_floor` are not kept (replay does not record
+them for LSNs older than the history window, and `prune_history` drops them as the window
+moves on); reads before `history_floor` are served elsewhere (snapshot + replay). Until
+the first pruning the floor is `created_lsn` and the history is complete: the table was
+empty before it.
 
 Unique indexes (primary keys included) map key -> rowid over the newest applied rows. A
 key is a tuple of the indexed slots' values; keys with a NULL are not indexed (NULLs are
 distinct, as in PostgreSQL).
 
 Invariants: only `DatabaseState.apply` mutates a TableData (through insert/update/delete),
-in LSN order; every mutation is recorded in the undo history before it is visible.
+in LSN order; every mutation at or after `history_floor` is recorded in the undo history
+before it is visible.
 """
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from typing import Iterable
+from typing import Callable, Iterable
 
 ABSENT = None  # an overlay value meaning "no such row at that point"
 
@@ -26,16 +29,13 @@ ABSENT = None  # an overlay value meaning "no such row at that point"
 class UniqueIndex:
     """key -> rowid over the newest applied rows."""
 
-    __slots__ = ("index_id", "slots", "entries")
+    __slots__ = ("index_id", "slots", "entries", "key")
 
     def __init__(self, index_id: int, slots: tuple[int, ...]) -> None:
         self.index_id = index_id
         self.slots = slots
         self.entries: dict[tuple, int] = {}
-
-    def key(self, row: tuple) -> tuple | None:
-        k = tuple([row[s] for s in self.slots])
-        return None if None in k else k
+        self.key: Callable[[tuple], tuple | None] = _key_function(slots)
 
     def add(self, rowid: int, row: tuple) -> None:
         k = self.key(row)
@@ -46,6 +46,22 @@ class UniqueIndex:
         k = self.key(row)
         if k is not None and self.entries.get(k) == rowid:
             del self.entries[k]
+
+
+def _key_function(slots: tuple[int, ...]) -> Callable[[tuple], tuple | None]:
+    """row -> its key over `slots`, or None when a key column is NULL."""
+    if len(slots) == 1:
+        (slot,) = slots
+
+        def single(row: tuple) -> tuple | None:
+            v = row[slot]
+            return None if v is None else (v,)
+        return single
+
+    def composite(row: tuple) -> tuple | None:
+        k = tuple([row[s] for s in slots])
+        return None if None in k else k
+    return composite
 
 
 class TableData:
@@ -67,11 +83,15 @@ class TableData:
 
     def insert(self, lsn: int, rowid: int, row: tuple) -> None:
         self.rows[rowid] = row
-        for idx in self.unique.values():
-            idx.add(rowid, row)
+        if self.unique:
+            for idx in self.unique.values():
+                idx.add(rowid, row)
         if rowid >= self.next_rowid:
             self.next_rowid = rowid + 1
-        self._record(lsn, rowid, None, row)
+        if lsn >= self.history_floor:
+            self.undo.append((lsn, rowid, None, row))
+            self.undo_lsns.append(lsn)
+        self.last_lsn = lsn
 
     def update(self, lsn: int, rowid: int, row: tuple) -> None:
         before = self.rows[rowid]
@@ -79,22 +99,23 @@ class TableData:
         for idx in self.unique.values():
             idx.remove(rowid, before)
             idx.add(rowid, row)
-        self._record(lsn, rowid, before, row)
+        if lsn >= self.history_floor:
+            self.undo.append((lsn, rowid, before, row))
+            self.undo_lsns.append(lsn)
+        self.last_lsn = lsn
 
     def delete(self, lsn: int, rowid: int) -> None:
         before = self.rows.pop(rowid)
         for idx in self.unique.values():
             idx.remove(rowid, before)
-        self._record(lsn, rowid, before, None)
+        if lsn >= self.history_floor:
+            self.undo.append((lsn, rowid, before, None))
+            self.undo_lsns.append(lsn)
+        self.last_lsn = lsn
 
     def truncate(self, lsn: int) -> None:
         for rowid in list(self.rows):
             self.delete(lsn, rowid)
-
-    def _record(self, lsn: int, rowid: int, before: tuple | None, after: tuple | None) -> None:
-        self.undo.append((lsn, rowid, before, after))
-        self.undo_lsns.append(lsn)
-        self.last_lsn = lsn
 
     def reshape(self, lsn: int, width: int, fill_slot: int | None = None, fill=None) -> None:
         """Widen every row to `width` slots (ADD COLUMN); readers at earlier LSNs ignore the new slots."""
