@@ -28,7 +28,7 @@ import logging
 import time
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
@@ -140,15 +140,31 @@ class StateCapture:
         try:
             yield _encode(self._header)
             for table, data in self._tables:
-                codec = RowCodec(table)
+                encode = _live_encoder(table)
                 for rows in _rows_at(data, self.lsn, table.width):
                     await asyncio.sleep(0)
                     self.rows += len(rows)
                     yield _encode(TableRows(table.table_id, [rowid for rowid, _ in rows],
-                                            [codec.encode(row) for _, row in rows]))
+                                            [encode(row) for _, row in rows]))
             yield _encode(SnapshotEnd(len(self._tables), self.rows))
         finally:
             self.release()
+
+
+def _live_encoder(table: TableDef) -> Callable[[tuple], list]:
+    """row -> storage form, with NULL in the slots of dropped columns (nobody reads them)."""
+    encode = RowCodec(table).encode
+    live = {c.slot for c in table.columns}
+    dropped = [slot for slot in range(table.width) if slot not in live]
+    if not dropped:
+        return encode
+
+    def encode_live(row: tuple) -> list:
+        values = encode(row)
+        for slot in dropped:
+            values[slot] = None
+        return values
+    return encode_live
 
 
 def _rows_at(data: TableData, lsn: int, width: int) -> Iterable[list[tuple[int, tuple]]]:
@@ -259,12 +275,12 @@ def describe_difference(a: DatabaseState, b: DatabaseState) -> str | None:
         if table_id not in a.tables or table_id not in b.tables:
             return f"table {table.name} ({table_id}) has no rows on one side"
         da, db = a.tables[table_id], b.tables[table_id]
-        codec = RowCodec(table)
+        encode = _live_encoder(table)
         if da.rows.keys() != db.rows.keys():
             missing = sorted(da.rows.keys() ^ db.rows.keys())[:5]
             return f"table {table.name} ({table_id}): row ids differ, e.g. {missing}"
         for rowid, row in da.rows.items():
-            if _encode(codec.encode(row)) != _encode(codec.encode(db.rows[rowid])):
+            if _encode(encode(row)) != _encode(encode(db.rows[rowid])):
                 return f"table {table.name} ({table_id}): row {rowid} is {row} on one side, {db.rows[rowid]} on the other"
         used = max(da.rows, default=0)
         if min(da.next_rowid, db.next_rowid) <= used:
