@@ -29,7 +29,6 @@ import time
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 import msgspec
@@ -354,8 +353,7 @@ class Checkpointer:
         try:
             await db.log.wait_durable(capture.lsn)
             capture.set_chain(db.log.chain_at(capture.lsn))
-            path = await db.snapshots.write(capture.lsn, capture.commit_time_us, capture.chunks())
-            info = SnapshotInfo(capture.lsn, capture.commit_time_us, path, await asyncio.to_thread(_size, path))
+            info = await db.snapshots.write(capture.lsn, capture.commit_time_us, capture.chunks())
             removed = await asyncio.to_thread(db.snapshots.prune, self.config.snapshots_kept)
         except BaseException:
             self.failures += 1
@@ -393,7 +391,3 @@ class Checkpointer:
         floor = min(floor, self._db.oldest_read_lsn())
         if floor > state.history_floor:
             state.set_history_floor(floor)
-
-
-def _size(path: Path) -> int:
-    return path.stat().st_size

@@ -118,8 +118,8 @@ class SnapshotStore:
 
     async def write(
         self, lsn: int, commit_time_us: int, chunks: AsyncIterable[bytes] | Iterable[bytes]
-    ) -> Path:
-        """Write the snapshot as of `lsn` from `chunks`; returns its path once durable."""
+    ) -> SnapshotInfo:
+        """Write the snapshot as of `lsn` from `chunks`; returns it once durable."""
         final = self.directory / _name(lsn)
         tmp = str(final) + ".tmp"
         handle = await asyncio.to_thread(self._files.open, tmp, write=True, create=True)
@@ -134,15 +134,15 @@ class SnapshotStore:
                 if size >= BATCH_BYTES:
                     await asyncio.to_thread(state.batch, raw)
                     raw, size = [], 0
-            await asyncio.to_thread(self._finish, state, raw, lsn, commit_time_us, tmp, str(final))
+            size = await asyncio.to_thread(self._finish, state, raw, lsn, commit_time_us, tmp, str(final))
         except BaseException:
             handle.close()
             if self._files.exists(tmp):
                 self._files.remove(tmp)
             raise
-        return final
+        return SnapshotInfo(lsn, commit_time_us, final, size)
 
-    def _finish(self, state: _Writing, raw: list[bytes], lsn: int, commit_time_us: int, tmp: str, final: str) -> None:
+    def _finish(self, state: _Writing, raw: list[bytes], lsn: int, commit_time_us: int, tmp: str, final: str) -> int:
         state.batch(raw)
         state.put(state.compressor.flush())
         body_length = state.offset - HEADER.size
@@ -154,6 +154,7 @@ class SnapshotStore:
         state.handle.close()
         self._files.rename(tmp, final)
         self._files.fsync_dir(str(self.directory))
+        return state.offset + TRAILER.size
 
     # -- listing and reading -----------------------------------------------------------------
 

@@ -29,10 +29,10 @@ async def test_write_list_and_read_back(tmp_path):
     p1 = await store.write(10, 1_000, chunks_for(10))  # a plain iterator
     p2 = await store.write(25, 2_000, agen(chunks_for(25)))  # an async one
     await store.write(30, 3_000, [])
-    assert p1.name == "00000000000000000010.snap" and p2.exists()
+    assert p1.path.name == "00000000000000000010.snap" and p2.path.exists()
     infos = store.list()
     assert [(i.lsn, i.commit_time_us) for i in infos] == [(30, 3_000), (25, 2_000), (10, 1_000)]
-    assert infos[1].path == p2 and infos[1].size == os.path.getsize(p2)
+    assert infos[1] == p2 and infos[1].size == os.path.getsize(p2.path)
     assert infos[1].size < sum(map(len, chunks_for(25))) / 2  # compressed
     info, chunks = store.open_newest_valid(max_lsn=100)
     assert info.lsn == 30 and list(chunks) == []
