@@ -18,8 +18,10 @@ sequences, row-id counters) synchronously at S = the state's LSN, then walks eac
 rows in chunks, yielding to the event loop between chunks. Commits after S only add undo
 entries after S, so the version of a row at S is its undo entry's `before` if it changed
 after S, else its current row. The capture holds a pin on S (`pins`) so history pruning
-keeps those undo entries until it is done. Rows of dropped tables and row history before S
-are not written: a state loaded from a snapshot has `history_floor` S.
+keeps those undo entries until it is done. Rows of dropped tables, row history before S and
+the per-LSN commit times and users (`state.TransactionIndex`) are not written: a state
+loaded from a snapshot has `history_floor` S and knows commit times from S + 1 on (the log's
+time index has the earlier ones).
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ import msgspec
 from engine import events as ev
 from engine.catalog.model import TableDef
 from engine.events import RowCodec
-from engine.state import DatabaseState
+from engine.state import DatabaseState, TransactionIndex
 from engine.storage.snapshot import SnapshotInfo
 from engine.txn.versions import TableData
 
@@ -215,13 +217,20 @@ def load_state(chunks: Iterable[bytes]) -> tuple[DatabaseState, bytes]:
     state.lsn = header.lsn
     state.commit_time_us = header.commit_time_us
     state.history_floor = header.lsn
+    state.transactions = TransactionIndex(header.lsn + 1)
     state.sequences = {s.seq_id: (s.value, s.is_called) for s in header.sequences}
+    created = {event.table.table_id: change.lsn for change in header.schema_changes
+               for event in change.events if isinstance(event, ev.TableCreated)}
     decoders = {}
     for counter in header.tables:
         table = catalog.tables.get(counter.table_id)
         if table is None:
             raise SnapshotContentError(f"table {counter.table_id} is not in the catalog at LSN {header.lsn}")
-        data = state.tables[counter.table_id] = TableData(counter.table_id, header.lsn)
+        # created_lsn tells readers the history back to creation is complete; it is not for
+        # a table created at S itself, whose rows inserted at S have no undo entries here
+        created_lsn = created.get(counter.table_id, 0)
+        data = state.tables[counter.table_id] = TableData(counter.table_id, 0 if created_lsn == header.lsn else created_lsn)
+        data.history_floor = data.last_lsn = header.lsn
         data.next_rowid = counter.next_rowid
         codec = state.codecs[counter.table_id] = RowCodec(table)
         decoders[counter.table_id] = (data.rows, codec.decode)

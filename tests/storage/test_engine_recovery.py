@@ -250,7 +250,7 @@ async def test_replay_keeps_row_history_only_for_the_window(tmp_path):
     db = open_db(tmp_path, files, StorageConfig(segment_size=4096, history_window=7))
     assert db.state.history_floor == db.state.lsn - 7
     undo = [lsn for data in db.state.tables.values() for lsn in data.undo_lsns]
-    assert undo and min(undo) == db.state.lsn - 6
+    assert undo and min(undo) == db.state.lsn - 7
     await db.close()
 
 
