@@ -79,6 +79,8 @@ class Transaction:
         self._undo: list[tuple[int, int, Any]] = []
         self._codecs: dict[tuple[int, int], RowCodec] = {}
         self._local_rowids: dict[int, int] = {}    # tables created in this transaction
+        self._own_keys: dict[int, tuple[int, tuple[int, ...], dict[tuple, set[int]]]] = {}
+        # unique index id -> (table id, slots, key -> own rowids): built on first lookup, kept up to date
         self._lock_log: list[tuple[Any, int]] = []  # (lock name, mode held before), while savepoints exist
         self.ssi: SerialTxn | None = None          # SERIALIZABLE bookkeeping, from the first statement
         self.deferrable = False
@@ -161,6 +163,8 @@ class Transaction:
             return [(rid, r) for rid, r in self.items(table, read_point, ctx)
                     if tuple(r[s] for s in index.columns) == key]
         found = data.lookup_unique(index_id, key, lsn, own)
+        if own:
+            found.extend(self._own_with_key(table.table_id, index_id, data.unique[index_id].slots, key))
         if self._needs_widen(table):
             width = table.width
             found = [(rid, r + (None,) * (width - len(r))) for rid, r in found]
@@ -198,9 +202,13 @@ class Transaction:
             own = self.writes[table_id] = {}
         return own
 
-    def _remember(self, table_id: int, rowid: int) -> None:
+    def _remember(self, table_id: int, rowid: int, new: tuple | None) -> None:
+        """Before own write `new` to a row: note what to restore on a savepoint rollback."""
         own = self.writes.get(table_id)
-        self._undo.append((table_id, rowid, own.get(rowid, _MISSING) if own is not None else _MISSING))
+        previous = own.get(rowid, _MISSING) if own is not None else _MISSING
+        self._undo.append((table_id, rowid, previous))
+        if self._own_keys:
+            self._track_own_keys(table_id, rowid, None if previous is _MISSING else previous, new)
 
     def allocate_rowid(self, table: TableDef, count: int = 1) -> int:
         """A fresh rowid (the first of `count` consecutive ones)."""
@@ -352,9 +360,35 @@ class Transaction:
             return [(rid, r) for rid, r in (own or {}).items()
                     if r is not None and tuple([r[s] for s in index.columns]) == key]
         if index.index_id in data.unique:
-            return data.lookup_unique(index.index_id, key, self.db.state.lsn, own)
+            found = data.lookup_unique(index.index_id, key, self.db.state.lsn, own)
+            if own:
+                found.extend(self._own_with_key(table.table_id, index.index_id, index.columns, key))
+            return found
         rows = data.items_at(self.db.state.lsn, own)
         return [(rid, r) for rid, r in rows if tuple([r[s] for s in index.columns]) == key]
+
+    def _own_with_key(self, table_id: int, index_id: int, slots: tuple[int, ...], key: tuple) -> list[tuple[int, tuple]]:
+        """This transaction's own live rows whose unique key `index_id` equals `key`."""
+        own = self.writes[table_id]
+        entry = self._own_keys.get(index_id)
+        if entry is None:
+            keys: dict[tuple, set[int]] = {}
+            for rid, row in own.items():
+                if row is not None:
+                    keys.setdefault(tuple([row[s] for s in slots]), set()).add(rid)
+            entry = self._own_keys[index_id] = (table_id, slots, keys)
+        return [(rid, own[rid]) for rid in entry[2].get(key, ())]
+
+    def _track_own_keys(self, table_id: int, rowid: int, old: tuple | None, new: tuple | None) -> None:
+        for tid, slots, keys in self._own_keys.values():
+            if tid != table_id:
+                continue
+            if old is not None:
+                rowids = keys.get(tuple([old[s] for s in slots]))
+                if rowids is not None:
+                    rowids.discard(rowid)
+            if new is not None:
+                keys.setdefault(tuple([new[s] for s in slots]), set()).add(rowid)
 
     def key_changed(self, table: TableDef, old: tuple, new: tuple) -> bool:
         """Whether an update changes a unique key (it then locks FOR UPDATE, else FOR NO KEY UPDATE)."""
@@ -379,7 +413,7 @@ class Transaction:
     def insert(self, table: TableDef, rowid: int, row: tuple) -> None:
         if self.ssi is not None:
             self._ssi_write(table, None, row)
-        self._remember(table.table_id, rowid)
+        self._remember(table.table_id, rowid, row)
         self._own(table.table_id)[rowid] = row
         self.events.append(ev.RowInserted(table.table_id, rowid, self._codec(table).encode(row)))
 
@@ -399,14 +433,14 @@ class Transaction:
     def update(self, table: TableDef, rowid: int, row: tuple) -> None:
         if self.ssi is not None:
             self._ssi_write(table, self._committed_row(table, rowid), row)
-        self._remember(table.table_id, rowid)
+        self._remember(table.table_id, rowid, row)
         self._own(table.table_id)[rowid] = row
         self.events.append(ev.RowUpdated(table.table_id, rowid, self._codec(table).encode(row)))
 
     def delete(self, table: TableDef, rowid: int) -> None:
         if self.ssi is not None:
             self._ssi_write(table, self._committed_row(table, rowid), None)
-        self._remember(table.table_id, rowid)
+        self._remember(table.table_id, rowid, None)
         self._own(table.table_id)[rowid] = None
         self.events.append(ev.RowDeleted(table.table_id, rowid))
 
@@ -444,6 +478,7 @@ class Transaction:
             else:
                 own[rowid] = previous
         del self.events[sp.n_events:]
+        self._own_keys.clear()
         while len(self._lock_log) > sp.n_locks:
             lock_name, mode = self._lock_log.pop()
             self.db.locks.restore(self.txn_id, lock_name, mode)

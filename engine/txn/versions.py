@@ -206,29 +206,23 @@ class TableData:
 
     def lookup_unique(self, index_id: int, key: tuple, lsn: int,
                       own: dict[int, tuple | None] | None = None) -> list[tuple[int, tuple]]:
-        """Rows visible at `lsn` (own writes on top) whose unique key equals `key`."""
+        """Rows visible at `lsn` whose unique key equals `key`, leaving out the rows in `own`
+        (a transaction's own writes, whose own versions it looks up itself)."""
         idx = self.unique[index_id]
         rowid = idx.entries.get(key)
-        if lsn >= self.last_lsn and not own:
-            if rowid is None:
+        if lsn >= self.last_lsn:
+            if rowid is None or (own and rowid in own):
                 return []
             return [(rowid, self.rows[rowid])]
         ov = self.overlay(lsn)
-        if own:
-            ov = {**ov, **own} if ov else own
         out = []
-        if rowid is not None and rowid not in ov:
+        if rowid is not None and rowid not in ov and not (own and rowid in own):
             out.append((rowid, self.rows[rowid]))
         slots = idx.slots
         for rid, row in ov.items():
-            if row is not None and tuple([row[s] for s in slots]) == key:
+            if row is not None and not (own and rid in own) and tuple([row[s] for s in slots]) == key:
                 out.append((rid, row))
         return out
-
-    def changes_at(self, lsn: int) -> list[tuple[int, int, tuple | None, tuple | None]]:
-        """Undo entries (lsn, rowid, before, after) of transaction `lsn`, in the order applied
-        (complete only if `lsn - 1 >= history_floor` or the table was created at `lsn`)."""
-        return self.undo[bisect_left(self.undo_lsns, lsn):bisect_right(self.undo_lsns, lsn)]
 
     def versions(self, from_lsn: int = 0) -> Iterable[tuple[int, int, tuple | None, tuple | None]]:
         """Undo entries (lsn, rowid, before, after) with lsn > from_lsn, in LSN order."""
