@@ -754,13 +754,14 @@ class Session:
         if self.failed and kind not in ("rollback", "commit", "rollback_to"):
             raise in_failed_transaction()
         if kind == "begin":
+            tag = "START TRANSACTION" if u.text.lstrip()[:5].lower() == "start" else "BEGIN"
             if self.explicit:
                 self.notice("there is already a transaction in progress", "25001", "WARNING")
-                return Cursor(None, None, "BEGIN")
+                return Cursor(None, None, tag)
             txn = self._ensure_txn()
             self._set_transaction_modes(txn, a)
             self.explicit = True
-            return Cursor(None, None, "BEGIN")
+            return Cursor(None, None, tag)
         if kind in ("commit", "rollback"):
             if not self.explicit:
                 if a["chain"]:
@@ -1220,10 +1221,20 @@ def _normalize_setting(name: str, value: str) -> str:
         if iso not in ("read committed", "repeatable read", "serializable", "read uncommitted"):
             raise SqlError("22023", f'invalid value for parameter "{name}": "{value}"')
         return iso
-    if name in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "idle_session_timeout"):
-        _milliseconds(v)
-        return v
+    if name in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "idle_session_timeout",
+                "deadlock_timeout"):
+        return _show_milliseconds(_milliseconds(v))
     return v
+
+
+def _show_milliseconds(ms: int) -> str:
+    """A time setting as PostgreSQL shows it: in the largest unit that divides it."""
+    if ms == 0:
+        return "0"
+    for unit, factor in (("d", 86400000), ("h", 3600000), ("min", 60000), ("s", 1000)):
+        if ms % factor == 0:
+            return f"{ms // factor}{unit}"
+    return f"{ms}ms"
 
 
 def _milliseconds(value: str) -> int:
