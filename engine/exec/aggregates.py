@@ -27,7 +27,7 @@ from engine.errors import SqlError
 from engine.exec.datetime_functions import interval_div
 from engine.exec.functions import numeric_div, numeric_scale
 from engine.types import (BOOL, BYTEA, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, JSON, JSONB,
-                          NUMERIC, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN, SqlType,
+                          NAME, NUMERIC, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN, VARCHAR, SqlType,
                           array_of, canonical_jsonb, format_float8, format_numeric, format_type,
                           parse_json_text, text_formatter)
 
@@ -91,6 +91,8 @@ def result_type(name: str, types: list[SqlType]) -> SqlType:
                FLOAT8.oid: FLOAT8, INTERVAL.oid: INTERVAL}.get(oid)
     elif name in ("min", "max"):
         out = t.base if t.category in _ORDERED_CATEGORIES and oid not in (JSON.oid,) else None
+        if oid in (VARCHAR.oid, NAME.oid):
+            out = TEXT
     elif name in ("bool_and", "bool_or", "every"):
         out = BOOL if oid == BOOL.oid else None
     elif name in ("stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop"):

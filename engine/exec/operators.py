@@ -121,7 +121,7 @@ class _Builder:
     def _Values(self, node: P.Values) -> Opener:
         g = self.gen()
         body = "[" + ", ".join("(" + "".join(g.expr(e) + ", " for e in row) + ")" for row in node.rows) + "]"
-        make = g.function("", body)
+        make = g.function("r=()", body)
 
         def open_values(ctx: ExecContext) -> Batches:
             yield make(ctx.params, ctx)()
@@ -134,7 +134,7 @@ class _Builder:
         table, read_point, with_rowid = node.table, node.read_point, node.with_rowid
         if isinstance(node, P.IndexLookup):
             g = self.gen()
-            keys_fn = g.function("", "(" + "".join("(" + "".join(g.expr(k) + ", " for k in key) + "), "
+            keys_fn = g.function("r=()", "(" + "".join("(" + "".join(g.expr(k) + ", " for k in key) + "), "
                                                    for key in node.keys) + ")")
             index_id = node.index_id
 
@@ -172,7 +172,7 @@ class _Builder:
 
     def _FunctionScan(self, node: P.FunctionScan) -> Opener:
         g = self.gen()
-        args_fn = g.function("", "(" + "".join("(" + "".join(g.expr(a) + ", " for a in f.args) + "), "
+        args_fn = g.function("r=()", "(" + "".join("(" + "".join(g.expr(a) + ", " for a in f.args) + "), "
                                                for f in node.functions) + ")")
         producers = [SET_RETURNING[f.name].rows for f in node.functions]
         strict = [f.name != "scalar" for f in node.functions]
@@ -244,8 +244,8 @@ class _Builder:
     def _Limit(self, node: P.Limit) -> Opener:
         source = node.input
         g = self.gen()
-        count_fn = g.function("", g.expr(node.count)) if node.count is not None else None
-        offset_fn = g.function("", g.expr(node.offset)) if node.offset is not None else None
+        count_fn = g.function("r=()", g.expr(node.count)) if node.count is not None else None
+        offset_fn = g.function("r=()", g.expr(node.offset)) if node.offset is not None else None
         ties_fn = g.function("r", "(" + "".join(g.expr(e) + ", " for e in node.ties) + ")") if node.ties else None
         top_n = isinstance(source, P.Sort) and not node.ties
         child = self._sort(source, limited=True) if top_n else self.build(source)
@@ -387,23 +387,25 @@ class _Builder:
     def _probe(self, g: CodeGen, lkey: str, condition: Expr | None, kind: str, right_width: int):
         """Compiled `(batch, get) -> joined rows` for inner and left hash joins."""
         g.env["_pad"] = (None,) * right_width
-        if kind == "inner" and condition is None:
-            return g.function("batch, get", f"[l + r for l in batch for r in get({lkey}, ())]")
+        key_fn = ""
+        if ":=" in lkey:        # temporaries may not appear in a comprehension's iterable
+            key_fn = f"    def _key(l):\n        return {lkey}\n"
+            lkey = "_key(l)"
         check = f" if {g.predicate(condition, 'row')}" if condition is not None else ""
-        if kind == "inner":
-            return g.function("batch, get", f"[row for l in batch for r in get({lkey}, ()) for row in (l + r,){check}]")
-        src = ("def _make(p, ctx):\n"
-               "    def probe(batch, get):\n"
-               "        out = []\n"
-               "        for l in batch:\n"
-               f"            hits = [row for r in get({lkey}, ()) for row in (l + r,){check}]\n"
-               "            if hits:\n"
-               "                out.extend(hits)\n"
-               "            else:\n"
-               "                out.append(l + _pad)\n"
-               "        return out\n"
-               "    return probe\n")
-        return g.build(src)
+        if kind == "inner" and condition is None:
+            body = f"        return [l + r for l in batch for r in get({lkey}, ())]\n"
+        elif kind == "inner":
+            body = f"        return [row for l in batch for r in get({lkey}, ()) for row in (l + r,){check}]\n"
+        else:
+            body = ("        out = []\n"
+                    "        for l in batch:\n"
+                    f"            hits = [row for r in get({lkey}, ()) for row in (l + r,){check}]\n"
+                    "            if hits:\n"
+                    "                out.extend(hits)\n"
+                    "            else:\n"
+                    "                out.append(l + _pad)\n"
+                    "        return out\n")
+        return g.build("def _make(p, ctx):\n" + key_fn + "    def probe(batch, get):\n" + body + "    return probe\n")
 
     # ---------------------------------------------------------------- aggregation
 
@@ -492,10 +494,11 @@ class _Builder:
         g = self.gen()
         spec = node.spec
         part_fn = g.function("r", "(" + "".join(g.expr(e) + ", " for e in spec.partition) + ")") if spec.partition else None
+        part_keys = [g.function("r", g.expr(e)) for e in spec.partition]
         order_fns = [(g.function("r", g.expr(o.expr)), o.descending, o.nulls_first) for o in spec.order]
         order_key = g.function("r", "(" + "".join(g.expr(o.expr) + ", " for o in spec.order) + ")") if spec.order else None
         frame = spec.frame
-        offsets = g.function("", "(" + "".join((g.expr(b) if b is not None else "None") + ", "
+        offsets = g.function("r=()", "(" + "".join((g.expr(b) if b is not None else "None") + ", "
                                                for _, b in (frame.start, frame.end)) + ")")
         functions = [_WindowCode(c, g) for c in node.functions]
         descending = bool(spec.order) and spec.order[0].descending
@@ -506,9 +509,8 @@ class _Builder:
             for batch in child(ctx):
                 rows.extend(batch)
                 yield TICK
-            keys = [(make(p, ctx), desc, nf) for make, desc, nf in order_fns]
-            if part_fn is not None:
-                keys = [(part_fn(p, ctx), False, False)] + keys
+            keys = [(make(p, ctx), False, False) for make in part_keys] + \
+                [(make(p, ctx), desc, nf) for make, desc, nf in order_fns]
             rows = sort_rows(rows, keys)
             partition_of = part_fn(p, ctx) if part_fn is not None else None
             order_of = order_key(p, ctx) if order_key is not None else None
@@ -906,7 +908,7 @@ class _AggCode:
             self.final = d.final
         self._strict = d.strict and bool(args)
         self._filter = g.predicate(a.filter) if a.filter is not None else None
-        init_fn = g.function("", self.init)
+        init_fn = g.function("r=()", self.init)
         self.fresh = lambda: init_fn(None, None)()
 
     def code(self, state: str) -> str:

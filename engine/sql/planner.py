@@ -375,7 +375,12 @@ class Planner:
 
     def plan_select(self, tree: exp.Select, parent: Scope | None, keep_unknown: bool = False) -> P.Node:
         pushed = self._with(tree)
-        self.windows.append({w.name: w for w in tree.args.get("windows") or []})
+        named: dict[str, exp.Window] = {}
+        for w in tree.args.get("windows") or []:
+            if w.name in named:
+                raise SqlError("42P20", f'window "{w.name}" is already defined')
+            named[w.name] = w
+        self.windows.append(named)
         try:
             return self._plan_select(tree, parent, keep_unknown)
         finally:
@@ -839,13 +844,19 @@ class Planner:
             if isinstance(inner, (exp.Table, exp.Subquery)) and not _has_modifiers(ref) and \
                     (isinstance(inner, exp.Subquery) or inner.args.get("joins")):
                 return self._plan_nested_join(inner, parent, ref.args.get("alias"))
+            if not ref.alias:
+                raise SqlError("42601", "subquery in FROM must have an alias",
+                               hint="For example, FROM (SELECT ...) [AS] foo.")
             node = self.plan_query(ref.this if not _has_modifiers(ref) else ref, parent)
             alias = ref.alias_or_name
             entry = self._entry_for(node, alias, ref.args.get("alias"))
             return Relation(node, [entry], list(entry.columns))
         if isinstance(ref, exp.Values):
+            if not ref.alias:
+                raise SqlError("42601", "VALUES in FROM must have an alias",
+                               hint="For example, FROM (VALUES ...) [AS] foo.")
             node = self.plan_values(ref, parent)
-            alias = ref.alias_or_name or "*VALUES*"
+            alias = ref.alias_or_name
             entry = self._entry_for(node, alias, ref.args.get("alias"))
             return Relation(node, [entry], list(entry.columns))
         raise feature_not_supported(f"FROM item {type(ref).__name__}")
@@ -1885,9 +1896,10 @@ class Planner:
         star = False
         raw = function_args(node)
         order: list[exp.Ordered] = []
-        if raw and isinstance(raw[0], exp.Order):
-            order = list(raw[0].expressions)
-            raw = [raw[0].this] + raw[1:]
+        for i, a in enumerate(raw):
+            if isinstance(a, exp.Order):        # sqlglot hangs ORDER BY on the first or the last argument
+                order = list(a.expressions)
+                raw = raw[:i] + [a.this] + raw[i + 1:]
         if raw and isinstance(raw[0], exp.Distinct):
             distinct = True
             raw = list(raw[0].expressions) + raw[1:]
@@ -1900,6 +1912,8 @@ class Planner:
         if not window and any(isinstance(x, AggCall) for a in args for x in walk(a)):
             raise SqlError("42803", "aggregate function calls cannot be nested")
         if any(isinstance(x, WindowCall) for a in args for x in walk(a)):
+            if window:
+                raise SqlError("42P20", "window function calls cannot be nested")
             raise SqlError("42803", "aggregate function calls cannot contain window function calls")
         if any(isinstance(x, SrfCall) for a in args for x in walk(a)):
             raise SqlError("0A000", "aggregate function calls cannot contain set-returning function calls",
