@@ -21,6 +21,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from engine.errors import SqlError, syntax_error
 from engine.sql.timetravel import rewrite_transaction_forms
@@ -1150,6 +1151,7 @@ def parse_sql(text: str) -> exp.Expression:
     tree = trees[0]
     if isinstance(tree, exp.Command):
         raise SqlError("0A000", f"{tree.name.upper()} is not supported", )
+    tree = normalize_identifiers(tree, dialect="postgres")     # unquoted names fold to lower case
     if "pg_catalog." in text or "information_schema." in text or "COLLATE" in text.upper():
         tree = tree.transform(_plain_catalog_syntax)
     return tree

@@ -145,8 +145,10 @@ class CteDef:
     it then means something else); `worktable` while its recursive term is."""
     tree: exp.Expression
     names: list[str] | None
+    parent: Scope | None             # the scope the WITH clause is in (its outer queries)
     recursive: bool = False
     busy: bool = False
+    used: bool = False
     worktable: P.WorkTableScan | None = None
 
 
@@ -208,7 +210,8 @@ def common_type(types: list[SqlType], context: str) -> SqlType:
         best = max(known, key=lambda t: NUMERIC_PRECEDENCE[t.oid])
         return best.base
     if all(t.oid in STRING_TYPES for t in known):
-        return TEXT if any(t.oid == TEXT.oid for t in known) or len({t.oid for t in known}) > 1 else first.base
+        # the string types all cast implicitly to each other, so PostgreSQL keeps the first one
+        return first.base
     datetimes = {DATE.oid: 0, TIMESTAMP.oid: 1, TIMESTAMPTZ.oid: 2}
     if all(t.oid in datetimes for t in known):
         return max(known, key=lambda t: datetimes[t.oid]).base
@@ -231,7 +234,7 @@ _SQLGLOT_FUNC_NAMES = {exp.CurrentTimestamp: "now", exp.CurrentDate: "current_da
                        exp.JSONBObjectAgg: "jsonb_object_agg", exp.JSONObjectAgg: "json_object_agg",
                        exp.VariancePop: "var_pop", exp.GenerateSeries: "generate_series",
                        exp.ExplodingGenerateSeries: "generate_series", exp.Explode: "unnest",
-                       exp.Unnest: "unnest"}
+                       exp.Unnest: "unnest", exp.CurrentVersion: "version"}
 
 
 def function_name(node: exp.Func) -> str:
@@ -283,13 +286,8 @@ class Planner:
         """A query's plan. `keep_unknown` leaves untyped literals in the select list unknown (set
         operation branches, whose column types are resolved across all branches)."""
         if isinstance(tree, exp.Subquery):
-            pushed = self._with(tree)
-            try:
-                inner = self.plan_query(tree.this, parent, keep_unknown and not _has_modifiers(tree))
-                return self._apply_modifiers(tree, inner, parent)
-            finally:
-                if pushed:
-                    self.ctes.pop()
+            return self._with(tree, parent, lambda: self._apply_modifiers(
+                tree, self.plan_query(tree.this, parent, keep_unknown and not _has_modifiers(tree)), parent))
         if isinstance(tree, exp.Select):
             return self.plan_select(tree, parent, keep_unknown)
         if isinstance(tree, (exp.Union, exp.Intersect, exp.Except)):
@@ -300,10 +298,12 @@ class Planner:
             return self.plan_query(exp.select("*").from_(tree), parent)
         raise feature_not_supported(f"query {type(tree).__name__}")
 
-    def _with(self, tree: exp.Expression) -> bool:
+    def _with(self, tree: exp.Expression, parent: Scope | None, plan: Callable[[], P.Node]) -> P.Node:
+        """plan(), with the WITH clause of `tree` (if any) visible to it. WITH queries nobody
+        referenced are planned too, so their errors surface as in PostgreSQL."""
         w = tree.args.get("with_") or tree.args.get("with")
         if not w:
-            return False
+            return plan()
         recursive = bool(w.args.get("recursive"))
         frame: dict[str, CteDef] = {}
         for cte in w.expressions:
@@ -315,9 +315,16 @@ class Planner:
             name = cte.alias_or_name
             if name in frame:
                 raise SqlError("42712", f'WITH query name "{name}" specified more than once')
-            frame[name] = CteDef(body, names, recursive and _mentions_table(body, name))
+            frame[name] = CteDef(body, names, parent, recursive and _mentions_table(body, name))
         self.ctes.append(frame)
-        return True
+        try:
+            node = plan()
+            for name, d in frame.items():
+                if not d.used:
+                    self._plan_cte(d, name, parent)
+            return node
+        finally:
+            self.ctes.pop()
 
     def _cte(self, name: str) -> CteDef | None:
         for frame in reversed(self.ctes):
@@ -326,34 +333,49 @@ class Planner:
                 return d
         return None
 
-    def _plan_cte(self, d: CteDef, name: str) -> P.Node:
+    def _plan_cte(self, d: CteDef, name: str, parent: Scope | None) -> P.Node:
+        """A WITH query's plan where it is referenced: inlined, with its references to outer
+        queries adjusted for how many query levels deeper the reference sits."""
+        d.used = True
         if d.worktable is not None:
             return d.worktable
         if d.recursive:
-            return self._plan_recursive(d, name)
-        d.busy = True
-        try:
-            node = self.plan_query(d.tree, None)
-        finally:
-            d.busy = False
-        return _renamed(node, d.names, name)
+            node = self._plan_recursive(d, name)
+        else:
+            d.busy = True
+            try:
+                node = _renamed(self.plan_query(d.tree, d.parent), d.names, name)
+            finally:
+                d.busy = False
+        if parent is not d.parent and _plan_depth(node) >= 1:
+            levels, scope = 0, parent
+            while scope is not None and scope is not d.parent:
+                levels, scope = levels + 1, scope.parent
+            if scope is not d.parent:
+                raise feature_not_supported(f'WITH query "{name}" referring to outer queries from here')
+            node = _deepen_outer(node, levels)
+        return node
 
     def _plan_recursive(self, d: CteDef, name: str) -> P.Node:
         body = d.tree
-        if not isinstance(body, exp.Union) or _has_modifiers(body):
+        if isinstance(body, exp.Union) and body.args.get("order"):
+            raise SqlError("0A000", "ORDER BY in a recursive query is not implemented")
+        if isinstance(body, exp.Union) and (body.args.get("limit") or body.args.get("offset")):
+            raise SqlError("0A000", "LIMIT in a recursive query is not implemented")
+        if not isinstance(body, exp.Union):
             raise SqlError("42P19", f'recursive query "{name}" does not have the form non-recursive-term UNION [ALL] recursive-term')
         if _mentions_table(body.this, name):
             raise SqlError("42P19", f'recursive reference to query "{name}" must not appear within its non-recursive term')
         d.busy = True
         try:
-            anchor = _renamed(self.plan_query(body.this, None), d.names, name)
+            anchor = _renamed(self.plan_query(body.this, d.parent), d.names, name)
         finally:
             d.busy = False
         key = next(self._worktable_keys)
         columns = tuple(P.OutputColumn(c.name, c.type) for c in anchor.columns)
         d.worktable = P.WorkTableScan(name, key, columns)
         try:
-            recursive = self.plan_query(body.expression, None, keep_unknown=True)
+            recursive = self.plan_query(body.expression, d.parent, keep_unknown=True)
         finally:
             d.worktable = None
         if len(recursive.columns) != len(columns):
@@ -374,7 +396,6 @@ class Planner:
         return P.RecursiveUnion(name, anchor, recursive, distinct, key, columns)
 
     def plan_select(self, tree: exp.Select, parent: Scope | None, keep_unknown: bool = False) -> P.Node:
-        pushed = self._with(tree)
         named: dict[str, exp.Window] = {}
         for w in tree.args.get("windows") or []:
             if w.name in named:
@@ -382,11 +403,9 @@ class Planner:
             named[w.name] = w
         self.windows.append(named)
         try:
-            return self._plan_select(tree, parent, keep_unknown)
+            return self._with(tree, parent, lambda: self._plan_select(tree, parent, keep_unknown))
         finally:
             self.windows.pop()
-            if pushed:
-                self.ctes.pop()
 
     def _plan_select(self, tree: exp.Select, parent: Scope | None, keep_unknown: bool) -> P.Node:
         from_ = tree.args.get("from_") or tree.args.get("from")
@@ -441,15 +460,18 @@ class Planner:
             bound = [rewrite(b) for b in bound]
             order_keys = [P.SortKey(rewrite(k.expr), k.descending, k.nulls_first) for k in order_keys]
             distinct_on = [rewrite(e) for e in distinct_on]
-        srfs = _collect(bound, SrfCall)
-        if _collect([k.expr for k in order_keys] + distinct_on, SrfCall):
-            raise feature_not_supported("set-returning functions in ORDER BY or DISTINCT ON")
+        srfs = _collect(bound + [k.expr for k in order_keys] + distinct_on, SrfCall)
         if srfs:
             base = len(node.columns)
             cols = node.columns + tuple(P.OutputColumn(f.name, f.type) for f in srfs)
             node = P.ProjectSet(node, tuple(srfs), cols)
             position = {f: base + i for i, f in enumerate(srfs)}
-            bound = [map_expr(b, lambda x: Col(position[x], x.type) if isinstance(x, SrfCall) else None) for b in bound]
+
+            def to_column(e: Expr) -> Expr:
+                return map_expr(e, lambda x: Col(position[x], x.type) if isinstance(x, SrfCall) else None)
+            bound = [to_column(b) for b in bound]
+            order_keys = [P.SortKey(to_column(k.expr), k.descending, k.nulls_first) for k in order_keys]
+            distinct_on = [to_column(e) for e in distinct_on]
 
         out_cols = tuple(self._output_column(b, name, col, scope, keep_unknown)
                          for b, (_, name, col) in zip(bound, items))
@@ -484,7 +506,7 @@ class Planner:
                 node = P.Sort(node, tuple(sort_keys), node.columns)
         if locks:
             return self._lock_rows(tree, node, scope, locked, where_predicate, raw, tuple(bound), out_cols)
-        node = self._limit(tree, node, scope.parent, sort_keys)
+        node = self._limit(tree, node, scope, sort_keys)
         if hidden:
             node = P.Project(node, tuple(Col(i, c.type) for i, c in enumerate(out_cols)), out_cols)
         return node
@@ -502,7 +524,7 @@ class Planner:
                 raise feature_not_supported(f"{lock[2]} on a subquery, view, function or table without columns in FROM")
             start = entry.columns[0].index - entry.table.columns[0].slot    # where the table's slot 0 sits
             targets.append(P.LockTarget(entry.table, start, start + entry.table.width, *lock))
-        limited = self._limit(tree, node, scope.parent, [])
+        limited = self._limit(tree, node, scope, [])
         if isinstance(limited, P.Limit) and limited.ties:
             raise feature_not_supported(f"{targets[0].clause if targets else 'FOR UPDATE'} with WITH TIES")
         count, offset = (limited.count, limited.offset) if isinstance(limited, P.Limit) else (None, None)
@@ -607,12 +629,11 @@ class Planner:
                 sets = [s + t for s in sets for t in item_sets]
         return list(dict.fromkeys(exprs)), (sets if any_sets else None)
 
-    def _limit(self, tree: exp.Expression, node: P.Node, parent: Scope | None, sort_keys: list[P.SortKey]) -> P.Node:
+    def _limit(self, tree: exp.Expression, node: P.Node, scope: Scope, sort_keys: list[P.SortKey]) -> P.Node:
         limit = tree.args.get("limit")
         offset = tree.args.get("offset")
         if limit is None and offset is None:
             return node
-        scope = Scope([], parent)
         count = None
         ties: tuple[Expr, ...] = ()
         if limit is not None:
@@ -636,11 +657,11 @@ class Planner:
 
     def _limit_value(self, target: exp.Expression, scope: Scope, clause: str) -> Expr:
         e = self.bind(target, scope)
-        if any(isinstance(x, (Col, AggCall, WindowCall)) for x in walk(e)):
+        if any(isinstance(x, Col) for x in walk(e)):
             raise SqlError("42P10", f"argument of {clause} must not contain variables")
-        if e.type.oid in NUMERIC_PRECEDENCE and e.type.oid not in (INT2.oid, INT4.oid, INT8.oid):
-            raise SqlError("42804", f"argument of {clause} must be type bigint, not type {format_type(e.type)}")
-        return self.coerce(e, INT8, clause)
+        if any(isinstance(x, AggCall) for x in walk(e)):
+            raise SqlError("42803", f"aggregate functions are not allowed in {clause}")
+        return self.coerce(e, INT8, clause, assignment=True)
 
     def _apply_modifiers(self, tree: exp.Expression, node: P.Node, parent: Scope | None) -> P.Node:
         """ORDER BY / LIMIT on a set operation, VALUES or parenthesized query: over its output."""
@@ -663,33 +684,31 @@ class Planner:
                 else:
                     keys.append(P.SortKey(self.bind(target, scope), desc, nf))
             node = P.Sort(node, tuple(keys), node.columns)
-        return self._limit(tree, node, parent, keys)
+        return self._limit(tree, node, Scope([], parent), keys)
 
     def _scope_for_output(self, node: P.Node, parent: Scope | None) -> Scope:
         cols = [ScopeColumn(c.name, i, c.type) for i, c in enumerate(node.columns)]
         return Scope([RangeEntry("", cols)], parent)
 
     def plan_setop(self, tree: exp.Expression, parent: Scope | None) -> P.Node:
-        pushed = self._with(tree)
-        try:
-            for side in (tree.this, tree.expression, tree):
-                if side.args.get("locks"):
-                    raise SqlError("0A000", f"{_lock_strength(side.args['locks'][0])[1]} is not allowed with UNION/INTERSECT/EXCEPT")
-            left = self.plan_query(tree.this, parent, keep_unknown=True)
-            right = self.plan_query(tree.expression, parent, keep_unknown=True)
-            lc, rc = left.columns, right.columns
-            kind = {exp.Union: "union", exp.Intersect: "intersect", exp.Except: "except"}[type(tree)]
-            if len(lc) != len(rc):
-                raise SqlError("42601", f"each {kind.upper()} query must have the same number of columns")
-            types = [common_type([a.type, b.type], kind.upper()) for a, b in zip(lc, rc)]
-            left = self._cast_columns(left, types, kind.upper())
-            right = self._cast_columns(right, types, kind.upper())
-            cols = tuple(P.OutputColumn(c.name, t) for c, t in zip(lc, types))
-            node: P.Node = P.SetOp(kind, not tree.args.get("distinct"), left, right, cols)
-            return self._apply_modifiers(tree, node, parent)
-        finally:
-            if pushed:
-                self.ctes.pop()
+        return self._with(tree, parent, lambda: self._plan_setop(tree, parent))
+
+    def _plan_setop(self, tree: exp.Expression, parent: Scope | None) -> P.Node:
+        for side in (tree.this, tree.expression, tree):
+            if side.args.get("locks"):
+                raise SqlError("0A000", f"{_lock_strength(side.args['locks'][0])[1]} is not allowed with UNION/INTERSECT/EXCEPT")
+        left = self.plan_query(tree.this, parent, keep_unknown=True)
+        right = self.plan_query(tree.expression, parent, keep_unknown=True)
+        lc, rc = left.columns, right.columns
+        kind = {exp.Union: "union", exp.Intersect: "intersect", exp.Except: "except"}[type(tree)]
+        if len(lc) != len(rc):
+            raise SqlError("42601", f"each {kind.upper()} query must have the same number of columns")
+        types = [common_type([a.type, b.type], kind.upper()) for a, b in zip(lc, rc)]
+        left = self._cast_columns(left, types, kind.upper())
+        right = self._cast_columns(right, types, kind.upper())
+        cols = tuple(P.OutputColumn(c.name, t) for c, t in zip(lc, types))
+        node: P.Node = P.SetOp(kind, not tree.args.get("distinct"), left, right, cols)
+        return self._apply_modifiers(tree, node, parent)
 
     def _cast_columns(self, node: P.Node, types: list[SqlType], context: str) -> P.Node:
         cols = node.columns
@@ -904,7 +923,7 @@ class Planner:
             if d is not None:
                 if version is not None:
                     raise feature_not_supported("FOR SYSTEM_TIME on a WITH query (use it on the tables inside)")
-                node = self._plan_cte(d, name)
+                node = self._plan_cte(d, name, parent)
                 entry = self._entry_for(node, alias, alias_node)
                 return Relation(node, [entry], list(entry.columns))
         point, catalog = self._table_point(version, schema, name)
@@ -943,10 +962,14 @@ class Planner:
 
     def _plan_function(self, ref: exp.Expression, scope: Scope) -> Relation:
         """Set-returning functions in FROM: f(...), unnest(a, b, ...), ROWS FROM (f(...), g(...))."""
+        ordinality_name = "ordinality"
         if isinstance(ref, exp.Unnest):
             calls = [self._bind_srf("unnest", [a], scope) for a in ref.expressions]
             alias_node = ref.args.get("alias")
-            ordinality = bool(ref.args.get("offset"))
+            offset = ref.args.get("offset")
+            ordinality = bool(offset)
+            if isinstance(offset, exp.Identifier):     # sqlglot keeps the ordinality column's alias apart
+                ordinality_name = offset.name
             default_name = "unnest"
         else:
             alias_node = ref.args.get("alias")
@@ -964,7 +987,7 @@ class Planner:
         if len(columns) == 1 and len(calls) == 1 and alias_node is not None and alias_node.name:
             columns = [(alias_node.name, columns[0][1])]
         if ordinality:
-            columns.append(("ordinality", INT8))
+            columns.append((ordinality_name, INT8))
         cols = tuple(P.OutputColumn(n, t) for n, t in columns)
         node = P.FunctionScan(tuple(calls), alias, cols, ordinality)
         entry = self._entry_for(node, alias, alias_node)
@@ -2176,6 +2199,10 @@ def _figure_colname(node: exp.Expression) -> tuple[str, int]:
         return {"LEADING": "ltrim", "TRAILING": "rtrim"}.get((node.args.get("position") or "").upper(), "btrim"), 2
     if isinstance(node, exp.Anonymous) and node.name.lower() == "row":
         return "row", 2
+    if isinstance(node, exp.CurrentTimestamp) and not node.this:
+        # now() and CURRENT_TIMESTAMP parse alike; the source span tells them apart
+        span = (node.meta or {}).get("end", -1) - (node.meta or {}).get("start", 0)
+        return ("now", 2) if span == 2 else ("current_timestamp", 2)
     for cls, name in _KEYWORD_NAMES.items():
         if isinstance(node, cls):
             return name, (0 if name == "?column?" else 2)
@@ -2346,6 +2373,23 @@ def _remap_outer(node: P.Node, depth: int, fn: Callable[[int], int]) -> P.Node:
 
     lateral_right = node.right if isinstance(node, P.Join) and node.lateral else None
     children = tuple(_remap_outer(c, depth + (1 if c is lateral_right else 0), fn) for c in P.inputs(node))
+    return P.map_node_expressions(P.with_inputs(node, children), fix)
+
+
+def _deepen_outer(node: P.Node, levels: int, level: int = 0) -> P.Node:
+    """The plan moved `levels` query levels deeper: OuterCols reaching outside it reach further."""
+    def fix(e: Expr) -> Expr:
+        def visit(x: Expr) -> Expr | None:
+            if isinstance(x, OuterCol) and x.depth > level:
+                return OuterCol(x.depth + levels, x.index, x.type)
+            if isinstance(x, Subquery):
+                return dataclasses.replace(x, plan=_deepen_outer(x.plan, levels, level + 1),
+                                           arg=map_expr(x.arg, visit) if x.arg is not None else None)
+            return None
+        return map_expr(e, visit)
+
+    lateral_right = node.right if isinstance(node, P.Join) and node.lateral else None
+    children = tuple(_deepen_outer(c, levels, level + (1 if c is lateral_right else 0)) for c in P.inputs(node))
     return P.map_node_expressions(P.with_inputs(node, children), fix)
 
 
