@@ -322,17 +322,6 @@ def is_preferred(t: SqlType) -> bool:
     return t.oid in PREFERRED
 
 
-# advisory locks (engine/session.py keeps them)
-for _key_args, _key in (((INT8,), "{0}"), ((INT4, INT4), "({0}, {1})")):
-    define("pg_advisory_lock", _key_args, VOID, f"ctx.session.advisory_lock({_key}, wait=True)", volatile=True)
-    define("pg_try_advisory_lock", _key_args, BOOL, f"ctx.session.advisory_lock({_key}, wait=False)", volatile=True)
-    define("pg_advisory_unlock", _key_args, BOOL, f"ctx.session.advisory_unlock({_key})", volatile=True)
-    define("pg_advisory_xact_lock", _key_args, VOID, f"ctx.session.advisory_lock({_key}, wait=True, xact=True)",
-           volatile=True)
-    define("pg_try_advisory_xact_lock", _key_args, BOOL,
-           f"ctx.session.advisory_lock({_key}, wait=False, xact=True)", volatile=True)
-define("pg_advisory_unlock_all", (), VOID, "ctx.session.advisory_unlock_all()", strict=False, volatile=True)
-
 # -------------------------------------------------------------------- resolution
 
 

@@ -182,4 +182,15 @@ define("current_catalog", (), NAME, "ctx.database", strict=False)
 define("current_schema", (), NAME, "ctx.current_schema()", strict=False)
 define("pg_backend_pid", (), INT4, "ctx.backend_pid", strict=False)
 define("pg_notify", (TEXT, TEXT), VOID, "(ctx.session.notify({0}, {1}) or '')", strict=False, volatile=True)
+
+# advisory locks (engine/session.py keeps them)
+for _key_args, _key in (((INT8,), "{0}"), ((INT4, INT4), "({0}, {1})")):
+    define("pg_advisory_lock", _key_args, VOID, f"ctx.session.advisory_lock({_key}, wait=True)", volatile=True)
+    define("pg_try_advisory_lock", _key_args, BOOL, f"ctx.session.advisory_lock({_key}, wait=False)", volatile=True)
+    define("pg_advisory_unlock", _key_args, BOOL, f"ctx.session.advisory_unlock({_key})", volatile=True)
+    define("pg_advisory_xact_lock", _key_args, VOID, f"ctx.session.advisory_lock({_key}, wait=True, xact=True)",
+           volatile=True)
+    define("pg_try_advisory_xact_lock", _key_args, BOOL,
+           f"ctx.session.advisory_lock({_key}, wait=False, xact=True)", volatile=True)
+define("pg_advisory_unlock_all", (), VOID, "ctx.session.advisory_unlock_all()", strict=False, volatile=True)
 define("pg_blocking_pids", (INT4,), array_of(INT4), "ctx.session.blocking_pids({0})", volatile=True)
