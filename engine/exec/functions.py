@@ -33,7 +33,7 @@ from engine.errors import SqlError, division_by_zero, undefined_function, undefi
 from engine.types import (BOOL, BPCHAR, CHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, NAME,
                           NUMERIC, NUMERIC_CONTEXT, NUMERIC_PRECEDENCE, OID, REG_TYPES, REGCLASS, REGPROC, REGTYPE,
                           STRING_TYPES, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN, UTC, VARCHAR, Interval,
-                          SqlType, array_of, format_type, VOID)
+                          SqlType, array_of, format_type)
 
 # -------------------------------------------------------------------- runtime helpers
 
