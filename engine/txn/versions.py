@@ -224,6 +224,11 @@ class TableData:
                 out.append((rid, row))
         return out
 
+    def changes_at(self, lsn: int) -> list[tuple[int, int, tuple | None, tuple | None]]:
+        """Undo entries (lsn, rowid, before, after) of transaction `lsn`, in the order applied
+        (complete only if `lsn - 1 >= history_floor` or the table was created at `lsn`)."""
+        return self.undo[bisect_left(self.undo_lsns, lsn):bisect_right(self.undo_lsns, lsn)]
+
     def versions(self, from_lsn: int = 0) -> Iterable[tuple[int, int, tuple | None, tuple | None]]:
         """Undo entries (lsn, rowid, before, after) with lsn > from_lsn, in LSN order."""
         start = bisect_right(self.undo_lsns, from_lsn)
