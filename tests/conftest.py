@@ -23,9 +23,11 @@ READY = re.compile(r"ready to accept connections on [\d.]+:(\d+)")
 
 
 class RunningServer:
-    def __init__(self, data_dir: Path, extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None,
+                 prefix: tuple[str, ...] = ()) -> None:
         self.data_dir = data_dir
         self.extra_args = extra_args
+        self.prefix = prefix            # a command that runs the server, e.g. ("prlimit", "--fsize=N")
         self.env = env or {}
         self.proc: subprocess.Popen | None = None
         self.port = 0
@@ -41,7 +43,7 @@ class RunningServer:
         log = open(self.log_path, "a")
         seen = log.tell()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", "0",
+            [*self.prefix, sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", "0",
              "--http-port", "0", "--data-dir", str(self.data_dir), *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         log.close()
