@@ -66,9 +66,11 @@ def is_loopback(peer: str) -> bool:
     if peer == "local":
         return True
     try:
-        return ipaddress.ip_address(peer.split("%")[0]).is_loopback
+        ip = ipaddress.ip_address(peer.split("%")[0])
     except ValueError:
         return False
+    mapped = getattr(ip, "ipv4_mapped", None)       # ::ffff:127.0.0.1 on a dual-stack listener
+    return (mapped or ip).is_loopback
 
 
 def password_verifier(password: str) -> str:

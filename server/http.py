@@ -15,10 +15,12 @@ and asyncio streams and routes requests:
                          `id: <lsn>:<n>`; ?since=<lsn> or Last-Event-ID to resume
     GET  /openapi.json   the OpenAPI 3.1 description (server.openapi)
 
-Authentication: a client on the loopback interface is trusted (as the wire protocol's
-default `trust` for local connections); it may name its role with HTTP Basic credentials,
-otherwise it is `postgres`. Any other client is refused with 403 until password
-authentication is configured (server/auth.py).
+Authentication is the wire protocol's (server/auth.py): the method configured for the
+peer (`local_auth` for loopback clients, default trust; `auth` for the others, default
+scram-sha-256) decides. With trust the request runs as the role named in HTTP Basic
+credentials, or the bootstrap superuser; with any other method it needs Basic credentials
+whose password matches the role's stored verifier. /health and /openapi.json are open to
+every client (probes carry no password, and neither shows data).
 
 SQL runs through a fresh engine Session per request, exactly as a simple Query message would:
 several statements run in one implicit transaction and the last one's result is returned;
@@ -32,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import ipaddress
 import json
 import logging
 import time
@@ -49,6 +50,8 @@ from engine.session import Session
 from engine.sql.parser import split_statements
 from engine.storage.log import LogCorruption
 from engine.types import text_parser
+from protocol import messages as M
+from server.auth import AuthError, authenticate
 from server.openapi import openapi_document
 
 if TYPE_CHECKING:
@@ -193,8 +196,8 @@ class _Exchange:
             if method != allowed:
                 raise _problem(405, "0A000", f"{target.path} accepts {allowed} only", [("allow", allowed)])
             body = await self._read_body(self.server.config.max_message_size)
-            user = self._authorize(headers)
-            await handler[1](self, user, parse_qs(target.query), headers, body)
+            role = await self._authorize(headers) if target.path not in _OPEN_ROUTES else ("", False)
+            await handler[1](self, role, parse_qs(target.query), headers, body)
         except HttpError as e:
             if self.h11.our_state is h11.SEND_RESPONSE:
                 await self._respond(e.status, e.body, route, e.headers)
@@ -217,29 +220,42 @@ class _Exchange:
 
     # ---------------------------------------------------------------- authentication
 
-    def _authorize(self, headers: dict[str, str]) -> str:
-        """The role the request runs as; raises 401/403 when the client may not use the API."""
-        user = "postgres"
-        credentials = headers.get("authorization")
-        if credentials is not None:
-            scheme, _, token = credentials.partition(" ")
-            if scheme.lower() != "basic":
-                raise _problem(401, "28000", "only HTTP Basic authentication is supported",
-                               [("www-authenticate", 'Basic realm="rewinddb"')])
-            try:
-                name, _, _password = base64.b64decode(token.strip(), validate=True).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                raise _problem(401, "28000", "malformed Basic credentials",
-                               [("www-authenticate", 'Basic realm="rewinddb"')]) from None
-            user = name or user
-        if not _is_loopback(self.peer):
-            raise _problem(403, "28000", "the HTTP API serves only clients on the loopback interface "
-                                         "until password authentication is configured")
-        return user
+    async def _authorize(self, headers: dict[str, str]) -> tuple[str, bool]:
+        """(role, is superuser) the request runs as; raises 401/403/503 when it may not run.
+
+        The method is the wire protocol's for this peer (`local_auth` on loopback, `auth`
+        otherwise, server/auth.py): `trust` takes the role named in Basic credentials (or the
+        bootstrap superuser); any other method needs Basic credentials whose password matches
+        the role's, checked by the same `authenticate` as a cleartext password message."""
+        config = self.server.auth
+        method = config.method_for(self.peer)
+        name, password = _basic_credentials(headers)
+        user = name or config.superuser
+        if method != "trust" and password is None:
+            raise _problem(401, "28000", "this endpoint needs HTTP Basic credentials", _CHALLENGE)
+        db = self.server.db
+        if db is None:
+            if method == "trust":
+                return user, False
+            raise _problem(503, "57P03", "the database system is starting up")
+        role = db.role(user)
+
+        async def password_message() -> M.PasswordMessage:
+            return M.PasswordMessage((password or "").encode() + b"\0")
+
+        try:
+            await authenticate(config, "trust" if method == "trust" else "password", user, role,
+                               send=lambda data: None, receive=password_message, channel_binding=None,
+                               bootstrap=role is db.bootstrap_role)
+        except AuthError as e:
+            log.info("HTTP authentication of %s from %s failed: %s", user, self.peer, e.message)
+            raise _problem(401 if e.sqlstate == "28P01" else 403, e.sqlstate, e.message,
+                           _CHALLENGE if e.sqlstate == "28P01" else None) from None
+        return user, role is not None and role.superuser
 
     # ---------------------------------------------------------------- endpoints
 
-    async def health(self, user: str, query: dict, headers: dict, body: bytes) -> None:
+    async def health(self, role: tuple[str, bool], query: dict, headers: dict, body: bytes) -> None:
         server = self.server
         db = server.db
         if db is None:
@@ -253,14 +269,14 @@ class _Exchange:
         else:
             await self._respond(200, {"status": "ok", "lsn": db.log.durable_lsn}, "/health")
 
-    async def metrics(self, user: str, query: dict, headers: dict, body: bytes) -> None:
+    async def metrics(self, role: tuple[str, bool], query: dict, headers: dict, body: bytes) -> None:
         await self._respond(200, self.server.metrics.render(self.server), "/metrics",
                             content_type="text/plain; version=0.0.4; charset=utf-8")
 
-    async def openapi(self, user: str, query: dict, headers: dict, body: bytes) -> None:
+    async def openapi(self, role: tuple[str, bool], query: dict, headers: dict, body: bytes) -> None:
         await self._respond(200, openapi_document(), "/openapi.json")
 
-    async def sql(self, user: str, query: dict, headers: dict, body: bytes) -> None:
+    async def sql(self, role: tuple[str, bool], query: dict, headers: dict, body: bytes) -> None:
         try:
             request = json.loads(body)
         except (ValueError, UnicodeDecodeError) as e:
@@ -271,7 +287,8 @@ class _Exchange:
         if params is not None and not isinstance(params, list):
             raise _problem(400, "22023", '"params" must be an array')
         db = self._database()
-        session = Session(db, user, "postgres", APPLICATION_NAME, self.peer)
+        user, superuser = role
+        session = Session(db, user, "postgres", APPLICATION_NAME, self.peer, superuser=superuser)
         try:
             result = await _run_sql(self.server, session, request["sql"], params)
         except SqlError as e:
@@ -281,7 +298,7 @@ class _Exchange:
             session.close()
         await self._respond(200, result, "/v1/sql")
 
-    async def changes(self, user: str, query: dict, headers: dict, body: bytes) -> None:
+    async def changes(self, role: tuple[str, bool], query: dict, headers: dict, body: bytes) -> None:
         db = self._database()
         position = _resume_position(query, headers, db.log.durable_lsn)
         self.server.metrics.http_request("/v1/changes", 200)
@@ -345,6 +362,9 @@ class _Exchange:
         return db
 
 
+_CHALLENGE = [("www-authenticate", 'Basic realm="rewinddb", charset="UTF-8"')]
+_OPEN_ROUTES = frozenset(("/health", "/openapi.json"))    # no data behind them: probes need no password
+
 _ROUTES = {
     "/health": ("GET", _Exchange.health),
     "/metrics": ("GET", _Exchange.metrics),
@@ -354,13 +374,19 @@ _ROUTES = {
 }
 
 
-def _is_loopback(address: str) -> bool:
+def _basic_credentials(headers: dict[str, str]) -> tuple[str | None, str | None]:
+    """(role name, password) from an Authorization: Basic header, or (None, None)."""
+    credentials = headers.get("authorization")
+    if credentials is None:
+        return None, None
+    scheme, _, token = credentials.partition(" ")
+    if scheme.lower() != "basic":
+        raise _problem(401, "28000", "only HTTP Basic authentication is supported", _CHALLENGE)
     try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return address == "local"
-    mapped = getattr(ip, "ipv4_mapped", None)
-    return (mapped or ip).is_loopback
+        name, _, password = base64.b64decode(token.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise _problem(401, "28000", "malformed Basic credentials", _CHALLENGE) from None
+    return name or None, password
 
 
 def _resume_position(query: dict, headers: dict, durable_lsn: int) -> tuple[int, int]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 
@@ -13,6 +14,7 @@ from engine import events as ev
 from engine.catalog.model import ColumnDef, ConstraintDef, IndexDef, TableDef
 from engine.storage.log import SegmentedLog
 from server import http as api
+from server.auth import is_loopback
 from tests.ops.http_client import HttpServer, SseReader
 
 
@@ -347,16 +349,50 @@ def test_openapi_document_is_valid_and_complete(server):
         assert method.lower() in document["paths"][path]
 
 
-def test_loopback_clients_are_trusted_and_others_refused():
-    assert api._is_loopback("127.0.0.1") and api._is_loopback("::1") and api._is_loopback("::ffff:127.0.0.1")
-    assert not api._is_loopback("10.1.2.3") and not api._is_loopback("2001:db8::1")
+def test_loopback_is_recognised():
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("::ffff:127.0.0.1")
+    assert not is_loopback("10.1.2.3") and not is_loopback("2001:db8::1")
 
 
-def test_basic_credentials_name_the_role(server):
-    import base64
-    token = base64.b64encode(b"alice:secret").decode()
+def basic(user: str, password: str) -> dict[str, str]:
+    return {"authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def test_trusted_clients_name_their_role_with_basic_credentials(server):
+    server.post_sql("CREATE ROLE alice LOGIN")
     status, _, body = server.request("POST", "/v1/sql", json.dumps({"sql": "SELECT current_user"}).encode(),
-                                     {"authorization": f"Basic {token}"})
+                                     basic("alice", ""))
     assert (status, json.loads(body)["rows"]) == (200, [["alice"]])
+    status, _, body = server.request("POST", "/v1/sql", b'{"sql": "SELECT 1"}', basic("nobody", ""))
+    assert (status, json.loads(body)["sqlstate"]) == (403, "28000")
     status, headers, body = server.request("POST", "/v1/sql", b'{"sql": "SELECT 1"}', {"authorization": "Bearer x"})
     assert status == 401 and headers["www-authenticate"].startswith("Basic")
+
+
+def test_password_authentication_over_http(tmp_path):
+    """With a password method for this client (here loopback, configured like a remote one),
+    every endpoint but /health and /openapi.json needs Basic credentials that match."""
+    server = HttpServer(tmp_path / "data", ("--local-auth", "scram-sha-256", "--password", "s3cret")).start()
+    try:
+        sql = json.dumps({"sql": "SELECT current_user"}).encode()
+        status, headers, body = server.request("POST", "/v1/sql", sql)
+        assert status == 401 and headers["www-authenticate"].startswith("Basic")
+        status, _, body = server.request("POST", "/v1/sql", sql, basic("postgres", "wrong"))
+        assert (status, json.loads(body)["sqlstate"]) == (401, "28P01")
+        status, _, body = server.request("POST", "/v1/sql", sql, basic("postgres", "s3cret"))
+        assert (status, json.loads(body)["rows"]) == (200, [["postgres"]])
+        status, _, body = server.request("POST", "/v1/sql", json.dumps(
+            {"sql": "CREATE ROLE bob LOGIN PASSWORD 'b0b'; CREATE ROLE carol NOLOGIN PASSWORD 'c'"}).encode(),
+            basic("postgres", "s3cret"))
+        assert status == 200, body
+        status, _, body = server.request("POST", "/v1/sql", sql, basic("bob", "b0b"))
+        assert (status, json.loads(body)["rows"]) == (200, [["bob"]])
+        status, _, body = server.request("POST", "/v1/sql", sql, basic("carol", "c"))
+        assert (status, json.loads(body)["sqlstate"]) == (403, "28000")
+        assert server.get("/metrics")[0] == 401
+        assert server.get("/metrics", basic("postgres", "s3cret"))[0] == 200
+        assert server.get("/v1/changes")[0] == 401
+        assert server.get("/health")[0] == 200 and server.get("/openapi.json")[0] == 200
+    finally:
+        server.stop()
+    assert "s3cret" not in server.log() and "b0b" not in server.log()
