@@ -134,7 +134,6 @@ def _table_def(state: DatabaseState, lsn: int, table_id: int) -> TableDef:
 def _entries(state: DatabaseState, lsn: int, table_id: int) -> list:
     """The table's undo entries of record `lsn`, reversed (consumed with pop())."""
     data = state.tables.get(table_id)
-    created_here = table_id not in state.catalog_at(lsn - 1).tables
-    if data is None or (lsn - 1 < data.history_floor and not created_here):
+    if data is None or not data.has_history_at(lsn - 1):
         raise ChangesUnavailable(lsn)
     return data.changes_at(lsn)[::-1]

@@ -226,7 +226,7 @@ class TableData:
 
     def changes_at(self, lsn: int) -> list[tuple[int, int, tuple | None, tuple | None]]:
         """Undo entries (lsn, rowid, before, after) of transaction `lsn`, in the order applied
-        (complete only if `lsn - 1 >= history_floor` or the table was created at `lsn`)."""
+        (complete only if `has_history_at(lsn - 1)`)."""
         return self.undo[bisect_left(self.undo_lsns, lsn):bisect_right(self.undo_lsns, lsn)]
 
     def versions(self, from_lsn: int = 0) -> Iterable[tuple[int, int, tuple | None, tuple | None]]:

@@ -396,3 +396,30 @@ def test_password_authentication_over_http(tmp_path):
     finally:
         server.stop()
     assert "s3cret" not in server.log() and "b0b" not in server.log()
+
+
+def test_changes_older_than_the_history_window_end_the_stream_with_an_error(tmp_path):
+    server = HttpServer(tmp_path / "data", ("--history-window", "3")).start()
+    try:
+        with psycopg.connect(server.dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE w (id int PRIMARY KEY)")
+            for i in range(10):
+                conn.execute("INSERT INTO w VALUES (%s)", (i,))
+        server.restart()
+        old = SseReader(server, "/v1/changes?since=0")
+        try:
+            event = old.next_event()
+        finally:
+            old.close()
+        assert event["event"] == "error"
+        error = json.loads(event["data"])
+        assert error["sqlstate"] == "58P01" and "older than the history held in memory" in error["message"]
+        recent = SseReader(server, "/v1/changes?since=9")
+        try:
+            assert recent.changes(2) == [
+                ("10:0", {"lsn": 10, "table": "public.w", "op": "insert", "key": {"id": 8}, "after": {"id": 8}}),
+                ("11:0", {"lsn": 11, "table": "public.w", "op": "insert", "key": {"id": 9}, "after": {"id": 9}})]
+        finally:
+            recent.close()
+    finally:
+        server.stop()
