@@ -662,6 +662,8 @@ class Session:
             raise in_failed_transaction()
         if prepared.kind == "empty":
             return Cursor(None, None, "")
+        if len(params) < len(prepared.param_types):
+            raise SqlError("42P02", f"there is no parameter ${len(params) + 1}")
         if self._as_of is not None and prepared.kind in ("write", "ddl"):
             raise SqlError("25006", f"cannot execute {_command_name(prepared)} while rewind.as_of is set",
                            hint="The session reads the past; RESET rewind.as_of to write.")

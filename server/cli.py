@@ -8,18 +8,22 @@
     rewinddb verify --digest HEX --lsn N    prove the log up to N still has that digest
     rewinddb snapshot --data-dir D          write a snapshot now (server stopped)
     rewinddb log --data-dir D [--from LSN] [--table T] [--json]   print the events
+    rewinddb restore --data-dir D --to <timestamp|lsn> --into NEWDIR
 
 `serve` takes every setting of `server.config.SETTINGS` as a flag, a REWINDDB_* environment
 variable or a key of the TOML file (`--config` / REWINDDB_CONFIG), in that order of precedence;
 `rewinddb serve --help` lists them all. `shell` is the SQL shell
-(`server.shell`); `backup` copies the log while the server runs (`server.backup`); the
-operator's tools `verify`, `snapshot` and `log` are in `server/tools.py`.
+(`server.shell`); `backup` copies the log while the server runs (`server.backup`); `restore`
+makes a new data directory equal to D at a point in its history (`engine.rewind.restore`,
+on a backup copy of D's log); the operator's tools `verify`, `snapshot` and `log` are in
+`server/tools.py`.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
 from engine.database import DataDirectoryLocked
@@ -56,6 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="a name or address the certificate is for (repeatable; default localhost, "
                            "127.0.0.1, ::1)")
     add_tool_commands(commands)
+    restore = commands.add_parser(
+        "restore", help="a new database equal to one at a point in its history",
+        description="Write a new data directory whose log is D's log up to a point (same records, LSNs and "
+                    "digest), verify it, and print its last transaction and digest. D may be in use by a server.")
+    restore.add_argument("--data-dir", required=True, help="the source data directory")
+    restore.add_argument("--to", required=True, metavar="POINT",
+                         help="a transaction number (123 or tx:123) or a timestamp (UTC unless it has an offset)")
+    restore.add_argument("--into", required=True, metavar="NEWDIR", help="the new data directory (must not exist or be empty)")
     return parser
 
 
@@ -74,7 +86,30 @@ def main(argv: list[str] | None = None) -> int:
         cert_path, key_path = make_self_signed(args.out_dir, args.hosts or ["localhost", "127.0.0.1", "::1"])
         print(f"wrote {cert_path} and {key_path}")
         return 0
+    if args.command == "restore":
+        return restore(args)
     return run_tool(args)
+
+
+def restore(args: argparse.Namespace) -> int:
+    """Back up D's log (safe while a server runs), then write its prefix up to the point."""
+    import shutil
+    import tempfile
+    from engine.errors import SqlError
+    from engine.rewind.restore import RestoreError, describe, parse_target, restore as restore_to
+    from server.backup import BackupError, backup
+    scratch = tempfile.mkdtemp(prefix=".rewinddb-restore-", dir=os.path.dirname(os.path.abspath(args.into)) or ".")
+    try:
+        point = parse_target(args.to)
+        backup(args.data_dir, os.path.join(scratch, "copy"))
+        result = restore_to(os.path.join(scratch, "copy", "log"), point, args.into)
+    except (RestoreError, BackupError, SqlError, LogCorruption, OSError) as e:
+        print(f"rewinddb restore: {e}", file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(describe(result))
+    return 0
 
 
 def serve(args: argparse.Namespace) -> int:
