@@ -363,7 +363,8 @@ class Checkpointer:
             await db.log.wait_durable(capture.lsn)
             capture.set_chain(db.log.chain_at(capture.lsn))
             info = await db.snapshots.write(capture.lsn, capture.commit_time_us, capture.chunks())
-            removed = await asyncio.to_thread(db.snapshots.prune, self.config.snapshots_kept)
+            removed = await asyncio.to_thread(db.snapshots.prune, self.config.snapshots_kept,
+                                              self.config.checkpoint_spacing)
         except BaseException:
             self.failures += 1
             raise

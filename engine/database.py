@@ -64,6 +64,7 @@ class StorageConfig:
     snapshot_interval: float = 60.0       # ... but at most once per this many seconds
     snapshots_kept: int = 2               # older snapshots are deleted (never log segments)
     history_window: int = 100_000         # transactions whose row history stays in memory
+    checkpoint_spacing: int = 100_000     # older snapshots kept this many LSNs apart, for time travel (0: none)
 
 
 class Database:
@@ -95,6 +96,7 @@ class Database:
         self.advisory_locks: dict[object, tuple[int, int]] = {}   # key -> (backend pid, times taken)
         self._sequence_positions: dict[int, tuple[int, bool]] = {}
         self.past = PastReader(self)
+        self._old_commits: dict[int, tuple[int, str]] = {}
         self.outbox = Outbox(self)
         self.checkpointer: Checkpointer
         self._background: asyncio.Task[None] | None = None
@@ -261,6 +263,23 @@ class Database:
         return self._sequence_positions.get(seq.seq_id) or self.state.sequences.get(seq.seq_id, (seq.start, False))
 
     # ---------------------------------------------------------------- reads
+
+    def commit_info(self, lsn: int) -> tuple[int, str]:
+        """(commit time in microseconds, user) of transaction `lsn`: from the state's index,
+        or for LSNs before it (the state came from a snapshot) from the log, remembered."""
+        txs = self.state.transactions
+        if txs.covers(lsn):
+            return txs.time_of(lsn), txs.user_of(lsn)
+        found = self._old_commits.get(lsn)
+        if found is None:
+            for record in self.log.records(lsn, lsn):
+                found = (record.commit_time_us, ev.decode_transaction(record.payload).user)
+            if found is None:
+                raise SqlError("XX000", f"transaction {lsn} is not in the log")
+            if len(self._old_commits) >= 100_000:
+                self._old_commits.clear()
+            self._old_commits[lsn] = found
+        return found
 
     def lsn_at_time(self, commit_time_us: int) -> int:
         """The last LSN committed at or before `commit_time_us` (0 before the first)."""

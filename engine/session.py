@@ -675,7 +675,7 @@ class Session:
                 self._replan(prepared)
             ctx = self._context(txn, params)
             if prepared.points is not None:
-                self._resolve_points(prepared, ctx)
+                await self._resolve_points(prepared, ctx)
         plan = prepared.plan
         if prepared.kind == "query" and type(plan) is not CompiledLockingQuery:
             return Cursor(prepared.columns, plan.open(ctx), None)
@@ -700,9 +700,10 @@ class Session:
             raise SqlError("0A000", "cached plan must not change result type")
         prepared.plan, prepared.catalog, prepared.points = replanned.plan, replanned.catalog, replanned.points
 
-    def _resolve_points(self, prepared: Prepared, ctx: ExecContext) -> None:
+    async def _resolve_points(self, prepared: Prepared, ctx: ExecContext) -> None:
         """Evaluate the statement's time-travel points into ctx.points; replan if a point
-        turned out to read a schema other than the one the plan was bound against."""
+        turned out to read a schema other than the one the plan was bound against; rebuild
+        (in a worker thread) the past states older than the in-memory history it reads."""
         plan = prepared.points
         lsns: list[tuple[int, int]] = ctx.points
         if self._as_of is not None:
@@ -722,7 +723,9 @@ class Session:
         for table in plan.tables:
             if self._point_catalog(table.point, table.schema, table.name, lsns) is not table.catalog:
                 self._replan(prepared, lsns)
+                plan = prepared.points
                 break
+        await self.db.past.prepare(plan.points, lsns, plan.tables, self.search_path(), ctx.snapshot_lsn)
 
     def _lock_timeout(self) -> float | None:
         ms = _milliseconds(self.settings["lock_timeout"])

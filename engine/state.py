@@ -65,9 +65,11 @@ class TransactionIndex:
         return self.first_lsn <= lsn < self.first_lsn + len(self.times)
 
     def time_of(self, lsn: int) -> int:
+        """The commit time of a covered LSN (see `covers`)."""
         return self.times[lsn - self.first_lsn]
 
     def user_of(self, lsn: int) -> str:
+        """The user of a covered LSN (see `covers`)."""
         return self.user_names[self.user_ids[lsn - self.first_lsn]]
 
     def lsn_at_time(self, commit_time_us: int) -> int:

@@ -140,4 +140,5 @@ def storage_config(config: Config) -> StorageConfig:
     """The engine's storage settings out of the server's."""
     return StorageConfig(segment_size=config.segment_size, snapshot_log_bytes=config.snapshot_log_bytes,
                          snapshot_events=config.snapshot_events, snapshot_interval=config.snapshot_interval,
-                         snapshots_kept=config.snapshots_kept, history_window=config.history_window)
+                         snapshots_kept=config.snapshots_kept, history_window=config.history_window,
+                         checkpoint_spacing=config.checkpoint_spacing)

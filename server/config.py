@@ -151,6 +151,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("history_window", INT, 100_000,
             "Transactions whose row history (for time travel) is kept in memory; older history is not "
             "loaded at startup and is dropped as new transactions commit.", "storage"),
+    Setting("checkpoint_spacing", INT, 100_000,
+            "Snapshots older than the kept ones stay as time-travel checkpoints, at least this many "
+            "transactions apart: a read older than the history window loads the nearest one and replays "
+            "the log from there. 0 deletes them.", "storage"),
     # security (server/auth.py, server/tls.py)
     Setting("tls_cert", STRING, "", "PEM certificate (chain): SSLRequest is answered with TLS when set, "
             "refused otherwise. `rewinddb cert` makes a self-signed pair for local use.", "security"),

@@ -4,8 +4,8 @@
 read with a `ReadPoint` to it): `ctx.points[point.index]` holds the clause's resolved
 (low, high) LSNs.
 
-- AS OF (low == high == n): the rows visible right after transaction n, from the table's
-  in-memory versions (`TableData.rows_at`). Own uncommitted writes never show in the past.
+- AS OF (low == high == n): the rows visible right after transaction n (`TableData.rows_at`).
+  Own uncommitted writes never show in the past.
 - A range [low, high] (BETWEEN, FROM ... TO, ALL) yields one row per version that was
   visible in some state of the range — the versions alive at `low` and every version
   written in (low, high] — plus one row per deletion in (low, high], carrying the deleted
@@ -18,81 +18,136 @@ Rows are shaped to the width of the table definition the statement was bound aga
 (the catalog of that point): a version written before ADD COLUMN is padded with NULLs, a
 newer, wider one is cut; slots are stable, so positions always agree.
 
-Invariant: the undo history of a table reaches back to `TableData.history_floor`; a read
-needing versions before it is refused with 0A000 naming the window.
+Where the rows come from. The live state keeps each table's row history back to its
+`history_floor` (the history window). Older points are served by `PastStates`, states
+rebuilt from the log and cached:
+- AS OF a point before the floor: the nearest usable snapshot at or before it (older
+  snapshots are kept as checkpoints, `StorageConfig.checkpoint_spacing` apart) plus the
+  records after it, up to the point. A later point close after a cached state is reached
+  by replaying forward, so no such read replays more than a bounded stretch of log.
+- A range needing history the live state no longer has: that one table's complete
+  history, replayed from the first record (only its row events are applied).
+Sessions build what a statement needs in a worker thread before running it
+(`PastReader.prepare`), so a rebuild never stalls other sessions; a read that still finds
+nothing cached (evicted meanwhile) rebuilds in place.
 """
 from __future__ import annotations
 
+import asyncio
 from bisect import bisect_right
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
+from engine import events as ev
 from engine.catalog.model import TableDef
+from engine.checkpoint import SnapshotContentError, load_state
 from engine.errors import SqlError
 from engine.exec.context import ExecContext
 from engine.exec.plan import ReadPoint
-from engine.rewind.points import from_micros
+from engine.rewind.points import PointTable, from_micros
+from engine.state import DatabaseState
+from engine.storage.snapshot import SnapshotCorruption
 from engine.txn.versions import TableData
 
 if TYPE_CHECKING:
     from engine.database import Database
 
 _OPS = ("insert", "update", "delete")
+MAX_FORWARD = 10_000          # records a cached past state may be replayed forward to serve a read
 
 
 class PastReader:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.rebuilt = PastStates(db)
 
     # ---------------------------------------------------------------- TableReader
 
     def rows(self, table: TableDef, point: ReadPoint, ctx: ExecContext) -> list[tuple]:
         low, high = ctx.points[point.index]
-        data = self.db.state.tables.get(table.table_id)
+        if point.history:
+            state, data = self._complete(table.table_id, ctx.snapshot_lsn)
+            return [] if data is None else self._versions(state, data, table, low, high, ctx.snapshot_lsn)
+        state, data = self._at(table.table_id, low)
         if data is None:
             return []
-        if not point.history:
-            rows = data.rows_at(self._checked(data, table, low))
-            if _needs_shaping(self.db, table):
-                width = table.width
-                return [_fit(r, width) for r in rows]
-            return rows
-        return self._versions(data, table, low, high, ctx.snapshot_lsn)
+        rows = data.rows_at(low)
+        if _needs_shaping(state, table):
+            width = table.width
+            return [_fit(r, width) for r in rows]
+        return rows
 
     def items(self, table: TableDef, point: ReadPoint, ctx: ExecContext) -> list[tuple[int, tuple]]:
         if point.history:
             raise SqlError("0A000", "row identities of a history read are not available")
         low, _ = ctx.points[point.index]
-        data = self.db.state.tables.get(table.table_id)
+        state, data = self._at(table.table_id, low)
         if data is None:
             return []
-        items = data.items_at(self._checked(data, table, low))
-        width = table.width
-        if _needs_shaping(self.db, table):
+        items = data.items_at(low)
+        if _needs_shaping(state, table):
+            width = table.width
             return [(rid, _fit(r, width)) for rid, r in items]
         return items
 
     def lookup(self, table: TableDef, index_id: int, key: tuple, point: ReadPoint,
                ctx: ExecContext) -> list[tuple[int, tuple]]:
         low, high = ctx.points[point.index]
-        data = self.db.state.tables.get(table.table_id)
-        if data is None:
-            return []
         slots = self._index_slots(index_id, high)
         if point.history:
             n = len(slots)
-            return [(0, r) for r in self._versions(data, table, low, high, ctx.snapshot_lsn)
-                    if tuple([r[s] for s in slots]) == key[:n]]
-        lsn = self._checked(data, table, low)
+            return [(0, r) for r in self.rows(table, point, ctx) if tuple([r[s] for s in slots]) == key[:n]]
+        state, data = self._at(table.table_id, low)
+        if data is None:
+            return []
         if index_id in data.unique:
-            found = data.lookup_unique(index_id, key, lsn)
+            found = data.lookup_unique(index_id, key, low)
         else:
-            found = [(rid, r) for rid, r in data.items_at(lsn) if tuple([r[s] for s in slots]) == key]
-        if _needs_shaping(self.db, table):
+            found = [(rid, r) for rid, r in data.items_at(low) if tuple([r[s] for s in slots]) == key]
+        if _needs_shaping(state, table):
             width = table.width
             return [(rid, _fit(r, width)) for rid, r in found]
         return found
 
+    # ---------------------------------------------------------------- rebuilding ahead of a read
+
+    async def prepare(self, points: Iterable[ReadPoint], lsns: list[tuple[int, int]], tables: Iterable[PointTable],
+                      search_path: tuple[str, ...], snapshot_lsn: int) -> None:
+        """Rebuild, in a worker thread, the past states a statement's points need and the
+        live state no longer has, so that running the statement finds them cached."""
+        live = self.db.state
+        rebuilt = self.rebuilt
+        for point in points:
+            low, high = lsns[point.index]
+            if not point.history and low < live.history_floor and rebuilt.cached_at(low, high) is None:
+                rebuilt.publish_at(await asyncio.to_thread(rebuilt.build_at, low, high))
+        for t in tables:
+            if not t.point.history:
+                continue
+            found = t.catalog.relation(t.name, t.schema, search_path)
+            data = live.tables.get(found[1]) if found is not None and found[0] == "table" else None
+            if data is not None and not _complete(data) and rebuilt.cached_table(data.table_id, snapshot_lsn) is None:
+                state = await asyncio.to_thread(rebuilt.build_table, data.table_id, snapshot_lsn)
+                rebuilt.publish_table(data.table_id, state)
+
     # ---------------------------------------------------------------- internals
+
+    def _at(self, table_id: int, lsn: int) -> tuple[DatabaseState, TableData | None]:
+        """A state whose history reaches `lsn`, and the table's data in it."""
+        state = self.db.state
+        data = state.tables.get(table_id)
+        if data is not None and not data.has_history_at(lsn):
+            state = self.rebuilt.covering(lsn, lsn)
+            data = state.tables.get(table_id)
+        return state, data
+
+    def _complete(self, table_id: int, upto: int) -> tuple[DatabaseState, TableData | None]:
+        """A state holding the table's complete history up to `upto`, and the table's data."""
+        state = self.db.state
+        data = state.tables.get(table_id)
+        if data is not None and not _complete(data):
+            state = self.rebuilt.table_history(table_id, upto)
+            data = state.tables.get(table_id)
+        return state, data
 
     def _index_slots(self, index_id: int, lsn: int) -> tuple[int, ...]:
         state = self.db.state
@@ -101,40 +156,32 @@ class PastReader:
             raise SqlError("XX000", f"index {index_id} is unknown at transaction {lsn}")
         return index.columns
 
-    def _checked(self, data: TableData, table: TableDef, lsn: int) -> int:
-        if not data.has_history_at(lsn):
-            raise SqlError("0A000", f'the history of "{table.name}" before transaction {data.history_floor} '
-                           "is outside the in-memory history window")
-        return lsn
-
-    def _versions(self, data: TableData, table: TableDef, low: int, high: int, snapshot_lsn: int) -> list[tuple]:
+    def _versions(self, state: DatabaseState, data: TableData, table: TableDef, low: int, high: int,
+                  snapshot_lsn: int) -> list[tuple]:
         """Every version visible in some state of [low, high], and the deletions in (low, high]."""
         if low > high:
             return []
-        self._checked(data, table, low)
         lsns = data.undo_lsns
         undo = data.undo
         start = bisect_right(lsns, low)
         stop = bisect_right(lsns, high)
-        # versions: [begin, end, row, op]; `open` maps rowid -> the version still alive
+        # versions: [begin, end, row, op]; `open_` maps rowid -> the version still alive
         versions: list[list] = []
         open_: dict[int, list] = {}
         if low:
             alive = dict(data.items_at(low))
             # the version alive at `low` began at the row's last change at or before it
             i = start - 1
-            pending = set(alive)
-            while pending and i >= 0:
+            while alive and i >= 0:
                 lsn, rowid, before, after = undo[i]
-                if rowid in pending:
-                    pending.discard(rowid)
-                    v = [lsn, None, alive[rowid], 1 if before is not None else 0]
+                row = alive.pop(rowid, None)
+                if row is not None:
+                    v = [lsn, None, row, 1 if before is not None else 0]
                     versions.append(v)
                     open_[rowid] = v
                 i -= 1
-            if pending:
-                raise SqlError("0A000", f'the history of "{table.name}" before transaction {data.history_floor} '
-                               "is outside the in-memory history window")
+            if alive:
+                raise SqlError("XX000", f'the history of "{table.name}" is incomplete before transaction {low}')
         for i in range(start, stop):
             lsn, rowid, before, after = undo[i]
             current = open_.pop(rowid, None)
@@ -155,21 +202,126 @@ class PastReader:
             if current is not None:
                 current[1] = lsn
             i += 1
-        txs = self.db.state.transactions
-        times: dict[int, object] = {}
+        commits: dict[int, tuple] = {}
 
-        def time_of(lsn: int):
-            t = times.get(lsn)
-            if t is None:
-                t = times[lsn] = from_micros(txs.time_of(lsn))
-            return t
+        def commit(lsn: int) -> tuple:
+            found = commits.get(lsn)
+            if found is None:
+                time_us, user = self._commit_info(state, lsn)
+                found = commits[lsn] = (from_micros(time_us), user)
+            return found
 
         width = table.width
         out = []
         for begin, end, row, op in versions:
-            out.append(_fit(row, width) + (begin, time_of(begin), None if end is None else time_of(end),
-                                           _OPS[op], txs.user_of(begin)))
+            at, user = commit(begin)
+            out.append(_fit(row, width) + (begin, at, None if end is None else commit(end)[0], _OPS[op], user))
         return out
+
+    def _commit_info(self, state: DatabaseState, lsn: int) -> tuple[int, str]:
+        txs = state.transactions
+        if txs.covers(lsn):
+            return txs.time_of(lsn), txs.user_of(lsn)
+        return self.db.commit_info(lsn)
+
+
+class PastStates:
+    """States rebuilt from the log for reads older than the live state's history, cached
+    (one of each kind: a state at a point, a table's complete history).
+
+    `build_*` touch nothing shared (they may run in a worker thread) and `publish_*` puts
+    their result in the cache; everything else runs on the event loop thread, which is the
+    only one that replays a cached state forward."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._at: DatabaseState | None = None
+        self._table: tuple[int, DatabaseState] | None = None
+
+    # -- a state at a point (all tables): the nearest checkpoint + replay
+
+    def covering(self, low: int, high: int) -> DatabaseState:
+        state = self.cached_at(low, high)
+        if state is None:
+            state = self.build_at(low, high)
+            self.publish_at(state)
+        elif state.lsn < high:
+            self._replay(state, high)
+        return state
+
+    def cached_at(self, low: int, high: int) -> DatabaseState | None:
+        """The cached state that covers [low, high], possibly after a short forward replay."""
+        state = self._at
+        if state is not None and state.history_floor <= low and high - state.lsn <= MAX_FORWARD:
+            return state
+        return None
+
+    def build_at(self, low: int, high: int) -> DatabaseState:
+        state = self._checkpoint_at_or_before(low)
+        self._replay(state, high)
+        return state
+
+    def publish_at(self, state: DatabaseState) -> None:
+        self._at = state
+
+    # -- one table's complete history: replayed from the first record
+
+    def table_history(self, table_id: int, upto: int) -> DatabaseState:
+        state = self.cached_table(table_id, upto)
+        if state is None:
+            state = self.build_table(table_id, upto)
+            self.publish_table(table_id, state)
+        elif state.lsn < upto:
+            self._replay(state, upto, table_id)
+        return state
+
+    def cached_table(self, table_id: int, upto: int) -> DatabaseState | None:
+        cached = self._table
+        if cached is not None and cached[0] == table_id and upto - cached[1].lsn <= MAX_FORWARD:
+            return cached[1]
+        return None
+
+    def build_table(self, table_id: int, upto: int) -> DatabaseState:
+        state = DatabaseState()
+        self._replay(state, upto, table_id)
+        return state
+
+    def publish_table(self, table_id: int, state: DatabaseState) -> None:
+        self._table = (table_id, state)
+
+    # -- internals
+
+    def _checkpoint_at_or_before(self, lsn: int) -> DatabaseState:
+        """The state of the newest usable snapshot at or before `lsn` (an empty state if none)."""
+        db = self.db
+        while lsn > 0:
+            opened = db.snapshots.open_at_or_before(lsn)
+            if opened is None:
+                break
+            info, chunks = opened
+            try:
+                state, chain = load_state(chunks)
+            except (SnapshotCorruption, SnapshotContentError, OSError):
+                lsn = info.lsn - 1          # damaged, or deleted while being read: an older one will do
+                continue
+            if state.lsn == info.lsn and db.log.chain_at(info.lsn) == chain:
+                return state
+            lsn = info.lsn - 1
+        return DatabaseState()
+
+    def _replay(self, state: DatabaseState, upto: int, table_id: int | None = None) -> None:
+        decode, apply = ev.decode_transaction, state.apply
+        for record in self.db.log.records(state.lsn + 1, upto):
+            txn = decode(record.payload)
+            if table_id is not None:
+                txn = ev.Transaction(txn.user, txn.application_name, txn.client_addr, txn.reason,
+                                     [e for e in txn.events if not isinstance(e, ev.ROW_EVENTS) or e.table_id == table_id])
+            apply(record.lsn, record.commit_time_us, txn)
+
+
+def _complete(data: TableData) -> bool:
+    """Whether a table's in-memory history goes back to its creation."""
+    return data.history_floor == data.created_lsn
 
 
 def _fit(row: tuple, width: int) -> tuple:
@@ -181,9 +333,8 @@ def _fit(row: tuple, width: int) -> tuple:
     return row + (None,) * (width - n)
 
 
-def _needs_shaping(db: Database, table: TableDef) -> bool:
+def _needs_shaping(state: DatabaseState, table: TableDef) -> bool:
     """Whether rows read at a past point may be wider or narrower than `table` (the
     definition of that point): only when the table's width changed since."""
-    codec = db.state.codecs.get(table.table_id)
+    codec = state.codecs.get(table.table_id)
     return codec is not None and codec.width != table.width
-

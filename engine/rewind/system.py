@@ -100,14 +100,17 @@ def _jsonb(value: dict | None) -> str | None:
 
 def _change_rows(db: Database, low: int, high: int) -> list[tuple]:
     out = []
+    state = db.state
     for record in db.log.records(low, high):
         txn = ev.decode_transaction(record.payload)
         if not any(isinstance(e, ev.ROW_EVENTS) for e in txn.events):
             continue
         try:
-            changes = row_changes(db.state, record.lsn, txn, with_before=True)
-        except ChangesUnavailable as e:
-            raise SqlError("0A000", f"{e}: outside the in-memory history window") from None
+            changes = row_changes(state, record.lsn, txn, with_before=True)
+        except ChangesUnavailable:
+            # older than the live history: a state rebuilt from a checkpoint covers the rest
+            state = db.past.rebuilt.covering(record.lsn - 1, high)
+            changes = row_changes(state, record.lsn, txn, with_before=True)
         committed_at = from_micros(record.commit_time_us)
         for c in changes:
             out.append((record.lsn, committed_at, txn.user, c.table, c.op, _jsonb(c.key), _jsonb(c.before),
@@ -230,8 +233,7 @@ def _diff_rows(ctx: ExecContext, table_name: str, start: Any, end: Any) -> list[
         return []
     low, high = min(lsns), max(lsns)
     if not data.has_history_at(low):
-        raise SqlError("0A000", f'the history of "{table_name}" before transaction {data.history_floor} '
-                       "is outside the in-memory history window")
+        data = db.past.rebuilt.covering(low, high).tables.get(found.table_id)
     touched = list(dict.fromkeys(rowid for lsn, rowid, _, _ in data.versions(low) if lsn <= high))
     sides = []
     for table, lsn in zip(tables, lsns):

@@ -280,11 +280,23 @@ class SnapshotStore:
         """The newest intact snapshot with lsn <= `lsn` (for time travel) and its chunks."""
         return self._open_first(lambda info: info.lsn <= lsn)
 
-    def prune(self, keep: int = 2) -> list[Path]:
-        """Delete all but the `keep` newest snapshots; returns the deleted paths."""
+    def prune(self, keep: int = 2, spacing: int = 0) -> list[Path]:
+        """Delete all but the `keep` newest snapshots, except that with `spacing` > 0 older
+        ones stay as checkpoints for time travel, each at least `spacing` LSNs before the
+        next one kept (so rebuilding any past state replays a bounded stretch of log);
+        returns the deleted paths."""
         if keep < 1:
             raise ValueError("keep at least one snapshot")
-        removed = [self.directory / name for _, name in self._names()[keep:]]
+        names = self._names()          # newest first
+        doomed = []
+        if names[keep:]:
+            kept_lsn = names[keep - 1][0]
+            for lsn, name in names[keep:]:
+                if spacing > 0 and kept_lsn - lsn >= spacing:
+                    kept_lsn = lsn
+                else:
+                    doomed.append(name)
+        removed = [self.directory / name for name in doomed]
         for path in removed:
             self._files.remove(str(path))
         return removed
