@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterator
@@ -33,6 +34,7 @@ from engine.catalog.model import RoleDef
 from engine.copy import CopyIn, CopyOut, copy_columns
 from engine.errors import SqlError, feature_not_supported, in_failed_transaction, syntax_error
 from engine.portal import Portal
+from engine import explain
 from engine.exec import plan as P
 from engine.exec.casts import cast_function
 from engine.exec.context import ExecContext
@@ -40,7 +42,7 @@ from engine.exec.dml import CompiledWrite
 from engine.exec.locking import CompiledLockingQuery
 from engine.exec.operators import CompiledPlan, compile_plan, run_to_list
 from engine.sql import ddl
-from engine.sql.parser import (Lifted, Parsed, Utility, lift_literals, parse_statement, parse_type_name,
+from engine.sql.parser import (Explain, Lifted, Parsed, Utility, lift_literals, parse_statement, parse_type_name,
                                quote_ident)
 from engine.exec.expr import Const
 from engine.rewind import points
@@ -559,6 +561,11 @@ class Session:
               point_lsns: list[tuple[int, int]] | None = None) -> Prepared:
         if statement is None:
             return Prepared(text, None, types, "empty")
+        if isinstance(statement, Explain):
+            started = time.perf_counter()
+            inner = self._plan(statement.statement.text, statement.statement, types)
+            return Prepared(text, statement, types, "explain", (P.OutputColumn("QUERY PLAN", TEXT),),
+                            (inner, time.perf_counter() - started), inner.catalog)
         if isinstance(statement, Utility):
             if statement.kind == "declare":
                 types = self._declared_param_types(statement.args, types)
@@ -580,12 +587,12 @@ class Session:
             plan = getattr(planner, "plan_" + statement.kind)(tree)
             plan = dataclasses.replace(plan, source=optimize(plan.source, catalog))
             _finish_param_types(types)
-            compiled = CompiledWrite(plan, self.output_settings, self._check_compiler(catalog))
+            compiled = CompiledWrite(plan, self.output_settings, self.check_compiler(catalog))
             return Prepared(text, statement, types, "write", plan.columns or None, compiled, catalog, lifted,
                             self._point_plan(planner))
         return Prepared(text, statement, types, "ddl")
 
-    def _check_compiler(self, catalog):
+    def check_compiler(self, catalog):
         def compile_checks(table) -> list:
             out = []
             for c in table.constraints:
@@ -658,6 +665,10 @@ class Session:
         """Run a prepared statement. Queries return lazily produced batches."""
         if prepared.kind == "utility":
             return await self._utility(prepared.statement, params)
+        if prepared.kind == "explain":
+            inner, planning = prepared.plan
+            lines = await explain.run(self, prepared.statement, inner, params, planning)
+            return Cursor(prepared.columns, iter([[(line,) for line in lines]]), "EXPLAIN")
         if self.failed:
             raise in_failed_transaction()
         if prepared.kind == "empty":

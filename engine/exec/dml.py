@@ -30,9 +30,10 @@ class CompiledWrite:
     __slots__ = ("plan", "kind", "source", "build_row", "recheck", "returning", "checks", "enforce",
                  "not_null")
 
-    def __init__(self, plan, settings: OutputSettings, check_compiler: Callable[[TableDef], list]) -> None:
+    def __init__(self, plan, settings: OutputSettings, check_compiler: Callable[[TableDef], list],
+                 stats: dict | None = None) -> None:
         self.plan = plan
-        builder = _Builder(settings)
+        builder = _Builder(settings, stats)           # stats: EXPLAIN ANALYZE of the source plan
         g = builder.gen()
         table = plan.table
         self.source = builder.build(plan.source)

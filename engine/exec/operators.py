@@ -249,6 +249,9 @@ class _Builder:
         ties_fn = g.function("r", "(" + "".join(g.expr(e) + ", " for e in node.ties) + ")") if node.ties else None
         top_n = isinstance(source, P.Sort) and not node.ties
         child = self._sort(source, limited=True) if top_n else self.build(source)
+        if top_n and self.stats is not None:
+            sort, sort_stats = child, self.stats.setdefault(id(source), NodeStats())
+            child = lambda ctx, keep: _instrumented(lambda c: sort(c, keep), sort_stats)(ctx)  # noqa: E731
 
         def open_limit(ctx: ExecContext) -> Batches:
             count = count_fn(ctx.params, ctx)() if count_fn else None
@@ -344,8 +347,6 @@ class _Builder:
     def _sort(self, node: P.Sort, limited: bool) -> Callable[[ExecContext, int | None], Batches]:
         """The sort, as (ctx, keep) -> batches; `keep` (a LIMIT's count + offset) allows a top-N sort."""
         child = self.build(node.input)
-        if limited:
-            self._note_fused(node)
         g = self.gen()
         key_fns = [(g.function("r", g.expr(k.expr)), k.descending, k.nulls_first) for k in node.keys]
 

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 
 from engine.catalog.model import TableDef
 from engine.exec.expr import AggCall, Expr, GroupingCall, SrfCall, WindowCall, WindowSpec, map_value
-from engine.types import INT8, TEXT, TIMESTAMPTZ, SqlType
+from engine.types import INT8, TEXT, TIMESTAMPTZ, SqlType, format_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,3 +372,355 @@ class DeletePlan:
     recheck: Expr | None
     returning: tuple[Expr, ...] = ()
     columns: tuple[OutputColumn, ...] = ()
+
+
+# -------------------------------------------------------------------- EXPLAIN
+
+
+_JOIN_NAMES = {"inner": "", "cross": "", "left": " Left Join", "right": " Right Join", "full": " Full Join"}
+_OPERATORS = {"+", "-", "*", "/", "%", "||", "^", "&", "|", "#", "<<", ">>", "~", "!~", "~*", "!~*", "@>", "<@",
+              "->", "->>", "#>", "#>>", "?", "?|", "?&", "&&", "-|-"}
+
+
+def render(node: Node, annotate: Callable[[Node], str] | None = None, verbose: bool = False,
+           details: Callable[[Node], list[str]] | None = None) -> list[str]:
+    """The plan as EXPLAIN's lines: PostgreSQL's tree layout ("->" arrows, six-space steps),
+    node names and detail lines (filters, join and index conditions, sort and group keys),
+    with expressions written back as SQL. `annotate(node)` appends to a node's line (EXPLAIN
+    ANALYZE's actual rows and times), `details(node)` adds lines under it. Projections are
+    not nodes of their own, as in PostgreSQL."""
+    return _Renderer(node, annotate, verbose, details).lines
+
+
+class _Renderer:
+    def __init__(self, root: Node, annotate, verbose: bool, details) -> None:
+        self.annotate = annotate
+        self.verbose = verbose
+        self.extra = details
+        self.lines: list[str] = []
+        self.subplans: dict[int, int] = {}
+        self.qualify = sum(1 for n in _all_nodes(root) if _relation_name(n) is not None) > 1
+        self.visit(root, 0, [])
+
+    # ------------------------------------------------------------ the tree
+
+    def visit(self, node: Node, depth: int, outer: list[list[str]], label: str | None = None,
+              filters: tuple[str, ...] = (), subplans: tuple = (), shown: Node | None = None) -> None:
+        """Draw `node` at `depth`. Filters above it (HAVING, conditions that stayed above a join)
+        arrive already written as `filters` and are listed under it, as PostgreSQL does."""
+        if isinstance(node, Filter):
+            row = self.labels(node.input, outer)
+            text = self.sql(node.predicate, row, outer)
+            found = tuple((sub, row) for sub in _subqueries(node.predicate))
+            self.visit(node.input, depth, outer, label, filters + (text,), subplans + found, shown or node)
+            return
+        if isinstance(node, Project) and not isinstance(node.input, Result):
+            row = self.labels(node.input, outer)
+            found = tuple((sub, row) for e in node.exprs for sub in _subqueries(e))
+            self.visit(node.input, depth, outer, label, filters, subplans + found, shown or node)
+            return
+        stats_node = shown or node
+        name = label or self.describe(node)
+        if self.annotate is not None:
+            name += self.annotate(stats_node)
+        self.line(depth, name)
+        own = self.labels(node, outer)
+        if self.verbose and not isinstance(node, Result):
+            self.detail(depth, "Output: " + ", ".join(self.labels(stats_node, outer)))
+        if isinstance(node, Project):           # a select list without FROM: one "Result" node
+            subplans = subplans + tuple((sub, []) for e in node.exprs for sub in _subqueries(e))
+            node = node.input
+        inner_labels = [self.labels(c, outer) for c in inputs(node)]
+        for text in self.details(node, inner_labels, own, outer):
+            self.detail(depth, text)
+        for text in filters:
+            self.detail(depth, "Filter: " + text)
+        if self.extra is not None:
+            for text in self.extra(stats_node):
+                self.detail(depth, text)
+        for i, child in enumerate(inputs(node)):
+            child_outer = outer
+            if isinstance(node, Join) and node.lateral and i == 1:
+                child_outer = outer + [inner_labels[0]]
+            if isinstance(node, Join) and node.left_keys and i == 1:
+                self.line(depth + 1, "Hash" + (self.annotate(child) if self.annotate else ""))
+                self.visit(child, depth + 2, child_outer)
+            elif isinstance(node, SetOp) and node.kind == "union" and not node.all:
+                if i == 0:
+                    self.line(depth + 1, "Append")
+                self.visit(child, depth + 2, child_outer)
+            else:
+                self.visit(child, depth + 1, child_outer)
+        row_labels = inner_labels[0] if len(inner_labels) == 1 else (
+            inner_labels[0] + inner_labels[1] if len(inner_labels) == 2 else own)
+        found = [(sub, row_labels) for e in node_expressions(node) for sub in _subqueries(e)] + list(subplans)
+        for sub, row in found:
+            n = self.subplan_number(sub)
+            self.line(depth + 1, f"SubPlan {n}" if sub.correlated else f"InitPlan {n} (returns ${n})")
+            self.visit(sub.plan, depth + 2, outer + [row])
+
+    def line(self, depth: int, text: str) -> None:
+        self.lines.append(text if depth == 0 else " " * (6 * depth - 4) + "->  " + text)
+
+    def detail(self, depth: int, text: str) -> None:
+        self.lines.append(" " * (6 * depth + 2) + text)
+
+    def subplan_number(self, sub) -> int:
+        key = id(sub.plan)
+        if key not in self.subplans:
+            self.subplans[key] = len(self.subplans) + 1
+        return self.subplans[key]
+
+    # ------------------------------------------------------------ names and details
+
+    def describe(self, n: Node) -> str:
+        if isinstance(n, SeqScan):
+            return f"Seq Scan on {self.relation(n.table.name, n.alias)}"
+        if isinstance(n, IndexLookup):
+            return f"Index Scan using {n.index_name} on {self.relation(n.table.name, n.alias)}"
+        if isinstance(n, VirtualScan):
+            return f"Seq Scan on {n.name}"
+        if isinstance(n, FunctionScan):
+            fn = n.functions[0].name if len(n.functions) == 1 else "ROWS FROM"
+            return f"Function Scan on {fn}" + (f" {n.alias}" if n.alias != fn else "")
+        if isinstance(n, Values):
+            return f'Values Scan on "{n.alias}"'
+        if isinstance(n, WorkTableScan):
+            return f"WorkTable Scan on {n.name}"
+        if isinstance(n, Join):
+            if n.left_keys:
+                return "Hash" + (_JOIN_NAMES[n.kind] or " Join")
+            return "Nested Loop" + _JOIN_NAMES[n.kind]
+        if isinstance(n, Aggregate):
+            if n.sets is not None:
+                return "MixedAggregate"
+            return "HashAggregate" if n.groups else "Aggregate"
+        if isinstance(n, Distinct):
+            return "Unique" if n.on else "HashAggregate"
+        if isinstance(n, SetOp):
+            if n.kind == "union":
+                return "Append" if n.all else "HashAggregate"
+            return f"HashSetOp {n.kind.title()}" + (" All" if n.all else "")
+        return {Result: "Result", Project: "Result", Filter: "Result", ProjectSet: "ProjectSet",
+                Window: "WindowAgg", Sort: "Sort", Limit: "Limit", RecursiveUnion: "Recursive Union",
+                LockRows: "LockRows"}[type(n)]
+
+    def relation(self, name: str, alias: str) -> str:
+        return name if alias == name else f"{name} {alias}"
+
+    def details(self, n: Node, inner: list[list[str]], own: list[str], outer: list[list[str]]) -> list[str]:
+        out: list[str] = []
+        row = inner[0] if inner else own
+        sql = lambda e, labels=row: self.sql(e, labels, outer)       # noqa: E731
+        if isinstance(n, IndexLookup):
+            columns = [self.column_label(n.table, n.alias, s) for s in n.slots]
+            if len(n.keys) == 1:
+                conds = [f"({c} = {self.sql(k, own, outer)})" for c, k in zip(columns, n.keys[0])]
+                out.append("Index Cond: " + (conds[0] if len(conds) == 1 else "(" + " AND ".join(conds) + ")"))
+            else:
+                values = ", ".join(self.sql(k[0], own, outer) for k in n.keys)
+                out.append(f"Index Cond: ({columns[0]} = ANY (ARRAY[{values}]))")
+        if isinstance(n, (SeqScan, IndexLookup, VirtualScan, FunctionScan)) and n.filter is not None:
+            out.append("Filter: " + self.sql(n.filter, own, outer))
+        if isinstance(n, Join):
+            both = inner[0] + inner[1]
+            if n.left_keys:
+                conds = [f"({self.sql(a, inner[0], outer)} = {self.sql(b, inner[1], outer)})"
+                         for a, b in zip(n.left_keys, n.right_keys)]
+                out.append("Hash Cond: " + (conds[0] if len(conds) == 1 else "(" + " AND ".join(conds) + ")"))
+            if n.condition is not None:
+                out.append("Join Filter: " + self.sql(n.condition, both, outer))
+        if isinstance(n, Aggregate):
+            if n.sets is not None:
+                for s in n.sets:
+                    key = ", ".join(sql(n.groups[i]) for i in s)
+                    out.append(("Hash Key: " + key) if s else "Group Key: ()")
+            elif n.groups:
+                out.append("Group Key: " + ", ".join(sql(g) for g in n.groups))
+        if isinstance(n, Distinct) and not n.on:
+            out.append("Group Key: " + ", ".join(row))
+        if isinstance(n, SetOp) and n.kind == "union" and not n.all:
+            out.append("Group Key: " + ", ".join(self.labels(n.left, outer)))
+        if isinstance(n, Sort):
+            out.append("Sort Key: " + ", ".join(self.sort_key(k.expr, k.descending, k.nulls_first, row, outer)
+                                               for k in n.keys))
+        if isinstance(n, Window) and (n.spec.partition or n.spec.order):
+            parts = []
+            if n.spec.partition:
+                parts.append("PARTITION BY " + ", ".join(sql(e) for e in n.spec.partition))
+            if n.spec.order:
+                parts.append("ORDER BY " + ", ".join(self.sort_key(o.expr, o.descending, o.nulls_first, row, outer)
+                                                     for o in n.spec.order))
+            out.append("Window: (" + " ".join(parts) + ")")
+        if isinstance(n, Limit) and n.ties:
+            out.append("With Ties")
+        return out
+
+    def sort_key(self, e: Expr, descending: bool, nulls_first: bool, labels: list[str], outer) -> str:
+        text = self.sql(e, labels, outer)
+        if descending:
+            text += " DESC"
+            if not nulls_first:
+                text += " NULLS LAST"
+        elif nulls_first:
+            text += " NULLS FIRST"
+        return text
+
+    def column_label(self, table, alias: str, slot: int) -> str:
+        column = table.column_by_slot(slot)
+        name = column.name if column is not None else f"?{slot}"
+        return f"{alias}.{name}" if self.qualify else name
+
+    # ------------------------------------------------------------ row layouts
+
+    def labels(self, n: Node, outer: list[list[str]]) -> list[str]:
+        """How EXPLAIN writes each output position of a node."""
+        if isinstance(n, (SeqScan, IndexLookup)):
+            out = []
+            for i, c in enumerate(n.columns):
+                out.append(f"{n.alias}.{c.name}" if self.qualify else c.name)
+            return out
+        if isinstance(n, (VirtualScan, FunctionScan, Values, WorkTableScan)):
+            alias = getattr(n, "alias", None) or getattr(n, "name", "")
+            return [f"{alias}.{c.name}" if self.qualify else c.name for c in n.columns]
+        if isinstance(n, Result):
+            return []
+        children = inputs(n)
+        inner = [self.labels(c, outer) for c in children]
+        if isinstance(n, (Filter, Sort, Limit, Distinct)):
+            return inner[0]
+        if isinstance(n, Project):
+            return [self.sql(e, inner[0], outer) for e in n.exprs]
+        if isinstance(n, Join):
+            return inner[0] + inner[1]
+        if isinstance(n, Aggregate):
+            return ([self.sql(g, inner[0], outer) for g in n.groups] + [self.sql(a, inner[0], outer) for a in n.aggs]
+                    + [self.sql(g, [self.sql(x, inner[0], outer) for x in n.groups], outer) for g in n.groupings])
+        if isinstance(n, Window):
+            return inner[0] + [self.sql(f, inner[0], outer) for f in n.functions]
+        if isinstance(n, ProjectSet):
+            return inner[0] + [self.sql(f, inner[0], outer) for f in n.functions]
+        if isinstance(n, LockRows):
+            return [self.sql(e, inner[0][n.raw:], outer) for e in n.outputs]
+        return [c.name for c in n.columns]
+
+    # ------------------------------------------------------------ expressions
+
+    def sql(self, e: Expr, labels: list[str], outer: list[list[str]]) -> str:
+        """An expression written back as SQL, with columns named by `labels`."""
+        from engine.exec import expr as X
+        r = lambda x: self.sql(x, labels, outer)            # noqa: E731
+        t = type(e)
+        if t is X.Col:
+            return labels[e.index] if e.index < len(labels) else f"${e.index}"
+        if t is X.OuterCol:
+            level = outer[-e.depth] if e.depth <= len(outer) else []
+            return level[e.index] if e.index < len(level) else f"outer.{e.index}"
+        if t is X.Param:
+            return f"${e.index + 1}"
+        if t is X.Const:
+            return _literal(e)
+        if t is X.Compare:
+            return f"({r(e.left)} {e.op} {r(e.right)})"
+        if t is X.And:
+            return "(" + " AND ".join(r(a) for a in e.args) + ")"
+        if t is X.Or:
+            return "(" + " OR ".join(r(a) for a in e.args) + ")"
+        if t is X.Not:
+            return f"(NOT {r(e.arg)})"
+        if t is X.IsNull:
+            return f"({r(e.arg)} IS {'NOT ' if e.negated else ''}NULL)"
+        if t is X.IsBool:
+            word = {True: "TRUE", False: "FALSE", None: "UNKNOWN"}[e.value]
+            return f"({r(e.arg)} IS {'NOT ' if e.negated else ''}{word})"
+        if t is X.Call:
+            if e.fn in _OPERATORS and len(e.args) == 2:
+                return f"({r(e.args[0])} {e.fn} {r(e.args[1])})"
+            if e.fn == "-u":
+                return f"(- {r(e.args[0])})"
+            return f"{e.fn}({', '.join(r(a) for a in e.args)})"
+        if t is X.Cast:
+            return f"({r(e.arg)})::{format_type(e.type)}"
+        if t is X.Case:
+            parts = " ".join(f"WHEN {r(c)} THEN {r(v)}" for c, v in e.whens)
+            return f"CASE {parts}" + (f" ELSE {r(e.default)}" if e.default is not None else "") + " END"
+        if t is X.Coalesce:
+            return f"COALESCE({', '.join(r(a) for a in e.args)})"
+        if t is X.InList:
+            return f"({r(e.arg)} {'NOT ' if e.negated else ''}IN ({', '.join(r(i) for i in e.items)}))"
+        if t is X.Like:
+            op = ("!" if e.negated else "") + ("~~*" if e.case_insensitive else "~~")
+            return f"({r(e.arg)} {op} {r(e.pattern)})"
+        if t is X.AggCall:
+            args = "*" if e.star else ", ".join(r(a) for a in e.args)
+            if e.distinct:
+                args = "DISTINCT " + args
+            if e.order:
+                args += " ORDER BY " + ", ".join(self.sort_key(o.expr, o.descending, o.nulls_first, labels, outer)
+                                                 for o in e.order)
+            text = f"{e.name}({args})"
+            return text + (f" FILTER (WHERE {r(e.filter)})" if e.filter is not None else "")
+        if t is X.WindowCall:
+            args = "*" if e.star else ", ".join(r(a) for a in e.args)
+            return f"{e.name}({args}) OVER (...)"
+        if t is X.GroupingCall:
+            return f"GROUPING({', '.join(r(a) for a in e.args)})"
+        if t is X.SrfCall:
+            return f"{e.name}({', '.join(r(a) for a in e.args)})" if e.name != "scalar" else r(e.args[0])
+        if t is X.Quantified:
+            return f"({r(e.arg)} {e.op} {'ALL' if e.all else 'ANY'} ({r(e.array)}))"
+        if t is X.Subquery:
+            n = self.subplan_number(e)
+            ref = f"(SubPlan {n})" if e.correlated else f"${n}"
+            if e.kind == "exists":
+                return f"{'NOT ' if e.negated else ''}EXISTS {ref}" if e.correlated else ref
+            if e.kind == "in":
+                return f"({'NOT ' if e.negated else ''}({r(e.arg)} = ANY ({ref})))" if e.negated else \
+                    f"({r(e.arg)} = ANY ({ref}))"
+            if e.kind in ("any", "all"):
+                return f"({r(e.arg)} {e.op} {e.kind.upper()} ({ref}))"
+            return ref
+        if t is X.OrderItem:
+            return self.sort_key(e.expr, e.descending, e.nulls_first, labels, outer)
+        parts = [r(c) for c in X.children(e)]
+        return f"{t.__name__.lower()}({', '.join(parts)})"
+
+
+def _literal(e) -> str:
+    v = e.value
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if e.type.oid in (20, 21, 23, 1700, 700, 701, 26) and not isinstance(v, str):
+        text = str(v)
+        return text if not text.startswith("-") else f"'{text}'::{format_type(e.type)}"
+    from engine.types import text_formatter
+    text = text_formatter(e.type)(v) if e.type.oid != 705 else str(v)
+    return "'" + text.replace("'", "''") + "'::" + (format_type(e.type) if e.type.oid != 705 else "unknown")
+
+
+def _subqueries(e: Expr):
+    from engine.exec.expr import Subquery, walk as walk_expr
+    for x in walk_expr(e):
+        if isinstance(x, Subquery):
+            yield x
+
+
+def _all_nodes(node: Node):
+    """Every node of a plan, subquery plans included."""
+    for n in walk(node):
+        yield n
+        for e in node_expressions(n):
+            for sub in _subqueries(e):
+                yield from _all_nodes(sub.plan)
+
+
+def _relation_name(n: Node) -> str | None:
+    if isinstance(n, (SeqScan, IndexLookup)):
+        return n.alias
+    if isinstance(n, (VirtualScan, WorkTableScan)):
+        return n.name
+    if isinstance(n, (FunctionScan, Values)):
+        return n.alias
+    return None

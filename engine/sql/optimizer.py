@@ -20,6 +20,7 @@ from typing import Callable
 
 from engine.catalog.model import Catalog
 from engine.exec import plan as P
+from engine.exec.functions import Signature, find_signature
 from engine.exec.expr import (AggCall, And, Call, Cast, Col, Compare, Const, Expr, InList, OuterCol, Param,
                               SrfCall, Subquery, WindowCall, map_expr, walk)
 from engine.types import BPCHAR, INT2, INT4, INT8
@@ -80,9 +81,12 @@ def _columns_used(e: Expr) -> set[int] | None:
     return used
 
 
+def _signature(call: Call) -> Signature:
+    return call.sig or find_signature(call.fn, [a.type for a in call.args])
+
+
 def _volatile(call: Call) -> bool:
-    from engine.exec.functions import FUNCTIONS
-    return any(sig.volatile for sig in FUNCTIONS.get(call.fn, ()))
+    return _signature(call).volatile
 
 
 def _shift(e: Expr, delta: int) -> Expr:
@@ -132,10 +136,8 @@ def _foldable(e: Expr) -> bool:
     for x in walk(e):
         if isinstance(x, (Col, Param, OuterCol, Subquery, AggCall, WindowCall, SrfCall, Cast)):
             return False
-        if isinstance(x, Call):
-            from engine.exec.functions import FUNCTIONS
-            if not all(sig.immutable for sig in FUNCTIONS.get(x.fn, ())):
-                return False
+        if isinstance(x, Call) and not _signature(x).immutable:
+            return False
     return True
 
 

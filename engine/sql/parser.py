@@ -247,7 +247,70 @@ def statement_kind(tree: exp.Expression) -> str:
     return "ddl"
 
 
-Statement = Utility | Parsed
+@dataclass(frozen=True, slots=True)
+class Explain:
+    """EXPLAIN [ANALYZE] [VERBOSE] statement, or EXPLAIN (option [value], ...) statement."""
+    statement: Parsed
+    analyze: bool = False
+    verbose: bool = False
+    timing: bool = True
+    summary: bool | None = None      # None: on with ANALYZE, as in PostgreSQL
+    format: str = "text"
+    text: str = ""
+
+
+Statement = Utility | Parsed | Explain
+
+_EXPLAIN = re.compile(r"(?is)\s*explain\b")
+_EXPLAIN_OPTIONS = {"analyze", "analyse", "verbose", "costs", "settings", "buffers", "wal", "timing", "summary",
+                    "format"}
+
+
+def parse_explain(text: str) -> Explain | None:
+    """EXPLAIN's options and the statement it explains; None when `text` is not an EXPLAIN."""
+    m = _EXPLAIN.match(text)
+    if m is None:
+        return None
+    rest = text[m.end():]
+    options: dict[str, Any] = {}
+    stripped = rest.lstrip()
+    if stripped.startswith("("):
+        close = stripped.find(")")
+        if close < 0:
+            raise syntax_error("syntax error at end of input")
+        for part in stripped[1:close].split(","):
+            words = part.split()
+            if not words:
+                raise syntax_error('syntax error at or near ")"')
+            name = words[0].lower()
+            if name not in _EXPLAIN_OPTIONS:
+                raise SqlError("42601", f'unrecognized EXPLAIN option "{name}"')
+            value = words[1].lower() if len(words) > 1 else "true"
+            if name == "format":
+                if value not in ("text", "json", "xml", "yaml"):
+                    raise SqlError("22023", f'unrecognized value for EXPLAIN option "format": "{value}"')
+                options[name] = value
+            elif value in ("true", "on", "1", "yes"):
+                options[name] = True
+            elif value in ("false", "off", "0", "no"):
+                options[name] = False
+            else:
+                raise SqlError("22023", f'{name} requires a Boolean value')
+        rest = stripped[close + 1:]
+    else:
+        while True:
+            w = re.match(r"(?i)\s*(analy[sz]e|verbose)\b", rest)
+            if w is None:
+                break
+            options[w.group(1).lower()] = True
+            rest = rest[w.end():]
+    inner = parse_statement(rest)
+    if not isinstance(inner, Parsed) or inner.kind not in ("query", "insert", "update", "delete"):
+        raise SqlError("0A000", "EXPLAIN of this statement is not supported")
+    if options.get("timing") is False and not (options.get("analyze") or options.get("analyse")):
+        raise SqlError("22023", "EXPLAIN option TIMING requires ANALYZE")
+    return Explain(inner, bool(options.get("analyze") or options.get("analyse")), bool(options.get("verbose")),
+                   options.get("timing", True), options.get("summary"), options.get("format", "text"), text)
 
 _WORD = re.compile(r"\s*([A-Za-z_][A-Za-z_0-9$]*|\"(?:[^\"]|\"\")*\")")
 
@@ -1220,5 +1283,8 @@ def parse_statement(text: str) -> Statement:
     utility = parse_utility(text)
     if utility is not None:
         return utility
+    explain = parse_explain(text)
+    if explain is not None:
+        return explain
     tree = parse_sql(text)
     return Parsed(tree, text, statement_kind(tree))

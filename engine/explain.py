@@ -1,0 +1,82 @@
+"""EXPLAIN and EXPLAIN ANALYZE: the plan of a statement as text, optionally with what running
+it did.
+
+The session plans the explained statement as it would any other (so EXPLAIN shows the plan
+that would really run) and hands it here. Plain EXPLAIN renders the optimized plan tree
+(`exec.plan.render`). EXPLAIN ANALYZE runs the statement once more, compiled with
+instrumentation (`operators.compile_plan(..., stats)`), and annotates each node with its
+actual rows, loops and time; writes really happen, as in PostgreSQL. The format is
+PostgreSQL's text format without cost estimates (as with COSTS OFF); docs/sql.md describes it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+from engine.errors import feature_not_supported
+from engine.exec import plan as P
+from engine.exec.dml import CompiledWrite
+from engine.exec.locking import CompiledLockingQuery
+from engine.exec.operators import NodeStats, compile_plan
+from engine.sql.parser import Explain
+
+_WRITE_NAMES = {P.InsertPlan: "Insert", P.UpdatePlan: "Update", P.DeletePlan: "Delete"}
+
+
+def plan_tree(prepared: Any) -> P.Node:
+    """The node to render for a planned query or write (writes as a pseudo-node on top)."""
+    compiled = prepared.plan
+    if prepared.kind == "query":
+        return compiled.node
+    return compiled.plan
+
+
+async def run(session: Any, explain: Explain, inner: Any, params: tuple, planning: float) -> list[str]:
+    """The lines of EXPLAIN's output for the planned statement `inner`."""
+    if explain.format != "text":
+        raise feature_not_supported(f"EXPLAIN (FORMAT {explain.format.upper()})")
+    tree = plan_tree(inner)
+    if not explain.analyze:
+        return _render(tree, explain.verbose)
+    stats: dict[int, NodeStats] = {}
+    instrumented = inner
+    if inner.kind == "query" and not isinstance(inner.plan, CompiledLockingQuery):
+        instrumented = dataclasses.replace(inner, plan=compile_plan(tree, session.output_settings, stats))
+    elif inner.kind == "write":
+        compiled = CompiledWrite(tree, session.output_settings, session.check_compiler(inner.catalog), stats)
+        instrumented = dataclasses.replace(inner, plan=compiled)
+    started = time.perf_counter()
+    cursor = await session.execute(instrumented, params)
+    rows = 0
+    for batch in cursor.batches or ():
+        rows += len(batch)
+    elapsed = time.perf_counter() - started
+    if inner.kind == "write" or not stats:
+        stats[id(tree)] = NodeStats(rows=rows, loops=1, first=elapsed, total=elapsed)
+    lines = _render(tree, explain.verbose, lambda n: _actual(stats.get(id(n)), explain.timing))
+    if explain.summary is not False:
+        lines.append(f"Planning Time: {planning * 1000:.3f} ms")
+        lines.append(f"Execution Time: {elapsed * 1000:.3f} ms")
+    return lines
+
+
+def _render(tree: Any, verbose: bool, annotate=None) -> list[str]:
+    if isinstance(tree, P.Node):
+        return P.render(tree, annotate, verbose)
+    name = f"{_WRITE_NAMES[type(tree)]} on {tree.table.name}"
+    lines = [name + (annotate(tree) if annotate else "")]
+    for line in P.render(tree.source, annotate, verbose):
+        lines.append("  ->  " + line if not line.startswith(" ") else "      " + line)
+    return lines
+
+
+def _actual(stats: NodeStats | None, timing: bool) -> str:
+    if stats is None or stats.loops == 0:
+        return " (never executed)"
+    rows = round(stats.rows / stats.loops)
+    if not timing:
+        return f" (actual rows={rows} loops={stats.loops})"
+    first = (stats.first or stats.total) * 1000 / stats.loops
+    total = stats.total * 1000 / stats.loops
+    return f" (actual time={first:.3f}..{total:.3f} rows={rows} loops={stats.loops})"
