@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import msgspec
@@ -146,27 +147,37 @@ def _replay(storage: SegmentedLog, state: DatabaseState, progress: RecoveryProgr
     progress.target_lsn = storage.last_lsn
     progress.replayed_lsn = state.lsn
     progress.replay_started = time.monotonic()
-    next_report = progress.replay_started + REPORT_EVERY
-    decode, apply = ev.decode_transaction, state.apply
-    first_events = state.events_applied
-    records = payload_bytes = 0
-    lsn = state.lsn
+    counts = [0, 0, 0]                  # records, payload bytes, events
+    decoding = [state.lsn]              # the LSN being decoded, for the error message
+
+    def decoded() -> Iterator[tuple[int, int, ev.Transaction]]:
+        decode = ev.decode_transaction
+        records = payload_bytes = events = 0
+        next_report = progress.replay_started + REPORT_EVERY
+        try:
+            for lsn, commit_time_us, payload, _chain in storage.records(state.lsn + 1):
+                decoding[0] = lsn
+                txn = decode(payload)
+                yield lsn, commit_time_us, txn
+                records += 1
+                payload_bytes += len(payload)
+                events += len(txn.events)
+                if not records % CHECK_EVERY:
+                    progress.replayed_lsn, progress.events = lsn, events
+                    if time.monotonic() >= next_report:
+                        next_report += REPORT_EVERY
+                        _report(progress)
+        finally:
+            counts[:] = records, payload_bytes, events
+
     try:
-        for lsn, commit_time_us, payload, _chain in storage.records(state.lsn + 1):
-            apply(lsn, commit_time_us, decode(payload))
-            payload_bytes += len(payload)
-            records += 1
-            if not records % CHECK_EVERY:
-                progress.replayed_lsn = lsn
-                progress.events = state.events_applied - first_events
-                if time.monotonic() >= next_report:
-                    next_report += REPORT_EVERY
-                    _report(progress)
+        state.apply_all(decoded())
     except (ApplyError, msgspec.DecodeError, KeyError, IndexError, TypeError, ValueError) as exc:
+        lsn = decoding[0]
         raise RecoveryError(f"record {lsn} cannot be applied ({type(exc).__name__}: {exc}); "
                             f"see `rewinddb verify` and `rewinddb log --from {lsn}`") from exc
+    records, payload_bytes, progress.events = counts
     progress.replayed_lsn = state.lsn
-    progress.events = state.events_applied - first_events
     return records, payload_bytes + records * FRAME_HEADER_SIZE
 
 

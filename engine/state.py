@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
+from collections.abc import Iterable
 
 from engine import events as ev
 from engine.catalog.changes import apply_event
@@ -107,41 +108,52 @@ class DatabaseState:
         return self.codecs[table_id]
 
     def apply(self, lsn: int, commit_time_us: int, txn: ev.Transaction) -> None:
-        if lsn != self.lsn + 1:
-            raise ApplyError(f"record {lsn} does not follow {self.lsn}")
-        catalog = self.catalog
-        tables = self.tables
-        codecs = self.codecs
-        schema_events: list[ev.Event] | None = None
-        for event in txn.events:
-            t = type(event)
-            if t is _RowInserted:
-                tables[event.table_id].insert(lsn, event.rowid, codecs[event.table_id].decode(event.values))
-            elif t is _RowUpdated:
-                tables[event.table_id].update(lsn, event.rowid, codecs[event.table_id].decode(event.values))
-            elif t is _RowDeleted:
-                tables[event.table_id].delete(lsn, event.rowid)
-            elif t in _NOT_SCHEMA:
-                if t is ev.SequenceAdvanced:
-                    self._advance_sequence(catalog, event)
-                elif t is ev.TableTruncated:
-                    tables[event.table_id].truncate(lsn)
-            else:
-                catalog = apply_event(catalog, event)
-                self._apply_schema_data(lsn, catalog, event)
-                if schema_events is None:
-                    schema_events = []
-                schema_events.append(event)
-        if schema_events is not None:
-            self.schema_changes.append((lsn, schema_events))
-        if catalog is not self.catalog:
-            self.catalog = catalog
-            self._catalog_lsns.append(lsn)
-            self._catalogs.append(catalog)
-        self.lsn = lsn
-        self.commit_time_us = commit_time_us
-        self.transactions.add(commit_time_us, txn.user)
-        self.events_applied += len(txn.events)
+        """Fold one committed transaction into the state (see the module docstring)."""
+        self.apply_all(((lsn, commit_time_us, txn),))
+
+    def apply_all(self, records: Iterable[tuple[int, int, ev.Transaction]]) -> None:
+        """`apply` each (lsn, commit time, transaction) in turn: replay hands over all its
+        records in one call, which saves the per-call setup on the hot path."""
+        tables, codecs, add_transaction = self.tables, self.codecs, self.transactions.add
+        applied = self.events_applied
+        try:
+            for lsn, commit_time_us, txn in records:
+                if lsn != self.lsn + 1:
+                    raise ApplyError(f"record {lsn} does not follow {self.lsn}")
+                catalog = self.catalog
+                schema_events: list[ev.Event] | None = None
+                events = txn.events
+                for event in events:
+                    t = type(event)
+                    if t is _RowInserted:
+                        tables[event.table_id].insert(lsn, event.rowid, codecs[event.table_id].decode(event.values))
+                    elif t is _RowUpdated:
+                        tables[event.table_id].update(lsn, event.rowid, codecs[event.table_id].decode(event.values))
+                    elif t is _RowDeleted:
+                        tables[event.table_id].delete(lsn, event.rowid)
+                    elif t in _NOT_SCHEMA:
+                        if t is ev.SequenceAdvanced:
+                            self._advance_sequence(catalog, event)
+                        elif t is ev.TableTruncated:
+                            tables[event.table_id].truncate(lsn)
+                    else:
+                        catalog = apply_event(catalog, event)
+                        self._apply_schema_data(lsn, catalog, event)
+                        if schema_events is None:
+                            schema_events = []
+                        schema_events.append(event)
+                if schema_events is not None:
+                    self.schema_changes.append((lsn, schema_events))
+                if catalog is not self.catalog:
+                    self.catalog = catalog
+                    self._catalog_lsns.append(lsn)
+                    self._catalogs.append(catalog)
+                self.lsn = lsn
+                self.commit_time_us = commit_time_us
+                add_transaction(commit_time_us, txn.user)
+                applied += len(events)
+        finally:
+            self.events_applied = applied
 
     def restore_catalog_history(self, changes: list[tuple[int, list[ev.Event]]]) -> None:
         """Rebuild every catalog version from the schema events that made them (a snapshot

@@ -85,7 +85,9 @@ class TableData:
         self.rows[rowid] = row
         if self.unique:
             for idx in self.unique.values():
-                idx.add(rowid, row)
+                k = idx.key(row)
+                if k is not None:
+                    idx.entries[k] = rowid
         if rowid >= self.next_rowid:
             self.next_rowid = rowid + 1
         if lsn >= self.history_floor:
