@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rewinddb.server")
 
+PROGRESS_SECONDS = 5.0      # a long COPY FROM logs how far it got this often
 YIELD_EVERY = 0.005          # seconds of work between yields to the event loop
 WRITE_CHUNK = 64 * 1024      # flush the output buffer beyond this many bytes
 COPY_BATCH = 10_000          # rows handed to the engine at once during COPY FROM
@@ -473,6 +474,8 @@ class Connection(asyncio.Protocol):
         self.send(B.copy_in_response(fmt, [fmt] * len(copy_in.columns)))
         self.flush()
         rows: list[tuple] = []
+        started = time.monotonic()
+        next_report = started + PROGRESS_SECONDS
         while True:
             msg = await self.next_message()
             if isinstance(msg, M.CopyData):
@@ -482,9 +485,16 @@ class Connection(asyncio.Protocol):
                     rows = []
                     self._check_interrupts()
                     await asyncio.sleep(0)
+                    if time.monotonic() > next_report:
+                        log.info("COPY %s.%s from %s: %d rows so far", copy_in.table.schema, copy_in.table.name,
+                                 self.peer, copy_in.count)
+                        next_report = time.monotonic() + PROGRESS_SECONDS
             elif isinstance(msg, M.CopyDone):
                 rows.extend(reader.finish())
                 await copy_in.write(rows)
+                if time.monotonic() > started + PROGRESS_SECONDS:
+                    log.info("COPY %s.%s from %s: %d rows in %.1fs", copy_in.table.schema, copy_in.table.name,
+                             self.peer, copy_in.count, time.monotonic() - started)
                 return await copy_in.finish()
             elif isinstance(msg, M.CopyFail):
                 raise SqlError("57014", f"COPY from stdin failed: {msg.message}")

@@ -23,13 +23,16 @@ import asyncio
 import os
 import sys
 import time
-from typing import Callable, Protocol, TextIO
+from typing import TYPE_CHECKING, Callable, Protocol, TextIO
 
 from engine.errors import SqlError
 from engine.sql.parser import split_statements
 from engine.types import FLOAT4, FLOAT8, INT2, INT4, INT8, NUMERIC, OID, text_formatter
 from server import config as cfg
 from server.pgclient import ClientError, Connection, ServerError, StatementResult
+
+if TYPE_CHECKING:
+    from engine.database import StorageConfig
 
 HISTORY_FILE = os.path.join(os.path.expanduser("~"), ".rewinddb_history")
 NUMERIC_OIDS = frozenset(t.oid for t in (INT2, INT4, INT8, FLOAT4, FLOAT8, NUMERIC, OID)) | {790}  # 790: money
@@ -61,11 +64,11 @@ class Backend(Protocol):
 class LocalBackend:
     """An engine Database opened in this process, with one Session."""
 
-    def __init__(self, data_dir: str, user: str, on_notice: Callable[[ServerError], None]) -> None:
+    def __init__(self, data_dir: str, storage: StorageConfig, user: str, on_notice: Callable[[ServerError], None]) -> None:
         from engine.database import Database
         from engine.session import Session
         self.runner = asyncio.Runner()
-        self.db = Database.open(data_dir)
+        self.db = Database.open(data_dir, storage)
         self.runner.run(self.db.start())
         self.session = Session(self.db, user, "postgres", "rewinddb-shell", "local")
         self.on_notice = on_notice
@@ -294,16 +297,19 @@ def main(args: argparse.Namespace) -> int:
             backend: Backend = RemoteBackend(args.connect, print_notice)
         else:
             from engine.database import DataDirectoryLocked
+            from engine.recovery import RecoveryError
             from engine.storage.log import LogCorruption
-            data_dir = args.data_dir or cfg.load({}, os.environ).data_dir
+            from server.app import storage_config
+            config = cfg.load({}, os.environ)         # storage settings from REWINDDB_* and the TOML file
+            data_dir = args.data_dir or config.data_dir
             try:
-                backend = LocalBackend(data_dir, args.user, print_notice)
+                backend = LocalBackend(data_dir, storage_config(config), args.user, print_notice)
             except DataDirectoryLocked:
                 sys.stderr.write(f"rewinddb shell: a server is running on data directory {data_dir}; "
                                  "connect to it with --connect\n")
                 return 2
-            except LogCorruption as e:
-                sys.stderr.write(f"rewinddb shell: the log is damaged: {e}; run `rewinddb verify`\n")
+            except (LogCorruption, RecoveryError) as e:
+                sys.stderr.write(f"rewinddb shell: cannot open {data_dir}: {e}; run `rewinddb verify`\n")
                 return 2
     except (ClientError, cfg.ConfigError) as e:
         sys.stderr.write(f"rewinddb shell: {e}\n")

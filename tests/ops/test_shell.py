@@ -38,9 +38,10 @@ drop table t;
 
 
 def shell(*args: str, stdin: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the shell; libpq's PG* variables of the caller's environment are left out."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     return subprocess.run([sys.executable, "-m", "server", "shell", *args], input=stdin, capture_output=True,
-                          text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-                          timeout=120)
+                          text=True, cwd=ROOT, env={**base, "PYTHONPATH": str(ROOT), **(env or {})}, timeout=120)
 
 
 def test_connected_shell_prints_what_psql_prints(server):
@@ -123,3 +124,22 @@ def test_interactive_shell_keeps_readline_history(tmp_path):
     assert b"     42" in output
     history = (tmp_path / ".rewinddb_history").read_text()
     assert "select 6 * 7" in history and "\\q" in history
+
+
+def test_connected_shell_authenticates_with_each_password_method(tmp_path):
+    for method in ("scram-sha-256", "md5", "password"):
+        server = RunningServer(tmp_path / method, ("--local-auth", method, "--password", "s3cret")).start()
+        try:
+            ok = shell("--connect", f"postgresql://postgres:s3cret@127.0.0.1:{server.port}/postgres",
+                       stdin="select current_user;\n")
+            assert (ok.returncode, ok.stdout.splitlines()[2]) == (0, " postgres"), (method, ok.stderr)
+            from_env = shell("--connect", f"host=127.0.0.1 port={server.port} user=postgres",
+                             stdin="select 1;\n", env={"PGPASSWORD": "s3cret"})
+            assert from_env.returncode == 0, (method, from_env.stderr)
+            wrong = shell("--connect", f"postgresql://postgres:nope@127.0.0.1:{server.port}/postgres",
+                          stdin="select 1;\n")
+            assert wrong.returncode == 2 and "password authentication failed" in wrong.stderr, (method, wrong.stderr)
+            missing = shell("--connect", f"host=127.0.0.1 port={server.port}", stdin="select 1;\n")
+            assert missing.returncode == 2 and "asks for a password" in missing.stderr, (method, missing.stderr)
+        finally:
+            server.stop()
