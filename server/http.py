@@ -22,7 +22,8 @@ credentials, or the bootstrap superuser; with any other method it needs Basic cr
 whose password matches the role's stored verifier. /health and /openapi.json are open to
 every client (probes carry no password, and neither shows data).
 
-SQL runs through a fresh engine Session per request, exactly as a simple Query message would:
+SQL runs through an engine Session (`SessionPool`: a session a request left as it found it
+serves the next request of the same role, with its plan cache), as a simple Query would:
 several statements run in one implicit transaction and the last one's result is returned;
 with `params`, the text must be one statement whose $1, $2, ... take the values (JSON values
 are read as the parameter's type reads text; arrays fill array parameters). Values come back
@@ -85,6 +86,7 @@ class HttpApi:
         self.listener: asyncio.AbstractServer | None = None
         self.tasks: set[asyncio.Task] = set()
         self.port = 0
+        self.sessions = SessionPool()
 
     async def start(self, host: str, port: int) -> None:
         self.listener = await asyncio.start_server(self._connection, host, port, reuse_address=True)
@@ -288,14 +290,15 @@ class _Exchange:
             raise _problem(400, "22023", '"params" must be an array')
         db = self._database()
         user, superuser = role
-        session = Session(db, user, "postgres", APPLICATION_NAME, self.peer, superuser=superuser)
+        pool = self.api.sessions
+        session, baseline = pool.take(db, user, superuser, self.peer)
         try:
             result = await _run_sql(self.server, session, request["sql"], params)
         except SqlError as e:
             self.server.metrics.statement_failed(e.sqlstate)
             raise _problem(400, e.sqlstate, e.message) from None
         finally:
-            session.close()
+            pool.give(session, baseline, superuser)
         await self._respond(200, result, "/v1/sql")
 
     async def changes(self, role: tuple[str, bool], query: dict, headers: dict, body: bytes) -> None:
@@ -409,6 +412,43 @@ def _resume_position(query: dict, headers: dict, durable_lsn: int) -> tuple[int,
 
 
 # -------------------------------------------------------------------- SQL
+
+
+class SessionPool:
+    """Idle engine sessions per role, so requests keep a warm plan cache.
+
+    Each request behaves as a session of its own: a session goes back to the pool only if the
+    request left it exactly as it found it (no transaction open, the same settings, nothing
+    prepared, listened to or locked); any other session is closed. At most `KEEP` idle
+    sessions are kept per role."""
+
+    KEEP = 8
+
+    def __init__(self) -> None:
+        self.idle: dict[tuple[str, bool], list[tuple[Session, dict[str, str]]]] = {}
+
+    def take(self, db, user: str, superuser: bool, peer: str) -> tuple[Session, dict[str, str]]:
+        """A session for one request and the settings it must end with to be pooled again."""
+        idle = self.idle.get((user, superuser))
+        while idle:
+            session, baseline = idle.pop()
+            if session.db is db:
+                session.client_addr = peer
+                return session, baseline
+            session.close()
+        session = Session(db, user, "postgres", APPLICATION_NAME, peer, superuser=superuser)
+        return session, dict(session.settings)
+
+    def give(self, session: Session, baseline: dict[str, str], superuser: bool) -> None:
+        session.advisory_unlock_all()
+        idle = self.idle.setdefault((session.user, superuser), [])
+        if (session.txn is None and session.status == "I" and session.settings == baseline
+                and not session.prepared and not session.portals and not session.listening
+                and len(idle) < self.KEEP):
+            session.notices.clear()
+            idle.append((session, baseline))
+        else:
+            session.close()
 
 
 async def _run_sql(server: Server, session: Session, sql: str, params: list | None) -> dict[str, Any]:

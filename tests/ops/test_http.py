@@ -423,3 +423,16 @@ def test_changes_older_than_the_history_window_end_the_stream_with_an_error(tmp_
             recent.close()
     finally:
         server.stop()
+
+
+def test_requests_do_not_share_session_state(server):
+    assert server.post_sql("SET application_name = 'leaky'; SHOW application_name")[1]["rows"] == [["leaky"]]
+    for _ in range(3):
+        assert server.post_sql("SHOW application_name")[1]["rows"] == [["rewinddb-http"]]
+    status, result = server.post_sql("BEGIN; SELECT 1")
+    assert status == 200
+    assert server.post_sql("SELECT 2")[1]["rows"] == [[2]]
+    with psycopg.connect(server.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE pool_t (id int PRIMARY KEY)")
+    server.post_sql("BEGIN; INSERT INTO pool_t VALUES (1)")            # never committed
+    assert server.post_sql("SELECT count(*) FROM pool_t")[1]["rows"] == [[0]]
