@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import resource
 import signal
 
 from engine.database import Database, StorageConfig
@@ -59,6 +60,7 @@ class Server:
         from server.http import HttpApi
         loop = asyncio.get_running_loop()
         log.info("starting rewinddb on data directory %s", self.config.data_dir)
+        _raise_file_limit(self.config.max_connections)
         if self.config.tls_cert or self.config.tls_key:
             if not (self.config.tls_cert and self.config.tls_key):
                 raise ValueError("TLS needs both tls_cert and tls_key")
@@ -142,3 +144,16 @@ def storage_config(config: Config) -> StorageConfig:
                          snapshot_events=config.snapshot_events, snapshot_interval=config.snapshot_interval,
                          snapshots_kept=config.snapshots_kept, history_window=config.history_window,
                          checkpoint_spacing=config.checkpoint_spacing)
+
+
+def _raise_file_limit(max_connections: int) -> None:
+    """Make room for a socket per allowed connection (plus log segments and spares): raise the
+    soft limit on open files towards the hard limit if it is too low."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max_connections + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        if new < wanted:
+            log.warning("only %d open files allowed (hard limit); max_connections %d may not all fit",
+                        new, max_connections)
