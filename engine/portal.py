@@ -80,6 +80,7 @@ class Portal:
             return
         for batch in batches:
             if not batch:
+                yield batch         # a blocking operator's tick: the reader may yield to other sessions
                 continue
             if limit and len(batch) >= remaining:
                 if len(batch) > remaining:
