@@ -321,7 +321,7 @@ class Session:
             return
         try:
             await self.db.commit(txn, self.user, self.settings["application_name"], self.client_addr,
-                                 synchronous=self.settings["synchronous_commit"] not in ("off", "false", "0"))
+                                 synchronous=self.settings["synchronous_commit"] != "off")
         except BaseException:
             self._transaction_ended(False)
             raise
@@ -843,7 +843,7 @@ class Session:
             return Cursor(None, None, "SET")
         if kind == "reset":
             name = _CANONICAL.get(a["name"].lower(), a["name"].lower())
-            default = SETTINGS.get(name, ("", False))[0]
+            default = self.db.settings.get(name, SETTINGS.get(name, ("", False))[0])   # the server's, if it set one
             if name == "session_authorization":
                 default = self.user
             self.set_setting(name, default)
@@ -1208,6 +1208,13 @@ def _utility_columns(u: Utility, session: Session) -> tuple[P.OutputColumn, ...]
     return (P.OutputColumn(label, TEXT),)
 
 
+# synchronous_commit as PostgreSQL spells it (boolean spellings included); all but "off"
+# wait for the fsync (there are no standbys, so the remote_* levels mean "on")
+_SYNCHRONOUS_COMMIT = {**dict.fromkeys(("on", "true", "yes", "1"), "on"),
+                       **dict.fromkeys(("off", "false", "no", "0"), "off"),
+                       "local": "local", "remote_write": "remote_write", "remote_apply": "remote_apply"}
+
+
 def _normalize_setting(name: str, value: str) -> str:
     v = value.strip()
     if name == "client_encoding":
@@ -1232,6 +1239,12 @@ def _normalize_setting(name: str, value: str) -> str:
             raise SqlError("0A000", f"DateStyle {value} is not supported (only ISO output is)")
         order = next((p for p in parts if p in ("MDY", "DMY", "YMD")), "MDY")
         return f"ISO, {order}"
+    if name == "synchronous_commit":
+        mode = _SYNCHRONOUS_COMMIT.get(v.strip("'\"").lower())
+        if mode is None:
+            raise SqlError("22023", f'invalid value for parameter "synchronous_commit": "{value}"',
+                           hint="Available values: local, remote_write, remote_apply, on, off.")
+        return mode
     if name in ("default_transaction_isolation", "transaction_isolation"):
         iso = v.lower()
         if iso not in ("read committed", "repeatable read", "serializable", "read uncommitted"):

@@ -197,6 +197,8 @@ def test_snapshot_verify_and_log_tools(tmp_path):
         conn.execute("INSERT INTO other VALUES (1)")
     busy = rewinddb("snapshot", "--data-dir", str(server.data_dir))
     assert busy.returncode == 1 and "in use" in busy.stderr
+    live = rewinddb("verify", "--data-dir", str(server.data_dir))
+    assert live.returncode == 0 and "records:   25" in live.stdout, live.stdout
     assert server.stop() == 0
 
     made = rewinddb("snapshot", "--data-dir", str(server.data_dir))

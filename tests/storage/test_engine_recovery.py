@@ -307,6 +307,17 @@ async def test_synchronous_commit_is_a_server_setting_sessions_can_change(tmp_pa
     await run(session, "SET synchronous_commit = on")
     await schema(session)
     assert db.log.durable_lsn == db.state.lsn
+    for spelling, shown in (("true", "on"), ("0", "off"), ("local", "local"), ("remote_apply", "remote_apply")):
+        await run(session, f"SET synchronous_commit = {spelling}")
+        assert await run(session, "SHOW synchronous_commit") == [(shown,)]
+    with pytest.raises(SqlError) as bad:
+        await run(session, "SET synchronous_commit = sometimes")
+    assert bad.value.sqlstate == "22023"
+    await run(session, "SET synchronous_commit = local")
+    await fill(session, 1, 1)
+    assert db.log.durable_lsn == db.state.lsn, "local waits for the fsync like on"
+    await run(session, "RESET synchronous_commit")
+    assert await run(session, "SHOW synchronous_commit") == [("off",)], "RESET goes back to the server's setting"
     await db.close()
 
 
