@@ -343,7 +343,11 @@ class _Exchange:
         out: list[bytes] = []
         for record in db.log.records(max(start, 1)):
             txn = ev.decode_transaction(record.payload)
-            for n, change in enumerate(record_changes(db.state, record.lsn, txn)):
+            try:
+                changes = record_changes(db.state, record.lsn, txn)
+            except ChangesUnavailable:
+                changes = record_changes(await self._past_state(record.lsn - 1), record.lsn, txn)
+            for n, change in enumerate(changes):
                 if record.lsn == after_lsn and n <= after_n:
                     continue
                 out.append(b"id: %d:%d\ndata: %s\n\n" % (record.lsn, n, ENCODER.encode(change)))
@@ -355,6 +359,18 @@ class _Exchange:
         if out:
             await self._send(h11.Data(data=b"".join(out)))
         return position
+
+    async def _past_state(self, lsn: int):
+        """A state holding the row history from `lsn` on, for changes older than the live state's
+        history window: the nearest checkpoint plus replay (engine.rewind's `PastStates`),
+        rebuilt in a worker thread so the event loop keeps serving, and cached."""
+        db = self.server.db
+        assert db is not None
+        high = db.log.durable_lsn
+        rebuilt = db.past.rebuilt
+        if rebuilt.cached_at(lsn, high) is None:
+            rebuilt.publish_at(await asyncio.to_thread(rebuilt.build_at, lsn, high))
+        return rebuilt.covering(lsn, high)
 
     def _database(self):
         db = self.server.db

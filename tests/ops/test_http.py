@@ -398,31 +398,62 @@ def test_password_authentication_over_http(tmp_path):
     assert "s3cret" not in server.log() and "b0b" not in server.log()
 
 
-def test_changes_older_than_the_history_window_end_the_stream_with_an_error(tmp_path):
+def test_changes_older_than_the_history_window_come_from_a_rebuilt_state(tmp_path):
+    """After a restart with a 3-transaction history window, the row history of older
+    transactions is not in memory: the stream rebuilds it from the log and still sends it."""
     server = HttpServer(tmp_path / "data", ("--history-window", "3")).start()
     try:
         with psycopg.connect(server.dsn, autocommit=True) as conn:
-            conn.execute("CREATE TABLE w (id int PRIMARY KEY)")
+            conn.execute("CREATE TABLE w (id int PRIMARY KEY, v text)")
             for i in range(10):
-                conn.execute("INSERT INTO w VALUES (%s)", (i,))
+                conn.execute("INSERT INTO w VALUES (%s, 'a')", (i,))
+            conn.execute("DELETE FROM w WHERE id = 0")
+            conn.execute("CHECKPOINT")
         server.restart()
-        old = SseReader(server, "/v1/changes?since=0")
+        stream = SseReader(server, "/v1/changes?since=0")
         try:
-            event = old.next_event()
+            got = stream.changes(11)
         finally:
-            old.close()
-        assert event["event"] == "error"
-        error = json.loads(event["data"])
-        assert error["sqlstate"] == "58P01" and "older than the history held in memory" in error["message"]
-        recent = SseReader(server, "/v1/changes?since=9")
-        try:
-            assert recent.changes(2) == [
-                ("10:0", {"lsn": 10, "table": "public.w", "op": "insert", "key": {"id": 8}, "after": {"id": 8}}),
-                ("11:0", {"lsn": 11, "table": "public.w", "op": "insert", "key": {"id": 9}, "after": {"id": 9}})]
-        finally:
-            recent.close()
+            stream.close()
     finally:
         server.stop()
+    assert [id_ for id_, _ in got] == [f"{lsn}:0" for lsn in range(2, 13)]
+    assert got[0][1] == {"lsn": 2, "table": "public.w", "op": "insert", "key": {"id": 0}, "after": {"id": 0, "v": "a"}}
+    assert got[-1][1] == {"lsn": 12, "table": "public.w", "op": "delete", "key": {"id": 0}, "after": None}
+
+
+def test_a_damaged_log_ends_the_stream_with_an_error_event(tmp_path):
+    """Damage in a sealed segment that recovery (from a snapshot) never reads is found by the
+    stream when it reads that history: it sends `event: error` and ends."""
+    server = HttpServer(tmp_path / "data", ("--segment-size", "64k")).start()
+    try:
+        with psycopg.connect(server.dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE d (id int PRIMARY KEY, pad text)")
+            for i in range(400):
+                conn.execute("INSERT INTO d VALUES (%s, %s)", (i, "x" * 400))
+            conn.execute("CHECKPOINT")
+        server.stop()
+        first = sorted((tmp_path / "data" / "log").glob("*.seg"))[0]
+        data = bytearray(first.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        first.write_bytes(bytes(data))
+        server.start()
+        stream = SseReader(server, "/v1/changes?since=0")
+        try:
+            events = []
+            while True:
+                try:
+                    events.append(stream.next_event())
+                except EOFError:
+                    break
+        finally:
+            stream.close()
+    finally:
+        server.stop()
+    assert events[-1]["event"] == "error"
+    error = json.loads(events[-1]["data"])
+    assert error["sqlstate"] == "XX001" and first.name in error["message"]
+    assert all("event" not in e for e in events[:-1])
 
 
 def test_requests_do_not_share_session_state(server):
