@@ -6,7 +6,7 @@ the log is replayed. HTTP/1.1 is parsed by h11 (sans-IO); this module moves byte
 and asyncio streams and routes requests:
 
     GET  /health         200 {"status": "ok", "lsn": N} (N = newest durable LSN);
-                         503 {"status": "recovering", "replayed_lsn", "target_lsn"} during
+                         503 {"status": "recovering", "phase", "replayed_lsn", "target_lsn"} during
                          recovery, {"status": "stopping" | "failed"}
     GET  /metrics        Prometheus text (server.metrics)
     POST /v1/sql         {"sql": "...", "params": [...]} -> {"columns", "rows", "command"};
@@ -171,6 +171,8 @@ class _Exchange:
                 return
 
     async def _read_body(self, limit: int) -> bytes:
+        if self.h11.they_are_waiting_for_100_continue:      # curl asks before sending a large body
+            await self._send(h11.InformationalResponse(status_code=100, headers=[]))
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -262,8 +264,9 @@ class _Exchange:
         db = server.db
         if db is None:
             progress = server.recovery
-            await self._respond(503, {"status": "recovering", "replayed_lsn": progress.replayed_lsn,
-                                      "target_lsn": progress.target_lsn}, "/health")
+            await self._respond(503, {"status": "recovering", "phase": progress.phase,
+                                      "replayed_lsn": progress.replayed_lsn, "target_lsn": progress.target_lsn},
+                                "/health")
         elif db.failed is not None:
             await self._respond(503, {"status": "failed"}, "/health")
         elif server.stopping:

@@ -71,6 +71,8 @@ def test_health_is_503_while_recovering(tmp_path):
             status, _, body = server.get("/health")
             seen.append((status, json.loads(body)))
         assert seen[0][0] == 503 and seen[0][1]["status"] == "recovering"
+        assert {body["phase"] for status, body in seen if status == 503} <= {"starting", "loading snapshot",
+                                                                              "replaying", "done"}
         assert {body["target_lsn"] for status, body in seen if status == 503} <= {0, 1}   # 0: log not open yet
         assert seen[-1] == (200, {"status": "ok", "lsn": 1})
         assert server.post_sql("SELECT count(*) FROM big") == (200, {
@@ -467,3 +469,27 @@ def test_requests_do_not_share_session_state(server):
         conn.execute("CREATE TABLE pool_t (id int PRIMARY KEY)")
     server.post_sql("BEGIN; INSERT INTO pool_t VALUES (1)")            # never committed
     assert server.post_sql("SELECT count(*) FROM pool_t")[1]["rows"] == [[0]]
+
+
+def test_expect_100_continue_is_answered_before_the_body(server):
+    import socket
+    body = json.dumps({"sql": "SELECT 7"}).encode()
+    with socket.create_connection(("127.0.0.1", server.http_port), timeout=60) as sock:
+        sock.sendall(b"POST /v1/sql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
+        interim = sock.recv(4096)
+        assert interim.startswith(b"HTTP/1.1 100 ")
+        sock.sendall(body)
+        sock.shutdown(socket.SHUT_WR)
+        response = b""
+        while chunk := sock.recv(4096):
+            response += chunk
+    assert response.startswith(b"HTTP/1.1 200 ") and b'"rows":[[7]]' in response
+
+
+def test_malformed_http_is_answered_with_400(server):
+    import socket
+    with socket.create_connection(("127.0.0.1", server.http_port), timeout=60) as sock:
+        sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        response = sock.recv(4096)
+    assert response.startswith(b"HTTP/1.1 400 ")
