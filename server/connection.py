@@ -706,6 +706,29 @@ def _decode_params(prepared: Prepared, msg: M.Bind, session: Session) -> tuple:
     return tuple(out)
 
 
+def _split_options(text: str) -> list[str]:
+    """The startup `options` split on whitespace, where a backslash escapes the next character
+    (PGOPTIONS="-c default_transaction_isolation=repeatable\\ read"), as PostgreSQL splits them."""
+    parts: list[str] = []
+    current: list[str] = []
+    escaped = False
+    for ch in text:
+        if escaped:
+            current.append(ch)
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch.isspace():
+            if current:
+                parts.append("".join(current))
+                current = []
+        else:
+            current.append(ch)
+    if current:
+        parts.append("".join(current))
+    return parts
+
+
 def _startup_options(params: dict[str, str]) -> dict[str, str]:
     """Session settings from the startup packet: known keys, and -c name=value in `options`."""
     out: dict[str, str] = {}
@@ -713,8 +736,7 @@ def _startup_options(params: dict[str, str]) -> dict[str, str]:
         if key in ("user", "database", "options", "replication") or key.startswith("_pq_."):
             continue
         out[key] = value
-    options = params.get("options", "")
-    parts = options.replace("--", "-c ").split()
+    parts = _split_options(params.get("options", "").replace("--", "-c "))
     i = 0
     while i < len(parts):
         if parts[i] == "-c" and i + 1 < len(parts):

@@ -491,7 +491,7 @@ class Planner:
                      for k in order_keys]
         on_cols = [Col(position_of(e, "on"), e.type) for e in distinct_on]
         if locks:
-            _check_lockable(tree, locks, bool(aggs) or bool(calls) or bool(srfs))
+            _check_lockable(tree, locks, aggs=bool(aggs), windows=bool(calls), srfs=bool(srfs))
             raw = len(exprs)
             exprs.extend(Col(i, c.type) for i, c in enumerate(node.columns))
         hidden = tuple(P.OutputColumn("?hidden?", e.type) for e in exprs[n_visible:])
@@ -2282,14 +2282,14 @@ def _locked_aliases(tree: exp.Select, from_: exp.Expression | None, locks: list[
     return out
 
 
-def _check_lockable(tree: exp.Select, locks: list[exp.Lock], aggregated: bool) -> None:
-    """The clauses PostgreSQL refuses together with a locking clause (0A000)."""
+def _check_lockable(tree: exp.Select, locks: list[exp.Lock], *, aggs: bool, windows: bool, srfs: bool) -> None:
+    """The clauses PostgreSQL refuses together with a locking clause (0A000), in its order."""
     clause = _lock_strength(locks[0])[1]
-    for arg, what in (("distinct", "DISTINCT clause"), ("group", "GROUP BY clause"), ("having", "HAVING clause")):
-        if tree.args.get(arg):
+    for refused, what in ((tree.args.get("distinct"), "DISTINCT clause"), (tree.args.get("group"), "GROUP BY clause"),
+                          (tree.args.get("having"), "HAVING clause"), (aggs, "aggregate functions"),
+                          (windows, "window functions"), (srfs, "set-returning functions in the target list")):
+        if refused:
             raise SqlError("0A000", f"{clause} is not allowed with {what}")
-    if aggregated:
-        raise SqlError("0A000", f"{clause} is not allowed with aggregate functions")
 
 
 def _has_modifiers(node: exp.Expression) -> bool:

@@ -230,3 +230,10 @@ def test_idle_in_transaction_timeout_ends_the_session_and_frees_its_locks(server
         assert failure.value.sqlstate == "25P03"
         assert "idle-in-transaction timeout" in str(failure.value)
         assert admin.execute("SELECT v FROM idle").fetchone()[0] == 2
+
+
+def test_startup_options_choose_the_default_isolation(server):
+    options = r"-c default_transaction_isolation=repeatable\ read -c lock_timeout=1500"
+    with psycopg.connect(server.dsn, options=options) as conn:
+        assert conn.execute("SHOW transaction_isolation").fetchone() == ("repeatable read",)
+        assert conn.execute("SHOW lock_timeout").fetchone() == ("1500ms",)
