@@ -384,14 +384,16 @@ class Checkpointer:
         """The background loop (see the class docstring); cancel it to stop."""
         while True:
             await asyncio.sleep(1.0)
-            self.prune_history()
-            if self.due() and not self._lock.locked():
-                try:
+            try:
+                self.prune_history()
+                if self.due() and not self._lock.locked():
                     await self.take()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    log.error("taking a snapshot failed (the log is unaffected; trying again later): %s", exc)
+            except asyncio.CancelledError:
+                raise
+            except OSError as exc:
+                log.error("taking a snapshot failed (the log is unaffected; trying again later): %s", exc)
+            except Exception:
+                log.exception("the checkpointer failed (the log is unaffected; trying again later)")
 
     def prune_history(self) -> None:
         state = self._db.state
