@@ -167,6 +167,8 @@ class Session:
         self.settings["is_superuser"] = "on" if superuser else "off"
         self.settings["application_name"] = application_name
         self._as_of: Point | None = None                 # rewind.as_of, parsed
+        self._plans: dict[Any, Prepared] = {}
+        self._output: OutputSettings | None = None
         for k, v in (db.settings or {}).items():
             self._set_value(k, v)
         for k, v in (options or {}).items():
@@ -181,8 +183,6 @@ class Session:
         self.failed = False
         self._local_settings: dict[str, str] = {}      # SET LOCAL: original values, restored at end
         self._txn_settings: dict[str, str] = {}        # SET in a transaction: restored on rollback
-        self._plans: dict[Any, Prepared] = {}
-        self._output: OutputSettings | None = None
         self.listening: set[str] = set()
         self.on_notification = None
         self.prepared: dict[str, Prepared] = {}      # named prepared statements (protocol and SQL)
