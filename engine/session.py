@@ -28,6 +28,7 @@ import msgspec
 
 from engine import events as ev
 from engine.catalog import functions as _catalog_functions  # noqa: F401  (registers pg_catalog's functions)
+from engine.catalog import information_schema as _information_schema  # noqa: F401  (registers its tables)
 from engine.catalog.virtual import virtual_table
 from engine.database import SERVER_VERSION, SERVER_VERSION_NUM, Database
 from engine.catalog.model import RoleDef
@@ -169,11 +170,12 @@ class Session:
         self._as_of: Point | None = None                 # rewind.as_of, parsed
         self._plans: dict[Any, Prepared] = {}
         self._output: OutputSettings | None = None
+        self.changed_parameters: list[tuple[str, str]] = []
         for k, v in (db.settings or {}).items():
             self._set_value(k, v)
         for k, v in (options or {}).items():
             self._set_value(k, v)
-        self.changed_parameters: list[tuple[str, str]] = []
+        self.changed_parameters.clear()     # the startup ParameterStatus messages report these
         self.notices: list[Notice] = []
         self.notifications: list[tuple[int, str, str]] = []   # (sender pid, channel, payload), to send now
         self._held_notifications: list[tuple[int, str, str]] = []   # arrived inside a transaction

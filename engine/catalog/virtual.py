@@ -14,7 +14,8 @@ Invariants:
   session state (pg_settings, pg_stat_activity, pg_database) look at `ctx` on every scan.
 - OIDs and names come from `system.SystemCatalog`, shared with the catalog functions.
 
-information_schema's producers live in `information_schema` and register here the same way.
+information_schema's producers live in `information_schema` and register here the same way
+(the session imports both modules).
 """
 from __future__ import annotations
 
@@ -49,16 +50,17 @@ def _default_for(t: SqlType) -> Any:
 
 
 class Layout:
-    """A system relation's columns, and rows built by naming only the columns that matter
-    (the others take their type's neutral value: false, 0, "-" for regproc, else NULL)."""
+    """A system relation's columns, and rows built by naming only the columns that matter:
+    the others are NULL in a view, and in a catalog table (whose columns are NOT NULL) take
+    their type's neutral value: false, 0, "-" for regproc."""
 
     __slots__ = ("columns", "_index", "_defaults")
 
-    def __init__(self, spec: str) -> None:
+    def __init__(self, spec: str, kind: str) -> None:
         pairs = [part.rsplit(" ", 1) for part in spec.split(", ")] if spec else []
         self.columns: tuple[tuple[str, SqlType], ...] = tuple((n, _type_named(t)) for n, t in pairs)
         self._index = {n: i for i, (n, _) in enumerate(self.columns)}
-        self._defaults = [_default_for(t) for _, t in self.columns]
+        self._defaults = [_default_for(t) if kind == "r" else None for _, t in self.columns]
 
     def row(self, **values: Any) -> tuple:
         out = list(self._defaults)
@@ -68,7 +70,7 @@ class Layout:
         return tuple(out)
 
 
-LAYOUTS: dict[tuple[str, str], Layout] = {key: Layout(spec) for key, (_, _, spec) in B.RELATIONS.items()}
+LAYOUTS: dict[tuple[str, str], Layout] = {key: Layout(spec, kind) for key, (_, kind, spec) in B.RELATIONS.items()}
 
 
 # -------------------------------------------------------------------- the planner's entry point
@@ -92,8 +94,9 @@ def produces(schema: str, name: str, per_catalog: bool = True):
     table = LAYOUTS[key]
 
     def register(fn: Callable[[Layout, SystemCatalog, Any], list[tuple]]):
-        if per_catalog:
-            PRODUCERS[key] = lambda sys, ctx: sys.memo(key, lambda: fn(table, sys, ctx))
+        if per_catalog:       # (information_schema's rows name the database, so it is part of the key)
+            PRODUCERS[key] = lambda sys, ctx: sys.memo((key, ctx.database if ctx is not None else None),
+                                                       lambda: fn(table, sys, ctx))
         else:
             PRODUCERS[key] = lambda sys, ctx: fn(table, sys, ctx)
         return fn
