@@ -5,7 +5,7 @@ pg_get_userbyid, pg_table_is_visible and friends, pg_get_serial_sequence, curren
 current_setting/set_config, obj/col/shobj_description, pg_encoding_to_char, the has_*_privilege
 checks, the relation size functions, to_regclass/to_regtype/..., the reg* casts
 (`regclass_from_text`, `regtype_from_oid`, ...: the planner turns `x::regclass` into these when
-x is not a constant), quote_ident and array_to_string.
+x is not a constant).
 
 Invariant: everything is answered from the catalog the statement reads (`ctx.catalog`, via
 `system.system_catalog`) and the session's search path, so a time-travelling session sees
@@ -25,10 +25,10 @@ from engine.catalog.system import (PROCS_BY_OID, TYPE_ROWS, quote_ident, format_
 from engine.errors import SqlError
 from engine.exec import functions as F
 from engine.exec.functions import define
+from engine.exec.srf import SetReturning, register as register_srf
 from engine.sql import deparse
-from engine.types import (BOOL, INT4, INT8, NAME, NUMERIC, OID, PG_NODE_TREE, REGCLASS, REGNAMESPACE, REGPROC,
-                          REGPROCEDURE, REGROLE, REGTYPE, TEXT, TIMESTAMPTZ, TYPES_BY_OID, array_of,
-                          text_formatter)
+from engine.types import (BOOL, CHAR, INT4, INT8, NAME, NUMERIC, OID, PG_NODE_TREE, REGCLASS, REGNAMESPACE, REGPROC,
+                          REGPROCEDURE, REGROLE, REGTYPE, TEXT, TIMESTAMPTZ, TYPES_BY_OID, SqlType, array_of)
 
 _PG_START = dt.datetime.now(dt.timezone.utc)
 
@@ -200,8 +200,6 @@ define("pg_get_ruledef", (OID, BOOL), TEXT, "None")
 define("pg_get_statisticsobjdef_columns", (OID,), TEXT, "None")
 define("pg_get_partkeydef", (OID,), TEXT, "None")
 define("pg_relation_is_publishable", (REGCLASS,), BOOL, "({0} in ctx.catalog.tables)")
-# a table that is no partition is its own only ancestor (the result is one row either way)
-define("pg_partition_ancestors", (REGCLASS,), REGCLASS, "{0}")
 
 
 # -------------------------------------------------------------------- comments
@@ -344,6 +342,36 @@ define("pg_is_in_recovery", (), BOOL, "False", strict=False)
 define("pg_tablespace_location", (OID,), TEXT, "''")
 define("inet_server_port", (), INT4, "None", strict=False)
 define("inet_server_addr", (), TEXT, "None", strict=False)
+define("pg_is_wal_replay_paused", (), BOOL, "False", strict=False)
+
+
+# -------------------------------------------------------------------- set-returning functions
+
+
+def _arguments(*wanted: SqlType):
+    def coerce_to(types: list[SqlType]) -> list[SqlType]:
+        if len(types) != len(wanted):
+            raise SqlError("42883", f"function with {len(types)} arguments does not exist",
+                           hint="No function matches the given name and argument types. "
+                                "You might need to add explicit type casts.")
+        return list(wanted)
+    return coerce_to
+
+
+def _keywords(ctx) -> list[tuple]:
+    return list(B.KEYWORDS)
+
+
+def _partition_ancestors(ctx, relation: int) -> list[tuple]:
+    """A relation that is no partition (rewinddb has no partitioning) is its own only ancestor."""
+    return [(relation,)]
+
+
+register_srf("pg_get_keywords", SetReturning(
+    _arguments(), lambda types: [("word", TEXT), ("catcode", CHAR), ("barelabel", BOOL), ("catdesc", TEXT),
+                                 ("baredesc", TEXT)], _keywords))
+register_srf("pg_partition_ancestors", SetReturning(
+    _arguments(REGCLASS), lambda types: [("relid", REGCLASS)], _partition_ancestors))
 
 
 

@@ -42,3 +42,24 @@ def test_catalog_rows_follow_ddl_in_the_same_transaction(server):
         conn.rollback()
         assert conn.execute("SELECT count(*) FROM pg_class WHERE relname = 'ddl_t'").fetchone()[0] == 0
 
+
+
+def test_catalog_of_a_session_reading_the_past(server):
+    """Under rewind.as_of the catalogs show the schema of that point: tables dropped since are
+    listed, tables created since are not (so psql's \\dt and BI tools see the past schema)."""
+    with psycopg.connect(server.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE past_kept (id int PRIMARY KEY, note text DEFAULT 'then')")
+        conn.execute("CREATE TABLE past_dropped (id int)")
+        point = conn.execute("SELECT max(lsn) FROM rewind.transactions").fetchone()[0]
+        conn.execute("DROP TABLE past_dropped")
+        conn.execute("CREATE TABLE past_new (id int)")
+        names = "SELECT relname FROM pg_class WHERE relname LIKE 'past%' AND relkind = 'r' ORDER BY 1"
+        assert conn.execute(names).fetchall() == [("past_kept",), ("past_new",)]
+        conn.execute(f"SET rewind.as_of = 'tx:{point}'")
+        assert conn.execute(names).fetchall() == [("past_dropped",), ("past_kept",)]
+        columns = conn.execute("SELECT column_name, column_default FROM information_schema.columns "
+                               "WHERE table_name = 'past_kept' ORDER BY ordinal_position").fetchall()
+        assert columns == [("id", None), ("note", "'then'::text")]
+        assert conn.execute("SELECT 'past_dropped'::regclass::text").fetchone()[0] == "past_dropped"
+        conn.execute("RESET rewind.as_of")
+        assert conn.execute("SELECT to_regclass('past_dropped')").fetchone()[0] is None
