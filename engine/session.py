@@ -101,6 +101,10 @@ SETTINGS: dict[str, tuple[str, bool]] = {
     "lc_collate": ("C.UTF-8", False),
     "lc_ctype": ("C.UTF-8", False),
     "max_identifier_length": ("63", False),
+    "max_index_keys": ("32", False),
+    "default_table_access_method": ("heap", False),
+    "default_tablespace": ("", False),
+    "max_function_args": ("100", False),
     "block_size": ("8192", False),
     "row_security": ("on", False),
     "enable_seqscan": ("on", False),
@@ -411,7 +415,7 @@ class Session:
             raise SqlError("42704", f'unrecognized configuration parameter "{name}"')
         if canonical in ("server_version", "server_version_num", "server_encoding", "integer_datetimes",
                          "is_superuser", "in_hot_standby", "max_connections", "block_size",
-                         "max_identifier_length", "lc_collate", "lc_ctype"):
+                         "max_identifier_length", "max_index_keys", "max_function_args", "lc_collate", "lc_ctype"):
             raise SqlError("55P02" if canonical == "max_connections" else "22023",
                            f'parameter "{canonical}" cannot be changed')
         old = self.settings.get(canonical, "")

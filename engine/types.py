@@ -145,6 +145,30 @@ class NamedOid(int):
 
 
 
+class Vector(tuple):
+    """An int2vector or oidvector value (pg_index.indkey, pg_proc.proargtypes): a tuple whose
+    subscripts start at 0, as the lower bound of these types does in PostgreSQL."""
+
+    __slots__ = ()
+
+
+_RECORD_FIELDS: list[tuple[tuple[str, SqlType], ...]] = []
+
+
+def record_of(fields: list[tuple[str, SqlType]] | tuple[tuple[str, SqlType], ...]) -> SqlType:
+    """An anonymous record type whose fields are known (a set-returning function's row), so
+    `(value).field` can be bound: like PostgreSQL's "blessed" records, the typmod numbers it."""
+    key = tuple(fields)
+    if key not in _RECORD_FIELDS:
+        _RECORD_FIELDS.append(key)
+    return RECORD.with_typmod(_RECORD_FIELDS.index(key))
+
+
+def record_fields(t: SqlType) -> tuple[tuple[str, SqlType], ...] | None:
+    """The (name, type) fields of a record_of() type, None for any other type."""
+    return _RECORD_FIELDS[t.typmod] if t.oid == RECORD.oid and 0 <= t.typmod < len(_RECORD_FIELDS) else None
+
+
 def array_of(element: SqlType) -> SqlType:
     base = element.base
     return ARRAY_TYPES_BY_ELEMENT[base.oid]

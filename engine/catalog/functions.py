@@ -21,13 +21,14 @@ import datetime as dt
 from typing import Any
 
 from engine.catalog import builtins as B
-from engine.catalog.system import (PROCS_BY_OID, TYPE_ROWS, quote_ident, format_type_sql, system_catalog)
+from engine.catalog import virtual
+from engine.catalog.system import CLASS_PG_CLASS, PROCS_BY_OID, format_type_sql, quote_ident, system_catalog
 from engine.errors import SqlError
 from engine.exec import functions as F
 from engine.exec.functions import define
 from engine.exec.srf import SetReturning, register as register_srf
 from engine.sql import deparse
-from engine.types import (BOOL, CHAR, INT4, INT8, NAME, NUMERIC, OID, PG_NODE_TREE, REGCLASS, REGNAMESPACE, REGPROC,
+from engine.types import (BOOL, CHAR, INT2, INT2VECTOR, INT4, OIDVECTOR, INT8, NAME, NUMERIC, OID, PG_NODE_TREE, REGCLASS, REGNAMESPACE, REGPROC,
                           REGPROCEDURE, REGROLE, REGTYPE, TEXT, TIMESTAMPTZ, TYPES_BY_OID, SqlType, array_of)
 
 _PG_START = dt.datetime.now(dt.timezone.utc)
@@ -122,6 +123,9 @@ define("pg_get_userbyid", (OID,), NAME, "cat_userbyid(ctx, {0})")
 define("pg_table_is_visible", (OID,), BOOL, "cat_table_is_visible(ctx, {0})")
 define("pg_type_is_visible", (OID,), BOOL, "cat_type_is_visible(ctx, {0})")
 define("pg_function_is_visible", (OID,), BOOL, "cat_function_is_visible(ctx, {0})")
+for _kind in ("collation", "opclass", "opfamily", "operator", "conversion", "statistics_obj", "ts_config",
+              "ts_dict", "ts_parser", "ts_template"):      # all of these are built-in, in pg_catalog
+    define(f"pg_{_kind}_is_visible", (OID,), BOOL, "True")
 define("pg_get_serial_sequence", (TEXT, TEXT), TEXT, "cat_serial_sequence(ctx, {0}, {1})")
 define("current_schemas", (BOOL,), array_of(NAME), "cat_current_schemas(ctx, {0})")
 define("pg_encoding_to_char", (INT4,), NAME, "('UTF8' if {0} == 6 else 'SQL_ASCII' if {0} == 0 else '')")
@@ -206,20 +210,13 @@ define("pg_relation_is_publishable", (REGCLASS,), BOOL, "({0} in ctx.catalog.tab
 
 
 def cat_obj_description(ctx, oid: int, catalog_name: str | None = None) -> str | None:
-    catalog = ctx.catalog
-    if catalog_name in (None, "pg_class"):
-        for defs in (catalog.tables, catalog.views):
-            d = defs.get(oid)
-            if d is not None:
-                return d.comment
-    return None
+    """The comment on an object (of the named system catalog), from pg_description."""
+    classoid = B.RELATIONS.get(("pg_catalog", catalog_name), (None,))[0] if catalog_name else None
+    return virtual.description(system_catalog(ctx.catalog), ctx, oid, classoid, 0)
 
 
 def cat_col_description(ctx, oid: int, attnum: int) -> str | None:
-    table = ctx.catalog.tables.get(oid)
-    if table is None or not 0 < attnum <= len(table.columns):
-        return None
-    return table.columns[attnum - 1].comment
+    return virtual.description(system_catalog(ctx.catalog), ctx, oid, CLASS_PG_CLASS, attnum)
 
 
 define("obj_description", (OID,), TEXT, "cat_obj_description(ctx, {0})")
@@ -343,6 +340,9 @@ define("pg_tablespace_location", (OID,), TEXT, "''")
 define("inet_server_port", (), INT4, "None", strict=False)
 define("inet_server_addr", (), TEXT, "None", strict=False)
 define("pg_is_wal_replay_paused", (), BOOL, "False", strict=False)
+# int2vector and oidvector (pg_index.indkey, pg_proc.proargtypes, ...) are subscripted from 0
+define("vector_subscript", (INT2VECTOR, INT4), INT2, "({0}[{1}] if 0 <= {1} < len({0}) else None)")
+define("vector_subscript", (OIDVECTOR, INT4), OID, "({0}[{1}] if 0 <= {1} < len({0}) else None)")
 
 
 # -------------------------------------------------------------------- set-returning functions
@@ -367,6 +367,23 @@ def _partition_ancestors(ctx, relation: int) -> list[tuple]:
     return [(relation,)]
 
 
+def _expandarray_arguments(types: list[SqlType]) -> list[SqlType]:
+    if len(types) != 1 or types[0].element is None and types[0].oid not in (INT2VECTOR.oid, OIDVECTOR.oid):
+        raise SqlError("42883", "function _pg_expandarray does not exist for these arguments")
+    return types
+
+
+def _expandarray_columns(types: list[SqlType]) -> list[tuple[str, SqlType]]:
+    element = types[0].element or (INT2 if types[0].oid == INT2VECTOR.oid else OID)
+    return [("x", element), ("n", INT4)]
+
+
+def _expandarray(ctx, array: tuple) -> list[tuple]:
+    """information_schema._pg_expandarray: each element with its 1-based position (x, n)."""
+    return [(value, n) for n, value in enumerate(array, 1)]
+
+
+register_srf("information_schema._pg_expandarray", SetReturning(_expandarray_arguments, _expandarray_columns, _expandarray))
 register_srf("pg_get_keywords", SetReturning(
     _arguments(), lambda types: [("word", TEXT), ("catcode", CHAR), ("barelabel", BOOL), ("catdesc", TEXT),
                                  ("baredesc", TEXT)], _keywords))

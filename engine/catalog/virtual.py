@@ -28,7 +28,7 @@ from engine.catalog.system import (BOOTSTRAP_SUPERUSER, BUILTIN_RELATIONS, CLASS
                                    CLASS_PG_NAMESPACE, DEFAULT_OPCLASS, PG_CATALOG, TYPE_ROWS, AM_OIDS,
                                    SystemCatalog, attnum_of, proc_named, system_catalog, type_collation)
 from engine.sql import deparse
-from engine.types import TEXT, TYPES_BY_NAME, TYPES_BY_OID, NamedOid, SqlType
+from engine.types import TEXT, TYPES_BY_NAME, TYPES_BY_OID, NamedOid, SqlType, Vector
 
 # -------------------------------------------------------------------- layouts
 
@@ -246,7 +246,7 @@ def _pg_proc(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
     return [t.row(oid=oid, proname=name, pronamespace=PG_CATALOG, proowner=BOOTSTRAP_SUPERUSER, prolang=12,
                   procost=1.0, prorows=1000.0 if retset else 0.0, prokind=kind, proisstrict=strict, proretset=retset,
                   provolatile=volatile, proparallel="s", pronargs=len(argtypes), prorettype=rettype,
-                  proargtypes=argtypes, proargnames=argnames or None, prosrc=src)
+                  proargtypes=Vector(argtypes), proargnames=argnames or None, prosrc=src)
             for oid, name, kind, retset, volatile, strict, rettype, argtypes, argnames, src in B.PROCS]
 
 
@@ -328,9 +328,9 @@ def _pg_index(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
         out.append(t.row(
             indexrelid=index.index_id, indrelid=table.table_id, indnatts=len(cols), indnkeyatts=len(cols),
             indisunique=index.unique, indisprimary=index.primary, indimmediate=True, indisvalid=True,
-            indisready=True, indislive=True, indkey=tuple(attnum_of(table, s) for s in index.columns),
-            indcollation=tuple(type_collation(c.type) for c in cols),
-            indclass=tuple(DEFAULT_OPCLASS.get((am, c.type.oid), 0) for c in cols), indoption=tuple(0 for _ in cols)))
+            indisready=True, indislive=True, indkey=Vector(attnum_of(table, s) for s in index.columns),
+            indcollation=Vector(type_collation(c.type) for c in cols),
+            indclass=Vector(DEFAULT_OPCLASS.get((am, c.type.oid), 0) for c in cols), indoption=Vector(0 for _ in cols)))
     return out
 
 
@@ -395,7 +395,8 @@ def _pg_depend(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
 
 @produces("pg_catalog", "pg_description")
 def _pg_description(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
-    out = []
+    out = [t.row(objoid=sys.namespace_oid("public"), classoid=CLASS_PG_NAMESPACE, objsubid=0,
+                 description="standard public schema")]
     for table in sys.catalog.tables.values():
         if table.comment is not None:
             out.append(t.row(objoid=table.table_id, classoid=CLASS_PG_CLASS, objsubid=0, description=table.comment))
@@ -406,6 +407,15 @@ def _pg_description(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
         if view.comment is not None:
             out.append(t.row(objoid=view.view_id, classoid=CLASS_PG_CLASS, objsubid=0, description=view.comment))
     return out
+
+
+def description(sys: SystemCatalog, ctx, objoid: int, classoid: int | None, objsubid: int) -> str | None:
+    """obj_description/col_description: the pg_description entry of an object (any class if None)."""
+    index = sys.memo("descriptions", lambda: {(row[0], row[1], row[2]): row[3]
+                                              for row in PRODUCERS[("pg_catalog", "pg_description")](sys, ctx)})
+    if classoid is not None:
+        return index.get((objoid, classoid, objsubid))
+    return next((text for (o, _, sub), text in index.items() if o == objoid and sub == objsubid), None)
 
 
 @produces("pg_catalog", "pg_rewrite")

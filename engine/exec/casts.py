@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Callable
 
 from engine.errors import SqlError
-from engine.types import (BOOL, BPCHAR, CHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INT_RANGES,
+from engine.types import (INT2VECTOR, OIDVECTOR, BOOL, BPCHAR, CHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INT_RANGES,
                           INTERVAL, JSON, JSONB, NAME, NUMERIC, NUMERIC_CONTEXT, NUMERIC_PRECEDENCE, OID, REGCLASS,
                           REG_TYPES, REGPROC, REGTYPE, STRING_TYPES, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN,
                           UTC, VARCHAR, OutputSettings, SqlType, format_numeric, format_type, text_formatter,
@@ -41,6 +41,10 @@ def castable(src: SqlType, dst: SqlType, assignment_or_explicit: bool) -> bool:
         return True
     if s == TIMESTAMP.oid and d == TIMESTAMPTZ.oid:
         return True
+    if (s, d) in _VECTOR_ARRAYS or (s == CHAR.oid and d == TEXT.oid):
+        return True
+    if src.element is not None and dst.element is not None:     # arrays cast as their elements do
+        return castable(src.element, dst.element, assignment_or_explicit)
     if not assignment_or_explicit:
         return False
     if d in STRING_TYPES:
@@ -55,9 +59,11 @@ def castable(src: SqlType, dst: SqlType, assignment_or_explicit: bool) -> bool:
         return True
     if s == INTERVAL.oid and d == TIME.oid:
         return True
-    if src.element is not None and dst.element is not None:
-        return castable(src.element, dst.element, True)
     return False
+
+
+# the catalogs' vector types are their element arrays, binary-coercible both ways
+_VECTOR_ARRAYS = {(INT2VECTOR.oid, 1005), (1005, INT2VECTOR.oid), (OIDVECTOR.oid, 1028), (1028, OIDVECTOR.oid)}
 
 
 def cast_function(src: SqlType, dst: SqlType, settings: OutputSettings = OutputSettings()) -> Callable[[Any], Any]:
@@ -71,7 +77,7 @@ def cast_function(src: SqlType, dst: SqlType, settings: OutputSettings = OutputS
 
 def _base_cast(src: SqlType, dst: SqlType, settings: OutputSettings) -> Callable[[Any], Any]:
     s, d = src.oid, dst.oid
-    if s == d:
+    if s == d or (s, d) in _VECTOR_ARRAYS:
         return _identity
     if s == UNKNOWN.oid or (s in STRING_TYPES and d not in STRING_TYPES):
         return text_parser(dst.base, settings.timezone)

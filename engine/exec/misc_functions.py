@@ -12,7 +12,7 @@ import uuid
 
 from engine.errors import SqlError
 from engine.exec.functions import define, runtime
-from engine.types import BOOL, BYTEA, INT4, INT8, NAME, REGCLASS, REGTYPE, TEXT, UUID, VOID, NamedOid, array_of, format_type
+from engine.types import BOOL, BYTEA, INT4, INT8, NAME, RECORD, REGCLASS, REGTYPE, TEXT, UUID, VOID, NamedOid, array_of, format_type
 
 # -------------------------------------------------------------------- bytea
 
@@ -194,3 +194,4 @@ for _key_args, _key in (((INT8,), "{0}"), ((INT4, INT4), "({0}, {1})")):
            f"ctx.session.advisory_lock({_key}, wait=False, xact=True)", volatile=True)
 define("pg_advisory_unlock_all", (), VOID, "ctx.session.advisory_unlock_all()", strict=False, volatile=True)
 define("pg_blocking_pids", (INT4,), array_of(INT4), "ctx.session.blocking_pids({0})", volatile=True)
+define("record_field", (RECORD, INT4), "any", "{0}[{1}]")    # (record).field, bound by the planner

@@ -227,14 +227,16 @@ class _Builder:
         args_fn = g.function("r", "(" + "".join("(" + "".join(g.expr(a) + ", " for a in f.args) + "), "
                                                 for f in node.functions) + ")")
         producers = [SET_RETURNING[f.name].rows for f in node.functions]
+        # a function returning one column gives its value, one returning several a record
+        single = [len(SET_RETURNING[f.name].columns([a.type for a in f.args])) == 1 for f in node.functions]
 
         def open_project_set(ctx: ExecContext) -> Batches:
             arguments = args_fn(ctx.params, ctx)
             for batch in child(ctx):
                 out = []
                 for r in batch:
-                    lists = [[] if None in args else [v[0] for v in produce(ctx, *args)]
-                             for produce, args in zip(producers, arguments(r))]
+                    lists = [[] if None in args else [v[0] if one else v for v in produce(ctx, *args)]
+                             for produce, one, args in zip(producers, single, arguments(r))]
                     longest = max(len(v) for v in lists)
                     for j in range(longest):
                         out.append(r + tuple(v[j] if j < len(v) else None for v in lists))

@@ -16,8 +16,9 @@ from typing import Any, Callable, Iterable, Iterator
 
 from engine.errors import SqlError
 from engine.exec.datetime_functions import ts_add_interval, tstz_add_interval
-from engine.types import (DATE, FLOAT4, FLOAT8, INT4, INT8, INTERVAL, NUMERIC, NUMERIC_PRECEDENCE,
-                          TIMESTAMP, TIMESTAMPTZ, UNKNOWN, Interval, SqlType, format_type)
+from engine.types import (BOOL, DATE, FLOAT4, FLOAT8, INT2, INT2VECTOR, INT4, INT8, INTERVAL, NUMERIC,
+                          NUMERIC_PRECEDENCE, OID, OIDVECTOR, TIMESTAMP, TIMESTAMPTZ, UNKNOWN, Interval, SqlType,
+                          Vector, array_of, format_type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +135,13 @@ register("generate_series", SetReturning(_series_arguments, _series_columns, _se
 # -------------------------------------------------------------------- unnest
 
 
+# the catalogs' vector types (pg_index.indkey, ...) are arrays of their element, subscripted from 0
+_VECTOR_ARRAYS = {INT2VECTOR.oid: array_of(INT2), OIDVECTOR.oid: array_of(OID)}
+
+
 def _unnest_arguments(types: list[SqlType]) -> list[SqlType]:
+    if len(types) == 1 and types[0].oid in _VECTOR_ARRAYS:
+        return [_VECTOR_ARRAYS[types[0].oid]]
     if len(types) != 1 or types[0].element is None:
         if len(types) == 1 and types[0].oid == UNKNOWN.oid:
             raise SqlError("42725", "function unnest(unknown) is not unique",
@@ -161,6 +168,33 @@ def _unnest_rows(ctx: Any, array: tuple) -> Iterator[tuple]:
 
 
 register("unnest", SetReturning(_unnest_arguments, _unnest_columns, _unnest_rows))
+
+
+# -------------------------------------------------------------------- generate_subscripts
+
+def _subscripts_arguments(types: list[SqlType]) -> list[SqlType]:
+    if len(types) not in (2, 3) or (types[0].element is None and types[0].oid not in _VECTOR_ARRAYS):
+        raise _no_such("generate_subscripts", types)
+    return [types[0], INT4] + ([BOOL] if len(types) == 3 else [])
+
+
+def _subscripts_rows(ctx: Any, array: tuple, dimension: int, reverse: bool = False) -> Iterator[tuple]:
+    """The subscripts of one dimension of an array (of a vector: from 0, as PostgreSQL's lower bound)."""
+    level: Any = array
+    for _ in range(dimension - 1):
+        level = level[0] if level and isinstance(level[0], tuple) else None
+        if level is None:
+            return
+    if dimension < 1 or not level:
+        return
+    first = 0 if isinstance(array, Vector) else 1
+    subscripts = range(first, first + len(level))
+    for i in (reversed(subscripts) if reverse else subscripts):
+        yield (i,)
+
+
+register("generate_subscripts", SetReturning(_subscripts_arguments, lambda types: [("generate_subscripts", INT4)],
+                                             _subscripts_rows))
 
 
 # -------------------------------------------------------------------- a scalar function in FROM

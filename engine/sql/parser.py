@@ -1203,7 +1203,9 @@ def parse_sql(text: str) -> exp.Expression:
     try:
         trees = sqlglot.parse(rewrite_transaction_forms(text), read="postgres")
     except ParseError as e:
-        raise _syntax_error_from(e, text) from None
+        trees = _parse_with_keyword_labels(text)
+        if trees is None:
+            raise _syntax_error_from(e, text) from None
     except TokenError as e:
         raise syntax_error(f"syntax error: {e}") from None
     except RecursionError:
@@ -1218,6 +1220,23 @@ def parse_sql(text: str) -> exp.Expression:
     if "pg_catalog." in text or "information_schema." in text or "COLLATE" in text.upper():
         tree = tree.transform(_plain_catalog_syntax)
     return tree
+
+
+_KEYWORD_LABEL = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*")|\b(AS\s+)(select|insert|update|delete|from|where|"""
+                            r"""order|group|limit|offset|table|user|default|union|all|any|check|column|end|"""
+                            r"""window|having|to|only|both|analyze|analyse|desc|asc)\b(?!\s*[(.])""", re.I)
+
+
+def _parse_with_keyword_labels(text: str) -> list | None:
+    """PostgreSQL takes any keyword as a column label after AS (`... AS select`, as Metabase
+    writes); sqlglot does not. Retry with such labels quoted; None if that does not parse either."""
+    quoted = _KEYWORD_LABEL.sub(lambda m: m.group(1) or f'{m.group(2)}"{m.group(3).lower()}"', text)
+    if quoted == text:
+        return None
+    try:
+        return sqlglot.parse(rewrite_transaction_forms(quoted), read="postgres")
+    except (ParseError, TokenError):
+        return None
 
 
 def expression_sql(node: exp.Expression) -> str:
@@ -1242,8 +1261,7 @@ def _plain_catalog_syntax(node: exp.Expression) -> exp.Expression:
     """What catalog queries write the long way, in its plain form: `pg_catalog.f(x)` as `f(x)`,
     `a OPERATOR(pg_catalog.~) b` as `a ~ b`, and `COLLATE "C"`/`pg_catalog.default` dropped
     (text already compares as in the C collation)."""
-    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func) and \
-            node.this.name.lower() in ("pg_catalog", "information_schema"):
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func) and node.this.name.lower() == "pg_catalog":
         func = node.expression
         if isinstance(func, exp.Anonymous):
             return exp.func(func.name, *func.expressions, dialect="postgres")

@@ -38,12 +38,14 @@ from engine.exec.windows import WINDOW_FUNCTIONS, window_signature
 from engine.rewind.points import PointTable
 from engine.sql.timetravel import version_point
 from engine.txn.locks import KEY_SHARE, NO_KEY_UPDATE, SHARE, UPDATE
-from engine.types import (OID, REG_TYPES, REGCLASS, OutputSettings, BOOL, BPCHAR, BYTEA, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, JSON, JSONB, NAME,
+from engine.types import (CHAR, INT2VECTOR, OID, OIDVECTOR, REG_TYPES, record_fields, record_of, REGCLASS, OutputSettings, BOOL, BPCHAR, BYTEA, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, JSON, JSONB, NAME,
                           NUMERIC, NUMERIC_PRECEDENCE, RECORD, STRING_TYPES, TEXT, TIME, TIMESTAMP,
                           TIMESTAMPTZ, TIMETZ, TYPES_BY_OID, UNKNOWN, VARCHAR, SqlType, array_of,
                           format_type, type_from_name)
 
 
+# SQL's value keywords that sqlglot may read as column names
+_SQL_VALUE_KEYWORDS = {"user": "current_user", "current_role": "current_user", "current_catalog": "current_database"}
 _OID_FAMILY = frozenset({OID.oid} | REG_TYPES)
 _INTEGERS = frozenset((INT2.oid, INT4.oid, INT8.oid))
 
@@ -1214,6 +1216,9 @@ class Planner:
         except SqlError as e:
             if qualifier is None and e.sqlstate == "42703" and any(entry.alias == node.name for entry in scope.entries):
                 return self._whole_row(node.name, scope, node)
+            if qualifier is None and e.sqlstate == "42703" and node.name.lower() in _SQL_VALUE_KEYWORDS \
+                    and not node.this.quoted:          # `user`, `current_role`: keywords, not columns
+                return self._call(_SQL_VALUE_KEYWORDS[node.name.lower()], [])
             raise at_position(e, node.args.get("table") or node.this)
 
     def _whole_row(self, alias: str | None, scope: Scope, node: exp.Expression) -> Expr:
@@ -1450,6 +1455,10 @@ class Planner:
                 if BPCHAR.oid in (lt.oid, rt.oid):
                     left = self.cast(left, TEXT, explicit=False) if lt.oid == BPCHAR.oid else left
                     right = self.cast(right, TEXT, explicit=False) if rt.oid == BPCHAR.oid else right
+            elif CHAR.oid in (lt.oid, rt.oid) and {lt.oid, rt.oid} <= STRING_TYPES | {CHAR.oid}:
+                # "char" (pg_class.relkind, ...) = varchar: both as text, by "char"'s implicit cast
+                left = self.cast(left, TEXT, explicit=False) if lt.oid != TEXT.oid else left
+                right = self.cast(right, TEXT, explicit=False) if rt.oid != TEXT.oid else right
             else:
                 common = F.select_common_type([lt, rt])
                 if common is None:
@@ -1568,7 +1577,11 @@ class Planner:
             raise feature_not_supported("IN (UNNEST ...)")
         items = [self.bind(v, scope) for v in node.expressions]
         types = [arg.type] + [i.type for i in items]
-        common = common_type(types, "IN")
+        if arg.type.oid in _OID_FAMILY and all(i.type.oid in _OID_FAMILY or i.type.oid in _INTEGERS
+                                                or i.type.oid == UNKNOWN.oid for i in items):
+            common = arg.type                   # oid IN (integers), as pg_catalog queries write it
+        else:
+            common = common_type(types, "IN")
         arg = self.coerce(arg, common, "IN") if arg.type.oid == UNKNOWN.oid or arg.type.oid not in NUMERIC_PRECEDENCE else arg
         items = [self._compare("=", arg, i).right for i in items]
         return InList(arg, tuple(items))
@@ -1697,6 +1710,9 @@ class Planner:
             subscripts[:0] = list(target.expressions)
             target = target.this
         array = self.bind(target, scope)
+        if array.type.oid in (INT2VECTOR.oid, OIDVECTOR.oid) and len(subscripts) == 1 \
+                and not isinstance(subscripts[0], exp.Slice):     # the catalogs' vectors count from 0
+            return self._call("vector_subscript", [array, self.coerce(self.bind(subscripts[0], scope), INT4, "subscript")])
         if array.type.oid == UNKNOWN.oid or array.type.element is None:
             raise SqlError("42804", f"cannot subscript type {format_type(array.type)} because it does not support subscripting")
         if any(isinstance(s, exp.Slice) for s in subscripts):
@@ -1858,7 +1874,25 @@ class Planner:
             if schema == "pg_catalog":
                 return self.bind(func, scope)
             return self._bind_function(func, scope, f"{schema}.{function_name(func)}")
+        if isinstance(node.this, exp.Paren) and isinstance(func, exp.Identifier):
+            return self._field(self.bind(node.this, scope), func.name)
         raise feature_not_supported(f"expression {node.sql('postgres')[:60]!r}")
+
+    def _field(self, record: Expr, name: str) -> Expr:
+        """(record).field: a field of a row value or of a set-returning function's record."""
+        if isinstance(record, RowValue):
+            fields = tuple(zip(record.names, (a.type for a in record.args)))
+        else:
+            fields = record_fields(record.type)
+        if fields is None:
+            raise SqlError("42809", f"column notation .{name} applied to type {format_type(record.type)}, "
+                                    "which is not a composite type")
+        for i, (field, field_type) in enumerate(fields):
+            if field == name:
+                if isinstance(record, RowValue):
+                    return record.args[i]
+                return Call("record_field", (record, Const(i, INT4)), field_type)
+        raise SqlError("42703", f'column "{name}" not found in data type {format_type(record.type)}')
 
     def _bind_function(self, node: exp.Func, scope: Scope, name: str | None = None) -> Expr:
         name = name or function_name(node)
@@ -1912,7 +1946,7 @@ class Planner:
         columns = SET_RETURNING[name].columns([a.type for a in args])
         if any(isinstance(x, (AggCall, WindowCall, SrfCall)) for a in args for x in walk(a)):
             raise feature_not_supported("set-returning functions with aggregate, window or set-returning arguments")
-        return SrfCall(name, tuple(args), columns[0][1] if len(columns) == 1 else RECORD)
+        return SrfCall(name, tuple(args), columns[0][1] if len(columns) == 1 else record_of(columns))
 
     def _bind_aggregate(self, name: str, node: exp.Func, scope: Scope, window: bool = False) -> AggCall:
         distinct = False
@@ -2166,6 +2200,8 @@ def _figure_colname(node: exp.Expression) -> tuple[str, int]:
         return (node.name if not isinstance(node.this, exp.Star) else node.table or "?column?"), 2
     if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
         return _figure_colname(node.expression)
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Identifier):
+        return node.expression.name, 2          # (record).field
     if isinstance(node, exp.Paren):
         return _figure_colname(node.this)
     if isinstance(node, exp.Bracket):

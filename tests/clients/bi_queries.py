@@ -46,7 +46,7 @@ DBEAVER = [
           "SELECT 1 FROM pg_catalog.pg_attribute s JOIN pg_catalog.pg_class p ON s.attrelid = p.oid "
           "JOIN pg_catalog.pg_namespace n ON p.relnamespace = n.oid WHERE p.relname = 'pg_type' "
           "AND n.nspname = 'pg_catalog' AND s.attname = 'typcategory'", 1, 1),
-    Probe("dbeaver", "keywords", "SELECT pg_catalog.pg_get_keywords()", 1, 100),
+    Probe("dbeaver", "keywords", "select string_agg(word, ',') from pg_catalog.pg_get_keywords()", 1, 1),
     Probe("dbeaver", "schemas",
           "SELECT n.oid,n.*,d.description FROM pg_catalog.pg_namespace n\n"
           "LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=n.oid AND d.objsubid=0 "

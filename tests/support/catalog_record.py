@@ -98,7 +98,7 @@ def record(dsn: str) -> str:
             "TABLESPACES": tuple(_rows(conn, "SELECT oid::int8, spcname::text FROM pg_tablespace ORDER BY oid")),
             "DATABASES": tuple(_rows(conn, """
                 SELECT oid::int8, datname::text, datistemplate, datallowconn, datacl::text[]
-                FROM pg_database ORDER BY oid""")),
+                FROM pg_database WHERE datname IN ('postgres', 'template0', 'template1') ORDER BY oid""")),
             "PREDEFINED_ROLES": tuple(_rows(conn, """
                 SELECT oid::int8, rolname::text FROM pg_authid WHERE rolname ~ '^pg_' ORDER BY oid""")),
             "NAMESPACES": tuple(_rows(conn, """

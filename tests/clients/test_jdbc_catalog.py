@@ -1,0 +1,40 @@
+"""JDBC DatabaseMetaData against rewinddb: what a Java tool (DBeaver, Metabase, an ORM) reads
+to show a schema: schemas, tables, columns with JDBC types, primary keys, foreign keys and
+indexes, plus one prepared statement run past pgjdbc's server-prepare threshold."""
+from __future__ import annotations
+
+import psycopg
+
+from tests.clients.jdbc import jdbc_url, result_sets, run_java
+
+
+def test_database_metadata(server):
+    with psycopg.connect(server.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE jdbc_users (id serial PRIMARY KEY, name varchar(50) NOT NULL, "
+                     "email text UNIQUE, age int CHECK (age > 0), score numeric(10,2))")
+        conn.execute("CREATE INDEX jdbc_users_age_idx ON jdbc_users (age)")
+    meta = result_sets(run_java("CatalogMetadata", jdbc_url(server.port), "jdbc_users"))
+
+    assert meta["getDatabaseProductVersion"][0]["value"].startswith("15.")
+    schemas = {r["TABLE_SCHEM"] for r in meta["getSchemas"]}
+    assert {"public", "pg_catalog", "information_schema"} <= schemas
+    tables = [(r["TABLE_NAME"], r["TABLE_TYPE"]) for r in meta["getTables"]]
+    assert ("jdbc_users", "TABLE") in tables
+
+    columns = [(r["COLUMN_NAME"], r["TYPE_NAME"], r["DATA_TYPE"], r["COLUMN_SIZE"], r["IS_NULLABLE"],
+                r["IS_AUTOINCREMENT"]) for r in meta["getColumns jdbc_users"]]
+    assert columns == [("id", "serial", "4", "10", "NO", "YES"), ("name", "varchar", "12", "50", "NO", "NO"),
+                       ("email", "text", "12", "2147483647", "YES", "NO"), ("age", "int4", "4", "10", "YES", "NO"),
+                       ("score", "numeric", "2", "10", "YES", "NO")]
+    assert meta["getColumns jdbc_users"][0]["COLUMN_DEF"] == "nextval('jdbc_users_id_seq'::regclass)"
+    assert meta["getColumns jdbc_users"][4]["DECIMAL_DIGITS"] == "2"
+
+    assert [(r["COLUMN_NAME"], r["KEY_SEQ"], r["PK_NAME"]) for r in meta["getPrimaryKeys jdbc_users"]] == \
+        [("id", "1", "jdbc_users_pkey")]
+    assert meta["getImportedKeys jdbc_users"] == []
+    indexes = sorted((r["INDEX_NAME"], r["NON_UNIQUE"], r["COLUMN_NAME"]) for r in meta["getIndexInfo jdbc_users"])
+    assert indexes == [("jdbc_users_age_idx", "t", "age"), ("jdbc_users_email_key", "f", "email"),
+                       ("jdbc_users_pkey", "f", "id")]
+
+    for i in range(10):
+        assert meta[f"prepared {i}"] == [{"relname": "jdbc_users", "relkind": "r"}]
