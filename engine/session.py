@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -1272,6 +1273,7 @@ def _show_milliseconds(ms: int) -> str:
     return f"{ms}ms"
 
 
+@functools.lru_cache(maxsize=256)
 def _milliseconds(value: str) -> int:
     v = value.strip().lower()
     units = {"ms": 1, "s": 1000, "min": 60000, "h": 3600000, "d": 86400000}

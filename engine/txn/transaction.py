@@ -190,6 +190,11 @@ class Transaction:
             raise read_only_transaction(what)
 
     def _codec(self, table: TableDef) -> RowCodec:
+        """The row encoder for this shape of the table: the state's own when the transaction
+        sees the committed shape (the common case: no compiling per transaction)."""
+        state = self.db.state
+        if state.catalog.tables.get(table.table_id) is table:
+            return state.codec(table.table_id)
         key = (table.table_id, id(table))
         codec = self._codecs.get(key)
         if codec is None:
