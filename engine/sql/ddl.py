@@ -38,9 +38,18 @@ class DdlTarget(Protocol):
     def check_writable(self, what: str) -> None: ...
 
 
+def _command_name(tree: exp.Expression) -> str:
+    """The statement as PostgreSQL names it in messages: CREATE TABLE, DROP INDEX, TRUNCATE TABLE, ..."""
+    if isinstance(tree, exp.TruncateTable):
+        return "TRUNCATE TABLE"
+    verb = type(tree).__name__.upper()
+    kind = tree.args.get("kind")
+    return f"{verb} {kind.upper()}" if isinstance(kind, str) and kind else verb
+
+
 def run(tree: exp.Expression, target: DdlTarget) -> str:
     """Execute one schema statement; returns its command tag."""
-    target.check_writable(type(tree).__name__.upper())
+    target.check_writable(_command_name(tree))
     if isinstance(tree, exp.Create):
         kind = (tree.args.get("kind") or "").upper()
         if kind == "TABLE":
