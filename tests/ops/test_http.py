@@ -8,6 +8,8 @@ import re
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openapi_spec_validator import validate
 
 from engine import events as ev
@@ -493,3 +495,43 @@ def test_malformed_http_is_answered_with_400(server):
         sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
         response = sock.recv(4096)
     assert response.startswith(b"HTTP/1.1 400 ")
+
+
+# ------------------------------------------------------------------ robustness
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=10)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.one_of(
+    st.binary(max_size=200),
+    JSON_VALUES.map(lambda v: json.dumps(v).encode()),
+    st.fixed_dictionaries({"sql": st.sampled_from(["SELECT $1", "SELECT $1::int", "SELECT $1::text[]",
+                                                   "SELECT $1::jsonb", "SELECT 1; SELECT 2", "", ";",
+                                                   "SELECT $2", "VALUES ($1)"])},
+                          optional={"params": st.lists(JSON_VALUES, max_size=3)}).map(lambda v: json.dumps(v).encode()),
+))
+def test_any_sql_request_gets_a_json_answer(server, body):
+    status, headers, data = server.request("POST", "/v1/sql", body, {"content-type": "application/json"})
+    answer = json.loads(data)
+    if status == 200:
+        assert set(answer) == {"columns", "rows", "command"}
+    else:
+        assert status == 400 and re.fullmatch(r"[0-9A-Z]{5}", answer["sqlstate"]), (status, answer)
+        assert answer["sqlstate"] not in ("XX000",), answer
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.text(alphabet="/abcdefghijklmnopqrstuvwxyz0123456789?=&%:.-", max_size=30),
+       method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]))
+def test_any_path_and_method_gets_an_answer(server, path, method):
+    target = "/" + path.lstrip("/")
+    if target.startswith("/v1/changes") and method == "GET":
+        return                                   # a valid stream stays open; covered above
+    status, _, data = server.request(method, target, b"{}" if method != "GET" else None)
+    assert status in (200, 400, 404, 405), (status, data)
+    if status != 200:
+        assert "sqlstate" in json.loads(data)
