@@ -938,6 +938,9 @@ def text_parser(t: SqlType, session_tz: dt.tzinfo = UTC) -> Callable[[str], Any]
 def parse_array_text(text: str, element_parser: Callable[[str], Any], element: SqlType) -> tuple:
     s = text.strip()
     if s.startswith("["):
+        if "=" not in s:
+            raise SqlError("22P02", f'malformed array literal: "{text}"',
+                           detail='"[" must introduce explicitly-specified array dimensions.')
         s = s[s.index("=") + 1:].strip()
     if not s.startswith("{"):
         raise SqlError("22P02", f'malformed array literal: "{text}"', detail='Array value must start with "{" or dimension information.')

@@ -54,6 +54,7 @@ def openapi_document() -> dict[str, Any]:
                     "200": _json({"$ref": "#/components/schemas/SqlResult"},
                                  "The result of the last statement."),
                     "400": _json(_ERROR, "The statement failed or the request was malformed."),
+                    "500": _json(_ERROR, "An internal error (a bug; SQLSTATE XX000, logged by the server)."),
                     "401": _json(_ERROR, "Bad or unsupported credentials."),
                     "403": _json(_ERROR, "The client may not use the API."),
                     "503": _json(_ERROR, "The server is starting up or shutting down."),

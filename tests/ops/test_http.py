@@ -172,6 +172,12 @@ def test_sql_params_writes_and_command_tags(server):
     status, result = server.post_sql("INSERT INTO sql_t VALUES ($1, $2, $3, $4)",
                                      [1, "O'Brien \"q\"", ["a", "b c", None], {"x": [1, 2]}])
     assert (status, result["command"]) == (200, "INSERT 0 1"), result
+    status, result = server.post_sql("SELECT $1::text[] AS a, $2::jsonb AS j, $3::int[] AS e",
+                                     [["x", None, "y z"], '[1, {"b": 2}]', []])
+    assert result["rows"] == [[["x", None, "y z"], [1, {"b": 2}], []]], result
+    status, result = server.post_sql("INSERT INTO sql_t (id, doc) VALUES (3, $1) RETURNING doc", [[1, {"b": 2}]])
+    assert result["rows"] == [[[1, {"b": 2}]]], result
+    server.post_sql("DELETE FROM sql_t WHERE id = 3")
     status, result = server.post_sql("SELECT id, name, tags, doc FROM sql_t WHERE id = $1", [1])
     assert result["rows"] == [[1, "O'Brien \"q\"", ["a", "b c", None], {"x": [1, 2]}]]
     status, result = server.post_sql("INSERT INTO sql_t (id) VALUES (2); UPDATE sql_t SET name = 'n' WHERE id > 0")
@@ -190,6 +196,8 @@ def test_sql_errors_are_400_with_sqlstate(server):
     assert (status, result["sqlstate"]) == (400, "22P02")
     status, result = server.post_sql("SELECT $1::int", [])
     assert (status, result["sqlstate"]) == (400, "08P01")
+    status, result = server.post_sql("SELECT '[]'::text[]")           # not an array literal
+    assert (status, result["sqlstate"]) == (400, "22P02"), result
 
 
 def test_sql_failed_request_rolls_back_as_a_whole(server):
