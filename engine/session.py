@@ -369,6 +369,8 @@ class Session:
         else:
             self.txn = None
             self.db.rollback(txn)
+            if self._xact_advisory:
+                self._release_xact_advisory()
 
     def _set_transaction_modes(self, txn: Transaction, modes: dict) -> None:
         """BEGIN / SET TRANSACTION modes, with PostgreSQL's rules on when each may change."""

@@ -237,3 +237,35 @@ def test_startup_options_choose_the_default_isolation(server):
     with psycopg.connect(server.dsn, options=options) as conn:
         assert conn.execute("SHOW transaction_isolation").fetchone() == ("repeatable read",)
         assert conn.execute("SHOW lock_timeout").fetchone() == ("1500ms",)
+
+
+async def test_serializable_keeps_an_invariant_that_write_skew_would_break(server):
+    """At least one doctor stays on call: every transaction checks that another one is on call
+    before going off call itself. Under SERIALIZABLE no interleaving may break that."""
+    admin = await connect(server)
+    await admin.execute("CREATE TABLE on_call (name int PRIMARY KEY, on_duty boolean NOT NULL)")
+    await admin.executemany("INSERT INTO on_call VALUES ($1, true)", [(i,) for i in range(4)])
+
+    async def doctor(seed: int) -> None:
+        rng = random.Random(seed)
+        conn = await connect(server)
+        try:
+            for _ in range(15):
+                me = rng.randrange(4)
+
+                async def shift(c):
+                    if rng.random() < 0.3:
+                        await c.execute("UPDATE on_call SET on_duty = true WHERE name = $1", me)
+                        return
+                    others = await c.fetchval("SELECT count(*) FROM on_call WHERE on_duty AND name <> $1", me)
+                    await asyncio.sleep(0)
+                    if others >= 1:
+                        await c.execute("UPDATE on_call SET on_duty = false WHERE name = $1", me)
+                await retrying(conn, "serializable", shift)
+                assert await conn.fetchval("SELECT count(*) FROM on_call WHERE on_duty") >= 1
+        finally:
+            await conn.close()
+
+    await asyncio.gather(*(doctor(seed) for seed in range(8)))
+    assert await admin.fetchval("SELECT count(*) FROM on_call WHERE on_duty") >= 1
+    await admin.close()
