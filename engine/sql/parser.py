@@ -1200,8 +1200,10 @@ def parse_sql(text: str) -> exp.Expression:
     """Parse one statement with sqlglot; syntax errors become 42601 with a position."""
     if "$" in text:
         text = _space_parameters(text)
+    source = _OID_ARRAY_TYPE.sub(lambda m: m.group(1) or f"{m.group(2)}pg_catalog.{m.group(3)}", text) \
+        if "[]" in text else text
     try:
-        trees = sqlglot.parse(rewrite_transaction_forms(text), read="postgres")
+        trees = sqlglot.parse(rewrite_transaction_forms(source), read="postgres")
     except ParseError as e:
         trees = _parse_with_keyword_labels(text)
         if trees is None:
@@ -1222,6 +1224,9 @@ def parse_sql(text: str) -> exp.Expression:
     return tree
 
 
+# sqlglot reads `x::oid[]` (asyncpg's `= any($1::oid[])`) as a subscript; `pg_catalog.oid[]` it reads as a type
+_OID_ARRAY_TYPE = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*")|(::\s*|\bAS\s+)(oid|regclass|regtype|regproc|"""
+                             r"""regprocedure|regnamespace|regrole|regoper|regoperator)(?=\s*\[)""", re.I)
 _KEYWORD_LABEL = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*")|\b(AS\s+)(select|insert|update|delete|from|where|"""
                             r"""order|group|limit|offset|table|user|default|union|all|any|check|column|end|"""
                             r"""window|having|to|only|both|analyze|analyse|desc|asc)\b(?!\s*[(.])""", re.I)

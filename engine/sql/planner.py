@@ -2143,6 +2143,8 @@ class Planner:
             raise SqlError("42846", f"cannot cast type {format_type(e.type)} to {format_type(target)}")
         if target.oid in REG_TYPES:
             return self._reg_cast(e, target)
+        if isinstance(e, Param) and e.type.oid == UNKNOWN.oid and explicit:
+            return self.coerce(e, target, "CAST")      # $1::oid[]: the parameter is of the cast's type
         if isinstance(e, Const):
             if e.value is None:
                 return Const(None, target)
