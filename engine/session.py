@@ -402,10 +402,13 @@ class Session:
     def _set_value(self, name: str, value: str) -> None:
         canonical = _CANONICAL.get(name.lower(), name.lower())
         value = _normalize_setting(canonical, value)
+        if canonical == "rewind.as_of":
+            as_of = points.parse_point(value, timezone_named(self.settings["TimeZone"])) if value else None
+            if as_of is not None:
+                points.lsn_of(as_of, self.db.visible_lsn, self.db.lsn_at_time)    # refuse a transaction not committed yet
+            self._as_of = as_of
         old = self.settings.get(canonical)
         self.settings[canonical] = value
-        if canonical == "rewind.as_of":
-            self._as_of = points.parse_point(value, timezone_named(self.settings["TimeZone"])) if value else None
         if canonical.lower() in _OUTPUT_SETTINGS:
             self._output = None
             self._plans.clear()

@@ -5,6 +5,9 @@ its transactions from the history itself (`_tx`), so tests don't depend on each 
 """
 from __future__ import annotations
 
+import os
+import subprocess
+
 import psycopg
 import pytest
 
@@ -130,7 +133,31 @@ def test_session_as_of_reads_the_past_and_refuses_writes(server):
             conn.execute("CREATE TABLE tt_sess2 (id int)")
         conn.execute("RESET rewind.as_of")
         assert rows(conn, "SELECT v FROM tt_sess") == [("now",)]
+        with pytest.raises(psycopg.errors.InvalidParameterValue):
+            conn.execute("SET rewind.as_of = 'tx:99999999'")
+        with pytest.raises(psycopg.errors.InvalidParameterValue):
+            conn.execute("SET rewind.as_of = 'yesterday-ish'")
+        assert rows(conn, "SHOW rewind.as_of") == [("",)]
+        assert rows(conn, "SELECT v FROM tt_sess") == [("now",)]
     # as a startup option, for tools that cannot change their SQL
     with psycopg.connect(server.dsn + f" options='-c rewind.as_of=tx:{t1}'", autocommit=True) as conn:
         assert rows(conn, "SELECT v FROM tt_sess") == [("then",)]
         assert rows(conn, "SELECT v FROM tt_sess WHERE id = %s", (1,)) == [("then",)]
+
+
+def test_psql_browses_the_past_unchanged(server):
+    with psycopg.connect(server.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE tt_psql_old (id int PRIMARY KEY, note text)")
+        conn.execute("INSERT INTO tt_psql_old VALUES (1, 'from the past')")
+        then = last_tx(conn, "tt_psql_old")
+        conn.execute("DROP TABLE tt_psql_old")
+        conn.execute("CREATE TABLE tt_psql_new (id int)")
+    env = {**os.environ, "PGOPTIONS": f"-c rewind.as_of=tx:{then}"}
+    args = ["psql", "-X", "-A", "-t", "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres", "-d", "postgres"]
+    listed = subprocess.run(args + ["-c", r"\dt"], env=env, capture_output=True, text=True, check=True).stdout
+    assert "tt_psql_old" in listed and "tt_psql_new" not in listed
+    rows_then = subprocess.run(args + ["-c", "SELECT note FROM tt_psql_old"], env=env, capture_output=True, text=True,
+                               check=True).stdout
+    assert rows_then.strip() == "from the past"
+    now = subprocess.run(args + ["-c", r"\dt"], env=os.environ, capture_output=True, text=True, check=True).stdout
+    assert "tt_psql_new" in now and "tt_psql_old" not in now
