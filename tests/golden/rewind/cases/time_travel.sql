@@ -1,0 +1,70 @@
+-- FOR SYSTEM_TIME AS OF: a table exactly as it was after a transaction, or at a time.
+CREATE TABLE acc (id int PRIMARY KEY, owner text, balance numeric(10,2));
+INSERT INTO acc VALUES (1, 'ann', 100), (2, 'bob', 50);
+UPDATE acc SET balance = balance - 30 WHERE id = 1;
+UPDATE acc SET balance = balance + 30 WHERE id = 2;
+DELETE FROM acc WHERE id = 2;
+INSERT INTO acc VALUES (3, 'cy', 10);
+SELECT * FROM acc ORDER BY id;
+SELECT * FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 0;
+SELECT * FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 1 ORDER BY id;
+SELECT * FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 2 ORDER BY id;
+SELECT * FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 3 ORDER BY id;
+SELECT * FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 4 ORDER BY id;
+SELECT * FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 5 ORDER BY id;
+SELECT * FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 6 ORDER BY id;
+SELECT * FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 3 a WHERE a.id = 1;
+SELECT owner FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 4 AS a WHERE id = 2;
+SELECT count(*), sum(balance) FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 4;
+SELECT id, balance FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 2 + 1 ORDER BY id;
+-- timestamps: the state after the last transaction committed at or before them
+SELECT id, balance FROM acc FOR SYSTEM_TIME AS OF (SELECT committed_at FROM rewind.transactions WHERE lsn = 3) ORDER BY id;
+SELECT id, balance FROM acc FOR SYSTEM_TIME AS OF (SELECT committed_at FROM rewind.transactions WHERE lsn = 5) ORDER BY id;
+SELECT id FROM acc FOR SYSTEM_TIME AS OF now() ORDER BY id;
+SELECT id FROM acc FOR SYSTEM_TIME AS OF now() + interval '1 day' ORDER BY id;
+SELECT id FROM acc FOR SYSTEM_TIME AS OF '2000-01-01 00:00:00+00';
+SELECT id FROM acc FOR SYSTEM_TIME AS OF TIMESTAMP '2000-01-01 00:00:00';
+SELECT id FROM acc FOR SYSTEM_TIME AS OF DATE '2000-01-01';
+-- different tables, and the same table, at different points in one query
+SELECT n.id, n.balance AS now_balance, t.balance AS then_balance FROM acc n JOIN acc FOR SYSTEM_TIME AS OF TRANSACTION 2 t ON n.id = t.id ORDER BY 1;
+SELECT id FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 4 WHERE id NOT IN (SELECT id FROM acc) ORDER BY id;
+SELECT (SELECT sum(balance) FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 2) AS then_total, (SELECT sum(balance) FROM acc) AS now_total;
+SELECT a.id, a.balance, b.balance FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 2 a JOIN acc FOR SYSTEM_TIME AS OF TRANSACTION 4 b USING (id) WHERE a.balance <> b.balance ORDER BY 1;
+SELECT a.id FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 2 a LEFT JOIN acc b ON a.id = b.id WHERE b.id IS NULL;
+SELECT EXISTS (SELECT 1 FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 2 WHERE owner = 'bob') AS bob_was_there;
+WITH then_ AS (SELECT * FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 2) SELECT owner FROM then_ ORDER BY owner;
+SELECT * FROM (SELECT id, balance FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 3) s WHERE s.balance > 60;
+SELECT id FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 2 UNION SELECT id FROM acc ORDER BY 1;
+SELECT id FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 2 EXCEPT SELECT id FROM acc ORDER BY 1;
+-- restoring a deleted row in place
+INSERT INTO acc SELECT * FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 4 WHERE id = 2;
+SELECT * FROM acc ORDER BY id;
+-- strings, comments and quoted identifiers do not confuse the clause
+SELECT 'for system_time as of transaction 99' AS s FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 2 /* for system_time all */ WHERE id = 1;
+SELECT id FROM acc -- for system_time as of transaction 1
+ for system_time as of transaction 2 ORDER BY id;
+SELECT "id" FROM "acc" FOR SYSTEM_TIME AS OF TRANSACTION (1 + 1) ORDER BY 1;
+SELECT E'\' FOR SYSTEM_TIME ALL' AS s, "for system_time" FROM (SELECT 1 AS "for system_time") x;
+-- errors
+SELECT * FROM acc FOR SYSTEM_TIME AS OF TRANSACTION 999;
+SELECT * FROM acc FOR SYSTEM_TIME AS OF 5;
+SELECT * FROM acc FOR SYSTEM_TIME AS OF TRANSACTION NULL;
+SELECT * FROM acc FOR SYSTEM_TIME AS OF TRANSACTION -1;
+SELECT * FROM acc FOR SYSTEM_TIME AS OF TRANSACTION id;
+SELECT * FROM acc FOR SYSTEM_TIME AS OF 'not a time';
+UPDATE acc FOR SYSTEM_TIME AS OF TRANSACTION 2 SET balance = 0;
+WITH c AS (SELECT 1 AS x) SELECT * FROM c FOR SYSTEM_TIME AS OF TRANSACTION 1;
+SELECT * FROM rewind.transactions FOR SYSTEM_TIME AS OF TRANSACTION 1;
+SELECT * FROM acc FOR SYSTEM_TIME BETWEEN TRANSACTION 1 AND now();
+SELECT * FROM acc a FOR SYSTEM_TIME AS OF TRANSACTION 1;
+-- a dropped table comes back at earlier points; a new table of the same name is another table
+CREATE TABLE tmp (x int);
+INSERT INTO tmp VALUES (1), (2);
+DROP TABLE tmp;
+SELECT * FROM tmp;
+SELECT * FROM tmp FOR SYSTEM_TIME AS OF TRANSACTION 9 ORDER BY x;
+CREATE TABLE tmp (y text);
+INSERT INTO tmp VALUES ('new');
+SELECT * FROM tmp FOR SYSTEM_TIME AS OF TRANSACTION 9 ORDER BY x;
+SELECT * FROM tmp;
+SELECT * FROM tmp FOR SYSTEM_TIME AS OF TRANSACTION 11;
