@@ -281,6 +281,15 @@ class Database:
             self._old_commits[lsn] = found
         return found
 
+    def stop_listening(self, channel: str, session) -> None:
+        """`session` no longer listens on `channel`; a channel nobody listens on is forgotten
+        (so commits skip the notification outbox entirely when nobody listens at all)."""
+        listening = self.listeners.get(channel)
+        if listening is not None:
+            listening.discard(session)
+            if not listening:
+                del self.listeners[channel]
+
     def lsn_at_time(self, commit_time_us: int) -> int:
         """The last LSN committed at or before `commit_time_us` (0 before the first)."""
         txs = self.state.transactions

@@ -203,7 +203,7 @@ class Session:
             self.txn = None
         self.advisory_unlock_all()
         for channel in self.listening:
-            self.db.listeners.get(channel, set()).discard(self)
+            self.db.stop_listening(channel, self)
         self.db.sessions.pop(self.backend_pid, None)
 
     # ---------------------------------------------------------------- state
@@ -1124,7 +1124,7 @@ class Session:
         channels = list(self.listening) if channel == "*" else [channel]
         for c in channels:
             self.listening.discard(c)
-            self.db.listeners.get(c, set()).discard(self)
+            self.db.stop_listening(c, self)
 
     # ---------------------------------------------------------------- sequences
 

@@ -62,6 +62,8 @@ class Outbox:
 
     def committed(self, lsn: int, record: ev.Transaction, sender_pid: int) -> None:
         """Record `lsn` was applied: queue what it must deliver once durable."""
+        if not self.db.listeners:
+            return
         notices = list(dict.fromkeys((e.channel, e.payload) for e in record.events if type(e) is ev.Notified))
         feed = record if self.db.listeners.get(CHANGES_CHANNEL) else None
         if notices or feed is not None:
