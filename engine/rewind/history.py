@@ -34,6 +34,9 @@ nothing cached (evicted meanwhile) rebuilds in place.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
+import threading
 from bisect import bisect_right
 from typing import TYPE_CHECKING, Iterable
 
@@ -257,8 +260,9 @@ class PastStates:
         return None
 
     def build_at(self, low: int, high: int) -> DatabaseState:
-        state = self._checkpoint_at_or_before(low)
-        self._replay(state, high)
+        with _collector_paused():
+            state = self._checkpoint_at_or_before(low)
+            self._replay(state, high)
         return state
 
     def publish_at(self, state: DatabaseState) -> None:
@@ -283,7 +287,8 @@ class PastStates:
 
     def build_table(self, table_id: int, upto: int) -> DatabaseState:
         state = DatabaseState()
-        self._replay(state, upto, table_id)
+        with _collector_paused():
+            self._replay(state, upto, table_id)
         return state
 
     def publish_table(self, table_id: int, state: DatabaseState) -> None:
@@ -317,6 +322,31 @@ class PastStates:
                 txn = ev.Transaction(txn.user, txn.application_name, txn.client_addr, txn.reason,
                                      [e for e in txn.events if not isinstance(e, ev.ROW_EVENTS) or e.table_id == table_id])
             apply(record.lsn, record.commit_time_us, txn)
+
+
+_pauses = 0
+_resume_collector = False
+_pauses_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Pause the cyclic garbage collector while a state is rebuilt: millions of new row
+    tuples, none of them garbage, would otherwise be scanned again and again (recovery
+    does the same). Rebuilds in several threads share one pause."""
+    global _pauses, _resume_collector
+    with _pauses_lock:
+        if _pauses == 0:
+            _resume_collector = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pauses_lock:
+            _pauses -= 1
+            if _pauses == 0 and _resume_collector:
+                gc.enable()
 
 
 def _complete(data: TableData) -> bool:
