@@ -315,13 +315,18 @@ class PastStates:
         return DatabaseState()
 
     def _replay(self, state: DatabaseState, upto: int, table_id: int | None = None) -> None:
-        decode, apply = ev.decode_transaction, state.apply
-        for record in self.db.log.records(state.lsn + 1, upto):
-            txn = decode(record.payload)
-            if table_id is not None:
-                txn = ev.Transaction(txn.user, txn.application_name, txn.client_addr, txn.reason,
-                                     [e for e in txn.events if not isinstance(e, ev.ROW_EVENTS) or e.table_id == table_id])
-            apply(record.lsn, record.commit_time_us, txn)
+        """Apply the records after the state's LSN up to `upto`; with `table_id`, only that
+        table's row events (schema events always: the catalog needs them)."""
+        decode = ev.decode_transaction
+
+        def records():
+            for record in self.db.log.records(state.lsn + 1, upto):
+                txn = decode(record.payload)
+                if table_id is not None:
+                    txn = ev.Transaction(txn.user, txn.application_name, txn.client_addr, txn.reason,
+                                         [e for e in txn.events if not isinstance(e, ev.ROW_EVENTS) or e.table_id == table_id])
+                yield record.lsn, record.commit_time_us, txn
+        state.apply_all(records())
 
 
 _pauses = 0
