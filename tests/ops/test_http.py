@@ -172,9 +172,9 @@ def test_sql_params_writes_and_command_tags(server):
     status, result = server.post_sql("INSERT INTO sql_t VALUES ($1, $2, $3, $4)",
                                      [1, "O'Brien \"q\"", ["a", "b c", None], {"x": [1, 2]}])
     assert (status, result["command"]) == (200, "INSERT 0 1"), result
-    status, result = server.post_sql("SELECT $1::text[] AS a, $2::jsonb AS j, $3::int[] AS e",
-                                     [["x", None, "y z"], '[1, {"b": 2}]', []])
-    assert result["rows"] == [[["x", None, "y z"], [1, {"b": 2}], []]], result
+    status, result = server.post_sql("SELECT $1::text[] AS a, $2::jsonb AS j, $3::int[] AS e, $4::json AS s",
+                                     [["x", None, "y z"], [1, {"b": 2}], [], '{"as": "text"}'])
+    assert result["rows"] == [[["x", None, "y z"], [1, {"b": 2}], [], {"as": "text"}]], result
     status, result = server.post_sql("INSERT INTO sql_t (id, doc) VALUES (3, $1) RETURNING doc", [[1, {"b": 2}]])
     assert result["rows"] == [[[1, {"b": 2}]]], result
     server.post_sql("DELETE FROM sql_t WHERE id = 3")
