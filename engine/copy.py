@@ -1,8 +1,8 @@
 """COPY, the engine's side: where COPY FROM rows go and where COPY TO rows come from.
 
 The server runs the COPY sub-protocol and owns the data formats (text, CSV, binary; see
-server/copy.py): it turns CopyData into rows of engine values, typed by `CopyIn.types`, and
-hands them over in batches to `CopyIn.write`, which inserts them through the transaction
+server/copy.py): it turns CopyData into engine values, typed by `CopyIn.types`, and hands
+them over in batches of columns to `CopyIn.write`, which inserts them through the transaction
 exactly as an INSERT of those columns would (defaults for the missing columns, typmods,
 NOT NULL, CHECK and unique constraints), with a bulk path for tables without unique keys.
 For COPY TO, `CopyOut` carries the result columns and the row batches of the query (or of
@@ -12,7 +12,8 @@ The COPY command tag is `COPY n`: the rows written (`CopyIn.count`) or sent.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from itertools import chain
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from engine.catalog.model import ColumnDef, TableDef
 from engine.errors import SqlError
@@ -45,25 +46,29 @@ class CopyIn:
         self.force_not_null = _positions(columns, options.force_not_null, "FORCE_NOT_NULL")
         self.force_null = _positions(columns, options.force_null, "FORCE_NULL")
         self._unique = any(index.unique for index in txn.current_catalog.indexes_of(table.table_id))
-        self._held: list[tuple] = []
+        self._held: list[list[Sequence]] = []
 
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
 
-    async def write(self, rows: list[tuple]) -> None:
-        """Insert a batch of rows (values in the order of `columns`). With unique keys, rows
-        are held until `finish`, so the keys are checked once for the whole COPY."""
+    async def write(self, columns: list[Sequence]) -> None:
+        """Insert a batch of rows given as columns (one sequence of values per COPY column,
+        all of one length). With unique keys, batches are held until `finish`, so the keys
+        are checked once for the whole COPY."""
+        if not columns or not columns[0]:
+            return
         if self._unique:
-            self._held.extend(rows)
+            self._held.append(columns)
         else:
-            self.count += await self._write.insert_rows(self._txn, self._ctx, rows, self._lock_timeout)
+            self.count += await self._write.insert_columns(self._txn, self._ctx, columns, self._lock_timeout)
 
     async def finish(self) -> str:
         """All data arrived: insert what was held; the command tag."""
         if self._held:
-            rows, self._held = self._held, []
-            self.count += await self._write.insert_rows(self._txn, self._ctx, rows, self._lock_timeout)
+            held, self._held = self._held, []
+            columns = [list(chain.from_iterable(batch[i] for batch in held)) for i in range(len(self.columns))]
+            self.count += await self._write.insert_columns(self._txn, self._ctx, columns, self._lock_timeout)
         return f"COPY {self.count}"
 
 

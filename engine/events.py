@@ -269,12 +269,13 @@ class RowCodec:
     list display with the per-column conversions inlined), so converting a row costs one
     call instead of a loop over its slots: replay decodes every row event through here."""
 
-    __slots__ = ("width", "encode", "decode")
+    __slots__ = ("width", "encode", "decode", "converts")
 
     def __init__(self, table: TableDef) -> None:
         self.width = table.width
-        self.encode: Callable[[tuple], list] = _row_function(
-            table.width, {c.slot: f for c in table.columns if (f := _to_storage(c.type)) is not None}, "list")
+        to_storage = {c.slot: f for c in table.columns if (f := _to_storage(c.type)) is not None}
+        self.converts = bool(to_storage)    # False: a row's storage form is its values as they are
+        self.encode: Callable[[tuple], list] = _row_function(table.width, to_storage, "list")
         self.decode: Callable[[list], tuple] = _row_function(
             table.width, {c.slot: f for c in table.columns if (f := _from_storage(c.type)) is not None}, "tuple")
 

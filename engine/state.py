@@ -22,6 +22,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterable
+from operator import attrgetter
 
 from engine import events as ev
 from engine.catalog.changes import apply_event
@@ -30,6 +31,7 @@ from engine.events import RowCodec, value_from_storage
 from engine.txn.versions import TableData
 
 _RowInserted, _RowUpdated, _RowDeleted = ev.RowInserted, ev.RowUpdated, ev.RowDeleted
+_rowid_of, _values_of = attrgetter("rowid"), attrgetter("values")
 _NOT_SCHEMA = (ev.SequenceAdvanced, ev.TableTruncated, ev.Notified)
 
 
@@ -123,10 +125,22 @@ class DatabaseState:
                 catalog = self.catalog
                 schema_events: list[ev.Event] | None = None
                 events = txn.events
-                for event in events:
+                n = len(events)
+                i = 0
+                while i < n:
+                    event = events[i]
+                    i += 1
                     t = type(event)
                     if t is _RowInserted:
-                        tables[event.table_id].insert(lsn, event.rowid, codecs[event.table_id].decode(event.values))
+                        table_id = event.table_id
+                        end = i
+                        while end < n and type(events[end]) is _RowInserted and events[end].table_id == table_id:
+                            end += 1
+                        if end == i:
+                            tables[table_id].insert(lsn, event.rowid, codecs[table_id].decode(event.values))
+                        else:              # a run of inserts into one table (COPY, multi-row INSERT)
+                            self._insert_run(lsn, events[i - 1:end])
+                            i = end
                     elif t is _RowUpdated:
                         tables[event.table_id].update(lsn, event.rowid, codecs[event.table_id].decode(event.values))
                     elif t is _RowDeleted:
@@ -176,6 +190,15 @@ class DatabaseState:
         self.history_floor = lsn
         for data in self.tables.values():
             data.prune_history(lsn)
+
+    def _insert_run(self, lsn: int, run: list[ev.RowInserted]) -> None:
+        """RowInserted events for one table in a row, applied in bulk."""
+        table_id = run[0].table_id
+        codec = self.codecs[table_id]
+        rows = list(map(tuple, map(_values_of, run))) if not codec.converts else None
+        if rows is None or set(map(len, rows)) != {codec.width}:
+            rows = list(map(codec.decode, map(_values_of, run)))
+        self.tables[table_id].insert_many(lsn, list(map(_rowid_of, run)), rows)
 
     def _advance_sequence(self, catalog, event: ev.SequenceAdvanced) -> None:
         current = self.sequences.get(event.seq_id)

@@ -289,6 +289,7 @@ def _empty(message: FrontendMessage) -> Callable[[bytearray, int, int], Frontend
 
 
 _Parser = Callable[[bytearray, int, int], FrontendMessage]
+_COPY_DATA = ord("d")
 
 # type byte -> (message name, length limit or None for max_message_size, parser)
 _REGULAR: dict[int, tuple[str, int | None, _Parser]] = {
@@ -387,6 +388,33 @@ class FrontendDecoder:
             raise self._fail(f"malformed {name} message: {exc.message}", exc.sqlstate) from None
         self._pos = end
         return message
+
+    def copy_data(self) -> bytes:
+        """The payloads of the complete CopyData messages at the head of the buffer, joined.
+
+        A bulk read for COPY FROM STDIN, where clients may send one CopyData per row
+        (pgbench, psql): b"" when the next message is not a complete CopyData, which
+        `next_message` then returns. Lengths are checked exactly as `next_message` checks them."""
+        if self._error is not None:
+            raise self._error
+        if self._startup:
+            return b""
+        buf = self._buf
+        pos = self._pos
+        n = len(buf)
+        limit = self._table[_COPY_DATA][1]
+        parts = []
+        while pos + 5 <= n and buf[pos] == _COPY_DATA:
+            (length,) = _int32(buf, pos + 1)
+            if length < 4 or length > limit:
+                raise self._fail(f"invalid length {length} of CopyData message (allowed: 4 to {limit})")
+            end = pos + 1 + length
+            if end > n:
+                break
+            parts.append(buf[pos + 5:end])
+            pos = end
+        self._pos = pos
+        return b"".join(parts)
 
     def _next_startup_packet(self) -> FrontendMessage | None:
         buf = self._buf

@@ -76,6 +76,10 @@ class Server:
                 await self.http.close()
             raise
         gc.freeze()     # the recovered state is long-lived: keep it out of every future collection
+        # A database allocates rows by the million (COPY, big results) and almost none of them
+        # are garbage: collect the young generation far less often than Python's default
+        # (700 allocations), which halves the time of a bulk load.
+        gc.set_threshold(50_000, 20, 100)
         db.bootstrap_role = self.auth.bootstrap_role()
         db.password_verifier = password_verifier
         db.on_fatal = lambda exc: self.stop(1)

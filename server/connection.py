@@ -56,7 +56,7 @@ log = logging.getLogger("rewinddb.server")
 PROGRESS_SECONDS = 5.0      # a long COPY FROM logs how far it got this often
 YIELD_EVERY = 0.005          # seconds of work between yields to the event loop
 WRITE_CHUNK = 64 * 1024      # flush the output buffer beyond this many bytes
-COPY_BATCH = 10_000          # rows handed to the engine at once during COPY FROM
+COPY_CHUNK = 256 * 1024      # COPY FROM data is parsed this many bytes at a time
 
 _CANCELED = "canceling statement due to user request"
 _TIMED_OUT = "canceling statement due to statement timeout"
@@ -473,29 +473,40 @@ class Connection(asyncio.Protocol):
         fmt = 1 if copy_in.options.format == "binary" else 0
         self.send(B.copy_in_response(fmt, [fmt] * len(copy_in.columns)))
         self.flush()
-        rows: list[tuple] = []
         started = time.monotonic()
+        deadline = started + YIELD_EVERY
         next_report = started + PROGRESS_SECONDS
+        pending: list[bytes] = []       # clients may send a row per CopyData (pgbench, psql): parse in bulk
+        size = 0
+        copy_data = self.decoder.copy_data
         while True:
-            msg = await self.next_message()
+            data = copy_data()
+            msg = M.CopyData(data) if data else await self.next_message()
             if isinstance(msg, M.CopyData):
-                rows.extend(reader.feed(msg.data))
-                if len(rows) >= COPY_BATCH:
-                    await copy_in.write(rows)
-                    rows = []
-                    self._check_interrupts()
-                    await asyncio.sleep(0)
-                    if time.monotonic() > next_report:
+                pending.append(msg.data)
+                size += len(msg.data)
+                if size >= COPY_CHUNK:
+                    await copy_in.write(reader.feed(b"".join(pending)))
+                    pending.clear()
+                    size = 0
+                    if self.interrupted is not None:
+                        self._check_interrupts()
+                    now = time.monotonic()
+                    if now > deadline:
+                        await asyncio.sleep(0)
+                        deadline = now + YIELD_EVERY
+                    if now > next_report:
                         log.info("COPY %s.%s from %s: %d rows so far", copy_in.table.schema, copy_in.table.name,
                                  self.peer, copy_in.count)
-                        next_report = time.monotonic() + PROGRESS_SECONDS
+                        next_report = now + PROGRESS_SECONDS
             elif isinstance(msg, M.CopyDone):
-                rows.extend(reader.finish())
-                await copy_in.write(rows)
+                await copy_in.write(reader.feed(b"".join(pending)))
+                await copy_in.write(reader.finish())
+                tag = await copy_in.finish()
                 if time.monotonic() > started + PROGRESS_SECONDS:
                     log.info("COPY %s.%s from %s: %d rows in %.1fs", copy_in.table.schema, copy_in.table.name,
                              self.peer, copy_in.count, time.monotonic() - started)
-                return await copy_in.finish()
+                return tag
             elif isinstance(msg, M.CopyFail):
                 raise SqlError("57014", f"COPY from stdin failed: {msg.message}")
             elif isinstance(msg, (M.Flush, M.Sync)):

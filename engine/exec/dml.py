@@ -11,7 +11,7 @@ them as events.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from engine.catalog.model import TableDef
 from engine.errors import SqlError
@@ -83,21 +83,31 @@ class CompiledWrite:
                                detail=f"Failing row contains ({_row_text(table, row)}).", table=table.name, constraint=name)
         return row
 
-    async def insert_rows(self, txn, ctx: ExecContext, rows: list[tuple], lock_timeout: float | None = None) -> int:
-        """INSERT rows given by the caller instead of the plan's source (COPY FROM): the same
-        defaults and checks, through the transaction's bulk paths."""
+    async def insert_columns(self, txn, ctx: ExecContext, columns: list[Sequence], lock_timeout: float | None = None) -> int:
+        """INSERT values given column by column (COPY FROM) instead of the plan's source: the
+        same defaults and checks, done a column at a time when the columns are the table's
+        own, in order; then the transaction's bulk paths."""
         txn.check_writable("COPY FROM")
         table = self.plan.table
-        build = self.build_row(ctx.params, ctx)
-        if self.enforce or self.not_null or self.checks:
-            validate = self._validate
-            new_rows = [validate(table, build(r)) for r in rows]
+        if list(self.plan.target_slots) == list(range(table.width)) and len(columns) == table.width:
+            rows = self._validate_columns(table, list(columns))
         else:
-            new_rows = [build(r) for r in rows]
+            build, validate = self.build_row(ctx.params, ctx), self._validate
+            rows = [validate(table, build(r)) for r in zip(*columns)]
         if any(index.unique for index in txn.current_catalog.indexes_of(table.table_id)):
-            await txn.check_unique_many(table, new_rows, timeout=lock_timeout)
-        txn.insert_many(table, new_rows)
-        return len(new_rows)
+            await txn.check_unique_many(table, rows, timeout=lock_timeout)
+        txn.insert_many(table, rows)
+        return len(rows)
+
+    def _validate_columns(self, table: TableDef, columns: list[Sequence]) -> list[tuple]:
+        """`_validate` for whole columns of full-width rows; the rows, or `_validate`'s error."""
+        for slot, enforce in self.enforce:
+            columns[slot] = _map_values(enforce, columns[slot])
+        rows = list(zip(*columns))
+        if any(None in columns[slot] for slot, _ in self.not_null) or self.checks:
+            for row in rows:
+                self._validate(table, row)
+        return rows
 
     async def run(self, txn, ctx: ExecContext, lock_timeout: float | None = None) -> tuple[int, list[tuple]]:
         txn.check_writable(self.kind)
@@ -157,6 +167,18 @@ class CompiledWrite:
                     out.append(returning(r))
             count += 1
         return count, out
+
+
+def _map_values(f: Callable[[Any], Any], values: Sequence) -> list:
+    """f over a column's non-NULL values; repeated values (COPY data often has many) once each."""
+    if len(values) > 64:
+        distinct = set(values)
+        if len(distinct) * 4 < len(values):
+            mapped = {v: f(v) for v in distinct if v is not None}
+            return [mapped.get(v) for v in values]
+    if None in values:
+        return [None if v is None else f(v) for v in values]
+    return list(map(f, values))
 
 
 def _serialization_failure(change: str) -> SqlError:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from engine import events as ev
@@ -430,10 +431,10 @@ class Transaction:
         first = self.allocate_rowid(table, len(rows))
         rowids = range(first, first + len(rows))
         self._own(table_id).update(zip(rowids, rows))
-        self._undo.extend([(table_id, rowid, _MISSING) for rowid in rowids])
-        encode = self._codec(table).encode
-        inserted = ev.RowInserted
-        self.events.extend([inserted(table_id, rowid, encode(row)) for rowid, row in zip(rowids, rows)])
+        self._undo.extend(zip(repeat(table_id), rowids, repeat(_MISSING)))
+        codec = self._codec(table)
+        values = map(codec.encode, rows) if codec.converts else rows
+        self.events.extend(map(ev.RowInserted, repeat(table_id), rowids, values))
 
     def update(self, table: TableDef, rowid: int, row: tuple) -> None:
         if self.ssi is not None:

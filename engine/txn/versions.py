@@ -21,6 +21,7 @@ before it is visible.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from itertools import repeat
 from typing import Callable, Iterable
 
 ABSENT = None  # an overlay value meaning "no such row at that point"
@@ -95,6 +96,20 @@ class TableData:
             self.undo_lsns.append(lsn)
         self.last_lsn = lsn
 
+    def insert_many(self, lsn: int, rowids: list[int], rows: list[tuple]) -> None:
+        """`insert` for many new rows of one record at once (bulk loads)."""
+        self.rows.update(zip(rowids, rows))
+        for idx in self.unique.values():
+            for rowid, row in zip(rowids, rows):
+                idx.add(rowid, row)
+        top = max(rowids) + 1
+        if top > self.next_rowid:
+            self.next_rowid = top
+        if lsn >= self.history_floor:
+            self.undo.extend(zip(repeat(lsn), rowids, repeat(None), rows))
+            self.undo_lsns.extend(repeat(lsn, len(rowids)))
+        self.last_lsn = lsn
+
     def update(self, lsn: int, rowid: int, row: tuple) -> None:
         before = self.rows[rowid]
         self.rows[rowid] = row
@@ -131,8 +146,8 @@ class TableData:
 
     def add_unique_index(self, index_id: int, slots: tuple[int, ...]) -> None:
         idx = UniqueIndex(index_id, slots)
-        for rowid, row in self.rows.items():
-            idx.add(rowid, row)
+        key = idx.key
+        idx.entries = {k: rowid for rowid, k in zip(self.rows, map(key, self.rows.values())) if k is not None}
         self.unique[index_id] = idx
 
     def prune_history(self, keep_after_lsn: int) -> None:
