@@ -11,7 +11,9 @@ previous one stopped.
 
 Invariants: `position` counts the rows handed out so far (PostgreSQL's portalPos); a
 scrollable cursor (`DECLARE ... SCROLL`) materializes its rows on the first read, so it can
-move in both directions; any other portal reads forward only. Portals die with their
+move in both directions; a cursor declared with neither SCROLL nor NO SCROLL keeps the rows
+it handed out and materializes the rest when first asked to move backward (PostgreSQL
+allows that too); NO SCROLL cursors and protocol portals read forward only. Portals die with their
 transaction (`Session` drops them at COMMIT, ROLLBACK and the end of an implicit
 transaction) unless holdable (`WITH HOLD`), which are materialized before the commit.
 """
@@ -27,10 +29,10 @@ if TYPE_CHECKING:
 
 class Portal:
     __slots__ = ("name", "prepared", "params", "formats", "cursor", "pending", "position", "exhausted",
-                 "ran", "holdable", "held", "scroll", "binary", "rows")
+                 "ran", "holdable", "held", "scroll", "binary", "rows", "history")
 
     def __init__(self, name: str, prepared: Prepared, params: tuple, formats: tuple[int, ...] = (), *,
-                 holdable: bool = False, scroll: bool = False, binary: bool = False) -> None:
+                 holdable: bool = False, scroll: bool | None = False, binary: bool = False) -> None:
         self.name = name
         self.prepared = prepared
         self.params = params
@@ -42,7 +44,8 @@ class Portal:
         self.ran = False                       # a command (not a query) already ran to completion
         self.holdable = holdable
         self.held = False                      # a WITH HOLD cursor whose transaction committed
-        self.scroll = scroll
+        self.scroll = bool(scroll)
+        self.history: list | None = [] if scroll is None else None   # rows handed out, to scroll back
         self.binary = binary                   # DECLARE ... BINARY: FETCH answers in binary
         self.rows: list | None = None          # all rows, once materialized (scroll, WITH HOLD)
 
@@ -69,9 +72,8 @@ class Portal:
             if limit and len(batch) > remaining:
                 self.pending = batch[remaining:]
                 batch = batch[:remaining]
-            self.position += len(batch)
             remaining -= len(batch)
-            yield batch
+            yield self._handed_out(batch)
             if limit and remaining <= 0:
                 return
         batches = self.cursor.batches if self.cursor is not None else None
@@ -86,26 +88,31 @@ class Portal:
                 if len(batch) > remaining:
                     self.pending = batch[remaining:]
                     batch = batch[:remaining]
-                self.position += len(batch)
-                yield batch
+                yield self._handed_out(batch)
                 return
-            self.position += len(batch)
             remaining -= len(batch)
-            yield batch
+            yield self._handed_out(batch)
         self.exhausted = True
+
+    def _handed_out(self, batch: list) -> list:
+        self.position += len(batch)
+        if self.history is not None:
+            self.history.extend(batch)
+        return batch
 
     def materialize(self) -> None:
         """Read every remaining row into memory (before the transaction ends, or to scroll).
-        Rows already handed out are not kept: a forward-only portal never reads them again,
-        and a scrollable one materializes before its first read."""
+        Rows already handed out are kept only by cursors that may scroll back (`history`);
+        a forward-only portal never reads them again."""
         if self.rows is not None:
             return
-        before = self.position
-        rows: list = [None] * before
+        before, past_end = self.position, self.exhausted     # a read ran off the end: after the last row
+        rows: list = self.history if self.history is not None else [None] * before
+        self.history = None
         for batch in self.take(0):
             rows.extend(batch)
         self.rows = rows
-        self.position = before
+        self.position = len(rows) + 1 if past_end else before
 
     def fetch(self, how: str, count: int | None) -> list:
         """The rows of FETCH/MOVE `how` (forward, backward, absolute, relative) `count`."""
@@ -113,18 +120,19 @@ class Portal:
             how = "relative"
         if not self.scroll and (how == "backward" or (how == "absolute" and (count or 0) <= self.position)
                                 or (how == "relative" and (count or 0) <= 0)):
-            raise SqlError("55000", "cursor can only scan forward",
-                           hint="Declare it with SCROLL option to enable backward scan.")
+            if self.history is None:
+                raise SqlError("55000", "cursor can only scan forward",
+                               hint="Declare it with SCROLL option to enable backward scan.")
+            self.scroll = True
         if self.scroll:
             self.materialize()
-        if self.rows is None or not self.scroll:
-            if how == "forward":
-                return [row for batch in self.take(count or 0) for row in batch]
-            skip = (count - self.position - 1) if how == "absolute" else count - 1
-            for _ in self.take(skip) if skip > 0 else ():
-                pass
-            return [row for batch in self.take(1) for row in batch]
-        return self._fetch_materialized(how, count)
+            return self._fetch_materialized(how, count)
+        if how == "forward":
+            return [row for batch in self.take(count or 0) for row in batch]
+        skip = (count - self.position - 1) if how == "absolute" else count - 1
+        for _ in self.take(skip) if skip > 0 else ():
+            pass
+        return [row for batch in self.take(1) for row in batch]
 
     def _fetch_materialized(self, how: str, count: int | None) -> list:
         """Scrolling over materialized rows; `position` as in PostgreSQL: 0 before the first

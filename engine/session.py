@@ -422,8 +422,8 @@ class Session:
         if canonical in ("server_version", "server_version_num", "server_encoding", "integer_datetimes",
                          "is_superuser", "in_hot_standby", "max_connections", "block_size",
                          "max_identifier_length", "max_index_keys", "max_function_args", "lc_collate", "lc_ctype"):
-            raise SqlError("55P02" if canonical == "max_connections" else "22023",
-                           f'parameter "{canonical}" cannot be changed')
+            raise SqlError("55P02", f'parameter "{canonical}" cannot be changed'
+                           + (" without restarting the server" if canonical == "max_connections" else ""))
         old = self.settings.get(canonical, "")
         if local:
             if self.explicit and canonical not in self._local_settings:
@@ -859,7 +859,7 @@ class Session:
             if name == "session_authorization":
                 default = self.user
             self.set_setting(name, default)
-            return Cursor(None, None, "RESET")
+            return Cursor(None, None, a.get("tag", "RESET"))
         if kind == "reset_all":
             for name, (default, _) in SETTINGS.items():
                 if name not in ("session_authorization", "server_version", "server_version_num", "server_encoding",
@@ -986,7 +986,7 @@ class Session:
             raise SqlError("42P03", f'cursor "{name}" already exists')
         prepared = self.prepare(a["query"], [t.oid for t in self._declared_param_types(a, ())])
         if prepared.kind != "query":
-            raise SqlError("42P11", f"cannot open {a['query'].split()[0].upper()} query as cursor")
+            raise syntax_error(f'syntax error at or near "{a["query"].split()[0]}"')
         portal = Portal(name, prepared, params, holdable=a["hold"], scroll=a["scroll"], binary=a["binary"])
         portal.cursor = await self.execute(prepared, params)
         self.portals[name] = portal

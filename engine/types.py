@@ -223,8 +223,11 @@ def type_from_name(name: str, modifiers: tuple[int, ...] = ()) -> SqlType:
     while key.endswith("[]"):
         key = key[:-2].rstrip()
         array_depth += 1
-    if key.startswith("pg_catalog."):
-        key = key[len("pg_catalog."):]
+    for schema in ("pg_catalog.", '"pg_catalog".'):
+        if key.startswith(schema):
+            key = key[len(schema):]
+    if key.startswith('"') and key.endswith('"') and key != '"char"':
+        key = key[1:-1]                # "int4" (asyncpg quotes the names it sends)
     t = _NAME_ALIASES.get(key) or TYPES_BY_NAME.get(key)
     if t is None:
         raise SqlError("42704", f'type "{name}" does not exist')

@@ -474,7 +474,7 @@ def copy_row_encoder(copy_out: CopyOut, settings: OutputSettings) -> Callable[[R
 
 def _text_escapes(delimiter: str) -> dict[int, str]:
     table = {ord(k): v for k, v in _TEXT_OUT_ESCAPE.items()}
-    table[ord(delimiter)] = "\\" + delimiter
+    table.setdefault(ord(delimiter), "\\" + delimiter)   # a control character keeps its letter escape
     return table
 
 

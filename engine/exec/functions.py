@@ -482,7 +482,9 @@ def _narrow(fitting, arg_types: list[SqlType]):
         best = max(score(f) for f in items)
         return [f for f in items if score(f) == best]
 
-    exact = {id(f[0]): sum(1 for have, want in zip(arg_types, f[1]) if have.oid == want.oid and have.oid != UNKNOWN.oid)
+    # exact matches count against the declared types: a polymorphic one (anyelement) is never exact
+    exact = {id(f[0]): sum(1 for have, want, declared in zip(arg_types, f[1], f[0].args)
+                           if have.oid == want.oid and have.oid != UNKNOWN.oid and not isinstance(declared, str))
              for f in fitting}
     fitting = keep_max(fitting, lambda f: exact[id(f[0])])
     if len(fitting) == 1:

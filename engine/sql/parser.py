@@ -398,8 +398,13 @@ def _set_values(text: str) -> list[str]:
     return values
 
 
+_LEADING_COMMENTS = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
+
+
 def parse_utility(text: str) -> Utility | None:
     """Our parser for the commands sqlglot gets wrong; None means "give it to sqlglot"."""
+    if text[:1] in "-/" or text[:1].isspace():
+        text = text[_LEADING_COMMENTS.match(text).end():]
     w = _Words(text)
     first = w.peek()
     if first in ("begin", "start"):
@@ -449,7 +454,7 @@ def parse_utility(text: str) -> Utility | None:
             if w.take("zone"):
                 rest = w.rest()
                 if rest.lower() in ("local", "default"):
-                    return Utility("reset", {"name": "timezone", "local": local}, text)
+                    return Utility("reset", {"name": "timezone", "local": local, "tag": "SET"}, text)
                 m = re.fullmatch(r"(?i)interval\s+'([^']*)'\s*(hour\s+to\s+minute)?", rest)
                 value = m.group(1) if m else _set_values(rest)[0]
                 return Utility("set", {"name": "timezone", "values": [value], "local": local}, text)
@@ -461,7 +466,7 @@ def parse_utility(text: str) -> Utility | None:
             raise syntax_error(f'syntax error at or near "{rest.split()[0] if rest else "end of input"}"')
         value_text = rest[m.end():].strip()
         if value_text.lower() == "default":
-            return Utility("reset", {"name": name, "local": local}, text)
+            return Utility("reset", {"name": name, "local": local, "tag": "SET"}, text)
         return Utility("set", {"name": name, "values": _set_values(value_text), "local": local}, text)
     if first == "show":
         w.expect()
@@ -971,7 +976,8 @@ def _execute_statement(t: _Tokens, text: str) -> Utility:
 def _declare_statement(t: _Tokens, text: str) -> Utility:
     t.expect_word("declare")
     name = t.name()
-    binary = scroll = hold = False
+    binary = hold = False
+    scroll: bool | None = None          # None: PostgreSQL's default (backward fetches allowed)
     while True:
         if t.word("binary"):
             binary = True
@@ -981,6 +987,7 @@ def _declare_statement(t: _Tokens, text: str) -> Utility:
             scroll = True
         elif t.word("no"):
             t.expect_word("scroll")
+            scroll = False
         else:
             break
     t.expect_word("cursor")

@@ -1260,7 +1260,12 @@ class Planner:
 
     def _bind_Cast(self, node: exp.Cast, scope) -> Expr:
         target = datatype_to_sql(node.args["to"])
-        return self.cast(self.bind(node.this, scope), target, explicit=True)
+        operand = self.bind(node.this, scope)
+        if isinstance(operand, Param) and operand.type.oid == UNKNOWN.oid:
+            # $1::numeric: the parameter is a numeric (what Describe reports, how drivers encode it)
+            self.env.param_types[operand.index] = target.base
+            operand = Param(operand.index, target.base)
+        return self.cast(operand, target, explicit=True)
 
     _bind_TryCast = _bind_Cast
 
