@@ -21,6 +21,7 @@ class SqlError(Exception):
         table: str | None = None,
         column: str | None = None,
         constraint: str | None = None,
+        where: str | None = None,
     ) -> None:
         super().__init__(message)
         self.sqlstate = sqlstate
@@ -32,6 +33,7 @@ class SqlError(Exception):
         self.table = table
         self.column = column
         self.constraint = constraint
+        self.where = where              # PostgreSQL's CONTEXT, e.g. "COPY t, line 3, column a: ..."
 
     def __repr__(self) -> str:
         return f"SqlError({self.sqlstate}, {self.message!r})"

@@ -316,16 +316,18 @@ def error_response(
     table: str | None = None,
     column: str | None = None,
     constraint: str | None = None,
+    where: str | None = None,
 ) -> bytes:
-    """ErrorResponse with fields S, V, C, M, then D, H, P, s, t, c, n when given.
+    """ErrorResponse with fields S, V, C, M, then D, H, P, W, s, t, c, n when given.
 
     `severity` is ERROR, FATAL or PANIC; `position` is a 1-based character
-    index into the query text.
+    index into the query text; `where` is the CONTEXT (e.g. the line of a COPY).
     """
     optional = (
         (b"D", detail),
         (b"H", hint),
         (b"P", _position(position)),
+        (b"W", where),
         (b"s", schema),
         (b"t", table),
         (b"c", column),

@@ -141,7 +141,7 @@ class Connection(asyncio.Protocol):
     def send_error(self, e: SqlError) -> None:
         self.send(B.error_response(e.severity, e.sqlstate, e.message, detail=e.detail, hint=e.hint,
                                    position=e.position, table=e.table, column=e.column,
-                                   constraint=e.constraint))
+                                   constraint=e.constraint, where=e.where))
 
     def send_notices(self) -> None:
         session = self.session

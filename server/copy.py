@@ -74,24 +74,39 @@ class _Columns:
     the type's own input function raises PostgreSQL's error), text types as they are,
     everything else through the type's input function. NULLs are None in and out."""
 
-    def __init__(self, types: list[SqlType], names: list[str], timezone: dt.tzinfo) -> None:
-        self.width = len(types)
-        self.names = names
-        self.converters = [_column_converter(t, timezone) for t in types]
+    def __init__(self, copy_in: CopyIn, timezone: dt.tzinfo) -> None:
+        self.width = len(copy_in.types)
+        self.names = copy_in.names
+        self.table = copy_in.table.name
+        self.converters = [_column_converter(t, timezone) for t in copy_in.types]
 
-    def convert(self, columns: list[Sequence[str | None]]) -> list[Sequence]:
-        return [convert(column) for convert, column in zip(self.converters, columns)]
+    def convert(self, columns: list[Sequence[str | None]], first_line: int) -> list[Sequence]:
+        """Convert each column; an error names the line and column, as PostgreSQL's CONTEXT does."""
+        out = []
+        for i, (convert, column) in enumerate(zip(self.converters, columns)):
+            try:
+                out.append(convert(column))
+            except SqlError as e:
+                for n, value in enumerate(column):
+                    try:
+                        convert([value])
+                    except SqlError:
+                        e.where = f'COPY {self.table}, line {first_line + n}, column {self.names[i]}: "{value}"'
+                        break
+                raise
+        return out
 
-    def from_rows(self, rows: list[Sequence[str | None]]) -> list[Sequence]:
+    def from_rows(self, rows: list[Sequence[str | None]], first_line: int) -> list[Sequence]:
         if not rows:
             return []
-        return self.convert(list(zip(*rows)))
+        return self.convert(list(zip(*rows)), first_line)
 
     def check_width(self, fields: Sequence, line: int) -> None:
         """Explain why a line does not have one field per column."""
+        where = f"COPY {self.table}, line {line}"
         if len(fields) > self.width:
-            raise bad_format(f"extra data after last expected column (line {line})")
-        raise bad_format(f'missing data for column "{self.names[len(fields)]}" (line {line})')
+            raise SqlError("22P04", "extra data after last expected column", where=where)
+        raise SqlError("22P04", f'missing data for column "{self.names[len(fields)]}"', where=where)
 
 
 def _column_converter(t: SqlType, timezone: dt.tzinfo) -> Callable[[Sequence[str | None]], Sequence]:
@@ -131,7 +146,7 @@ class TextReader:
         self.null = options.null
         self.header: bool | str = options.header
         self.names = copy_in.names
-        self.columns = _Columns(copy_in.types, self.names, timezone)
+        self.columns = _Columns(copy_in, timezone)
         self.tail = b""
         self.line = 0
         self.ended = False
@@ -189,7 +204,7 @@ class TextReader:
             null = self.null
             fields_by_column = [[None if f == null else f for f in column] if null in column else column
                                 for column in fields_by_column]
-        return columns.convert(fields_by_column)
+        return columns.convert(fields_by_column, first_line)
 
 
 def _split_escaped(line: str, delimiter: str, null: str) -> list[str | None]:
@@ -242,7 +257,7 @@ class CsvReader:
         self.names = copy_in.names
         self.force_not_null = copy_in.force_not_null
         self.force_null = copy_in.force_null
-        self.columns = _Columns(copy_in.types, self.names, timezone)
+        self.columns = _Columns(copy_in, timezone)
         self.buffer = ""
         self.pending = b""
         self.line = 0
@@ -276,6 +291,7 @@ class CsvReader:
 
     def _records(self, final: bool) -> list[Sequence]:
         text = self.buffer
+        first_line = self.line + 1
         pos = 0
         n = len(text)
         out: list[list[str | None]] = []
@@ -294,7 +310,8 @@ class CsvReader:
                 m = self.field.match(text, p)
                 if m is None or (m.group(1) is None and m.end() == p and p < n and text[p] == self.quote):
                     if final:
-                        raise bad_format(f"unterminated CSV quoted field (line {self.line + 1})")
+                        raise SqlError("22P04", "unterminated CSV quoted field", where=f"COPY {self.columns.table}, "
+                                                                                       f"line {self.line + 1}")
                     break
                 end = m.group(3)
                 if end == "" and not final:
@@ -323,7 +340,7 @@ class CsvReader:
                 continue
             out.append(self._row(fields, quoted))
         self.buffer = text[pos:]
-        return self.columns.from_rows(out)
+        return self.columns.from_rows(out, first_line)
 
     def _row(self, fields: list[str | None], quoted: list[bool]) -> list[str | None]:
         """One record's field texts, None for NULL."""
