@@ -1260,13 +1260,7 @@ class Planner:
 
     def _bind_Cast(self, node: exp.Cast, scope) -> Expr:
         target = datatype_to_sql(node.args["to"])
-        operand = self.bind(node.this, scope)
-        if isinstance(operand, Param) and operand.type.oid == UNKNOWN.oid and target.oid not in REG_TYPES:
-            # $1::numeric: the parameter is a numeric (what Describe reports, how drivers encode it);
-            # $1::regclass stays text, which the cast resolves as a name in the catalog
-            self.env.param_types[operand.index] = target.base
-            operand = Param(operand.index, target.base)
-        return self.cast(operand, target, explicit=True)
+        return self.cast(self.bind(node.this, scope), target, explicit=True)
 
     _bind_TryCast = _bind_Cast
 
