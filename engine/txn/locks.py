@@ -70,7 +70,13 @@ class _Lock:
 
 
 class LockManager:
+    """The lock table. A lock held by one transaction with nobody waiting is just an entry in
+    `_owners` (txn_id << 3 | mode): a transaction updating a million rows holds a million locks,
+    so the common case must be small. A lock with several holders or a queue is a `_Lock` in
+    `_locks`. A name is in at most one of the two."""
+
     def __init__(self) -> None:
+        self._owners: dict[LockName, int] = {}
         self._locks: dict[LockName, _Lock] = {}
         self._held: dict[int, set[LockName]] = {}
         self._waiting: dict[int, tuple[LockName, _Request]] = {}
@@ -81,14 +87,18 @@ class LockManager:
         """Take the lock if that needs no waiting; never waits."""
         lock = self._locks.get(name)
         if lock is None:
-            lock = self._locks[name] = _Lock()
-            lock.holders[txn_id] = mode
-            held = self._held.get(txn_id)
-            if held is None:
-                self._held[txn_id] = {name}
-            else:
-                held.add(name)
-            return True
+            packed = self._owners.get(name)
+            if packed is None:
+                self._owners[name] = txn_id << 3 | mode
+                self._note_held(txn_id, name)
+                return True
+            if packed >> 3 == txn_id:
+                if packed & 7 < mode:
+                    self._owners[name] = txn_id << 3 | mode
+                return True
+            if _CONFLICTS[mode] & (1 << (packed & 7)):
+                return False
+            lock = self._contended(name)
         current = lock.holders.get(txn_id, 0)
         if current >= mode:
             return True
@@ -109,7 +119,7 @@ class LockManager:
         if nowait:
             raise SqlError("55P03", f"could not obtain {what}")
         loop = asyncio.get_running_loop()
-        lock = self._locks[name]
+        lock = self._contended(name)
         request = _Request(txn_id, mode, loop.create_future())
         lock.queue.append(request)
         self._waiting[txn_id] = (name, request)
@@ -142,13 +152,29 @@ class LockManager:
         names = self._held.pop(txn_id, None)
         if not names:
             return
+        owners = self._owners
         for name in names:
+            packed = owners.get(name)
+            if packed is not None:
+                if packed >> 3 == txn_id:
+                    del owners[name]
+                continue
             lock = self._locks.get(name)
             if lock is not None and lock.holders.pop(txn_id, None) is not None:
                 self._wake(lock, name)
 
     def restore(self, txn_id: int, name: LockName, mode: int) -> None:
         """Put a held lock back to an earlier `mode` (0: not held), as a savepoint rollback does."""
+        packed = self._owners.get(name)
+        if packed is not None:
+            if packed >> 3 != txn_id:
+                return
+            if mode:
+                self._owners[name] = txn_id << 3 | mode
+            else:
+                del self._owners[name]
+                self._held.get(txn_id, set()).discard(name)
+            return
         lock = self._locks.get(name)
         if lock is None or txn_id not in lock.holders:
             return
@@ -156,18 +182,22 @@ class LockManager:
             lock.holders[txn_id] = mode
         else:
             del lock.holders[txn_id]
-            held = self._held.get(txn_id)
-            if held is not None:
-                held.discard(name)
+            self._held.get(txn_id, set()).discard(name)
         self._wake(lock, name)
 
     # ---------------------------------------------------------------- inspection
 
     def mode_held(self, txn_id: int, name: LockName) -> int:
+        packed = self._owners.get(name)
+        if packed is not None:
+            return packed & 7 if packed >> 3 == txn_id else 0
         lock = self._locks.get(name)
         return lock.holders.get(txn_id, 0) if lock is not None else 0
 
     def holders(self, name: LockName) -> dict[int, int]:
+        packed = self._owners.get(name)
+        if packed is not None:
+            return {packed >> 3: packed & 7}
         lock = self._locks.get(name)
         return dict(lock.holders) if lock is not None else {}
 
@@ -186,6 +216,23 @@ class LockManager:
 
     # ---------------------------------------------------------------- internals
 
+    def _note_held(self, txn_id: int, name: LockName) -> None:
+        held = self._held.get(txn_id)
+        if held is None:
+            self._held[txn_id] = {name}
+        else:
+            held.add(name)
+
+    def _contended(self, name: LockName) -> _Lock:
+        """The full `_Lock` for `name`, made from its single owner (or empty) if needed."""
+        lock = self._locks.get(name)
+        if lock is None:
+            lock = self._locks[name] = _Lock()
+            packed = self._owners.pop(name, None)
+            if packed is not None:
+                lock.holders[packed >> 3] = packed & 7
+        return lock
+
     def _blocked_by(self, lock: _Lock, txn_id: int, mode: int, *, upgrade: bool,
                     before: _Request | None) -> list[int]:
         """Who stands in the way of `txn_id` taking `mode`: conflicting holders and, unless it
@@ -203,14 +250,10 @@ class LockManager:
     def _grant(self, lock: _Lock, name: LockName, txn_id: int, mode: int) -> None:
         if lock.holders.get(txn_id, 0) < mode:
             lock.holders[txn_id] = mode
-        held = self._held.get(txn_id)
-        if held is None:
-            self._held[txn_id] = {name}
-        else:
-            held.add(name)
+        self._note_held(txn_id, name)
 
     def _wake(self, lock: _Lock, name: LockName) -> None:
-        """Grant queued requests in order while they are compatible; forget an unused lock."""
+        """Grant queued requests in order while they are compatible; shrink a lock nobody waits for."""
         for request in list(lock.queue):
             if request.future.done():
                 lock.queue.remove(request)
@@ -221,8 +264,10 @@ class LockManager:
             lock.queue.remove(request)
             self._grant(lock, name, request.txn_id, request.mode)
             request.future.set_result(None)
-        if not lock.holders and not lock.queue and self._locks.get(name) is lock:
+        if not lock.queue and len(lock.holders) <= 1 and self._locks.get(name) is lock:
             del self._locks[name]
+            for holder, mode in lock.holders.items():
+                self._owners[name] = holder << 3 | mode
 
     def _check_deadlock(self, txn_id: int) -> None:
         seen: set[int] = set()

@@ -80,6 +80,7 @@ class Transaction:
         self._undo: list[tuple[int, int, Any]] = []
         self._codecs: dict[tuple[int, int], RowCodec] = {}
         self._local_rowids: dict[int, int] = {}    # tables created in this transaction
+        self._unique_indexes: dict[int, tuple[Catalog, list[IndexDef]]] = {}
         self._own_keys: dict[int, tuple[int, tuple[int, ...], dict[tuple, set[int]]]] = {}
         # unique index id -> (table id, slots, key -> own rowids): built on first lookup, kept up to date
         self._lock_log: list[tuple[Any, int]] = []  # (lock name, mode held before), while savepoints exist
@@ -269,6 +270,8 @@ class Transaction:
                        skip_locked: bool = False, timeout: float | None = None) -> bool:
         """Lock a committed row; False only with skip_locked when someone else holds it."""
         name = ("row", table.table_id, rowid)
+        if not self.savepoints and self.interrupted is None and self.db.locks.try_acquire(self.txn_id, name, mode):
+            return True
         if skip_locked:
             before = self.db.locks.mode_held(self.txn_id, name) if self.savepoints else 0
             if not self.db.locks.try_acquire(self.txn_id, name, mode):
@@ -304,9 +307,7 @@ class Transaction:
         changed by another transaction is waited for, then looked at again (as PostgreSQL does)."""
         if self.ssi is not None:
             self._ssi_write(table, old, row)
-        for index in self.current_catalog.indexes_of(table.table_id):
-            if not index.unique:
-                continue
+        for index in self.unique_indexes(table):
             key = tuple([row[s] for s in index.columns])
             if None in key:
                 continue
@@ -343,8 +344,8 @@ class Transaction:
                 keys.add(key)
             for key in keys:
                 name = ("key", index.index_id, key)
-                if not locks.try_acquire(self.txn_id, name, EXCLUSIVE):
-                    await locks.acquire(self.txn_id, name, EXCLUSIVE, timeout=timeout)
+                if self.savepoints or not locks.try_acquire(self.txn_id, name, EXCLUSIVE):
+                    await self.lock(name, EXCLUSIVE, timeout=timeout)
             for row in own.values():
                 if row is not None and (key := tuple([row[s] for s in slots])) in keys:
                     raise _unique_violation(table, index, key)
@@ -396,20 +397,28 @@ class Transaction:
             if new is not None:
                 keys.setdefault(tuple([new[s] for s in slots]), set()).add(rowid)
 
+    def unique_indexes(self, table: TableDef) -> list[IndexDef]:
+        """The table's unique indexes in the catalog this transaction sees (cached per catalog)."""
+        catalog = self.current_catalog
+        cached = self._unique_indexes.get(table.table_id)
+        if cached is None or cached[0] is not catalog:
+            cached = self._unique_indexes[table.table_id] = (
+                catalog, [i for i in catalog.indexes_of(table.table_id) if i.unique])
+        return cached[1]
+
     def key_changed(self, table: TableDef, old: tuple, new: tuple) -> bool:
         """Whether an update changes a unique key (it then locks FOR UPDATE, else FOR NO KEY UPDATE)."""
-        for index in self.current_catalog.indexes_of(table.table_id):
-            if index.unique and any(old[s] != new[s] for s in index.columns):
+        for index in self.unique_indexes(table):
+            if any(old[s] != new[s] for s in index.columns):
                 return True
         return False
 
     def _ssi_write(self, table: TableDef, old: tuple | None, new: tuple | None) -> None:
         keys: list[KeyRead] = []
-        for index in self.current_catalog.indexes_of(table.table_id):
-            if index.unique:
-                for row in (old, new):
-                    if row is not None:
-                        keys.append((index.index_id, tuple([row[s] for s in index.columns])))
+        for index in self.unique_indexes(table):
+            for row in (old, new):
+                if row is not None:
+                    keys.append((index.index_id, tuple([row[s] for s in index.columns])))
         self.db.serializable.wrote(self.ssi, table.table_id, keys)
 
     def _committed_row(self, table: TableDef, rowid: int) -> tuple | None:
@@ -428,10 +437,17 @@ class Transaction:
         if not rows:
             return
         table_id = table.table_id
+        if self.ssi is not None:
+            for row in rows:
+                self._ssi_write(table, None, row)
         first = self.allocate_rowid(table, len(rows))
         rowids = range(first, first + len(rows))
         self._own(table_id).update(zip(rowids, rows))
         self._undo.extend(zip(repeat(table_id), rowids, repeat(_MISSING)))
+        for tid, slots, keys in self._own_keys.values():
+            if tid == table_id:
+                for rowid, row in zip(rowids, rows):
+                    keys.setdefault(tuple([row[s] for s in slots]), set()).add(rowid)
         codec = self._codec(table)
         values = map(codec.encode, rows) if codec.converts else rows
         self.events.extend(map(ev.RowInserted, repeat(table_id), rowids, values))

@@ -269,3 +269,16 @@ async def test_serializable_keeps_an_invariant_that_write_skew_would_break(serve
     await asyncio.gather(*(doctor(seed) for seed in range(8)))
     assert await admin.fetchval("SELECT count(*) FROM on_call WHERE on_duty") >= 1
     await admin.close()
+
+
+def test_copy_rows_join_the_transactions_own_key_lookups(server):
+    with psycopg.connect(server.dsn) as conn:
+        conn.execute("CREATE TABLE keyed (k int PRIMARY KEY, v text)")
+        conn.execute("INSERT INTO keyed VALUES (1, 'one')")
+        assert conn.execute("SELECT v FROM keyed WHERE k = 1").fetchall() == [("one",)]
+        with conn.cursor().copy("COPY keyed FROM STDIN") as copy:
+            copy.write_row((2, "two"))
+        assert conn.execute("SELECT v FROM keyed WHERE k = 2").fetchall() == [("two",)]
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("INSERT INTO keyed VALUES (2, 'again')")
+        conn.rollback()
