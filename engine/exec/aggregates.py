@@ -24,8 +24,8 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any, Callable
 
 from engine.errors import SqlError
+from engine.exec.functions import numeric_div, numeric_scale   # first: it loads the function modules in order
 from engine.exec.datetime_functions import interval_div
-from engine.exec.functions import numeric_div, numeric_scale
 from engine.types import (BOOL, BYTEA, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, JSON, JSONB,
                           NAME, NUMERIC, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN, VARCHAR, SqlType,
                           array_of, canonical_jsonb, format_float8, format_numeric, format_type,

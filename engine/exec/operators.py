@@ -18,8 +18,9 @@ spent in it (inputs included, as PostgreSQL reports it).
 """
 from __future__ import annotations
 
-import heapq
 import time
+from itertools import compress
+from operator import itemgetter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -30,9 +31,9 @@ from engine.exec import windows as W
 from engine.exec.casts import cast_function
 from engine.exec.compiler import CodeGen, quantified
 from engine.exec.context import ExecContext
-from engine.exec.expr import AggCall, Expr, Subquery
+from engine.exec.expr import AggCall, Col, Expr, Subquery
 from engine.exec.srf import SET_RETURNING, zip_rows
-from engine.types import OutputSettings
+from engine.types import Interval, OutputSettings
 
 BATCH = 1024
 TICK: list = []
@@ -350,7 +351,7 @@ class _Builder:
         """The sort, as (ctx, keep) -> batches; `keep` (a LIMIT's count + offset) allows a top-N sort."""
         child = self.build(node.input)
         g = self.gen()
-        key_fns = [(g.function("r", g.expr(k.expr)), k.descending, k.nulls_first) for k in node.keys]
+        key_fns = [(key_extractor(g, k.expr), k.descending, k.nulls_first) for k in node.keys]
 
         def open_sort(ctx: ExecContext, keep: int | None) -> Batches:
             rows: list = []
@@ -422,6 +423,8 @@ class _Builder:
         else:
             child = self.build(source)
         g = self.gen()
+        if not node.groups and node.sets is None and all(map(_column_fold, node.aggs)):
+            return self._column_aggregate(node, child, g, scan_filter)
         aggs = [_AggCode(a, g) for a in node.aggs]
         guard = f"if not {g.predicate(scan_filter)}:\n    continue\n" if scan_filter is not None else ""
         finals = [a.final for a in aggs]
@@ -490,6 +493,25 @@ class _Builder:
             yield from _chunks(finish(groups))
         return open_grouped
 
+    def _column_aggregate(self, node: P.Aggregate, child: Opener, g: CodeGen, scan_filter: Expr | None) -> Opener:
+        """count/sum/avg/min/max of columns without GROUP BY: each batch is filtered by one
+        comprehension and folded with builtins (len, sum, min, max over a map of itemgetter)
+        while its rows are still in the cache, with no Python code per row."""
+        keep = f"[r for r in batch if {g.predicate(scan_filter)}]" if scan_filter is not None else "batch"
+        folds = [_ColumnFold(a) for a in node.aggs]
+        make = g.function("batch", keep)
+
+        def open_plain(ctx: ExecContext) -> Batches:
+            select = make(ctx.params, ctx)
+            states = [f.init() for f in folds]
+            for batch in child(ctx):
+                rows = select(batch)
+                if rows:
+                    states = [f.fold(rows, state) for f, state in zip(folds, states)]
+                yield TICK
+            yield [tuple(f.final(state) for f, state in zip(folds, states))]
+        return open_plain
+
     # ---------------------------------------------------------------- windows
 
     def _Window(self, node: P.Window) -> Opener:
@@ -497,8 +519,8 @@ class _Builder:
         g = self.gen()
         spec = node.spec
         part_fn = g.function("r", "(" + "".join(g.expr(e) + ", " for e in spec.partition) + ")") if spec.partition else None
-        part_keys = [g.function("r", g.expr(e)) for e in spec.partition]
-        order_fns = [(g.function("r", g.expr(o.expr)), o.descending, o.nulls_first) for o in spec.order]
+        part_keys = [key_extractor(g, e) for e in spec.partition]
+        order_fns = [(key_extractor(g, o.expr), o.descending, o.nulls_first) for o in spec.order]
         order_key = g.function("r", "(" + "".join(g.expr(o.expr) + ", " for o in spec.order) + ")") if spec.order else None
         frame = spec.frame
         offsets = g.function("r=()", "(" + "".join((g.expr(b) if b is not None else "None") + ", "
@@ -726,17 +748,29 @@ def _pipe(child: Opener, transform) -> Opener:
     return open_pipe
 
 
-def sort_rows(rows: list, keys: list[tuple[Callable[[Any], Any], bool, bool]]) -> list:
-    """rows in SQL order on (key function, descending, nulls first) keys, most significant
-    first; equal rows keep their order."""
-    for key, descending, nulls_first in reversed(keys):
-        rows = _sorted_on(rows, key, descending, nulls_first)
+def key_extractor(g: CodeGen, e: Expr) -> Callable[[tuple, ExecContext], Callable[[list], list]]:
+    """(p, ctx) -> (rows -> the value of `e` for each row), one C-level pass for a column."""
+    if isinstance(e, Col):
+        extract = _column_values(e.index)
+        return lambda p, ctx: extract
+    return g.function("rows", f"[{g.expr(e)} for r in rows]")
+
+
+def _column_values(index: int) -> Callable[[list], list]:
+    getter = itemgetter(index)
+    return lambda rows: list(map(getter, rows))
+
+
+def sort_rows(rows: list, keys: list[tuple[Callable[[list], list], bool, bool]]) -> list:
+    """rows in SQL order on (key values of rows, descending, nulls first) keys, most
+    significant first; equal rows keep their order."""
+    for extract, descending, nulls_first in reversed(keys):
+        rows = _sorted_on(rows, extract(rows), descending, nulls_first)
     return rows
 
 
-def _sorted_on(rows: list, key: Callable, descending: bool, nulls_first: bool) -> list:
-    """rows stably sorted by key(row), with rows whose key is NULL first or last."""
-    keys = [key(r) for r in rows]
+def _sorted_on(rows: list, keys: list, descending: bool, nulls_first: bool) -> list:
+    """rows stably sorted by their `keys`, with rows whose key is NULL first or last."""
     if None not in keys:
         order = sorted(range(len(rows)), key=keys.__getitem__, reverse=descending)
         return [rows[i] for i in order]
@@ -747,24 +781,21 @@ def _sorted_on(rows: list, key: Callable, descending: bool, nulls_first: bool) -
     return nulls + ordered if nulls_first else ordered + nulls
 
 
-def _top_n(rows: list, key: tuple[Callable, bool, bool], keep: int) -> list:
-    """The first `keep` rows in SQL order on one key (a LIMIT over a sort)."""
-    fn, descending, nulls_first = key
-    if descending:
-        return heapq.nlargest(keep, rows, key=lambda r: _desc_key(fn(r), nulls_first))
-    return heapq.nsmallest(keep, rows, key=lambda r: _asc_key(fn(r), nulls_first))
-
-
-def _asc_key(v: Any, nulls_first: bool) -> tuple:
-    if v is None:
-        return (0,) if nulls_first else (2,)
-    return (1, v)
-
-
-def _desc_key(v: Any, nulls_first: bool) -> tuple:
-    if v is None:
-        return (2,) if nulls_first else (0,)
-    return (1, v)
+def _top_n(rows: list, key: tuple[Callable[[list], list], bool, bool], keep: int) -> list:
+    """The first `keep` rows in SQL order on one key (a LIMIT over a sort), without sorting
+    them all: the keep-th best key of a sample bounds the candidates (found at C speed, by a
+    comparison mapped over the keys), and only the candidates are sorted. NULL keys and
+    values the bound cannot compare with stay candidates."""
+    extract, descending, nulls_first = key
+    keys = extract(rows)
+    sample = [k for k in keys[:max(keep * 64, 4096)] if k is not None]
+    if len(sample) < keep:
+        return _sorted_on(rows, keys, descending, nulls_first)[:keep]
+    sample.sort(reverse=descending)
+    bound = sample[keep - 1]
+    within = map(bound.__le__ if descending else bound.__ge__, keys)
+    chosen = list(compress(range(len(rows)), within))
+    return _sorted_on([rows[i] for i in chosen], [keys[i] for i in chosen], descending, nulls_first)[:keep]
 
 
 def _hash_join(left: Opener, right: Opener, lkey, rkey, probe, residual, kind: str, lw: int, rw: int,
@@ -924,6 +955,57 @@ class _AggCode:
         return code
 
 
+def _column_fold(a: AggCall) -> bool:
+    """Whether the aggregate is one _ColumnFold computes: count/sum/avg/min/max of a column."""
+    return (a.name in ("count", "sum", "avg", "min", "max") and not a.distinct and not a.order
+            and a.filter is None and (a.star or (len(a.args) == 1 and isinstance(a.args[0], Col))))
+
+
+class _ColumnFold:
+    """One count/sum/avg/min/max of a column, folded over lists of rows with builtins. States
+    have the shape the aggregate's definition uses, so its final function applies."""
+
+    __slots__ = ("name", "star", "values", "final", "init")
+
+    def __init__(self, a: AggCall) -> None:
+        d = A.definition(a.name, [x.type for x in a.args], a.type, a.star)
+        self.name = a.name
+        self.star = a.star
+        self.values = _column_values(a.args[0].index) if a.args else None
+        self.final = d.final or _same
+        init = d.init
+        self.init = (lambda: 0) if init == "0" else (lambda: None) if init == "None" else \
+            (lambda: [0, Interval(0, 0, 0)]) if "Interval" in init else (lambda: [0, 0])
+
+    def fold(self, rows: list, state: Any) -> Any:
+        if self.star:
+            return state + len(rows)
+        values = self.values(rows)
+        if None in values:
+            values = [v for v in values if v is not None]
+            if not values:
+                return state
+        name = self.name
+        if name == "count":
+            return state + len(values)
+        if name == "sum":
+            total = sum(values[1:], values[0])
+            return total if state is None else state + total
+        if name == "min":
+            low = min(values)
+            return low if state is None or low < state else state
+        if name == "max":
+            high = max(values)
+            return high if state is None or high > state else state
+        state[0] += len(values)
+        state[1] += sum(values[1:], values[0])
+        return state
+
+
+def _same(v: Any) -> Any:
+    return v
+
+
 def make_folder(d: A.AggregateDef, nargs: int, g: CodeGen) -> tuple[Callable[[], Any], Callable[..., Any]]:
     """(init, step) functions for folding argument tuples one by one: `S = step(S, *args)`."""
     params = ", ".join(f"_a{i}" for i in range(nargs))
@@ -947,9 +1029,9 @@ def _collected_final(a: AggCall, d: A.AggregateDef, g: CodeGen) -> Callable[[lis
     final = d.final
     n_order = len(a.order)
     n_args = len(a.args)
-    keys = [(lambda r, i=i: r[i], o.descending, o.nulls_first) for i, o in enumerate(a.order)]
+    keys = [(_column_values(i), o.descending, o.nulls_first) for i, o in enumerate(a.order)]
     if a.distinct and not a.order:
-        keys = [(lambda r, i=i: r[i], False, False) for i in range(n_args)]
+        keys = [(_column_values(i), False, False) for i in range(n_args)]
     distinct = a.distinct
 
     def fold(items: list) -> Any:

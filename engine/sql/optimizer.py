@@ -312,4 +312,25 @@ def use_unique_indexes(node: P.Node, catalog: Catalog) -> P.Node:
     return _everywhere(node, rule)
 
 
-RULES: list[Rule] = [fold_constants, push_down_filters, hash_join_keys, use_unique_indexes]
+def project_late(node: P.Node, catalog: Catalog) -> P.Node:
+    """Sort and limit before computing the select list (a LIMIT then computes it for few rows,
+    and a sort on a column sorts the scan's rows directly); stacked projections merge."""
+    def rule(n: P.Node) -> P.Node:
+        if isinstance(n, P.Sort) and isinstance(n.input, P.Project):
+            project = n.input
+            if all(_movable(project.exprs[k.expr.index]) for k in n.keys if isinstance(k.expr, Col)) and \
+                    all(isinstance(k.expr, Col) for k in n.keys):
+                keys = tuple(P.SortKey(project.exprs[k.expr.index], k.descending, k.nulls_first) for k in n.keys)
+                return P.Project(P.Sort(project.input, keys, project.input.columns), project.exprs, project.columns)
+        if isinstance(n, P.Limit) and isinstance(n.input, P.Project) and not n.ties:
+            project = n.input
+            limited = P.Limit(project.input, n.count, n.offset, project.input.columns)
+            return P.Project(limited, project.exprs, project.columns)
+        if isinstance(n, P.Project) and isinstance(n.input, P.Project) and all(isinstance(e, Col) for e in n.exprs):
+            inner = n.input
+            return P.Project(inner.input, tuple(inner.exprs[e.index] for e in n.exprs), n.columns)
+        return n
+    return _everywhere(node, rule)
+
+
+RULES: list[Rule] = [fold_constants, push_down_filters, hash_join_keys, use_unique_indexes, project_late]

@@ -1,0 +1,108 @@
+"""Analytics benchmark: a 1M-row fact table in rewinddb and in PostgreSQL 15, same run.
+
+    python -m bench.analytics [--rows N] [--repeat N] [--record]
+
+Loads `facts` (id, grp, val, name, dim_id) and a 100-row dimension table `dim` into both
+servers with multi-row INSERTs in large transactions, then times four read queries:
+
+- filtered scan: a count with a WHERE over the whole table,
+- group by: ~100 groups with count and sum,
+- join: the fact table joined to the dimension table (aggregated, so no transfer dominates),
+- order by ... limit 10 on a text column.
+
+Each query runs `--repeat` times per server (after one warm-up run); the median counts. The
+ratio is PostgreSQL's time / rewinddb's time (1.0: as fast as PostgreSQL; the performance
+issue's target is 0.5). `--record` appends the table to bench/RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+
+import psycopg
+
+from bench.common import RESULTS, machine, postgres_server, rewinddb_server, today
+
+QUERIES = {
+    "filtered scan (count, WHERE)": "SELECT count(*) FROM facts WHERE val < 100 AND grp <> 7",
+    "group by (~100 groups, count/sum)": "SELECT grp, count(*), sum(val) FROM facts GROUP BY grp",
+    "join (1M x 100-row dimension)": "SELECT d.label, count(*), sum(f.val) FROM facts f JOIN dim d ON f.dim_id = d.id "
+                                     "GROUP BY d.label",
+    "order by text limit 10": "SELECT id, name FROM facts ORDER BY name LIMIT 10",
+}
+BATCH_ROWS = 1000          # rows per INSERT statement
+STATEMENTS_PER_COMMIT = 50  # so 50,000 rows per transaction
+
+
+def load(dsn: str, rows: int, seed: int = 7) -> float:
+    """Create and fill the tables; returns the seconds it took."""
+    rnd = random.Random(seed)
+    started = time.perf_counter()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE dim (id int PRIMARY KEY, label text)")
+        conn.execute("INSERT INTO dim VALUES " + ", ".join(f"({i}, 'label-{i % 37:02d}')" for i in range(100)))
+        conn.execute("CREATE TABLE facts (id int PRIMARY KEY, grp int, val int, name text, dim_id int)")
+        conn.autocommit = False
+        for start in range(0, rows, BATCH_ROWS):
+            values = ", ".join(
+                f"({i}, {rnd.randrange(100)}, {rnd.randrange(1000)}, 'n{rnd.randrange(10**9):09d}', {rnd.randrange(100)})"
+                for i in range(start, min(start + BATCH_ROWS, rows)))
+            conn.execute("INSERT INTO facts VALUES " + values)
+            if (start // BATCH_ROWS + 1) % STATEMENTS_PER_COMMIT == 0:
+                conn.commit()
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("ANALYZE")
+    return time.perf_counter() - started
+
+
+def measure(dsn: str, repeat: int) -> dict[str, tuple[float, list[float], list]]:
+    """query -> (median seconds, all timings, the result rows of the last run)."""
+    out = {}
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for name, sql in QUERIES.items():
+            conn.execute(sql).fetchall()                    # warm-up (plan caches, buffers)
+            timings = []
+            rows: list = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                rows = conn.execute(sql).fetchall()
+                timings.append(time.perf_counter() - started)
+            out[name] = (statistics.median(timings), timings, rows)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--record", action="store_true")
+    args = parser.parse_args()
+    with postgres_server() as pg:
+        pg_load = load(pg.dsn, args.rows)
+        pg_result = measure(pg.dsn, args.repeat)
+    with rewinddb_server() as rw:
+        rw_load = load(rw.dsn, args.rows)
+        rw_result = measure(rw.dsn, args.repeat)
+    lines = [f"| query | PostgreSQL ms | rewinddb ms | ratio (PG time / rewinddb time) | rewinddb spread |",
+             "|---|---|---|---|---|"]
+    for name in QUERIES:
+        pg_t, _, pg_rows = pg_result[name]
+        rw_t, rw_all, rw_rows = rw_result[name]
+        same = sorted(map(str, pg_rows)) == sorted(map(str, rw_rows))
+        spread = f"{min(rw_all) * 1000:.0f}-{max(rw_all) * 1000:.0f} ms" + ("" if same else " (RESULTS DIFFER)")
+        lines.append(f"| {name} | {pg_t * 1000:.1f} | {rw_t * 1000:.1f} | {pg_t / rw_t:.2f} | {spread} |")
+    lines.append(f"| load ({args.rows:,} rows, multi-row INSERTs) | {pg_load * 1000:.0f} | {rw_load * 1000:.0f} | "
+                 f"{pg_load / rw_load:.2f} | |")
+    header = f"analytics benchmark, {today()}, {machine()}, {args.rows:,} rows, median of {args.repeat}"
+    print("# " + header)
+    print("\n".join(lines))
+    if args.record:
+        with RESULTS.open("a") as f:
+            f.write(f"\n## {today()} — analytics (`python -m bench.analytics`)\n\n{header}.\n\n" + "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
