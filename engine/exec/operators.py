@@ -19,7 +19,7 @@ spent in it (inputs included, as PostgreSQL reports it).
 from __future__ import annotations
 
 import time
-from itertools import compress
+from decimal import Decimal
 from operator import itemgetter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -33,7 +33,7 @@ from engine.exec.compiler import CodeGen, quantified
 from engine.exec.context import ExecContext
 from engine.exec.expr import AggCall, Col, Expr, Subquery
 from engine.exec.srf import SET_RETURNING, zip_rows
-from engine.types import Interval, OutputSettings
+from engine.types import FLOAT4, FLOAT8, NUMERIC, Interval, OutputSettings
 
 BATCH = 1024
 TICK: list = []
@@ -349,9 +349,24 @@ class _Builder:
 
     def _sort(self, node: P.Sort, limited: bool) -> Callable[[ExecContext, int | None], Batches]:
         """The sort, as (ctx, keep) -> batches; `keep` (a LIMIT's count + offset) allows a top-N sort."""
-        child = self.build(node.input)
+        source = node.input
+        if isinstance(source, (P.SeqScan, P.VirtualScan)) and source.filter is None:
+            fetch, stats = self._fetch(source), self._note_fused(source)   # the whole list at once: no batching copies
+
+            def child(ctx: ExecContext) -> Batches:
+                rows = fetch(ctx)
+                if stats is not None:
+                    stats.loops += 1
+                    stats.rows += len(rows)
+                yield rows
+        else:
+            child = self.build(source)
         g = self.gen()
         key_fns = [(key_extractor(g, k.expr), k.descending, k.nulls_first) for k in node.keys]
+        first = node.keys[0]
+        op = ">=" if first.descending else "<="
+        within = g.function("rows, bound", f"[r for r in rows if (_k := {g.expr(first.expr)}) is None or _k {op} bound]")
+        may_nan = first.expr.type.oid in (FLOAT4.oid, FLOAT8.oid, NUMERIC.oid)
 
         def open_sort(ctx: ExecContext, keep: int | None) -> Batches:
             rows: list = []
@@ -360,7 +375,7 @@ class _Builder:
                 yield TICK
             keys = [(make(ctx.params, ctx), desc, nf) for make, desc, nf in key_fns]
             if keep is not None and len(keys) == 1 and keep < len(rows) // 8:
-                rows = _top_n(rows, keys[0], keep)
+                rows = _top_n(rows, keys[0], keep, within(ctx.params, ctx), may_nan)
             else:
                 rows = sort_rows(rows, keys)
             yield from _chunks(rows)
@@ -771,6 +786,7 @@ def sort_rows(rows: list, keys: list[tuple[Callable[[list], list], bool, bool]])
 
 def _sorted_on(rows: list, keys: list, descending: bool, nulls_first: bool) -> list:
     """rows stably sorted by their `keys`, with rows whose key is NULL first or last."""
+    keys = _orderable(keys)
     if None not in keys:
         order = sorted(range(len(rows)), key=keys.__getitem__, reverse=descending)
         return [rows[i] for i in order]
@@ -781,21 +797,28 @@ def _sorted_on(rows: list, keys: list, descending: bool, nulls_first: bool) -> l
     return nulls + ordered if nulls_first else ordered + nulls
 
 
-def _top_n(rows: list, key: tuple[Callable[[list], list], bool, bool], keep: int) -> list:
+def _orderable(keys: list) -> list:
+    """Floating-point and numeric keys with NaN made sortable: NaN above every number and
+    equal to itself, as in PostgreSQL. Other keys are returned as they are."""
+    sample = next((k for k in keys if k is not None), None)
+    if not isinstance(sample, (float, Decimal)) or not any(k != k for k in keys if k is not None):
+        return keys
+    return [None if k is None else ((1, 0) if k != k else (0, k)) for k in keys]
+
+
+def _top_n(rows: list, key: tuple[Callable[[list], list], bool, bool], keep: int,
+           within: Callable[[list, Any], list], may_nan: bool) -> list:
     """The first `keep` rows in SQL order on one key (a LIMIT over a sort), without sorting
-    them all: the keep-th best key of a sample bounds the candidates (found at C speed, by a
-    comparison mapped over the keys), and only the candidates are sorted. NULL keys and
-    values the bound cannot compare with stay candidates."""
+    them all: the keep-th best key of a sample bounds the candidates, `within(rows, bound)`
+    keeps the rows at or before the bound (and those with NULL keys), and only those are
+    sorted. Keys with NaN take the full sort."""
     extract, descending, nulls_first = key
-    keys = extract(rows)
-    sample = [k for k in keys[:max(keep * 64, 4096)] if k is not None]
-    if len(sample) < keep:
-        return _sorted_on(rows, keys, descending, nulls_first)[:keep]
+    sample = [k for k in extract(rows[:max(keep * 64, 4096)]) if k is not None]
+    if len(sample) < keep or (may_nan and _orderable(keys := extract(rows)) is not keys):
+        return _sorted_on(rows, extract(rows), descending, nulls_first)[:keep]
     sample.sort(reverse=descending)
-    bound = sample[keep - 1]
-    within = map(bound.__le__ if descending else bound.__ge__, keys)
-    chosen = list(compress(range(len(rows)), within))
-    return _sorted_on([rows[i] for i in chosen], [keys[i] for i in chosen], descending, nulls_first)[:keep]
+    chosen = within(rows, sample[keep - 1])
+    return _sorted_on(chosen, extract(chosen), descending, nulls_first)[:keep]
 
 
 def _hash_join(left: Opener, right: Opener, lkey, rkey, probe, residual, kind: str, lw: int, rw: int,

@@ -333,4 +333,80 @@ def project_late(node: P.Node, catalog: Catalog) -> P.Node:
     return _everywhere(node, rule)
 
 
-RULES: list[Rule] = [fold_constants, push_down_filters, hash_join_keys, use_unique_indexes, project_late]
+_COMBINE = {"count": "sum", "sum": "sum", "min": "min", "max": "max"}
+
+
+def aggregate_before_join(node: P.Node, catalog: Catalog) -> P.Node:
+    """GROUP BY over an inner hash join whose aggregates (count, sum, min, max) read one side
+    only: aggregate that side per join key first, join the partial rows, and combine the
+    partials (counts and sums add up, minima and maxima stay). Each partial row stands for
+    all its side's rows with that key, and meets every matching row of the other side, so
+    the combined results equal the originals. A fact table joined to a small dimension then
+    joins one row per key instead of one per fact. Skipped when the side's join keys are
+    unique (nothing would shrink)."""
+    def rule(n: P.Node) -> P.Node:
+        if not isinstance(n, P.Aggregate) or n.sets is not None or not n.groups or n.groupings:
+            return n
+        j = n.input
+        if not isinstance(j, P.Join) or j.kind != "inner" or j.lateral or not j.left_keys or j.condition is not None:
+            return n
+        if any(a.distinct or a.order or a.filter is not None or a.name not in _COMBINE for a in n.aggs):
+            return n
+        width = len(j.left.columns)
+        sides = {_side(x, width) for a in n.aggs for x in a.args}
+        if sides - {"left", "right"} or len(sides) > 1 or not all(_movable(x) for a in n.aggs for x in a.args):
+            return n
+        side = sides.pop() if sides else "left"
+        return _aggregate_side(n, j, side, width, catalog) or n
+    return _everywhere(node, rule)
+
+
+def _aggregate_side(n: P.Aggregate, j: P.Join, side: str, width: int, catalog: Catalog) -> P.Node | None:
+    left = side == "left"
+    source = j.left if left else j.right
+    keys = j.left_keys if left else j.right_keys
+    offset = 0 if left else width                    # where the side's columns sit in the joined row
+    if _unique_keys(source, keys, catalog):
+        return None
+    own: list[Expr] = list(keys)                     # partial groups: the join keys, then the side's groups
+    for g in n.groups:
+        where = _side(g, width)
+        if where == side:
+            local = _shift(g, -offset)
+            if local not in own:
+                own.append(local)
+        elif where is None or where == "both" or not _movable(g):
+            return None
+    partial_aggs = tuple(AggCall(a.name, tuple(_shift(x, -offset) for x in a.args), a.type if a.name != "count" else a.type,
+                                 star=a.star) for a in n.aggs)
+    columns = tuple(P.OutputColumn("?group?", e.type) for e in own) + tuple(P.OutputColumn(a.name, a.type) for a in n.aggs)
+    partial = P.Aggregate(source, tuple(own), partial_aggs, columns)
+    part_keys = tuple(Col(i, e.type) for i, e in enumerate(keys))
+    if left:
+        joined = P.Join(partial, j.right, "inner", part_keys, j.right_keys, None, partial.columns + j.right.columns)
+    else:
+        joined = P.Join(j.left, partial, "inner", j.left_keys, part_keys, None, j.left.columns + partial.columns)
+    base = 0 if left else width                      # where the partial rows sit in the new joined row
+    other_shift = len(partial.columns) - len(source.columns) if left else 0
+
+    def regroup(g: Expr) -> Expr:
+        if _side(g, width) == side:
+            return Col(base + own.index(_shift(g, -offset)), g.type)
+        return _shift(g, other_shift)
+
+    groups = tuple(regroup(g) for g in n.groups)
+    first_agg = base + len(own)
+    aggs = tuple(AggCall(_COMBINE[a.name], (Col(first_agg + i, a.type),), a.type) for i, a in enumerate(n.aggs))
+    return P.Aggregate(joined, groups, aggs, n.columns)
+
+
+def _unique_keys(source: P.Node, keys: tuple[Expr, ...], catalog: Catalog) -> bool:
+    """Whether the join keys are columns of a scanned table covering one of its unique indexes."""
+    if not isinstance(source, (P.SeqScan, P.IndexLookup)) or not all(isinstance(k, Col) for k in keys):
+        return False
+    slots = {k.index for k in keys}
+    return any(i.unique and set(i.columns) <= slots for i in catalog.indexes_of(source.table.table_id))
+
+
+RULES: list[Rule] = [fold_constants, push_down_filters, hash_join_keys, use_unique_indexes, aggregate_before_join,
+                     project_late]
