@@ -32,21 +32,45 @@ _COMPARE = {"=": operator.eq, "<>": operator.ne, "<": operator.lt, "<=": operato
 
 def quantified(op: str, value: Any, items: Any, all_: bool) -> bool | None:
     """`value op ANY (items)` (or ALL), with SQL's three-valued logic: ANY is true if some
-    comparison is, ALL false if some comparison is; otherwise NULL if a NULL took part."""
+    comparison is, ALL false if some comparison is; otherwise NULL if a NULL took part.
+    A tuple `value` is a row compared with row items (`(a, b) IN (SELECT x, y ...)`)."""
     if items is None:
         return None
     if not items:
         return all_
     if value is None:
         return None
-    compare = _COMPARE[op]
+    compare = row_compare if type(value) is tuple else _COMPARE[op]
     saw_null = False
     for item in items:
         if item is None:
             saw_null = True
-        elif compare(value, item) != all_:
+            continue
+        result = compare(op, value, item) if compare is row_compare else compare(value, item)
+        if result is None:
+            saw_null = True
+        elif result != all_:
             return not all_
     return None if saw_null else all_
+
+
+def row_compare(op: str, left: tuple, right: tuple) -> bool | None:
+    """Two rows compared as SQL compares row values: = and <> pairwise, the orderings
+    lexicographically; NULL when a NULL decides."""
+    if op in ("=", "<>"):
+        unknown = False
+        for a, b in zip(left, right):
+            if a is None or b is None:
+                unknown = True
+            elif a != b:
+                return op == "<>"
+        return None if unknown else op == "="
+    for a, b in zip(left, right):
+        if a is None or b is None:
+            return None
+        if a != b:
+            return _COMPARE[op](a, b)
+    return op in ("<=", ">=")
 
 
 class CodeGen:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
+from itertools import chain
 from operator import itemgetter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -369,10 +370,12 @@ class _Builder:
         may_nan = first.expr.type.oid in (FLOAT4.oid, FLOAT8.oid, NUMERIC.oid)
 
         def open_sort(ctx: ExecContext, keep: int | None) -> Batches:
-            rows: list = []
+            parts: list = []
             for batch in child(ctx):
-                rows.extend(batch)
+                if batch:
+                    parts.append(batch)
                 yield TICK
+            rows = parts[0] if len(parts) == 1 else list(chain.from_iterable(parts))
             keys = [(make(ctx.params, ctx), desc, nf) for make, desc, nf in key_fns]
             if keep is not None and len(keys) == 1 and keep < len(rows) // 8:
                 rows = _top_n(rows, keys[0], keep, within(ctx.params, ctx), may_nan)
@@ -664,6 +667,7 @@ class _Builder:
         correlated = e.correlated
         negated = e.negated
         op = e.op
+        width = len(e.plan.columns)
 
         def evaluate(ctx: ExecContext) -> Any:
             if kind == "exists":
@@ -678,7 +682,7 @@ class _Builder:
                     raise SqlError("21000", "more than one row returned by a subquery used as an expression")
             if kind == "scalar":
                 return rows[0][0] if rows else None
-            values = [r[0] for r in rows]
+            values = [r[0] for r in rows] if width == 1 else rows
             if kind == "array":
                 return tuple(values)
             if kind == "in":
@@ -701,7 +705,8 @@ class _Builder:
             if kind in ("scalar", "array"):
                 return result
             if kind in ("any", "all"):
-                return quantified(op, arg, result, kind == "all")
+                answer = quantified(op, arg, result, kind == "all")
+                return answer if not negated or answer is None else not answer
             values, has_null = result
             if arg is None:
                 return None if (values or has_null) else negated

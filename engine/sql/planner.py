@@ -1814,6 +1814,8 @@ class Planner:
         correlated = _plan_depth(plan) >= 1
         if kind == "exists":
             return Subquery("exists", plan, BOOL, correlated=correlated)
+        if isinstance(arg, RowValue) and kind in ("in", "any", "all"):
+            return self._row_subquery(kind, plan, arg, op, correlated)
         if len(cols) != 1:
             raise SqlError("42601", "subquery must return only one column" if kind in ("scalar", "array") else "subquery has too many columns")
         if kind == "scalar":
@@ -1829,6 +1831,22 @@ class Planner:
         if op == "<>" and kind == "all":
             return Subquery("in", plan, BOOL, arg=arg, correlated=correlated, negated=True)
         return Subquery(kind, plan, BOOL, arg=arg, correlated=correlated, op=op)
+
+    def _row_subquery(self, kind: str, plan: P.Node, row: RowValue, op: str, correlated: bool) -> Expr:
+        """`(a, b) IN (SELECT x, y ...)` and `(a, b) op ANY/ALL (...)`: the row compared with
+        each row of the subquery."""
+        cols = plan.columns
+        if len(cols) != len(row.args):
+            raise SqlError("42601", "subquery has too many columns" if len(cols) > len(row.args) else "subquery has too few columns")
+        left, right = [], []
+        for i, (a, c) in enumerate(zip(row.args, cols)):
+            probe = self._compare(op, a, Col(i, c.type))
+            left.append(probe.left)
+            right.append(probe.right)
+        if any(r != Col(i, c.type) for i, (r, c) in enumerate(zip(right, cols))):
+            plan = P.Project(plan, tuple(right), tuple(P.OutputColumn(c.name, r.type) for c, r in zip(cols, right)))
+        return Subquery("all" if kind == "all" else "any", plan, BOOL, arg=RowValue(tuple(left), row.names),
+                        correlated=correlated, op=op)
 
     def _bind_comparison(self, op: str, node: exp.Expression, scope: Scope) -> Expr:
         """`a op b`, or `a op ANY/SOME/ALL (subquery or array)`."""

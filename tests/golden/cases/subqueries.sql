@@ -92,3 +92,8 @@ SELECT * FROM s WHERE id = (SELECT id FROM r WHERE r.s_id = 1);
 SELECT sum((SELECT 1)) FROM s;
 SELECT id FROM s WHERE val = (SELECT 20) ORDER BY id;
 SELECT (SELECT 1) + (SELECT 2) * (SELECT 3);
+SELECT id, (id, val) IN (SELECT s_id, 10 FROM r) FROM s ORDER BY id;
+SELECT id, (grp, val) NOT IN (SELECT 'a', 10 UNION ALL SELECT 'b', NULL) FROM s ORDER BY id;
+SELECT id FROM s WHERE (id, grp) = ANY (SELECT s_id, 'a' FROM r) ORDER BY id;
+SELECT id, (id, val) > ALL (SELECT 2, 5 UNION ALL SELECT 1, 100) FROM s ORDER BY id;
+SELECT id FROM s WHERE (id, val) IN (SELECT 1, 2, 3);
