@@ -87,6 +87,7 @@ class Database:
         self.commits = 0
         self._pid_counter = 0
         self.sessions: dict[int, object] = {}
+        self.shared_plans: dict = {}     # query plans sessions share (see Session._cached)
         self.settings: dict[str, str] = {}
         # The superuser that exists before any CREATE ROLE (PostgreSQL's initdb user): not an
         # event; a role of the same name in the catalog (ALTER ROLE on it) takes its place.

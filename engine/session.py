@@ -555,19 +555,38 @@ class Session:
         """Parse and plan one statement (extended protocol Parse)."""
         types = [TYPES_BY_OID.get(o, UNKNOWN) if o else UNKNOWN for o in param_type_oids]
         key = ("x", sql, tuple(param_type_oids))
-        cached = self._plans.get(key)
-        if cached is not None and cached.catalog is self.catalog():
+        cached = self._cached(key, self.catalog())
+        if cached is not None:
             return cached
         statement = parse_statement(sql) if sql.strip() else None
         prepared = self._plan(sql, statement, types)
         self._remember(key, prepared)
         return prepared
 
+    def _cached(self, key, catalog) -> Prepared | None:
+        """A plan for `key` against `catalog`: the session's own, or a copy of one another
+        session made with the same search path and output settings (tools such as psql
+        connect anew for every command and send the same catalog queries each time)."""
+        cached = self._plans.get(key)
+        if cached is not None and cached.catalog is catalog:
+            return cached
+        shared = self.db.shared_plans.get((key, self.search_path(), self.output_settings))
+        if shared is not None and shared.catalog is catalog:
+            mine = dataclasses.replace(shared, param_types=list(shared.param_types))  # execute() may replan it
+            self._plans[key] = mine
+            return mine
+        return None
+
     def _remember(self, key, prepared: Prepared) -> None:
         if prepared.kind in ("query", "write"):
             if len(self._plans) > 2000:
                 self._plans.clear()
             self._plans[key] = prepared
+        if prepared.kind == "query" and prepared.points is None and self._as_of is None:
+            shared = self.db.shared_plans
+            if len(shared) > 2000:
+                shared.clear()
+            shared[(key, self.search_path(), self.output_settings)] = prepared
 
     def _plan(self, text: str, statement, types: list[SqlType], lifted: Lifted | None = None,
               point_lsns: list[tuple[int, int]] | None = None) -> Prepared:
@@ -630,23 +649,22 @@ class Session:
         catalog = self.catalog()
         if lifted is not None and lifted.kinds:
             key = ("s", lifted.template, lifted.kinds)
-            cached = self._plans.get(key)
-            if cached is not None and cached.catalog is catalog:
+            cached = self._cached(key, catalog)
+            if cached is not None:
                 return cached, self._lifted_params(cached, lifted)
-            if cached is None or cached.catalog is not catalog:
-                try:
-                    statement = parse_statement(lifted.template)
-                    if isinstance(statement, Parsed):
-                        types = [_LIFTED_TYPES[k] for k in lifted.kinds]
-                        prepared = self._plan(lifted.template, statement, types, lifted)
-                        if prepared.kind in ("query", "write"):
-                            self._remember(key, prepared)
-                            return prepared, self._lifted_params(prepared, lifted)
-                except (NeedsLiteral, SqlError):
-                    pass
+            try:
+                statement = parse_statement(lifted.template)
+                if isinstance(statement, Parsed):
+                    types = [_LIFTED_TYPES[k] for k in lifted.kinds]
+                    prepared = self._plan(lifted.template, statement, types, lifted)
+                    if prepared.kind in ("query", "write"):
+                        self._remember(key, prepared)
+                        return prepared, self._lifted_params(prepared, lifted)
+            except (NeedsLiteral, SqlError):
+                pass
         key = ("t", text)
-        cached = self._plans.get(key)
-        if cached is not None and cached.catalog is catalog:
+        cached = self._cached(key, catalog)
+        if cached is not None:
             return cached, ()
         statement = parse_statement(text) if text.strip() else None
         prepared = self._plan(text, statement, [])

@@ -63,3 +63,20 @@ def test_catalog_of_a_session_reading_the_past(server):
         assert conn.execute("SELECT 'past_dropped'::regclass::text").fetchone()[0] == "past_dropped"
         conn.execute("RESET rewind.as_of")
         assert conn.execute("SELECT to_regclass('past_dropped')").fetchone()[0] is None
+
+
+def test_sessions_share_plans_only_where_they_would_plan_alike(server):
+    """A plan another session made is reused only with the same catalog, search path and
+    output settings: a new table shows at once, and a session in another time zone prints
+    its own times."""
+    query = "SELECT count(*) FROM pg_class WHERE relname = 'shared_t'"
+    stamp = "SELECT '2024-01-01 00:00:00+00'::timestamptz::text"
+    with psycopg.connect(server.dsn, autocommit=True) as a, psycopg.connect(server.dsn, autocommit=True) as b:
+        assert a.execute(query).fetchone()[0] == 0
+        assert b.execute(query).fetchone()[0] == 0
+        b.execute("CREATE TABLE shared_t (id int)")
+        assert a.execute(query).fetchone()[0] == 1
+        assert a.execute(stamp).fetchone()[0] == "2024-01-01 00:00:00+00"
+        b.execute("SET TimeZone = 'Asia/Tokyo'")
+        assert b.execute(stamp).fetchone()[0] == "2024-01-01 09:00:00+09"
+        assert a.execute(stamp).fetchone()[0] == "2024-01-01 00:00:00+00"
