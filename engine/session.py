@@ -736,10 +736,13 @@ class Session:
         """Plan `prepared` again (the catalog or the points it read changed), in place."""
         replanned = self._plan(prepared.text, prepared.statement, list(prepared.param_types), prepared.lifted,
                                point_lsns)
-        if replanned.columns != prepared.columns and prepared.kind == "query" and \
+        if replanned.columns != prepared.columns and prepared.kind == "query" and prepared.lifted is None and \
                 [c.type for c in replanned.columns or ()] != [c.type for c in prepared.columns or ()]:
+            # a described statement's columns are promised; a simple-protocol one (literals
+            # lifted) describes its columns with each result, so they may change
             raise SqlError("0A000", "cached plan must not change result type")
         prepared.plan, prepared.catalog, prepared.points = replanned.plan, replanned.catalog, replanned.points
+        prepared.columns = replanned.columns
 
     async def _resolve_points(self, prepared: Prepared, ctx: ExecContext) -> None:
         """Evaluate the statement's time-travel points into ctx.points; replan if a point

@@ -269,6 +269,17 @@ class LockRows(Node):
     columns: tuple[OutputColumn, ...]
 
 
+def _system_time(point: ReadPoint, sql) -> str:
+    """A scan's FOR SYSTEM_TIME clause as EXPLAIN shows it (the session's rewind.as_of has no bounds)."""
+    if point.kind == "all":
+        return "ALL"
+    tx = "TRANSACTION " if point.by_lsn else ""
+    if point.kind == "as_of":
+        return f"AS OF {tx}{sql(point.bounds[0])}" if point.bounds else "AS OF rewind.as_of"
+    first, second = ("BETWEEN", "AND") if point.kind == "between" else ("FROM", "TO")
+    return f"{first} {tx}{sql(point.bounds[0])} {second} {tx}{sql(point.bounds[1])}"
+
+
 def inputs(node: Node) -> tuple[Node, ...]:
     if isinstance(node, (Filter, Project, ProjectSet, Aggregate, Window, Sort, Limit, Distinct, LockRows)):
         return (node.input,)
@@ -520,6 +531,8 @@ class _Renderer:
             else:
                 values = ", ".join(self.sql(k[0], own, outer) for k in n.keys)
                 out.append(f"Index Cond: ({columns[0]} = ANY (ARRAY[{values}]))")
+        if isinstance(n, (SeqScan, IndexLookup)) and n.read_point is not None:
+            out.append("System Time: " + _system_time(n.read_point, lambda e: self.sql(e, own, outer)))
         if isinstance(n, (SeqScan, IndexLookup, VirtualScan, FunctionScan)) and n.filter is not None:
             out.append("Filter: " + self.sql(n.filter, own, outer))
         if isinstance(n, Join):

@@ -224,10 +224,12 @@ def _diff_rows(ctx: ExecContext, table_name: str, start: Any, end: Any) -> list[
     timezone = ctx.session.output_settings.timezone
     lsns = [lsn_of(point_from_value(v, timezone), ctx.snapshot_lsn, db.lsn_at_time) for v in (start, end)]
     state = db.state
-    tables = [_table_at(ctx, table_name, lsn) for lsn in lsns]
-    found = next((t for t in tables if t is not None), None)
+    # the table the name means at the later point (else the earlier one), at both points:
+    # renamed or not, it is one table
+    found = next((t for t in (_table_at(ctx, table_name, lsn) for lsn in sorted(lsns, reverse=True)) if t is not None), None)
     if found is None:
         raise SqlError("42P01", f'relation "{table_name}" does not exist at either point')
+    tables = [state.catalog_at(lsn).tables.get(found.table_id) for lsn in lsns]
     data = state.tables.get(found.table_id)
     if data is None:
         return []
