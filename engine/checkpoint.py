@@ -386,6 +386,7 @@ class Checkpointer:
             await asyncio.sleep(1.0)
             try:
                 self.prune_history()
+                self._db.past.rebuilt.expire()
                 if self.due() and not self._lock.locked():
                     await self.take()
             except asyncio.CancelledError:

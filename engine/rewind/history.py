@@ -37,6 +37,7 @@ import asyncio
 import contextlib
 import gc
 import threading
+import time
 from bisect import bisect_right
 from typing import TYPE_CHECKING, Iterable
 
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 
 _OPS = ("insert", "update", "delete")
 MAX_FORWARD = 10_000          # records a cached past state may be replayed forward to serve a read
+IDLE_SECONDS = 300.0          # a rebuilt state unused this long is dropped (its memory returned)
 
 
 class PastReader:
@@ -230,7 +232,8 @@ class PastReader:
 
 class PastStates:
     """States rebuilt from the log for reads older than the live state's history, cached
-    (one of each kind: a state at a point, a table's complete history).
+    (one of each kind: a state at a point, a table's complete history), and dropped after
+    IDLE_SECONDS without use.
 
     `build_*` touch nothing shared (they may run in a worker thread) and `publish_*` puts
     their result in the cache; everything else runs on the event loop thread, which is the
@@ -240,6 +243,13 @@ class PastStates:
         self.db = db
         self._at: DatabaseState | None = None
         self._table: tuple[int, DatabaseState] | None = None
+        self._used = time.monotonic()
+
+    def expire(self) -> None:
+        """Drop the rebuilt states when none was used for IDLE_SECONDS (the checkpointer's
+        background loop calls this every second), so their memory does not stay taken."""
+        if (self._at is not None or self._table is not None) and time.monotonic() - self._used > IDLE_SECONDS:
+            self._at = self._table = None
 
     # -- a state at a point (all tables): the nearest checkpoint + replay
 
@@ -256,6 +266,7 @@ class PastStates:
         """The cached state that covers [low, high], possibly after a short forward replay."""
         state = self._at
         if state is not None and state.history_floor <= low and high - state.lsn <= MAX_FORWARD:
+            self._used = time.monotonic()
             return state
         return None
 
@@ -267,6 +278,7 @@ class PastStates:
 
     def publish_at(self, state: DatabaseState) -> None:
         self._at = state
+        self._used = time.monotonic()
 
     # -- one table's complete history: replayed from the first record
 
@@ -282,6 +294,7 @@ class PastStates:
     def cached_table(self, table_id: int, upto: int) -> DatabaseState | None:
         cached = self._table
         if cached is not None and cached[0] == table_id and upto - cached[1].lsn <= MAX_FORWARD:
+            self._used = time.monotonic()
             return cached[1]
         return None
 
@@ -293,6 +306,7 @@ class PastStates:
 
     def publish_table(self, table_id: int, state: DatabaseState) -> None:
         self._table = (table_id, state)
+        self._used = time.monotonic()
 
     # -- internals
 
