@@ -23,10 +23,10 @@ from sqlglot import exp
 
 from engine.catalog.model import Catalog, ColumnDef, ConstraintDef, IndexDef, TableDef, ViewDef
 from engine.errors import SqlError
-from engine.exec.expr import (And, Call, Case, Cast, Coalesce, Col, Compare, Const, Expr, InList, IsBool, IsNull,
+from engine.exec.expr import (AggCall, And, Call, Case, Cast, Coalesce, Col, Compare, Const, Expr, InList, IsBool, IsNull,
                               Like, Not, Or, Param, Subquery)
 from engine.sql.parser import parse_sql
-from engine.sql.planner import NeedsLiteral, PlanEnv, Planner, RangeEntry, Scope, ScopeColumn
+from engine.sql.planner import NeedsLiteral, PlanEnv, Planner, RangeEntry, Scope, ScopeColumn, output_name
 from engine.types import (BOOL, INT4, NUMERIC, REG_TYPES, TYPES_BY_OID, UNKNOWN, SqlType, format_type,
                           text_formatter)
 
@@ -174,6 +174,10 @@ class Printer:
             return self._case(e)
         if t is Param:
             return f"${e.index + 1}"
+        if t is AggCall and not e.order:
+            args = "*" if e.star else ("DISTINCT " if e.distinct else "") + ", ".join(self.expr(a) for a in e.args)
+            text = f"{e.name}({args})"
+            return text + (f" FILTER (WHERE {self.expr(e.filter)})" if e.filter is not None else "")
         raise SqlError("0A000", f"printing {t.__name__} is not supported")
 
     def const(self, e: Const) -> str:
@@ -234,7 +238,7 @@ def _kind(e: Expr) -> str:
         if e.fn in _OPERATORS:
             return "op"
         return "func"
-    if isinstance(e, (Cast, Coalesce, Case)):
+    if isinstance(e, (Cast, Coalesce, Case, AggCall)):
         return "func"
     if isinstance(e, (Compare, Like)):
         return "op"
@@ -330,9 +334,98 @@ def index_definition(catalog: Catalog, index: IndexDef, column: int = 0) -> str:
 
 
 def view_definition(catalog: Catalog, view: ViewDef, pretty: bool) -> str:
-    """pg_get_viewdef: the view's SELECT (as recorded when it was created)."""
-    text = view.sql.strip().rstrip(";").strip()
-    return " " + text + ";"
+    """pg_get_viewdef: the view's query laid out as PostgreSQL does (one select item per line,
+    FROM, WHERE, GROUP BY, HAVING, ORDER BY on lines of their own, columns qualified with
+    their table); a query beyond that shape (subqueries, set operations, windows, WITH)
+    comes back as it was recorded."""
+    return _memo(catalog, ("view", view.view_id, pretty), lambda: _view_definition(catalog, view, pretty))
+
+
+class _Unprintable(Exception):
+    """A view query outside the shape `view_definition` lays out itself."""
+
+
+def _view_definition(catalog: Catalog, view: ViewDef, pretty: bool) -> str:
+    try:
+        return _select_definition(catalog, view, parse_sql(view.sql), pretty) + ";"
+    except (_Unprintable, SqlError, NeedsLiteral):
+        return " " + view.sql.strip().rstrip(";").strip() + ";"
+
+
+def _select_definition(catalog: Catalog, view: ViewDef, tree: exp.Expression, pretty: bool) -> str:
+    if not isinstance(tree, exp.Select) or tree.args.get("with_") or tree.args.get("with") \
+            or any(isinstance(n, (exp.Subquery, exp.Window, exp.Union, exp.Lateral)) for n in tree.walk()) \
+            or any(isinstance(n, exp.Star) for item in tree.expressions if not isinstance(item, exp.Star)
+                   for n in item.walk() if not isinstance(n.parent, exp.Count)):
+        raise _Unprintable()
+    from_ = tree.args.get("from_") or tree.args.get("from")
+    if from_ is None or not isinstance(from_.this, exp.Table):
+        raise _Unprintable()
+    joins = tree.args.get("joins") or []
+    if any(not isinstance(j.this, exp.Table) or j.args.get("using") or j.args.get("method") for j in joins):
+        raise _Unprintable()
+    planner = _planner(catalog, view.schema)
+    relation = planner.plan_from(from_.this, joins, None)
+    scope = Scope(relation.entries, None, relation.star)
+    qualified = {c.index: f"{_ident(e.alias)}.{_ident(c.name)}" for e in relation.entries for c in e.columns}
+    printer = Printer(lambda col: qualified.get(col.index, "?"), pretty)
+
+    expressions: list[exp.Expression] = []
+    for item in tree.expressions:         # SELECT * as the columns it stood for when the view was made
+        if isinstance(item, exp.Star):
+            expressions.extend(exp.column(c.name, quoted=True) for c in relation.star)
+        else:
+            expressions.append(item)
+    items = []
+    for i, item in enumerate(expressions):
+        node = item.this if isinstance(item, exp.Alias) else item
+        bound = planner.bind(node, scope)
+        name = view.column_names[i] if i < len(view.column_names) else \
+            (item.alias if isinstance(item, exp.Alias) else output_name(item))
+        text = printer.expr(bound)
+        natural = scope.column_info(bound.index).name if isinstance(bound, Col) and scope.column_info(bound.index) else None
+        items.append(text if natural == name else f"{text} AS {_ident(name)}")
+    distinct = "DISTINCT " if tree.args.get("distinct") else ""
+    lines = [" SELECT " + distinct + ",\n    ".join(items)]
+    lines.append("   FROM " + _from_item(catalog, from_.this))
+    for j in joins:
+        side = (j.args.get("side") or "").upper()
+        kind = "CROSS JOIN" if (j.args.get("kind") or "").upper() == "CROSS" else (f"{side} JOIN" if side else "JOIN")
+        on = j.args.get("on")
+        condition = f" ON {printer.expr(planner.bind_condition(on, scope, 'JOIN/ON'))}" if on is not None else ""
+        lines.append(f"     {kind} {_from_item(catalog, j.this)}{condition}")
+    where = tree.args.get("where")
+    if where is not None:
+        lines.append("  WHERE " + printer.expr(planner.bind_condition(where.this, scope, "WHERE")))
+    group = tree.args.get("group")
+    if group is not None:
+        lines.append("  GROUP BY " + ", ".join(printer.expr(planner.bind(g, scope)) for g in group.expressions))
+    having = tree.args.get("having")
+    if having is not None:
+        lines.append(" HAVING " + printer.expr(planner.bind_condition(having.this, scope, "HAVING")))
+    order = tree.args.get("order")
+    if order is not None:
+        keys = []
+        for o in order.expressions:
+            text = printer.expr(planner.bind(o.this, scope))
+            desc = bool(o.args.get("desc"))
+            nulls_first = o.args.get("nulls_first")
+            keys.append(text + (" DESC" if desc else "") +
+                        ("" if nulls_first is None or bool(nulls_first) == desc else
+                         (" NULLS FIRST" if nulls_first else " NULLS LAST")))
+        lines.append("  ORDER BY " + ", ".join(keys))
+    for clause in ("limit", "offset"):
+        node = tree.args.get(clause)
+        if node is not None:
+            value = node.expression if clause == "limit" else node.expression
+            lines.append(f" {clause.upper()} {printer.expr(planner.bind(value, scope))}")
+    return "\n".join(lines)
+
+
+def _from_item(catalog: Catalog, table: exp.Table) -> str:
+    name = _qualified_name(catalog, table.db or "public", table.name)
+    alias = table.alias
+    return name if not alias or alias == table.name else f"{name} {_ident(alias)}"
 
 
 def _ident(name: str) -> str:

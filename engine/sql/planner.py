@@ -1444,8 +1444,10 @@ class Planner:
         if lt.oid != rt.oid:
             floats = (FLOAT4.oid, FLOAT8.oid)
             if lt.oid in NUMERIC_PRECEDENCE and rt.oid in NUMERIC_PRECEDENCE:
-                if (lt.oid in floats) != (rt.oid in floats) or not self.env.fold_constants:
-                    common = F.numeric_result_type(lt, rt)   # deparsing shows the coercion PostgreSQL adds
+                same_family = {lt.oid, rt.oid} <= _INTEGERS or {lt.oid, rt.oid} <= set(floats)
+                if (lt.oid in floats) != (rt.oid in floats) or not (self.env.fold_constants or same_family):
+                    # deparsing shows the coercion PostgreSQL adds (it has cross-type integer and float operators)
+                    common = F.numeric_result_type(lt, rt)
                     left, right = self.coerce(left, common, op), self.coerce(right, common, op)
                 # else: Python compares int and Decimal exactly
             elif lt.oid in _OID_FAMILY and (rt.oid in _OID_FAMILY or rt.oid in _INTEGERS) or \
