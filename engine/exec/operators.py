@@ -139,12 +139,16 @@ class _Builder:
             keys_fn = g.function("r=()", "(" + "".join("(" + "".join(g.expr(k) + ", " for k in key) + "), "
                                                    for key in node.keys) + ")")
             index_id = node.index_id
+            array = node.array
 
             def lookup(ctx: ExecContext) -> list:
                 out: list = []
                 seen: set = set()
                 reader = ctx.reader
-                for key in keys_fn(ctx.params, ctx)():
+                keys = keys_fn(ctx.params, ctx)()
+                if array:                         # key = ANY (array): the array's elements
+                    keys = [(v,) for v in (keys[0][0] or ())]
+                for key in keys:
                     if None in key or key in seen:
                         continue
                     seen.add(key)

@@ -82,7 +82,8 @@ class SeqScan(Node):
 @dataclass(frozen=True, slots=True)
 class IndexLookup(Node):
     """Rows whose unique key equals one of `keys` (each one expression per index column, in
-    the order of the index's `slots`)."""
+    the order of the index's `slots`). With `array`, the single key expression is an array
+    whose elements are the keys (`key = ANY (array)`)."""
     table: TableDef
     alias: str
     index_id: int
@@ -93,6 +94,7 @@ class IndexLookup(Node):
     filter: Expr | None = None
     read_point: ReadPoint | None = None
     with_rowid: bool = False
+    array: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,7 +527,9 @@ class _Renderer:
         sql = lambda e, labels=row: self.sql(e, labels, outer)       # noqa: E731
         if isinstance(n, IndexLookup):
             columns = [self.column_label(n.table, n.alias, s) for s in n.slots]
-            if len(n.keys) == 1:
+            if n.array:
+                out.append(f"Index Cond: ({columns[0]} = ANY ({self.sql(n.keys[0][0], own, outer)}))")
+            elif len(n.keys) == 1:
                 conds = [f"({c} = {self.sql(k, own, outer)})" for c, k in zip(columns, n.keys[0])]
                 out.append("Index Cond: " + (conds[0] if len(conds) == 1 else "(" + " AND ".join(conds) + ")"))
             else:

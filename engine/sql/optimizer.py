@@ -22,7 +22,7 @@ from engine.catalog.model import Catalog
 from engine.exec import plan as P
 from engine.exec.functions import Signature, find_signature
 from engine.exec.expr import (AggCall, And, Call, Cast, Col, Compare, Const, Expr, InList, OuterCol, Param,
-                              SrfCall, Subquery, WindowCall, map_expr, walk)
+                              Quantified, SrfCall, Subquery, WindowCall, map_expr, walk)
 from engine.types import BPCHAR, INT2, INT4, INT8
 
 Rule = Callable[[P.Node, Catalog], P.Node]
@@ -291,6 +291,10 @@ def use_unique_indexes(node: P.Node, catalog: Catalog) -> P.Node:
             elif isinstance(c, InList) and not c.negated and isinstance(c.arg, Col) and \
                     all(_row_independent(i) and _key_compatible(c.arg.type, i.type) for i in c.items):
                 listed.setdefault(c.arg.index, (pos, c.items))
+            elif isinstance(c, Quantified) and c.op == "=" and not c.all and isinstance(c.arg, Col) and \
+                    _row_independent(c.array) and c.array.type.element is not None and \
+                    _key_compatible(c.arg.type, c.array.type.element) and c.arg.index not in listed:
+                listed[c.arg.index] = (pos, c.array)
         best = None
         for index in sorted(catalog.indexes_of(n.table.table_id), key=lambda i: (not i.primary, i.index_id)):
             if not index.unique:
@@ -298,17 +302,18 @@ def use_unique_indexes(node: P.Node, catalog: Catalog) -> P.Node:
             if all(s in equal for s in index.columns):
                 used = {equal[s][0] for s in index.columns}
                 keys = (tuple(equal[s][1] for s in index.columns),)
-                best = (index, keys, used)
+                best = (index, keys, used, False)
                 break
             if best is None and len(index.columns) == 1 and index.columns[0] in listed:
                 pos, items = listed[index.columns[0]]
-                best = (index, tuple((i,) for i in items), {pos})
+                array = isinstance(items, Expr)          # key = ANY (array) rather than key IN (list)
+                best = (index, ((items,),) if array else tuple((i,) for i in items), {pos}, array)
         if best is None:
             return n
-        index, keys, used = best
+        index, keys, used, array = best
         rest = [c for pos, c in enumerate(parts) if pos not in used]
         return P.IndexLookup(n.table, n.alias, index.index_id, index.name, tuple(index.columns), keys,
-                             n.columns, conjunction(rest), n.read_point, n.with_rowid)
+                             n.columns, conjunction(rest), n.read_point, n.with_rowid, array)
     return _everywhere(node, rule)
 
 

@@ -26,8 +26,11 @@ def _run(dsn: str) -> str:
         for text, _ in split_statements(CASES.read_text()):
             sql = text.strip()
             explain = sql.upper().startswith("EXPLAIN")
+            params = None
+            if "$1" in sql:
+                params = ([2, 3],) if "ANY ($1)" in sql else (3,)
             try:
-                cur = conn.execute(sql.replace("$1", "%s") if "$1" in sql else sql, (3,) if "$1" in sql else None)
+                cur = conn.execute(sql.replace("$1", "%s") if params else sql, params)
                 rows = cur.fetchall() if explain else []
             except psycopg.Error as e:
                 if not explain:
