@@ -28,8 +28,9 @@ from engine.exec import functions as F
 from engine.exec.functions import define
 from engine.exec.srf import SetReturning, register as register_srf
 from engine.sql import deparse
-from engine.types import (BOOL, CHAR, INT2, INT2VECTOR, INT4, OIDVECTOR, INT8, NAME, NUMERIC, OID, PG_NODE_TREE, REGCLASS, REGNAMESPACE, REGPROC,
-                          REGPROCEDURE, REGROLE, REGTYPE, TEXT, TIMESTAMPTZ, TYPES_BY_OID, SqlType, array_of)
+from engine.types import (BOOL, CHAR, INT2, INT2VECTOR, INT4, INT8, NAME, NUMERIC, OID, OIDVECTOR, PG_NODE_TREE,
+                          REGCLASS, REGNAMESPACE, REGPROC, REGPROCEDURE, REGROLE, REGTYPE, TEXT, TIMESTAMPTZ,
+                          TYPES_BY_OID, SqlType, array_of)
 
 _PG_START = dt.datetime.now(dt.timezone.utc)
 
@@ -280,19 +281,20 @@ define("pg_has_role", (OID, OID, TEXT), BOOL, "cat_has_privilege({0}, {1}, {2})"
 
 
 def cat_relation_size(ctx, oid: int) -> int | None:
-    """An estimate in bytes (rewinddb keeps no pages): 8 kB pages holding the live rows."""
+    """An estimate in bytes (rewinddb keeps no pages): the 8 kB pages the newest live rows
+    would fill, about 24 + 8 bytes per column for a table row and 16 bytes per index entry;
+    a sequence takes one page, a view none."""
     catalog = ctx.catalog
-    table = catalog.tables.get(oid)
+    if oid in catalog.sequences or oid in catalog.views:
+        return 8192 if oid in catalog.sequences else 0
+    index = catalog.indexes.get(oid)
+    table = catalog.tables.get(index.table_id if index is not None else oid)
     if table is None:
-        index = catalog.indexes.get(oid)
-        if index is None:
-            return None if oid not in catalog.sequences and oid not in catalog.views else \
-                (8192 if oid in catalog.sequences else 0)
-        table = catalog.tables[index.table_id]
-        rows = len(ctx.reader.rows(table, None, ctx))
-        return 8192 * (1 + rows * 16 // 8192)
-    rows = ctx.reader.rows(table, None, ctx)
-    return 8192 * (1 + len(rows) * (24 + 8 * len(table.columns)) // 8192) if rows else 0
+        return None
+    data = ctx.session.db.state.tables.get(table.table_id)
+    rows = len(data.rows) if data is not None else 0
+    width = 16 if index is not None else 24 + 8 * len(table.columns)
+    return 8192 * -(-rows * width // 8192)
 
 
 def cat_total_relation_size(ctx, oid: int) -> int | None:

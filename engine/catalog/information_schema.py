@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.catalog.system import BUILTIN_RELATIONS, TYPE_ROWS, SystemCatalog, attnum_of
+from engine.catalog.system import BUILTIN_RELATIONS, TYPE_ROWS, SystemCatalog
 from engine.catalog.virtual import LAYOUTS, Layout, produces
 from engine.sql import deparse
 from engine.types import (BPCHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, NUMERIC, TEXT, TIME,

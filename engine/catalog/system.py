@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable
 from engine.catalog import builtins as B
 from engine.catalog.model import Catalog, ColumnDef, ConstraintDef, IndexDef, RoleDef, SequenceDef, TableDef, ViewDef
 from engine.errors import SqlError
-from engine.types import (BPCHAR, INT8, BOOL, REGCLASS, REGNAMESPACE, REGPROC, REGPROCEDURE, REGROLE, REGTYPE,
+from engine.types import (BOOL, BPCHAR, INT8, REGCLASS, REGNAMESPACE, REGPROC, REGPROCEDURE, REGROLE, REGTYPE,
                           TYPES_BY_OID, NamedOid, SqlType, format_type, type_from_name)
 
 PG_CATALOG = 11

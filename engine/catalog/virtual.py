@@ -28,7 +28,7 @@ from engine.catalog.system import (BOOTSTRAP_SUPERUSER, BUILTIN_RELATIONS, CLASS
                                    CLASS_PG_NAMESPACE, DEFAULT_OPCLASS, PG_CATALOG, TYPE_ROWS, AM_OIDS,
                                    SystemCatalog, attnum_of, proc_named, system_catalog, type_collation)
 from engine.sql import deparse
-from engine.types import TEXT, TYPES_BY_NAME, TYPES_BY_OID, NamedOid, SqlType, Vector
+from engine.types import TEXT, TYPES_BY_NAME, NamedOid, SqlType, Vector
 
 # -------------------------------------------------------------------- layouts
 

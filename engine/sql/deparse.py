@@ -27,8 +27,7 @@ from engine.exec.expr import (AggCall, And, Call, Case, Cast, Coalesce, Col, Com
                               Like, Not, Or, Param, Subquery)
 from engine.sql.parser import parse_sql
 from engine.sql.planner import NeedsLiteral, PlanEnv, Planner, RangeEntry, Scope, ScopeColumn, output_name
-from engine.types import (BOOL, INT4, NUMERIC, REG_TYPES, TYPES_BY_OID, UNKNOWN, SqlType, format_type,
-                          text_formatter)
+from engine.types import BOOL, INT4, NUMERIC, REG_TYPES, UNKNOWN, SqlType, format_type, text_formatter
 
 _OPERATORS = frozenset(("+", "-", "*", "/", "%", "||", "-u"))
 _SQL_SYNTAX = {"current_timestamp": "CURRENT_TIMESTAMP", "current_date": "CURRENT_DATE",
