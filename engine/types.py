@@ -617,7 +617,8 @@ def parse_date(text: str, session_tz: dt.tzinfo = UTC) -> dt.date:
     if rest[:1] in ("T", "t") and rest[1:2].isdigit():
         rest = rest[1:]
     if rest:
-        time_text, zone_text = _split_zone(rest)
+        # "2020-02-11 +00" (the JDBC driver's setDate): a zone right after the date
+        time_text, zone_text = ("", rest) if rest[:1] in "+-" else _split_zone(rest)
         if time_text:
             _time_part(time_text, text, "date")
         if zone_text:
