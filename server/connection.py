@@ -18,8 +18,9 @@ connection's task, which handles messages strictly in order:
 * COPY: CopyInResponse then CopyData... CopyDone/CopyFail, or CopyOutResponse, CopyData...,
   CopyDone (formats in server/copy.py).
 
-Replies are collected and written with one `transport.write` per message handled (Flush
-and Sync write at once). A long result is streamed in batches; between batches the task
+Replies are collected and written with one `transport.write` when the connection goes back
+to reading; replies to Parse, Bind, Describe, Execute and Close wait for the batch's Sync or
+Flush, as PostgreSQL's do, so an extended-protocol statement costs one write, not five. A long result is streamed in batches; between batches the task
 yields to the event loop every few milliseconds, so one big query never stalls other
 sessions, waits while the client is slow to read (transport flow control), and checks for
 interrupts: a cancel request or the statement_timeout (both 57014) fail the statement at
@@ -60,6 +61,10 @@ COPY_CHUNK = 256 * 1024      # COPY FROM data is parsed this many bytes at a tim
 
 _CANCELED = "canceling statement due to user request"
 _TIMED_OUT = "canceling statement due to statement timeout"
+
+
+# extended-protocol messages whose replies PostgreSQL holds until the next Sync or Flush
+_BATCHED = frozenset({M.Parse, M.Bind, M.Describe, M.Execute, M.Close})
 
 
 class ClientGone(Exception):
@@ -341,12 +346,15 @@ class Connection(asyncio.Protocol):
             self.flush()
 
     async def _serve(self) -> None:
+        in_batch = False        # inside an extended-protocol batch: replies wait for its Sync or Flush
         while True:
-            self.flush()
+            if not in_batch or self.out_size > WRITE_CHUNK:
+                self.flush()
             msg = await self.next_message(self._idle_in_transaction_timeout())
             if msg is None:
                 self.send(B.error_response("FATAL", "25P03", "terminating connection due to idle-in-transaction timeout"))
                 return
+            in_batch = type(msg) in _BATCHED
             self.busy = True
             try:
                 if isinstance(msg, M.Query):

@@ -1,12 +1,13 @@
-"""`pgbench -i` (COPY of scale x 100,000 rows, then a primary key) against rewinddb and a local
-PostgreSQL 15 in the same run.
+"""pgbench against rewinddb and a local PostgreSQL 15 in the same run: `pgbench -i` (COPY of
+scale x 100,000 rows, then a primary key), then the TPC-B-like run in each protocol mode.
 
-    python -m bench.pgbench_load [--scale 10] [--repeat 3]
+    python -m bench.pgbench [--scale 10] [--repeat 3] [--clients 8] [--threads 2] [--time 30]
 
-Reports, per server and run, pgbench's own phase timings (wall clock) and the CPU time the
-server spent (rewinddb: the server process; PostgreSQL: the postmaster and every backend and
-auxiliary process, children reaped or alive). On a shared machine wall time depends on what
-else runs; CPU time much less, so both are printed and the ratio of each is given.
+For the load it reports, per server and run, pgbench's own phase timings (wall clock) and the
+CPU time the server spent (rewinddb: the server process; PostgreSQL: the postmaster and every
+backend and auxiliary process, children reaped or alive). On a shared machine wall time
+depends on what else runs; CPU time much less, so both are printed and the ratio of each is
+given. For the runs it reports transactions per second and failed transactions per mode.
 """
 from __future__ import annotations
 
@@ -55,10 +56,23 @@ def pgbench_init(port: int, scale: int) -> tuple[float, str]:
     return time.perf_counter() - started, out.stderr.strip().splitlines()[-1]
 
 
+def tpcb(port: int, mode: str, clients: int, threads: int, seconds: int) -> tuple[float, int]:
+    """(transactions per second, failed transactions) of one pgbench run."""
+    out = subprocess.run(["pgbench", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-n", "-M", mode,
+                          "-c", str(clients), "-j", str(threads), "-T", str(seconds), "postgres"],
+                         capture_output=True, text=True, check=True).stdout
+    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+    failed = int(re.search(r"number of failed transactions: (\d+)", out).group(1))
+    return tps, failed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--time", type=int, default=30)
     args = parser.parse_args()
     results: dict[str, list[tuple[float, float]]] = {"postgres": [], "rewinddb": []}
     with postgres_server() as pg, rewinddb_server(("--http-port", "0")) as rw:
@@ -72,13 +86,18 @@ def main() -> None:
                 results[name].append((wall, used))
                 phases = re.sub(r"^done in [\d.]+ s ", "", phases)
                 print(f"{name:9} wall {wall:6.2f} s  server cpu {used:6.2f} s  {phases}")
-    pg_wall = statistics.median(w for w, _ in results["postgres"])
-    pg_cpu = statistics.median(c for _, c in results["postgres"])
-    rw_wall = statistics.median(w for w, _ in results["rewinddb"])
-    rw_cpu = statistics.median(c for _, c in results["rewinddb"])
-    print(f"{today()}, {machine()}, pgbench -i -s {args.scale}, median of {args.repeat}: "
-          f"wall {rw_wall:.2f} s vs {pg_wall:.2f} s ({rw_wall / pg_wall:.1f}x), "
-          f"server cpu {rw_cpu:.2f} s vs {pg_cpu:.2f} s ({rw_cpu / pg_cpu:.1f}x)")
+        pg_wall = statistics.median(w for w, _ in results["postgres"])
+        pg_cpu = statistics.median(c for _, c in results["postgres"])
+        rw_wall = statistics.median(w for w, _ in results["rewinddb"])
+        rw_cpu = statistics.median(c for _, c in results["rewinddb"])
+        print(f"{today()}, {machine()}, pgbench -i -s {args.scale}, median of {args.repeat}: "
+              f"wall {rw_wall:.2f} s vs {pg_wall:.2f} s ({rw_wall / pg_wall:.1f}x), "
+              f"server cpu {rw_cpu:.2f} s vs {pg_cpu:.2f} s ({rw_cpu / pg_cpu:.1f}x)")
+        for mode in ("simple", "extended", "prepared"):
+            pg_tps, pg_failed = tpcb(pg.port, mode, args.clients, args.threads, args.time)
+            rw_tps, rw_failed = tpcb(rw.port, mode, args.clients, args.threads, args.time)
+            print(f"-M {mode:8} -c {args.clients} -j {args.threads} -T {args.time}: rewinddb {rw_tps:8.1f} tps "
+                  f"({rw_failed} failed), postgres {pg_tps:8.1f} tps ({pg_failed} failed), ratio {rw_tps / pg_tps:.2f}")
 
 
 if __name__ == "__main__":
