@@ -230,6 +230,8 @@ def _to_storage(t: SqlType) -> Callable[[Any], Any] | None:
 def _from_storage(t: SqlType) -> Callable[[Any], Any] | None:
     oid = t.oid
     if t.element is not None:
+        if t.element.oid == INTERVAL.oid:
+            return _nested_intervals
         inner = _from_storage(t.element) or (lambda x: x)
         return lambda v: _nested_tuple(v, inner)
     if oid == NUMERIC.oid:
@@ -260,6 +262,12 @@ def _nested_list(v: Any, inner: Callable[[Any], Any]) -> Any:
 
 def _nested_tuple(v: Any, inner: Callable[[Any], Any]) -> Any:
     return tuple((_nested_tuple(x, inner) if isinstance(x, list) else (None if x is None else inner(x))) for x in v)
+
+
+def _nested_intervals(v: list) -> tuple:
+    """An interval array: an interval's storage form is itself a list, [months, days, micros]
+    (ints first), where a dimension's list starts with a list or a NULL."""
+    return tuple(None if x is None else (Interval(*x) if isinstance(x[0], int) else _nested_intervals(x)) for x in v)
 
 
 class RowCodec:

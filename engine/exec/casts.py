@@ -168,8 +168,13 @@ def _base_cast(src: SqlType, dst: SqlType, settings: OutputSettings) -> Callable
         return _identity
     if src.element is not None and dst.element is not None:
         inner = cast_function(src.element, dst.element, settings)
-        return lambda v: tuple(None if x is None else inner(x) for x in v)
+        return lambda v: _cast_elements(v, inner)
     raise SqlError("42846", f"cannot cast type {format_type(src)} to {format_type(dst)}")
+
+
+def _cast_elements(v: tuple, inner: Callable[[Any], Any]) -> tuple:
+    """An array's elements cast one by one, through every dimension (a nested tuple)."""
+    return tuple(None if x is None else (_cast_elements(x, inner) if type(x) is tuple else inner(x)) for x in v)
 
 
 def _identity(v: Any) -> Any:

@@ -119,6 +119,28 @@ def test_psycopg_text_and_binary_with_arrays(server):
             assert list(row[len(ROW):]) == arrays, binary
 
 
+def test_psycopg_arrays_of_every_type_both_formats(server):
+    columns = {"ints2": ("int2[]", [1, None, -3]), "ints8": ("int8[]", [2**40]), "reals": ("float4[]", [1.5]),
+               "doubles": ("float8[]", [0.25, None]), "flags": ("bool[]", [True, False]),
+               "raws": ("bytea[]", [b"\x00\x01", None]), "names": ("varchar[]", ["a b", ""]),
+               "days": ("date[]", [dt.date(1999, 1, 1)]), "times": ("time[]", [dt.time(12, 30)]),
+               "stamps": ("timestamp[]", [dt.datetime(2000, 1, 1, 0, 0, 1)]),
+               "zoned": ("timestamptz[]", [dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)]),
+               "spans": ("interval[]", [dt.timedelta(days=2, seconds=1), None]),
+               "ids": ("uuid[]", [uuid.UUID(int=7)]), "docs": ("jsonb[]", [Jsonb({"x": [1]})]),
+               "matrix": ("int4[]", [[1, 2], [3, 4]])}
+    with psycopg.connect(server.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE arrays (" + ", ".join(f"{name} {sql_type}" for name, (sql_type, _) in columns.items())
+                     + ")")
+        values = [value for _, value in columns.values()]
+        expected = [[{"x": [1]}] if name == "docs" else value for name, (_, value) in columns.items()]
+        for binary in (False, True):
+            conn.execute("DELETE FROM arrays")
+            with conn.cursor(binary=binary) as cur:
+                cur.execute("INSERT INTO arrays VALUES (" + ", ".join(["%s"] * len(values)) + ")", values)
+                assert list(cur.execute("SELECT * FROM arrays").fetchone()) == expected, binary
+
+
 def test_psycopg_copy_both_ways_and_server_side_cursor(server):
     with psycopg.connect(server.dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE logbook (id int PRIMARY KEY, msg text, tags text[], seen date)")

@@ -179,3 +179,14 @@ def test_clients_off_loopback_need_a_password_by_default(tmp_path):
         assert out.returncode == 0, out.stderr
     finally:
         server.kill()
+
+
+def test_bytes_sent_in_clear_after_an_ssl_request_are_refused(tls_server):
+    """CVE-2021-23214: what follows SSLRequest in the same packet was not encrypted."""
+    import struct
+    with socket.create_connection(("127.0.0.1", tls_server.port), timeout=10) as sock:
+        startup = struct.pack("!ii", 8, 80877103)
+        body = struct.pack("!i", 196608) + b"user\0postgres\0\0"
+        sock.sendall(startup + struct.pack("!i", len(body) + 4) + body)
+        reply = sock.recv(1024)
+    assert reply[:1] == b"E" and b"received unencrypted data after SSL request" in reply
