@@ -54,21 +54,29 @@ async def run(session: Any, explain: Explain, inner: Any, params: tuple, plannin
     elapsed = time.perf_counter() - started
     if inner.kind == "write" or not stats:
         stats[id(tree)] = NodeStats(rows=rows, loops=1, first=elapsed, total=elapsed)
-    lines = _render(tree, explain.verbose, lambda n: _actual(stats.get(id(n)), explain.timing))
+    lines = _render(tree, explain.verbose, lambda n: _actual(stats.get(id(n)), explain.timing),
+                    lambda n: _removed(n, stats.get(id(n))))
     if explain.summary is not False:
         lines.append(f"Planning Time: {planning * 1000:.3f} ms")
         lines.append(f"Execution Time: {elapsed * 1000:.3f} ms")
     return lines
 
 
-def _render(tree: Any, verbose: bool, annotate=None) -> list[str]:
+def _render(tree: Any, verbose: bool, annotate=None, details=None) -> list[str]:
     if isinstance(tree, P.Node):
-        return P.render(tree, annotate, verbose)
+        return P.render(tree, annotate, verbose, details)
     name = f"{_WRITE_NAMES[type(tree)]} on {tree.table.name}"
     lines = [name + (annotate(tree) if annotate else "")]
-    for line in P.render(tree.source, annotate, verbose):
+    for line in P.render(tree.source, annotate, verbose, details):
         lines.append("  ->  " + line if not line.startswith(" ") else "      " + line)
     return lines
+
+
+def _removed(node: Any, stats: NodeStats | None) -> list[str]:
+    """"Rows Removed by Filter" under a filtering scan, per loop as PostgreSQL counts it."""
+    if stats is None or not stats.loops or getattr(node, "filter", None) is None or not stats.read:
+        return []
+    return [f"Rows Removed by Filter: {round((stats.read - stats.rows) / stats.loops)}"]
 
 
 def _actual(stats: NodeStats | None, timing: bool) -> str:

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
-from itertools import chain
+from itertools import chain, islice
 from operator import itemgetter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from engine.errors import SqlError
@@ -60,7 +60,7 @@ class NodeStats:
     loops: int = 0
     first: float | None = None       # seconds until its first row (summed over loops)
     total: float = 0.0               # seconds spent in it, its inputs included
-    extra: dict = field(default_factory=dict)
+    read: int = 0                    # rows a filtering scan read (EXPLAIN's "Rows Removed by Filter")
 
 
 def compile_plan(node: P.Node, settings: OutputSettings, stats: dict[int, NodeStats] | None = None) -> CompiledPlan:
@@ -163,6 +163,8 @@ class _Builder:
     def _scan(self, node: P.SeqScan | P.IndexLookup | P.VirtualScan, project: tuple[Expr, ...] | None = None) -> Opener:
         fetch = self._fetch(node)
         transform = self._batch_transform(node.filter, project)
+        if self.stats is not None and node.filter is not None:
+            fetch = _counting(fetch, self.stats.setdefault(id(node), NodeStats()))
 
         def open_scan(ctx: ExecContext) -> Batches:
             rows = fetch(ctx)
@@ -190,10 +192,11 @@ class _Builder:
             sources = []
             for produce, is_strict, args in zip(producers, strict, args_fn(ctx.params, ctx)()):
                 sources.append(() if is_strict and None in args else produce(ctx, *args))
-            rows = zip_rows(sources, widths)
-            out = [r + (i,) for i, r in enumerate(rows, 1)] if ordinality else list(rows)
+            rows = iter(zip_rows(sources, widths))
+            if ordinality:
+                rows = (r + (i,) for i, r in enumerate(rows, 1))
             step = transform(ctx.params, ctx) if transform is not None else None
-            for chunk in _chunks(out):
+            while chunk := list(islice(rows, BATCH)):     # lazily: generate_series(1, 10^9) streams
                 yield step(chunk) if step is not None else chunk
         return open_function
 
@@ -438,10 +441,10 @@ class _Builder:
     def _Aggregate(self, node: P.Aggregate) -> Opener:
         source = node.input
         scan_filter = None
-        if isinstance(source, (P.SeqScan, P.IndexLookup, P.VirtualScan)) and source.filter is not None:
+        if isinstance(source, (P.SeqScan, P.IndexLookup, P.VirtualScan)) and source.filter is not None \
+                and self.stats is None:          # EXPLAIN ANALYZE keeps the scan apart, to count its rows
             scan_filter = source.filter
-            stats = self._note_fused(source)
-            child = _scan_without_filter(self, source, stats)
+            child = _scan_without_filter(self, source)
         else:
             child = self.build(source)
         g = self.gen()
@@ -748,17 +751,21 @@ def _instrumented(opener: Opener, stats: NodeStats) -> Opener:
     return open_instrumented
 
 
-def _scan_without_filter(builder: _Builder, scan: P.SeqScan | P.IndexLookup | P.VirtualScan,
-                         stats: NodeStats | None) -> Opener:
+def _scan_without_filter(builder: _Builder, scan: P.SeqScan | P.IndexLookup | P.VirtualScan) -> Opener:
     fetch = builder._fetch(scan)
 
     def open_rows(ctx: ExecContext) -> Batches:
-        rows = fetch(ctx)
-        if stats is not None:
-            stats.loops += 1
-            stats.extra["rows read"] = stats.extra.get("rows read", 0) + len(rows)
-        yield from _chunks(rows)
+        yield from _chunks(fetch(ctx))
     return open_rows
+
+
+def _counting(fetch: Callable[[ExecContext], list], stats: NodeStats) -> Callable[[ExecContext], list]:
+    """fetch, counting the rows it returns into stats.read (EXPLAIN ANALYZE)."""
+    def counted(ctx: ExecContext) -> list:
+        rows = fetch(ctx)
+        stats.read += len(rows)
+        return rows
+    return counted
 
 
 def _pipe(child: Opener, transform) -> Opener:
