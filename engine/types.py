@@ -170,6 +170,9 @@ def record_fields(t: SqlType) -> tuple[tuple[str, SqlType], ...] | None:
 
 
 def array_of(element: SqlType) -> SqlType:
+    """The array type of `element` (an array of arrays is the same array type: int[][] is int[])."""
+    if element.element is not None:
+        return element.base
     base = element.base
     return ARRAY_TYPES_BY_ELEMENT[base.oid]
 
@@ -806,11 +809,11 @@ def _parse_bytea(text: str) -> bytes:
     if text.startswith("\\x"):
         digits = "".join(text[2:].split())
         if len(digits) % 2:
-            raise SqlError("22P02", "invalid hexadecimal data: odd number of digits")
-        try:
-            return bytes.fromhex(digits)
-        except ValueError:
-            raise SqlError("22P02", "invalid hexadecimal digit") from None
+            raise SqlError("22023", "invalid hexadecimal data: odd number of digits")
+        bad = next((c for c in digits if c not in "0123456789abcdefABCDEF"), None)
+        if bad is not None:
+            raise SqlError("22023", f'invalid hexadecimal digit: "{bad}"')
+        return bytes.fromhex(digits)
     return parse_bytea_escape(text)
 
 
@@ -999,7 +1002,24 @@ def parse_array_text(text: str, element_parser: Callable[[str], Any], element: S
     value = parse_level()
     if s[pos:].strip():
         raise SqlError("22P02", f'malformed array literal: "{text}"', detail="Junk after closing right brace.")
+    if not _rectangular(value):
+        raise SqlError("22P02", f'malformed array literal: "{text}"',
+                       detail="Multidimensional arrays must have sub-arrays with matching dimensions.")
     return value
+
+
+def _rectangular(value: tuple) -> bool:
+    """Whether every sub-array of each dimension has the same length (and nesting)."""
+    subs = [x for x in value if isinstance(x, tuple)]
+    if not subs:
+        return True
+    if len(subs) != len(value) or len({len(x) for x in subs}) != 1:
+        return False
+    return all(_rectangular(x) for x in subs) and len({_depth(x) for x in subs}) == 1
+
+
+def _depth(value: Any) -> int:
+    return 1 + _depth(value[0]) if isinstance(value, tuple) and value else (1 if isinstance(value, tuple) else 0)
 
 
 # ---------------------------------------------------------------- text output

@@ -20,6 +20,7 @@ from engine.types import (INT2VECTOR, OIDVECTOR, BOOL, BPCHAR, CHAR, DATE, FLOAT
                           text_parser)
 from engine.exec.functions import to_float4
 
+_JSONB_SCALAR_TARGETS = frozenset({BOOL.oid, INT2.oid, INT4.oid, INT8.oid, NUMERIC.oid, FLOAT4.oid, FLOAT8.oid})
 _DATETIMES = {DATE.oid, TIMESTAMP.oid, TIMESTAMPTZ.oid, TIME.oid}
 _OID_LIKE = {OID.oid} | REG_TYPES
 
@@ -57,6 +58,8 @@ def castable(src: SqlType, dst: SqlType, assignment_or_explicit: bool) -> bool:
         return True
     if {s, d} <= {JSON.oid, JSONB.oid}:
         return True
+    if s == JSONB.oid and d in _JSONB_SCALAR_TARGETS:
+        return True
     if s == INTERVAL.oid and d == TIME.oid:
         return True
     return False
@@ -89,6 +92,13 @@ def _base_cast(src: SqlType, dst: SqlType, settings: OutputSettings) -> Callable
         return text_formatter(src, settings)
     if s in REG_TYPES and (d in INT_RANGES or d in _OID_LIKE):
         return int                # a reg* value's name is for its own type only
+    if s == JSONB.oid and d in _JSONB_SCALAR_TARGETS:
+        from engine.exec.json_functions import jsonb_scalar_cast
+        extract = jsonb_scalar_cast(format_type(dst.base))
+        if d == BOOL.oid:
+            return extract
+        convert = _base_cast(NUMERIC, dst, settings) if d != NUMERIC.oid else _identity
+        return lambda v: convert(Decimal(extract(v)))
     if d in INT_RANGES:
         lo, hi = INT_RANGES[d]
         label = format_type(dst.base)

@@ -22,12 +22,14 @@ from engine.exec import functions as F
 from engine.exec.expr import (AggCall, And, ArrayExpr, Call, Case, Cast, Coalesce, Col, Compare, Const, Expr,
                               InList, IsBool, IsNull, Like, Not, Or, OuterCol, Param, Quantified, RowValue,
                               Subquery, WindowCall)
-from engine.exec.text_functions import like_regex
-from engine.types import BPCHAR, FLOAT4, FLOAT8, NUMERIC, OutputSettings, SqlType
+from engine.exec.array_functions import flatten
+from engine.exec.text_functions import like, like_regex
+from engine.types import BPCHAR, FLOAT4, FLOAT8, JSONB, NUMERIC, OutputSettings, SqlType
 
 _PY_OPS = {"=": "==", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _COMPARE = {"=": operator.eq, "<>": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
-            ">=": operator.ge}
+            ">=": operator.ge, "~~": like, "~~*": lambda v, p: like(v, p, True),
+            "!~~": lambda v, p: not like(v, p), "!~~*": lambda v, p: not like(v, p, True)}
 
 
 def quantified(op: str, value: Any, items: Any, all_: bool) -> bool | None:
@@ -42,7 +44,7 @@ def quantified(op: str, value: Any, items: Any, all_: bool) -> bool | None:
         return None
     compare = row_compare if type(value) is tuple else _COMPARE[op]
     saw_null = False
-    for item in items:
+    for item in flatten(items):
         if item is None:
             saw_null = True
             continue
@@ -302,7 +304,7 @@ _NAN_OPS = {"=": "nan_eq", "<>": "nan_ne", "<": "nan_lt", "<=": "nan_le", ">": "
 
 def _plain(e: Expr) -> bool:
     """Whether Python's own comparison operators compare values of e's type as SQL does."""
-    return e.type.oid not in _NAN_ORDERED and e.type.oid != BPCHAR.oid
+    return e.type.oid not in _NAN_ORDERED and e.type.oid not in (BPCHAR.oid, JSONB.oid)
 
 
 def _comparison(e: Compare, a: str, b: str) -> str:
@@ -312,4 +314,6 @@ def _comparison(e: Compare, a: str, b: str) -> str:
         return f"{a}.rstrip(' ') {_PY_OPS[e.op]} {b}.rstrip(' ')"
     if e.left.type.oid in _NAN_ORDERED or e.right.type.oid in _NAN_ORDERED:
         return f"{_NAN_OPS[e.op]}({a}, {b})"
+    if e.left.type.oid == JSONB.oid:
+        return f"jsonb_cmp({a}, {b}) {_PY_OPS[e.op]} 0"
     return f"{a} {_PY_OPS[e.op]} {b}"

@@ -278,6 +278,43 @@ def _equal_scalar(a: Any, b: Any) -> bool:
     return a == b and type(a) is not str or (isinstance(a, str) and isinstance(b, str) and a == b)
 
 
+_KIND_ORDER = {"null": 0, "string": 1, "number": 2, "boolean": 3, "array": 4, "object": 5}
+
+
+def _compare_values(x: Any, y: Any) -> int:
+    kx, ky = _typeof(x), _typeof(y)
+    if kx != ky:
+        return -1 if _KIND_ORDER[kx] < _KIND_ORDER[ky] else 1
+    if kx == "object":
+        if len(x) != len(y):
+            return -1 if len(x) < len(y) else 1
+        for (k1, v1), (k2, v2) in zip(_ordered_items(x), _ordered_items(y)):
+            if k1 != k2:
+                return -1 if (len(k1.encode()), k1.encode()) < (len(k2.encode()), k2.encode()) else 1
+            c = _compare_values(v1, v2)
+            if c:
+                return c
+        return 0
+    if kx == "array":
+        if len(x) != len(y):
+            return -1 if len(x) < len(y) else 1
+        for v1, v2 in zip(x, y):
+            c = _compare_values(v1, v2)
+            if c:
+                return c
+        return 0
+    if kx == "null":
+        return 0
+    return 0 if x == y else (-1 if x < y else 1)
+
+
+@runtime
+def jsonb_cmp(a: str, b: str) -> int:
+    """jsonb ordering: object > array > boolean > number > string > null; containers by
+    size, then member by member; numbers numerically."""
+    return 0 if a == b else _compare_values(load(a), load(b))
+
+
 @runtime
 def jsonb_contains(a: str, b: str) -> bool:
     return _contains(load(a), load(b))
@@ -658,8 +695,7 @@ def _build_object(args: list[Expr], settings: OutputSettings, binary: bool) -> C
         for i in range(0, len(v), 2):
             k = v[i]
             if k is None:
-                raise SqlError("22004", "null value not allowed for object key" if binary else
-                               "argument 1: key must not be null")
+                raise SqlError("22023", f"argument {i + 1}: key must not be null")
             key = keys[i // 2](k)
             value = "null" if v[i + 1] is None else values[i // 2](v[i + 1])
             parts.append((key, value))

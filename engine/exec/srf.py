@@ -26,6 +26,7 @@ class SetReturning:
     arguments: Callable[[list[SqlType]], list[SqlType]]          # argument types -> coercion targets
     columns: Callable[[list[SqlType]], list[tuple[str, SqlType]]]  # coerced argument types -> columns
     rows: Callable[..., Iterable[tuple]]                         # (ctx, *args) -> rows
+    composite: bool = False       # returns named (OUT) columns: a table alias does not rename its only column
 
 
 SET_RETURNING: dict[str, SetReturning] = {}
@@ -46,7 +47,7 @@ def fixed(name: str, choices: tuple[tuple[SqlType, ...], ...], columns: list[tup
             if len(choice) == len(types) and all(implicitly_castable(t, c) for t, c in zip(types, choice)):
                 return list(choice)
         raise _no_such(name, types)
-    return SetReturning(arguments, lambda types: columns, rows)
+    return SetReturning(arguments, lambda types: columns, rows, composite=True)
 
 
 def _no_such(name: str, types: list[SqlType]) -> SqlError:

@@ -986,7 +986,8 @@ class Planner:
         columns = []
         for c in calls:
             columns.extend(srf_columns(c))
-        if len(columns) == 1 and len(calls) == 1 and alias_node is not None and alias_node.name:
+        if len(columns) == 1 and len(calls) == 1 and alias_node is not None and alias_node.name \
+                and not SET_RETURNING[calls[0].name].composite:
             columns = [(alias_node.name, columns[0][1])]
         if ordinality:
             columns.append((ordinality_name, INT8))
@@ -1589,6 +1590,9 @@ class Planner:
         return InList(arg, tuple(items))
 
     def _bind_Like(self, node, scope, case_insensitive=False):
+        target = node.expression
+        if isinstance(target, (exp.Any, exp.All)):
+            return self._like_quantified(node, target, case_insensitive, scope)
         arg = self.bind(node.this, scope)
         pattern = self.bind(node.expression, scope)
         escape = node.args.get("escape")
@@ -1600,6 +1604,16 @@ class Planner:
             raise SqlError("42883", f"operator does not exist: {format_type(arg.type)} {op} {format_type(pattern.type)}",
                            hint="No operator matches the given name and argument types. You might need to add explicit type casts.")
         return Like(arg, pattern, case_insensitive, bool(node.args.get("negate")), escape=escape_expr)
+
+    def _like_quantified(self, node, target, case_insensitive: bool, scope: Scope) -> Expr:
+        """x [NOT] LIKE ANY/ALL (array)."""
+        array_node = target.this.this if isinstance(target.this, exp.Paren) else target.this
+        if isinstance(array_node, (exp.Select, exp.Subquery, exp.Union)):
+            raise feature_not_supported("LIKE ANY/ALL (subquery)")
+        arg = self.coerce(self.bind(node.this, scope), TEXT, "LIKE")
+        array = self.coerce(self.bind(array_node, scope), array_of(TEXT), "LIKE")
+        op = ("!" if node.args.get("negate") else "") + ("~~*" if case_insensitive else "~~")
+        return Quantified(op, arg, array, isinstance(target, exp.All))
 
     def _bind_ILike(self, node, scope):
         return self._bind_Like(node, scope, case_insensitive=True)
@@ -1678,6 +1692,14 @@ class Planner:
         if name.lower().removeprefix("pg_catalog.") not in ("c", "posix", "default", "c.utf-8", "c.utf8", "ucs_basic"):
             raise SqlError("42704", f'collation "{name}" for encoding "UTF8" does not exist')
         return self.bind(node.this, scope)
+
+    def _bind_Lambda(self, node, scope):
+        """sqlglot reads `col -> 'key'` inside a function's arguments as a lambda: it is ->."""
+        params = node.expressions
+        if len(params) != 1 or not isinstance(params[0], (exp.Identifier, exp.Column)):
+            raise feature_not_supported("lambda expressions")
+        left = self.bind(exp.column(params[0].name, quoted=params[0].args.get("quoted")), scope)
+        return self._call("->", [left, self._json_key(node.this, scope)], operator=True)
 
     def _bind_Tuple(self, node, scope):
         args = tuple(self.bind(a, scope) for a in node.expressions)
@@ -1957,6 +1979,9 @@ class Planner:
         return values  # type: ignore[return-value]
 
     def _bind_Anonymous(self, node, scope):
+        if node.name.lower() == "row":
+            args = tuple(self.bind(a, scope) for a in node.expressions)
+            return RowValue(args, tuple(f"f{i + 1}" for i in range(len(args))))
         return self._bind_function(node, scope)
 
     def _bind_srf(self, name: str, raw_args: list[exp.Expression], scope: Scope) -> SrfCall:
@@ -2235,9 +2260,10 @@ def _figure_colname(node: exp.Expression) -> tuple[str, int]:
         if strength > 1:
             return name, strength
         try:
-            return datatype_to_sql(node.args["to"]).name, 1
+            target = datatype_to_sql(node.args["to"])
         except (SqlError, NeedsLiteral):
             return "?column?", 0
+        return (target.element or target).name, 1
     if isinstance(node, exp.Collate):
         return _figure_colname(node.this)
     if isinstance(node, (exp.Case, exp.If)):
