@@ -259,6 +259,12 @@ class Database:
         txn.advance_sequence(seq.seq_id, value)
         return value
 
+    def set_sequence_value(self, seq, value: int, is_called: bool, txn) -> None:
+        """setval / ALTER SEQUENCE RESTART / TRUNCATE RESTART IDENTITY: put the sequence at
+        `value` at once (not transactional either); the transaction records it."""
+        self._sequence_positions[seq.seq_id] = (value, is_called)
+        txn.events.append(ev.SequenceAdvanced(seq.seq_id, value, is_called, reset=True))
+
     def sequence_position(self, seq) -> tuple[int, bool]:
         """(last value, whether nextval has handed it out) of a sequence, as pg_sequences shows it."""
         return self._sequence_positions.get(seq.seq_id) or self.state.sequences.get(seq.seq_id, (seq.start, False))

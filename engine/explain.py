@@ -44,7 +44,7 @@ async def run(session: Any, explain: Explain, inner: Any, params: tuple, plannin
     if inner.kind == "query" and not isinstance(inner.plan, CompiledLockingQuery):
         instrumented = dataclasses.replace(inner, plan=compile_plan(tree, session.output_settings, stats))
     elif inner.kind == "write":
-        compiled = CompiledWrite(tree, session.output_settings, session.check_compiler(inner.catalog), stats)
+        compiled = CompiledWrite(tree, session.output_settings, session.row_compiler(inner.catalog), stats)
         instrumented = dataclasses.replace(inner, plan=compiled)
     started = time.perf_counter()
     cursor = await session.execute(instrumented, params)

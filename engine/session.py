@@ -38,21 +38,21 @@ from engine.errors import SqlError, feature_not_supported, in_failed_transaction
 from engine.portal import Portal
 from engine import explain
 from engine.exec import plan as P
-from engine.exec.casts import cast_function
+from engine.exec.casts import cast_function, typmod_enforcer
 from engine.exec.context import ExecContext
-from engine.exec.dml import CompiledWrite
+from engine.exec.dml import CompiledWrite, RowCompiler
 from engine.exec.locking import CompiledLockingQuery
-from engine.exec.operators import CompiledPlan, compile_plan, run_to_list
+from engine.exec.operators import CompiledPlan, _Builder, compile_plan, run_to_list
 from engine.sql import ddl
-from engine.sql.parser import (Explain, Lifted, Parsed, Utility, lift_literals, parse_statement, parse_type_name,
-                               quote_ident)
+from engine.sql.parser import (Explain, Lifted, Parsed, Utility, lift_literals, parse_sql, parse_statement,
+                               parse_type_name, quote_ident)
 from engine.exec.expr import Const
 from engine.rewind import points
 from engine.rewind import system as rewind_system
 from engine.rewind.feed import check_notification
 from engine.rewind.points import Point, PointPlan
 from engine.sql.optimizer import optimize
-from engine.sql.planner import NeedsLiteral, PlanEnv, Planner, Scope, WritePlanner
+from engine.sql.planner import NeedsLiteral, PlanEnv, Planner, RangeEntry, Scope, ScopeColumn, WritePlanner
 from engine.txn.transaction import READ_COMMITTED, Transaction
 from engine.types import (INT4, INT8, NUMERIC, TEXT, UNKNOWN, OutputSettings, SqlType, TYPES_BY_OID,
                           format_type, parse_text, timezone_named)
@@ -195,6 +195,8 @@ class Session:
         self.prepared: dict[str, Prepared] = {}      # named prepared statements (protocol and SQL)
         self.portals: dict[str, Portal] = {}         # protocol portals and SQL cursors, one namespace
         self._xact_advisory: list = []               # advisory locks taken until the transaction ends
+        self._currvals: dict[int, int] = {}          # sequence id -> the value nextval last gave this session
+        self._lastval: int | None = None             # the sequence nextval last advanced
         db.sessions[self.backend_pid] = self
 
     def close(self) -> None:
@@ -412,6 +414,8 @@ class Session:
         if canonical.lower() in _OUTPUT_SETTINGS:
             self._output = None
             self._plans.clear()
+        elif canonical == "search_path" and old != value:
+            self._plans.clear()              # names may now mean other relations
         if canonical in SETTINGS and SETTINGS[canonical][1] and old != value:
             self.changed_parameters.append((canonical, value))
 
@@ -500,9 +504,10 @@ class Session:
 
     # ---------------------------------------------------------------- preparing
 
-    def _plan_env(self, catalog, param_types: list[SqlType], point_lsns: list[tuple[int, int]] | None = None) -> PlanEnv:
+    def _plan_env(self, catalog, param_types: list[SqlType], point_lsns: list[tuple[int, int]] | None = None,
+                  lifted: Lifted | None = None) -> PlanEnv:
         path = self.search_path()
-        return PlanEnv(catalog, path, param_types, self.output_settings,
+        return PlanEnv(catalog, path, param_types, self.output_settings, lifted=lifted.values if lifted else (),
                        virtual_table=lambda schema, name: (rewind_system.virtual_table(self.db, schema, name)
                                                         or virtual_table(catalog, schema, name, path)),
                        catalog_at=lambda point, schema, name: self._point_catalog(point, schema, name, point_lsns),
@@ -604,7 +609,7 @@ class Session:
         tree = statement.tree
         catalog = self.catalog()
         if statement.kind == "query":
-            env = self._plan_env(catalog, types, point_lsns)
+            env = self._plan_env(catalog, types, point_lsns, lifted)
             planner = Planner(env)
             node = optimize(planner.plan_query(tree), catalog)
             _finish_param_types(types)
@@ -613,35 +618,31 @@ class Session:
             return Prepared(text, statement, types, "query", node.columns, compiled, catalog, lifted,
                             self._point_plan(planner))
         if statement.kind in ("insert", "update", "delete"):
-            env = self._plan_env(catalog, types, point_lsns)
+            env = self._plan_env(catalog, types, point_lsns, lifted)
             planner = WritePlanner(env)
             plan = getattr(planner, "plan_" + statement.kind)(tree)
             plan = dataclasses.replace(plan, source=optimize(plan.source, catalog))
             _finish_param_types(types)
-            compiled = CompiledWrite(plan, self.output_settings, self.check_compiler(catalog))
+            compiled = CompiledWrite(plan, self.output_settings, self.row_compiler(catalog))
             return Prepared(text, statement, types, "write", plan.columns or None, compiled, catalog, lifted,
                             self._point_plan(planner))
         return Prepared(text, statement, types, "ddl")
 
-    def check_compiler(self, catalog):
-        def compile_checks(table) -> list:
-            out = []
-            for c in table.constraints:
-                if c.kind != "c":
-                    continue
-                from engine.sql.parser import parse_sql
-                from engine.sql.planner import RangeEntry, ScopeColumn
-                from engine.exec.compiler import CodeGen
-                env = self._plan_env(catalog, [])
-                planner = Planner(env)
-                scope = Scope([RangeEntry(table.name, [ScopeColumn(col.name, col.slot, col.type) for col in table.columns])])
-                e = planner.bind_condition(parse_sql("SELECT " + c.check).expressions[0], scope, "CHECK")
-                g = CodeGen()
-                settings = self.output_settings
-                g.cast_factory = lambda s, d: cast_function(s, d, settings)
-                out.append((c.name, g.function("r", g.expr(e))(None, None)))
-            return out
-        return compile_checks
+    def row_compiler(self, catalog) -> RowCompiler:
+        """Compiles the CHECK and DEFAULT texts of the catalog's tables for writes."""
+        settings = self.output_settings
+
+        def compile_text(table, text: str, target: SqlType | None):
+            planner = WritePlanner(self._plan_env(catalog, []))
+            scope = Scope([RangeEntry(table.name, [ScopeColumn(c.name, c.slot, c.type) for c in table.columns])])
+            tree = parse_sql("SELECT " + text).expressions[0]
+            if target is None:
+                e = planner.bind_condition(tree, scope, "CHECK")
+            else:
+                e = planner.coerce(planner.bind(tree, scope), target.base, "DEFAULT", assignment=True)
+            g = _Builder(settings).gen()
+            return g.function("r", g.expr(e))
+        return RowCompiler(catalog, compile_text)
 
     def prepare_simple(self, text: str) -> tuple[Prepared, tuple]:
         """Plan a simple-protocol statement, lifting its literals into parameters."""
@@ -1149,13 +1150,49 @@ class Session:
 
     # ---------------------------------------------------------------- sequences
 
-    def nextval(self, seq_oid: int) -> int:
+    def _sequence(self, seq_oid: int):
         seq = self.catalog().sequences.get(seq_oid)
         if seq is None:
             raise SqlError("42809", f'"{seq_oid}" is not a sequence')
+        return seq
+
+    def nextval(self, seq_oid: int) -> int:
+        seq = self._sequence(seq_oid)
         txn = self._ensure_txn()
         txn.check_writable("nextval()")
-        return self.db.next_sequence_value(seq, txn)
+        value = self.db.next_sequence_value(seq, txn)
+        self._currvals[seq.seq_id] = value
+        self._lastval = seq.seq_id
+        return value
+
+    def currval(self, seq_oid: int) -> int:
+        seq = self._sequence(seq_oid)
+        if seq.seq_id not in self._currvals:
+            raise SqlError("55000", f'currval of sequence "{seq.name}" is not yet defined in this session')
+        return self._currvals[seq.seq_id]
+
+    def lastval(self) -> int:
+        seq = self.catalog().sequences.get(self._lastval) if self._lastval is not None else None
+        if seq is None:
+            raise SqlError("55000", "lastval is not yet defined in this session")
+        return self._currvals[seq.seq_id]
+
+    def sequence_row(self, seq) -> tuple:
+        """A sequence read as a relation: (last_value, log_cnt, is_called)."""
+        last, is_called = self.db.sequence_position(seq)
+        return (last, 0, is_called)
+
+    def setval(self, seq_oid: int, value: int, is_called: bool) -> int:
+        seq = self._sequence(seq_oid)
+        if not seq.min_value <= value <= seq.max_value:
+            raise SqlError("22003", f'setval: value {value} is out of bounds for sequence "{seq.name}" '
+                                    f"({seq.min_value}..{seq.max_value})")
+        txn = self._ensure_txn()
+        txn.check_writable("setval()")
+        self.db.set_sequence_value(seq, value, is_called, txn)
+        if is_called:
+            self._currvals[seq.seq_id] = value
+        return value
 
 
 class _DdlTarget:
@@ -1187,15 +1224,64 @@ class _DdlTarget:
     def notice(self, message: str, code: str = "00000") -> None:
         self.session.notice(message, code)
 
-    def rows(self, table) -> list[tuple]:
-        return self.txn.rows(table, None, self.session._context(self.txn, ()))
-
-    def truncate(self, table) -> None:
-        for rowid, _ in self.txn.items(table, None, self.session._context(self.txn, ())):
-            self.txn.delete(table, rowid)
-
     def check_writable(self, what: str) -> None:
         self.txn.check_writable(what)
+
+    def _ctx(self) -> ExecContext:
+        return self.session._context(self.txn, ())
+
+    def items(self, table) -> list[tuple[int, tuple]]:
+        return self.txn.items(table, None, self._ctx())
+
+    def rows(self, table) -> list[tuple]:
+        return self.txn.rows(table, None, self._ctx())
+
+    def insert(self, table, row: tuple) -> None:
+        self.txn.insert(table, self.txn.allocate_rowid(table), row)
+
+    def update(self, table, rowid: int, row: tuple) -> None:
+        self.txn.update(table, rowid, row)
+
+    def truncate(self, table) -> None:
+        self.txn.truncate(table, self._ctx())
+
+    def _planner(self) -> WritePlanner:
+        return WritePlanner(self.session._plan_env(self.catalog, []))
+
+    def row_function(self, table, node, target: SqlType | None, context: str):
+        """An expression over the table's row, compiled: a condition (target None) or a value
+        assigned to a column of type `target`."""
+        planner = self._planner()
+        scope = Scope([RangeEntry(table.name, [ScopeColumn(c.name, c.slot, c.type) for c in table.columns])])
+        if target is None:
+            e = planner.bind_condition(node, scope, context)
+        else:
+            e = planner.bind(node, scope)
+            try:
+                e = planner.coerce(e, target.base, context, assignment=True)
+            except SqlError as error:
+                if error.sqlstate != "42804":
+                    raise
+                raise SqlError("42804", f"result of {context} expression cannot be cast to type {target}",
+                               hint="You might need to add an explicit cast.") from None
+            enforce = typmod_enforcer(target, explicit=False)
+        g = _Builder(self.session.output_settings).gen()
+        function = g.function("r", g.expr(e))(None, self._ctx())
+        if target is not None and enforce is not None:
+            return lambda row: None if (v := function(row)) is None else enforce(v)
+        return function
+
+    def query(self, tree, run: bool):
+        """A query's (name, type) columns, and its rows when `run`."""
+        planner = Planner(self.session._plan_env(self.catalog, []))
+        node = optimize(planner.plan_query(tree), self.catalog)
+        columns = [(c.name, c.type) for c in node.columns]
+        if not run:
+            return columns, []
+        return columns, run_to_list(compile_plan(node, self.session.output_settings), self._ctx())
+
+    def set_sequence(self, seq, value: int, is_called: bool) -> None:
+        self.session.db.set_sequence_value(seq, value, is_called, self.txn)
 
 
 _TRANSACTION_SETTINGS = {"transaction_isolation": "isolation", "transaction_read_only": "read_only",

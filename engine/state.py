@@ -202,8 +202,9 @@ class DatabaseState:
 
     def _advance_sequence(self, catalog, event: ev.SequenceAdvanced) -> None:
         current = self.sequences.get(event.seq_id)
-        ascending = catalog.sequences[event.seq_id].increment > 0
-        if (event.reset or current is None or not current[1]
+        sequence = catalog.sequences[event.seq_id]
+        ascending = sequence.increment > 0
+        if (event.reset or current is None or not current[1] or sequence.cycle
                 or (event.value > current[0] if ascending else event.value < current[0])):
             self.sequences[event.seq_id] = (event.value, event.is_called)
 

@@ -103,9 +103,10 @@ class ViewDef(msgspec.Struct, frozen=True, array_like=True):
     view_id: int
     schema: str
     name: str
-    sql: str                        # the defining SELECT, as written
+    sql: str                        # the defining query, relation names qualified with their schema
     column_names: tuple[str, ...] = ()
     comment: str | None = None
+    depends_on: tuple[int, ...] = ()  # the tables and views it reads (they cannot be dropped without CASCADE)
 
 
 class RoleDef(msgspec.Struct, frozen=True, array_like=True):

@@ -95,6 +95,31 @@ def array_slice(a: tuple, *bounds: int | None) -> tuple | None:
 
 
 @runtime
+def array_set(a: tuple | None, value: Any, *indexes: int | None) -> tuple:
+    """a[i] = value (UPDATE ... SET a[i] = v): a one-dimensional array grows, with NULLs
+    filling any gap; for more dimensions the position must already exist."""
+    if any(i is None for i in indexes):
+        raise SqlError("22004", "array subscript in assignment must not be null")
+    a = a or ()
+    if len(indexes) == 1 and (not a or not isinstance(a[0], tuple)):
+        i = indexes[0]
+        if i < 1:
+            raise SqlError("0A000", "array lower bounds other than 1 are not supported")
+        items = list(a) + [None] * max(0, i - len(a))
+        items[i - 1] = value
+        return tuple(items)
+
+    def put(v: tuple, depth: int) -> tuple:
+        i = indexes[depth]
+        if not 1 <= i <= len(v):
+            raise SqlError("2202E", "array subscript out of range")
+        items = list(v)
+        items[i - 1] = value if depth == len(indexes) - 1 else put(v[i - 1], depth + 1)
+        return tuple(items)
+    return put(a, 0)
+
+
+@runtime
 def array_length(a: tuple, dim: int) -> int | None:
     d = dims(a)
     return d[dim - 1] if 1 <= dim <= len(d) else None
@@ -221,6 +246,7 @@ def array_elements(a: tuple) -> list[tuple]:
 define("array_subscript", ("anyarray", INT4), "anyelement", "array_subscript({args})", variadic=True)
 define("array_slice", ("anyarray", INT4), "anyarray", "(None if {0} is None else array_slice({args}))", strict=False,
        variadic=True)
+define("array_set", ("anyarray", "anyelement", INT4), "anyarray", "array_set({args})", strict=False, variadic=True)
 define("array_length", ("anyarray", INT4), INT4, "array_length({0}, {1})")
 define("array_upper", ("anyarray", INT4), INT4, "array_length({0}, {1})")
 define("array_lower", ("anyarray", INT4), INT4, "array_lower({0}, {1})")

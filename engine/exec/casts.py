@@ -18,49 +18,45 @@ from engine.types import (INT2VECTOR, OIDVECTOR, BOOL, BPCHAR, CHAR, DATE, FLOAT
                           REG_TYPES, REGPROC, REGTYPE, STRING_TYPES, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN,
                           UTC, VARCHAR, OutputSettings, SqlType, format_numeric, format_type, text_formatter,
                           text_parser)
-from engine.exec.functions import to_float4
+from engine.exec.functions import implicitly_castable, to_float4
 
 _JSONB_SCALAR_TARGETS = frozenset({BOOL.oid, INT2.oid, INT4.oid, INT8.oid, NUMERIC.oid, FLOAT4.oid, FLOAT8.oid})
 _DATETIMES = {DATE.oid, TIMESTAMP.oid, TIMESTAMPTZ.oid, TIME.oid}
 _OID_LIKE = {OID.oid} | REG_TYPES
 
 
-def castable(src: SqlType, dst: SqlType, assignment_or_explicit: bool) -> bool:
-    """Whether `src` casts to `dst` implicitly (False) or on assignment/explicitly (True)."""
+def castable(src: SqlType, dst: SqlType, context: str) -> bool:
+    """Whether `src` casts to `dst` in a context: "implicit" (an expression needing another
+    type), "assignment" (a value stored into a column) or "explicit" (CAST, ::), each
+    allowing what the one before it allows, as pg_cast's castcontext says."""
+    if implicitly_castable(src, dst):
+        return True
     s, d = src.oid, dst.oid
-    if s == d or s == UNKNOWN.oid:
+    if s == d or (s, d) in _VECTOR_ARRAYS or (s == CHAR.oid and d == TEXT.oid):
         return True
-    if s in NUMERIC_PRECEDENCE and d in NUMERIC_PRECEDENCE:
-        return assignment_or_explicit or NUMERIC_PRECEDENCE[s] < NUMERIC_PRECEDENCE[d]
-    if s in STRING_TYPES and d in STRING_TYPES:
-        return True
-    if s in _OID_LIKE and (d in _OID_LIKE or d in (INT4.oid, INT8.oid)):
-        return True
-    if d in _OID_LIKE and s in (INT2.oid, INT4.oid, INT8.oid):
-        return True
-    if s == DATE.oid and d in (TIMESTAMP.oid, TIMESTAMPTZ.oid):
-        return True
-    if s == TIMESTAMP.oid and d == TIMESTAMPTZ.oid:
-        return True
-    if (s, d) in _VECTOR_ARRAYS or (s == CHAR.oid and d == TEXT.oid):
-        return True
-    if src.element is not None and dst.element is not None:     # arrays cast as their elements do
-        return castable(src.element, dst.element, assignment_or_explicit)
-    if not assignment_or_explicit:
+    if context == "implicit":
         return False
+    if s in NUMERIC_PRECEDENCE and d in NUMERIC_PRECEDENCE:
+        return True
     if d in STRING_TYPES:
         return True               # every type's output function (I/O conversion cast)
-    if s in STRING_TYPES:
-        return True               # every type's input function (explicit)
     if {s, d} <= _DATETIMES:
         return not (s == TIME.oid or d == TIME.oid) or (s in (TIMESTAMP.oid, TIMESTAMPTZ.oid) and d == TIME.oid)
-    if {s, d} == {BOOL.oid, INT4.oid}:
+    if s == INTERVAL.oid and d == TIME.oid:
         return True
     if {s, d} <= {JSON.oid, JSONB.oid}:
         return True
-    if s == JSONB.oid and d in _JSONB_SCALAR_TARGETS:
+    if src.element is not None and dst.element is not None:
+        return castable(src.element, dst.element, context)
+    if context == "assignment":
+        return False
+    if s in STRING_TYPES:
+        return True               # every type's input function (explicit)
+    if s in _OID_LIKE and d in INT_RANGES:
         return True
-    if s == INTERVAL.oid and d == TIME.oid:
+    if {s, d} == {BOOL.oid, INT4.oid}:
+        return True
+    if s == JSONB.oid and d in _JSONB_SCALAR_TARGETS:
         return True
     return False
 

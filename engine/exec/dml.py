@@ -5,38 +5,111 @@ each target row's rowid). Each row is then locked (DELETE and key-changing UPDAT
 UPDATE, other UPDATEs FOR NO KEY UPDATE, as PostgreSQL does), waiting for other writers; if
 a transaction that committed after the snapshot changed the row, READ COMMITTED re-checks
 the statement's conditions on the newest version (so concurrent `SET n = n + 1` never loses
-an update) while REPEATABLE READ and SERIALIZABLE fail with 40001. New row versions are checked (types' length and
-precision, NOT NULL, CHECK, unique keys) and handed to the transaction, which records
-them as events.
+an update) while REPEATABLE READ and SERIALIZABLE fail with 40001.
+
+Every row version written, by the statement itself or by a foreign key's cascade, goes
+through `TableRules` of its table: types' length and precision, NOT NULL, CHECK, unique
+keys, the foreign keys it holds (the referenced row must exist; it is locked FOR KEY SHARE
+so it cannot vanish before commit) and the foreign keys that point at it (ON DELETE /
+ON UPDATE: NO ACTION and RESTRICT refuse, CASCADE, SET NULL and SET DEFAULT change the
+referencing rows, recursively). The transaction records the changes as events.
+
+INSERT ... ON CONFLICT looks each proposed row up in the arbiter unique index(es): a
+conflicting row is skipped (DO NOTHING) or locked and updated (DO UPDATE, over the existing
+row followed by the proposed one, `excluded`); a row the same statement already inserted or
+updated cannot be updated again (21000).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from engine.catalog.model import TableDef
+from engine.catalog.model import Catalog, ConstraintDef, TableDef
 from engine.errors import SqlError
 from engine.exec import plan as P
 from engine.exec.casts import typmod_enforcer
 from engine.exec.context import ExecContext
 from engine.exec.operators import _Builder
-from engine.txn.locks import NO_KEY_UPDATE, UPDATE
+from engine.txn.locks import KEY_SHARE, NO_KEY_UPDATE, UPDATE
 from engine.txn.transaction import READ_COMMITTED
-from engine.types import OutputSettings
+from engine.types import OutputSettings, SqlType
+
+# (p, ctx) -> (row -> value): a compiled expression over one table's row
+RowFunction = Callable[[tuple, ExecContext], Callable[[tuple], Any]]
+
+
+class RowCompiler:
+    """What the session provides: the catalog the plan was made against, and compiling SQL
+    text over a table's row: a CHECK condition (type None) or a DEFAULT of a column's type."""
+
+    def __init__(self, catalog: Catalog, compile_text: Callable[[TableDef, str, SqlType | None], RowFunction]) -> None:
+        self.catalog = catalog
+        self.compile_text = compile_text
+        self._rules: dict[int, TableRules] = {}
+
+    def rules(self, table: TableDef) -> TableRules:
+        found = self._rules.get(table.table_id)
+        if found is None:
+            found = self._rules[table.table_id] = TableRules(table, self)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignKey:
+    constraint: ConstraintDef
+    child: TableDef
+    parent: TableDef
+    child_slots: tuple[int, ...]
+    parent_slots: tuple[int, ...]
+    parent_index: int | None          # the unique index on the referenced columns
+
+    def child_key(self, row: tuple) -> tuple | None:
+        key = tuple([row[s] for s in self.child_slots])
+        return None if None in key else key
+
+    def parent_key(self, row: tuple) -> tuple:
+        return tuple([row[s] for s in self.parent_slots])
+
+
+class TableRules:
+    """The rules every new row version of one table must satisfy, compiled once per plan."""
+
+    def __init__(self, table: TableDef, compiler: RowCompiler) -> None:
+        self.table = table
+        self.compiler = compiler
+        catalog = compiler.catalog
+        self.enforce = [(c.slot, f) for c in table.columns if (f := typmod_enforcer(c.type, explicit=False)) is not None]
+        self.not_null = [(c.slot, c.name) for c in table.columns if c.not_null]
+        self.checks = [(c.name, compiler.compile_text(table, c.check, None)) for c in table.constraints
+                       if c.kind == "c" and c.check]
+        self.defaults = {c.slot: compiler.compile_text(table, c.default, c.type) for c in table.columns
+                         if c.default is not None}
+        self.holds = [_foreign_key(catalog, table, c) for c in table.constraints if c.kind == "f"]
+        self.referenced_by = [_foreign_key(catalog, child, c) for child in catalog.tables.values()
+                              for c in child.constraints if c.kind == "f" and c.ref_table == table.table_id]
+
+
+def _foreign_key(catalog: Catalog, child: TableDef, c: ConstraintDef) -> ForeignKey:
+    parent = catalog.tables[c.ref_table]
+    index = next((i.index_id for i in catalog.indexes_of(parent.table_id)
+                  if i.unique and tuple(i.columns) == tuple(c.ref_columns)), None)
+    return ForeignKey(c, child, parent, tuple(c.columns), tuple(c.ref_columns), index)
 
 
 class CompiledWrite:
     """A write plan compiled to Python: `run(txn, ctx)` returns (row count, RETURNING rows)."""
 
-    __slots__ = ("plan", "kind", "source", "build_row", "recheck", "returning", "checks", "enforce",
-                 "not_null")
+    __slots__ = ("plan", "kind", "source", "build_row", "recheck", "returning", "compiler", "conflict_build",
+                 "conflict_condition")
 
-    def __init__(self, plan, settings: OutputSettings, check_compiler: Callable[[TableDef], list],
-                 stats: dict | None = None) -> None:
+    def __init__(self, plan, settings: OutputSettings, compiler: RowCompiler, stats: dict | None = None) -> None:
         self.plan = plan
+        self.compiler = compiler
         builder = _Builder(settings, stats)           # stats: EXPLAIN ANALYZE of the source plan
         g = builder.gen()
         table = plan.table
         self.source = builder.build(plan.source)
+        self.conflict_build = self.conflict_condition = None
         if isinstance(plan, P.InsertPlan):
             self.kind = "INSERT"
             position = {slot: i for i, slot in enumerate(plan.target_slots)}
@@ -50,6 +123,13 @@ class CompiledWrite:
                 else:
                     parts.append("None")
             self.build_row = g.function("r", "(" + "".join(p + ", " for p in parts) + ")")
+            conflict = plan.on_conflict
+            if conflict is not None and conflict.update:
+                assigned = dict(conflict.assignments)
+                parts = [g.expr(assigned[slot]) if slot in assigned else f"r[{slot}]" for slot in range(table.width)]
+                self.conflict_build = g.function("r", "(" + "".join(p + ", " for p in parts) + ")")
+                if conflict.condition is not None:
+                    self.conflict_condition = g.function("r", g.predicate(conflict.condition))
         elif isinstance(plan, P.UpdatePlan):
             self.kind = "UPDATE"
             assigned = dict(plan.assignments)
@@ -61,53 +141,28 @@ class CompiledWrite:
         self.recheck = g.function("r", g.predicate(plan.recheck)) if getattr(plan, "recheck", None) is not None else None
         self.returning = (g.function("r", "(" + "".join(g.expr(e) + ", " for e in plan.returning) + ")")
                           if plan.returning else None)
-        self.checks = check_compiler(table) if self.kind != "DELETE" else []
-        self.enforce = [(c.slot, f) for c in table.columns if (f := typmod_enforcer(c.type, explicit=False)) is not None]
-        self.not_null = [(c.slot, c.name) for c in table.columns if c.not_null]
-
-    def _validate(self, table: TableDef, row: tuple) -> tuple:
-        if self.enforce:
-            values = list(row)
-            for slot, f in self.enforce:
-                v = values[slot]
-                if v is not None:
-                    values[slot] = f(v)
-            row = tuple(values)
-        for slot, name in self.not_null:
-            if row[slot] is None:
-                raise SqlError("23502", f'null value in column "{name}" of relation "{table.name}" violates not-null constraint',
-                               detail=f"Failing row contains ({_row_text(table, row)}).", table=table.name, column=name)
-        for name, check in self.checks:
-            if check(row) is False:
-                raise SqlError("23514", f'new row for relation "{table.name}" violates check constraint "{name}"',
-                               detail=f"Failing row contains ({_row_text(table, row)}).", table=table.name, constraint=name)
-        return row
+        compiler.rules(table)            # compile the rules now, not on the first execution
 
     async def insert_columns(self, txn, ctx: ExecContext, columns: list[Sequence], lock_timeout: float | None = None) -> int:
         """INSERT values given column by column (COPY FROM) instead of the plan's source: the
-        same defaults and checks, done a column at a time when the columns are the table's
-        own, in order; then the transaction's bulk paths."""
+        same defaults, checks and foreign keys, done a column at a time when the columns are
+        the table's own, in order; then the transaction's bulk paths."""
         txn.check_writable("COPY FROM")
         table = self.plan.table
+        writer = RowWriter(txn, ctx, lock_timeout, self.compiler)
+        rules = writer.rules(table)
         if list(self.plan.target_slots) == list(range(table.width)) and len(columns) == table.width:
-            rows = self._validate_columns(table, list(columns))
+            rows = _validate_columns(rules, list(columns))
         else:
-            build, validate = self.build_row(ctx.params, ctx), self._validate
-            rows = [validate(table, build(r)) for r in zip(*columns)]
+            build, validate = self.build_row(ctx.params, ctx), rules.validate
+            rows = [validate(build(r)) for r in zip(*columns)]
         if any(index.unique for index in txn.current_catalog.indexes_of(table.table_id)):
             await txn.check_unique_many(table, rows, timeout=lock_timeout)
+        for fk in rules.table_rules.holds:
+            for row in rows:
+                await writer._check_reference(fk, row)
         txn.insert_many(table, rows)
         return len(rows)
-
-    def _validate_columns(self, table: TableDef, columns: list[Sequence]) -> list[tuple]:
-        """`_validate` for whole columns of full-width rows; the rows, or `_validate`'s error."""
-        for slot, enforce in self.enforce:
-            columns[slot] = _map_values(enforce, columns[slot])
-        rows = list(zip(*columns))
-        if any(None in columns[slot] for slot, _ in self.not_null) or self.checks:
-            for row in rows:
-                self._validate(table, row)
-        return rows
 
     async def run(self, txn, ctx: ExecContext, lock_timeout: float | None = None) -> tuple[int, list[tuple]]:
         txn.check_writable(self.kind)
@@ -116,19 +171,13 @@ class CompiledWrite:
         source_rows: list[tuple] = []
         for batch in self.source(ctx):
             source_rows.extend(batch)
+        writer = RowWriter(txn, ctx, lock_timeout, self.compiler)
         returning = self.returning(p, ctx) if self.returning is not None else None
         out: list[tuple] = []
         count = 0
         if self.kind == "INSERT":
-            build = self.build_row(p, ctx)
-            for r in source_rows:
-                row = self._validate(table, build(r))
-                rowid = txn.allocate_rowid(table)
-                await txn.check_unique(table, row, rowid, None, timeout=lock_timeout)
-                txn.insert(table, rowid, row)
-                count += 1
-                if returning is not None:
-                    out.append(returning(row))
+            count = await self._insert(writer, source_rows, returning, out)
+            await writer.finish()
             return count, out
         build = self.build_row(p, ctx) if self.build_row is not None else None
         recheck = self.recheck(p, ctx) if self.recheck is not None else None
@@ -154,19 +203,259 @@ class CompiledWrite:
                     r = current + r[width:]
             done.add(rowid)
             if updating:
-                row = self._validate(table, build(r))
-                if txn.key_changed(table, current, row):
-                    await txn.lock_row(table, rowid, mode=UPDATE, timeout=lock_timeout)
-                await txn.check_unique(table, row, rowid, current, timeout=lock_timeout)
-                txn.update(table, rowid, row)
+                row = await writer.update(table, rowid, current, build(r))
                 if returning is not None:
                     out.append(returning(row + r[width:]))
             else:
-                txn.delete(table, rowid)
+                await writer.delete(table, rowid, current)
                 if returning is not None:
                     out.append(returning(r))
             count += 1
+        await writer.finish()
         return count, out
+
+    async def _insert(self, writer: RowWriter, source_rows: list[tuple], returning, out: list[tuple]) -> int:
+        txn, ctx = writer.txn, writer.ctx
+        table = self.plan.table
+        build = self.build_row(ctx.params, ctx)
+        conflict = self.plan.on_conflict
+        arbiters = []
+        if conflict is not None:
+            indexes = [i for i in txn.current_catalog.indexes_of(table.table_id) if i.unique]
+            arbiters = [i for i in indexes if conflict.index_id is None or i.index_id == conflict.index_id]
+        update = self.conflict_build(ctx.params, ctx) if self.conflict_build is not None else None
+        condition = self.conflict_condition(ctx.params, ctx) if self.conflict_condition is not None else None
+        touched: set[int] = set()
+        count = 0
+        for r in source_rows:
+            row = build(r)
+            if arbiters:
+                row = writer.rules(table).validate(row)
+                existing = _conflicting(txn, ctx, table, arbiters, row)
+                if existing is not None:
+                    rowid, current = existing
+                    if update is None:
+                        continue
+                    if rowid in touched:
+                        raise SqlError("21000", "ON CONFLICT DO UPDATE command cannot affect row a second time",
+                                       hint="Ensure that no rows proposed for insertion within the same command "
+                                            "have duplicate constrained values.")
+                    if not txn.owns(table, rowid):
+                        await txn.lock_row(table, rowid, mode=NO_KEY_UPDATE, timeout=writer.lock_timeout)
+                        current = txn.latest(table, rowid)
+                        if current is None:
+                            continue
+                    combined = current + row
+                    if condition is not None and not condition(combined):
+                        continue
+                    new = await writer.update(table, rowid, current, update(combined))
+                    touched.add(rowid)
+                    count += 1
+                    if returning is not None:
+                        out.append(returning(new))
+                    continue
+            rowid, row = await writer.insert(table, row)
+            touched.add(rowid)
+            count += 1
+            if returning is not None:
+                out.append(returning(row))
+        return count
+
+
+def _conflicting(txn, ctx: ExecContext, table: TableDef, arbiters, row: tuple) -> tuple[int, tuple] | None:
+    for index in arbiters:
+        key = tuple([row[s] for s in index.columns])
+        if None in key:
+            continue
+        found = txn.lookup(table, index.index_id, key, None, ctx)
+        if found:
+            return found[0]
+    return None
+
+
+class RowWriter:
+    """Writes the row versions of one statement, enforcing each table's rules and following
+    foreign keys' referential actions. `finish()` runs the checks PostgreSQL defers to the
+    end of the statement (foreign keys with NO ACTION)."""
+
+    def __init__(self, txn, ctx: ExecContext, lock_timeout: float | None, compiler: RowCompiler) -> None:
+        self.txn = txn
+        self.ctx = ctx
+        self.lock_timeout = lock_timeout
+        self.compiler = compiler
+        self._rules: dict[int, _BoundRules] = {}
+        self._no_action: list[tuple[ForeignKey, tuple]] = []
+
+    def rules(self, table: TableDef) -> _BoundRules:
+        found = self._rules.get(table.table_id)
+        if found is None:
+            found = self._rules[table.table_id] = _BoundRules(self.compiler.rules(table), self.ctx)
+        return found
+
+    async def insert(self, table: TableDef, row: tuple) -> tuple[int, tuple]:
+        txn = self.txn
+        rules = self.rules(table)
+        row = rules.validate(row)
+        rowid = txn.allocate_rowid(table)
+        await txn.check_unique(table, row, rowid, None, timeout=self.lock_timeout)
+        for fk in rules.table_rules.holds:
+            await self._check_reference(fk, row)
+        txn.insert(table, rowid, row)
+        return rowid, row
+
+    async def update(self, table: TableDef, rowid: int, old: tuple, row: tuple,
+                     recheck: ForeignKey | None = None) -> tuple:
+        """Update a row; `recheck` is a foreign key to verify even if its columns kept their
+        value (ON DELETE SET DEFAULT may set the key the parent just lost)."""
+        txn = self.txn
+        rules = self.rules(table)
+        row = rules.validate(row)
+        if txn.key_changed(table, old, row):
+            await txn.lock_row(table, rowid, mode=UPDATE, timeout=self.lock_timeout)
+        await txn.check_unique(table, row, rowid, old, timeout=self.lock_timeout)
+        for fk in rules.table_rules.holds:
+            key = fk.child_key(row)
+            if key is not None and (key != fk.child_key(old) or (recheck is not None and fk.constraint == recheck.constraint)):
+                await self._check_reference(fk, row)
+        txn.update(table, rowid, row)
+        for fk in rules.table_rules.referenced_by:
+            old_key, new_key = fk.parent_key(old), fk.parent_key(row)
+            if old_key != new_key and None not in old_key:
+                await self._referenced_key_gone(fk, old_key, new_key, deleting=False)
+        return row
+
+    async def delete(self, table: TableDef, rowid: int, old: tuple) -> None:
+        self.txn.delete(table, rowid)
+        for fk in self.rules(table).table_rules.referenced_by:
+            key = fk.parent_key(old)
+            if None not in key:
+                await self._referenced_key_gone(fk, key, None, deleting=True)
+
+    async def finish(self) -> None:
+        for fk, key in self._no_action:
+            if self._parent_rows(fk, key):
+                continue                  # the key was put back within the statement
+            if self._children(fk, key):
+                raise _still_referenced(fk, key)
+
+    # ---------------------------------------------------------------- foreign keys
+
+    async def _check_reference(self, fk: ForeignKey, row: tuple) -> None:
+        """The row holding `fk` must find its referenced row (MATCH SIMPLE: a NULL key is fine)."""
+        key = fk.child_key(row)
+        if key is None:
+            return
+        found = self._parent_rows(fk, key)
+        if not found:
+            raise SqlError("23503", f'insert or update on table "{fk.child.name}" violates foreign key constraint '
+                                    f'"{fk.constraint.name}"',
+                           detail=f'Key ({_names(fk.child, fk.child_slots)})=({_values(key)}) is not present in '
+                                  f'table "{fk.parent.name}".',
+                           table=fk.child.name, constraint=fk.constraint.name)
+        rowid = found[0][0]
+        if not self.txn.owns(fk.parent, rowid):
+            await self.txn.lock_row(fk.parent, rowid, mode=KEY_SHARE, timeout=self.lock_timeout)
+
+    def _parent_rows(self, fk: ForeignKey, key: tuple) -> list[tuple[int, tuple]]:
+        if fk.parent_index is not None:
+            return self.txn.lookup(fk.parent, fk.parent_index, key, None, self.ctx)
+        return [(rid, r) for rid, r in self.txn.items(fk.parent, None, self.ctx) if fk.parent_key(r) == key]
+
+    def _children(self, fk: ForeignKey, key: tuple) -> list[tuple[int, tuple]]:
+        return [(rid, r) for rid, r in self.txn.items(fk.child, None, self.ctx) if fk.child_key(r) == key]
+
+    async def _referenced_key_gone(self, fk: ForeignKey, key: tuple, new_key: tuple | None, deleting: bool) -> None:
+        """A referenced key was deleted or changed: apply the foreign key's action."""
+        action = fk.constraint.on_delete if deleting else fk.constraint.on_update
+        if action == "a":
+            self._no_action.append((fk, key))
+            return
+        children = self._children(fk, key)
+        if not children:
+            return
+        if action == "r":
+            raise _still_referenced(fk, key)
+        txn = self.txn
+        for rowid, _ in children:
+            if not txn.owns(fk.child, rowid):
+                await txn.lock_row(fk.child, rowid, mode=UPDATE, timeout=self.lock_timeout)
+            current = txn.latest(fk.child, rowid)
+            if current is None or fk.child_key(current) != key:
+                continue
+            if action == "c" and deleting:
+                await self.delete(fk.child, rowid, current)
+                continue
+            values = list(current)
+            if action == "c":
+                replacement = new_key
+            elif action == "n":
+                replacement = (None,) * len(key)
+            else:
+                defaults = self.rules(fk.child).defaults
+                replacement = tuple(defaults[s](current) if s in defaults else None for s in fk.child_slots)
+            for slot, v in zip(fk.child_slots, replacement):
+                values[slot] = v
+            await self.update(fk.child, rowid, current, tuple(values), recheck=fk if action == "d" else None)
+
+
+class _BoundRules:
+    """A table's rules with their compiled expressions opened for one execution."""
+
+    __slots__ = ("table_rules", "checks", "defaults")
+
+    def __init__(self, rules: TableRules, ctx: ExecContext) -> None:
+        self.table_rules = rules
+        self.checks = [(name, make(ctx.params, ctx)) for name, make in rules.checks]
+        self.defaults = {slot: make(ctx.params, ctx) for slot, make in rules.defaults.items()}
+
+    def validate(self, row: tuple) -> tuple:
+        rules = self.table_rules
+        table = rules.table
+        if rules.enforce:
+            values = list(row)
+            for slot, f in rules.enforce:
+                v = values[slot]
+                if v is not None:
+                    values[slot] = f(v)
+            row = tuple(values)
+        for slot, name in rules.not_null:
+            if row[slot] is None:
+                raise SqlError("23502", f'null value in column "{name}" of relation "{table.name}" violates not-null constraint',
+                               detail=f"Failing row contains ({_row_text(table, row)}).", table=table.name, column=name)
+        for name, check in self.checks:
+            if check(row) is False:
+                raise SqlError("23514", f'new row for relation "{table.name}" violates check constraint "{name}"',
+                               detail=f"Failing row contains ({_row_text(table, row)}).", table=table.name, constraint=name)
+        return row
+
+
+def _still_referenced(fk: ForeignKey, key: tuple) -> SqlError:
+    return SqlError("23503", f'update or delete on table "{fk.parent.name}" violates foreign key constraint '
+                             f'"{fk.constraint.name}" on table "{fk.child.name}"',
+                    detail=f'Key ({_names(fk.parent, fk.parent_slots)})=({_values(key)}) is still referenced from '
+                           f'table "{fk.child.name}".',
+                    table=fk.parent.name, constraint=fk.constraint.name)
+
+
+def _names(table: TableDef, slots: tuple[int, ...]) -> str:
+    return ", ".join(table.column_by_slot(s).name for s in slots)
+
+
+def _values(key: tuple) -> str:
+    return ", ".join("null" if v is None else str(v) for v in key)
+
+
+def _validate_columns(rules: _BoundRules, columns: list[Sequence]) -> list[tuple]:
+    """`validate` for whole columns of full-width rows; the rows, or `validate`'s error."""
+    t = rules.table_rules
+    for slot, enforce in t.enforce:
+        columns[slot] = _map_values(enforce, columns[slot])
+    rows = list(zip(*columns))
+    if any(None in columns[slot] for slot, _ in t.not_null) or rules.checks:
+        validate = rules.validate
+        for row in rows:
+            validate(row)
+    return rows
 
 
 def _map_values(f: Callable[[Any], Any], values: Sequence) -> list:

@@ -358,6 +358,17 @@ def node_expressions(n: Node) -> list[Expr]:
 
 
 @dataclass(frozen=True, slots=True)
+class OnConflict:
+    """INSERT ... ON CONFLICT: `index_id` is the arbiter unique index (None: every unique
+    index, DO NOTHING only); with `update`, the assignments and condition are over the
+    existing row's slots followed by the proposed row's (`excluded`)."""
+    index_id: int | None
+    update: bool
+    assignments: tuple[tuple[int, Expr], ...] = ()
+    condition: Expr | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class InsertPlan:
     table: TableDef
     source: Node                     # rows with one value per target slot, already of the column types
@@ -365,7 +376,7 @@ class InsertPlan:
     defaults: tuple[tuple[int, Expr], ...]   # slots not targeted, with their DEFAULT expressions
     returning: tuple[Expr, ...] = ()         # over the new row (one position per slot)
     columns: tuple[OutputColumn, ...] = ()   # of RETURNING
-    on_conflict: Any = None
+    on_conflict: OnConflict | None = None
 
 
 @dataclass(frozen=True, slots=True)

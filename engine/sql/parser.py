@@ -1309,6 +1309,19 @@ def _syntax_error_from(e: ParseError, text: str) -> SqlError:
     return syntax_error("syntax error at end of input", len(text.rstrip()) + 1)
 
 
+# schema statements sqlglot does not parse (or parses too loosely); engine.sql.ddl reads them
+_OWN_DDL = re.compile(r"""(?isx)\s*(
+    create\s+(temp\s+|temporary\s+)?sequence\b
+  | alter\s+sequence\b
+  | comment\s+on\b
+  | drop\s+(schema|sequence)\b
+  | alter\s+table\s+(if\s+exists\s+)?(only\s+)?("[^"]*"|[^\s"]+)\s+(set\s+schema|rename\s+constraint)\b
+)""")
+
+
+_LEADING_COMMENTS = re.compile(r"\A(\s*(--[^\n]*(\n|\Z)|/\*.*?\*/))*", re.S)
+
+
 def parse_statement(text: str) -> Statement:
     utility = parse_utility(text)
     if utility is not None:
@@ -1316,5 +1329,8 @@ def parse_statement(text: str) -> Statement:
     explain = parse_explain(text)
     if explain is not None:
         return explain
+    body = _LEADING_COMMENTS.sub("", text, count=1)
+    if _OWN_DDL.match(body):
+        return Parsed(exp.Command(this=body.strip().rstrip(";")), text, "ddl")
     tree = parse_sql(text)
     return Parsed(tree, text, statement_kind(tree))

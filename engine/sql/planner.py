@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from sqlglot import exp
 
-from engine.catalog.model import Catalog, TableDef
+from engine.catalog.model import Catalog, ColumnDef, TableDef
 from engine.catalog.system import system_catalog
 from engine.errors import SqlError, feature_not_supported, syntax_error
 from engine.exec import functions as F
@@ -952,7 +952,17 @@ class Planner:
                 node = self.plan_query(parse_sql(view.sql), None)
             finally:
                 self._view_point = outer_point
-            entry = self._entry_for(node, alias, alias_node, list(view.column_names) + [c.name for c in node.columns][len(view.column_names):])
+            if len(node.columns) > len(view.column_names):
+                # the view's columns were fixed when it was created (SELECT * does not grow)
+                kept = node.columns[:len(view.column_names)]
+                node = P.Project(node, tuple(Col(i, c.type) for i, c in enumerate(kept)), kept)
+            entry = self._entry_for(node, alias, alias_node, list(view.column_names))
+            return Relation(node, [entry], list(entry.columns))
+        if kind == "sequence":
+            seq = catalog.sequences[oid]
+            cols = (P.OutputColumn("last_value", INT8), P.OutputColumn("log_cnt", INT8), P.OutputColumn("is_called", BOOL))
+            node = P.VirtualScan(seq.name, lambda ctx, seq=seq: [ctx.session.sequence_row(seq)], cols)
+            entry = self._entry_for(node, alias, alias_node)
             return Relation(node, [entry], list(entry.columns))
         if kind != "table":
             raise SqlError("42809", f'"{name}" is not a table')
@@ -1698,7 +1708,7 @@ class Planner:
         params = node.expressions
         if len(params) != 1 or not isinstance(params[0], (exp.Identifier, exp.Column)):
             raise feature_not_supported("lambda expressions")
-        left = self.bind(exp.column(params[0].name, quoted=params[0].args.get("quoted")), scope)
+        left = self.bind(exp.Column(this=exp.to_identifier(params[0].name, quoted=params[0].args.get("quoted"))), scope)
         return self._call("->", [left, self._json_key(node.this, scope)], operator=True)
 
     def _bind_Tuple(self, node, scope):
@@ -2166,6 +2176,8 @@ class Planner:
         if e.type == target or (e.type.oid == target.oid and target.typmod == -1):
             return e
         if isinstance(e, Param) and e.type.oid == UNKNOWN.oid:
+            if target.oid in REG_TYPES and e.index < len(self.env.lifted):
+                raise NeedsLiteral()         # 'name'::regclass resolves through the catalog at plan time
             types = self.env.param_types
             types[e.index] = target.base if target.oid != BPCHAR.oid else target.base
             return Param(e.index, types[e.index]) if types[e.index] == target else self.cast(Param(e.index, types[e.index]), target, explicit=False)
@@ -2173,7 +2185,7 @@ class Planner:
             if e.value is None:
                 return Const(None, target)
             return self.cast(e, target, explicit=True)
-        if castable(e.type, target, assignment):
+        if castable(e.type, target, "assignment" if assignment else "implicit"):
             return self.cast(e, target, explicit=True)
         if assignment:
             raise SqlError("42804", f'column is of type {format_type(target)} but expression is of type {format_type(e.type)}',
@@ -2184,7 +2196,7 @@ class Planner:
         """`e` converted to `target`; `explicit` is CAST/:: (anything castable), else implicit only."""
         if e.type == target:
             return e
-        if not castable(e.type, target, explicit):
+        if not castable(e.type, target, "explicit" if explicit else "implicit"):
             raise SqlError("42846", f"cannot cast type {format_type(e.type)} to {format_type(target)}")
         if target.oid in REG_TYPES:
             return self._reg_cast(e, target)
@@ -2581,12 +2593,18 @@ class WritePlanner(Planner):
         exprs = []
         cols = []
         for node, name, col in items:
-            e = self.bind(node, scope)
+            e = self.bind_item(node, col, scope)
             if any(isinstance(x, AggCall) for x in walk(e)):
                 raise SqlError("42803", "aggregate functions are not allowed in RETURNING")
             exprs.append(e)
             cols.append(self._output_column(e, name, col, scope))
         return tuple(exprs), tuple(cols)
+
+    def _is_default(self, value: exp.Expression, table: TableDef) -> bool:
+        """The DEFAULT keyword in VALUES or SET (sqlglot reads it as a column named default)."""
+        return isinstance(value, exp.Var) and value.name.upper() == "DEFAULT" or \
+            isinstance(value, exp.Column) and value.name.upper() == "DEFAULT" and not value.table \
+            and not value.this.args.get("quoted") and table.column("default") is None
 
     def plan_insert(self, tree: exp.Insert) -> P.InsertPlan:
         target = tree.this
@@ -2615,7 +2633,6 @@ class WritePlanner(Planner):
                 cols = cols[:max(len(r) for r in rows_trees)]
                 base_types = base_types[:len(cols)]
             rows = []
-            defaults_in_values: list[list[bool]] = []
             for r in rows_trees:
                 if len(r) > len(cols):
                     raise SqlError("42601", "INSERT has more expressions than target columns")
@@ -2623,9 +2640,11 @@ class WritePlanner(Planner):
                     raise SqlError("42601", "INSERT has more target columns than expressions")
                 row = []
                 for value, col, t in zip(r, cols, base_types):
-                    if isinstance(value, exp.Var) and value.name.upper() == "DEFAULT" or isinstance(value, exp.Column) and value.name.upper() == "DEFAULT" and not value.table and table.column("default") is None:
+                    if self._is_default(value, table):
                         row.append(self.default_expr(table, col.slot))
                     else:
+                        if col.identity == "a":
+                            raise _identity_always(col)
                         row.append(self.coerce(self.bind(value, Scope([])), t, "INSERT", assignment=True))
                 rows.append(tuple(row))
             source: P.Node = P.Values(tuple(rows), tuple(P.OutputColumn(c.name, t) for c, t in zip(cols, base_types)))
@@ -2639,32 +2658,153 @@ class WritePlanner(Planner):
                 raise SqlError("42601", "INSERT has more expressions than target columns")
             cols = cols[:len(qcols)]
             base_types = base_types[:len(qcols)]
+            for c in cols:
+                if c.identity == "a":
+                    raise _identity_always(c)
             exprs = tuple(self.coerce(Col(i, c.type), t, "INSERT", assignment=True) for i, (c, t) in enumerate(zip(qcols, base_types)))
             source = P.Project(query, exprs, tuple(P.OutputColumn(c.name, t) for c, t in zip(cols, base_types)))
         targeted = {c.slot for c in cols}
         defaults = tuple((c.slot, self.default_expr(table, c.slot)) for c in table.columns
                          if c.slot not in targeted and c.default is not None)
-        for c in cols:
-            if c.identity == "a":
-                raise SqlError("428C9", f'cannot insert a non-DEFAULT value into column "{c.name}"',
-                               detail=f'Column "{c.name}" is an identity column defined as GENERATED ALWAYS.',
-                               hint="Use OVERRIDING SYSTEM VALUE to override.")
-        if tree.args.get("conflict") is not None:
-            raise feature_not_supported("INSERT ... ON CONFLICT")
-        _, entries = self.scan_node(table, alias)
+        node, entries = self.scan_node(table, alias)
+        conflict = tree.args.get("conflict")
+        on_conflict = self._on_conflict(conflict, table, alias, node.columns) if conflict is not None else None
         returning, ret_cols = self.returning(tree, Scope(entries))
-        return P.InsertPlan(table, source, tuple(c.slot for c in cols), defaults, returning, ret_cols)
+        return P.InsertPlan(table, source, tuple(c.slot for c in cols), defaults, returning, ret_cols, on_conflict)
 
-    def _target_scan(self, tree: exp.Expression, table: TableDef, extra_from: list[exp.Expression]):
+    def _on_conflict(self, node: exp.OnConflict, table: TableDef, alias: str,
+                     columns: tuple[P.OutputColumn, ...]) -> P.OnConflict:
+        """ON CONFLICT [target] DO NOTHING | DO UPDATE SET ... [WHERE ...]: the arbiter index and
+        the assignments, over the existing row (slots 0..w-1) followed by the proposed one."""
+        catalog = self.env.catalog
+        unique = [i for i in catalog.indexes_of(table.table_id) if i.unique]
+        index_id: int | None = None
+        keys = node.args.get("conflict_keys") or []
+        constraint = node.args.get("constraint")
+        if constraint is not None:
+            found = next((i for i in unique if i.constraint == constraint.name), None)
+            if found is None:
+                raise SqlError("42704", f'constraint "{constraint.name}" for table "{table.name}" does not exist')
+            index_id = found.index_id
+        elif keys:
+            slots = set()
+            for k in keys:
+                key = k.this if isinstance(k, exp.Ordered) else k
+                col = table.column(key.name) if isinstance(key, (exp.Column, exp.Identifier)) else None
+                if col is None:
+                    raise SqlError("42703", f'column "{key.sql()}" does not exist') if not isinstance(key, exp.Column) \
+                        else SqlError("42703", f'column "{key.name}" does not exist')
+                slots.add(col.slot)
+            found = next((i for i in unique if set(i.columns) == slots), None)
+            if found is None:
+                raise SqlError("42P10", "there is no unique or exclusion constraint matching the ON CONFLICT specification")
+            index_id = found.index_id
+        action = (node.args.get("action").name if node.args.get("action") is not None else "DO NOTHING").upper()
+        if "NOTHING" in action:
+            return P.OnConflict(index_id, False)
+        if index_id is None:
+            raise SqlError("42601", "ON CONFLICT DO UPDATE requires inference specification or constraint name",
+                           hint="For example, ON CONFLICT (column_name).")
+        width = table.width
+        existing = [ScopeColumn(c.name, c.slot, c.type, table.table_id, _attnum(table, c.slot), not c.not_null)
+                    for c in table.columns]
+        excluded = [ScopeColumn(c.name, width + c.slot, c.type) for c in table.columns]
+        scope = Scope([RangeEntry(alias, existing, table), RangeEntry("excluded", excluded)])
+        assignments = self._assignments(node.expressions, table, scope, "UPDATE")
+        where = node.args.get("where")
+        condition = self.bind_condition(where.this, scope, "WHERE") if where is not None else None
+        return P.OnConflict(index_id, True, tuple(assignments), condition)
+
+    def _assignments(self, items: list[exp.Expression], table: TableDef, scope: Scope,
+                     context: str) -> list[tuple[int, Expr]]:
+        """SET a = x, (b, c) = (y, z), (d, e) = (SELECT ...), f[i] = v: slot <- expression."""
+        out: list[tuple[int, Expr]] = []
+        seen: set[int] = set()
+
+        def assign(target: exp.Expression, value: exp.Expression | Expr) -> None:
+            subscripts: list[exp.Expression] = []
+            while isinstance(target, exp.Bracket):
+                subscripts[:0] = list(target.expressions)
+                target = target.this
+            if not isinstance(target, (exp.Column, exp.Identifier)):
+                raise feature_not_supported(f"SET {target.sql('postgres')}")
+            name = target.name
+            col = table.column(name)
+            if col is None:
+                raise SqlError("42703", f'column "{name}" of relation "{table.name}" does not exist')
+            if col.slot in seen:
+                raise SqlError("42601", f'multiple assignments to same column "{name}"')
+            seen.add(col.slot)
+            is_default = isinstance(value, exp.Expression) and self._is_default(value, table)
+            if col.identity == "a" and not is_default:
+                raise SqlError("428C9", f'column "{name}" can only be updated to DEFAULT',
+                               detail=f'Column "{name}" is an identity column defined as GENERATED ALWAYS.')
+            if is_default:
+                e = self.default_expr(table, col.slot)
+            else:
+                bound = value if isinstance(value, Expr) else self.bind(value, scope)
+                if subscripts:
+                    if col.type.element is None:
+                        raise SqlError("42804", f'cannot subscript type {format_type(col.type)} because it does not support subscripting')
+                    element = self.coerce(bound, col.type.element.base, context, assignment=True)
+                    indexes = [self.coerce(self.bind(s, scope), INT4, "subscript") for s in subscripts]
+                    args = (Col(col.slot, col.type), element) + tuple(indexes)
+                    e = Call("array_set", args, col.type.base, F.find_signature("array_set", [a.type for a in args]))
+                else:
+                    e = self.coerce(bound, col.type.base, context, assignment=True)
+            if any(isinstance(x, AggCall) for x in walk(e)):
+                raise SqlError("42803", f"aggregate functions are not allowed in {context}")
+            out.append((col.slot, e))
+
+        for a in items:
+            if not isinstance(a, exp.EQ):
+                raise feature_not_supported(f"SET {a.sql('postgres')}")
+            target, value = a.this, a.expression
+            if isinstance(target, exp.Tuple):
+                names = target.expressions
+                source = value.this if isinstance(value, exp.Paren) else value
+                if isinstance(source, exp.Tuple):
+                    if len(source.expressions) != len(names):
+                        raise SqlError("42601", "number of columns does not match number of values")
+                    for t, v in zip(names, source.expressions):
+                        assign(t, v)
+                elif isinstance(source, (exp.Subquery, exp.Select)):
+                    for t, v in zip(names, self._row_subquery(source, len(names), scope)):
+                        assign(t, v)
+                else:
+                    raise SqlError("42601", "source for a multiple-column UPDATE item must be a sub-SELECT or ROW() expression")
+            else:
+                assign(target, value)
+        return out
+
+    def _row_subquery(self, tree: exp.Expression, width: int, scope: Scope) -> list[Expr]:
+        """(a, b) = (SELECT x, y ...): one scalar subquery per column of the sub-select."""
+        plan = self.plan_query(tree.this if isinstance(tree, exp.Subquery) else tree, scope)
+        if len(plan.columns) != width:
+            raise SqlError("42601", "number of columns does not match number of values")
+        correlated = _plan_depth(plan) >= 1
+        return [Subquery("scalar", P.Project(plan, (Col(i, c.type),), (c,)), c.type, correlated=correlated)
+                for i, c in enumerate(plan.columns)]
+
+    def _target_scan(self, tree: exp.Expression, table: TableDef, from_items: list[exp.Expression]):
+        """The rows a target table's UPDATE/DELETE reaches: the table (with rowids), joined to
+        the FROM/USING items, filtered by WHERE; plus the conditions on the table alone, which
+        are re-checked on a row version that changed concurrently."""
         target = tree.this
         alias = target.alias_or_name
         node, entries = self.scan_node(table, alias, target.args.get("alias"), with_rowid=True)
-        for item in extra_from:
-            rel = self.plan_table_ref(item, None)
+        if from_items:
+            first, *rest = from_items
+            joins = list(first.args.get("joins") or []) if isinstance(first, exp.Table) else []
+            if joins:
+                first = first.copy()
+                first.set("joins", None)
+            rel = self.plan_from(first, joins + [exp.Join(this=item) for item in rest], None)
             width = len(node.columns)
             for e in rel.entries:
                 for c in e.columns:
                     c.index += width
+            _check_aliases(entries, rel.entries)
             node = P.Join(node, rel.node, "cross", (), (), None, node.columns + rel.node.columns)
             entries = entries + rel.entries
         scope = Scope(entries)
@@ -2682,33 +2822,9 @@ class WritePlanner(Planner):
     def plan_update(self, tree: exp.Update) -> P.UpdatePlan:
         table = self.target_table(tree.this)
         from_ = tree.args.get("from_") or tree.args.get("from")
-        extra = [from_.this] + [j.this for j in (from_.args.get("joins") or [])] if from_ is not None else []
-        if from_ is not None and from_.args.get("joins"):
-            raise feature_not_supported("JOIN in UPDATE ... FROM")
+        extra = [from_.this] if from_ is not None else []
         source, scope, recheck = self._target_scan(tree, table, extra)
-        assignments = []
-        seen = set()
-        for a in tree.expressions:
-            if not isinstance(a, exp.EQ) or not isinstance(a.this, exp.Column):
-                raise feature_not_supported("this form of SET")
-            name = a.this.name
-            col = table.column(name)
-            if col is None:
-                raise SqlError("42703", f'column "{name}" of relation "{table.name}" does not exist')
-            if col.slot in seen:
-                raise SqlError("42601", f'multiple assignments to same column "{name}"')
-            seen.add(col.slot)
-            value = a.expression
-            if isinstance(value, exp.Column) and value.name.upper() == "DEFAULT" and not value.table and table.column("default") is None:
-                e = self.default_expr(table, col.slot)
-            else:
-                e = self.coerce(self.bind(value, scope), col.type.base, "UPDATE", assignment=True)
-            if any(isinstance(x, AggCall) for x in walk(e)):
-                raise SqlError("42803", "aggregate functions are not allowed in UPDATE")
-            if col.identity == "a" and not (isinstance(value, exp.Column) and value.name.upper() == "DEFAULT"):
-                raise SqlError("428C9", f'column "{name}" can only be updated to DEFAULT',
-                               detail=f'Column "{name}" is an identity column defined as GENERATED ALWAYS.')
-            assignments.append((col.slot, e))
+        assignments = self._assignments(tree.expressions, table, scope, "UPDATE")
         returning, ret_cols = self.returning(tree, scope)
         return P.UpdatePlan(table, source, tuple(assignments), recheck, returning, ret_cols)
 
@@ -2718,3 +2834,9 @@ class WritePlanner(Planner):
         source, scope, recheck = self._target_scan(tree, table, list(using))
         returning, ret_cols = self.returning(tree, scope)
         return P.DeletePlan(table, source, recheck, returning, ret_cols)
+
+
+def _identity_always(col: ColumnDef) -> SqlError:
+    return SqlError("428C9", f'cannot insert a non-DEFAULT value into column "{col.name}"',
+                    detail=f'Column "{col.name}" is an identity column defined as GENERATED ALWAYS.',
+                    hint="Use OVERRIDING SYSTEM VALUE to override.")

@@ -133,7 +133,7 @@ class Transaction:
             self.db.serializable.read_table(self.ssi, table.table_id)
         data = self._data(table)
         if data is None:
-            return [r for r in (own or {}).values() if r is not None]
+            return self._widen(table, [r for r in (own or {}).values() if r is not None])
         return self._widen(table, data.rows_at(ctx.snapshot_lsn, own))
 
     def items(self, table: TableDef, read_point: ReadPoint | None, ctx: ExecContext) -> list[tuple[int, tuple]]:
@@ -144,11 +144,12 @@ class Transaction:
             self.db.serializable.read_table(self.ssi, table.table_id)
         data = self._data(table)
         if data is None:
-            return [(rid, r) for rid, r in (own or {}).items() if r is not None]
-        items = data.items_at(ctx.snapshot_lsn, own)
+            items = [(rid, r) for rid, r in (own or {}).items() if r is not None]
+        else:
+            items = data.items_at(ctx.snapshot_lsn, own)
         if self._needs_widen(table):
-            width = table.width
-            items = [(rid, r + (None,) * (width - len(r)) if len(r) < width else r) for rid, r in items]
+            widen = self._widener(table)
+            items = [(rid, widen(r)) for rid, r in items]
         return items
 
     def lookup(self, table: TableDef, index_id: int, key: tuple, read_point: ReadPoint | None,
@@ -168,21 +169,32 @@ class Transaction:
         if own:
             found.extend(self._own_with_key(table.table_id, index_id, data.unique[index_id].slots, key))
         if self._needs_widen(table):
-            width = table.width
-            found = [(rid, r + (None,) * (width - len(r))) for rid, r in found]
+            widen = self._widener(table)
+            found = [(rid, widen(r)) for rid, r in found]
         return found
 
     def _needs_widen(self, table: TableDef) -> bool:
-        if self.catalog is None:
-            return False
-        committed = self.db.state.catalog.tables.get(table.table_id)
-        return committed is not None and committed.width < table.width
+        """Whether rows may be narrower than the table: only after this transaction's own DDL."""
+        return self.catalog is not None
+
+    def _widener(self, table: TableDef):
+        """Pads a row written before this transaction added columns: with the added column's
+        fill value (ADD COLUMN ... DEFAULT), as applying ColumnAdded will at commit."""
+        width = table.width
+        fills: dict[int, Any] = {}
+        for event in self.events:
+            if type(event) is ev.ColumnAdded and event.table_id == table.table_id and event.fill is not None:
+                fills[event.column.slot] = ev.value_from_storage(event.column.type, event.fill)
+
+        def widen(r: tuple) -> tuple:
+            return r if len(r) >= width else r + tuple(fills.get(s) for s in range(len(r), width))
+        return widen
 
     def _widen(self, table: TableDef, rows: list[tuple]) -> list[tuple]:
         if not self._needs_widen(table):
             return rows
-        width = table.width
-        return [r + (None,) * (width - len(r)) if len(r) < width else r for r in rows]
+        widen = self._widener(table)
+        return [widen(r) for r in rows]
 
     # ---------------------------------------------------------------- writes
 
@@ -232,11 +244,12 @@ class Transaction:
         """The newest version of a row: own write, else the newest committed one."""
         own = self.writes.get(table.table_id)
         if own is not None and rowid in own:
-            return own[rowid]
-        data = self._data(table)
-        row = data.rows.get(rowid) if data is not None else None
+            row = own[rowid]
+        else:
+            data = self._data(table)
+            row = data.rows.get(rowid) if data is not None else None
         if row is not None and len(row) < table.width:
-            row = row + (None,) * (table.width - len(row))
+            row = self._widener(table)(row)
         return row
 
     def owns(self, table: TableDef, rowid: int) -> bool:
@@ -465,6 +478,15 @@ class Transaction:
         self._remember(table.table_id, rowid, None)
         self._own(table.table_id)[rowid] = None
         self.events.append(ev.RowDeleted(table.table_id, rowid))
+
+    def truncate(self, table: TableDef, ctx: ExecContext) -> None:
+        """TRUNCATE: every row this transaction sees is gone; one TableTruncated event stands for
+        them all in the log (applying it empties the table)."""
+        own = self._own(table.table_id)
+        for rowid, _ in self.items(table, None, ctx):
+            self._remember(table.table_id, rowid)
+            own[rowid] = None
+        self.events.append(ev.TableTruncated(table.table_id))
 
     def advance_sequence(self, seq_id: int, value: int) -> None:
         self.events.append(ev.SequenceAdvanced(seq_id, value))
