@@ -483,8 +483,10 @@ class Transaction:
         """TRUNCATE: every row this transaction sees is gone; one TableTruncated event stands for
         them all in the log (applying it empties the table)."""
         own = self._own(table.table_id)
-        for rowid, _ in self.items(table, None, ctx):
-            self._remember(table.table_id, rowid)
+        for rowid, _ in list(self.items(table, None, ctx)):
+            if self.ssi is not None:
+                self._ssi_write(table, self._committed_row(table, rowid), None)
+            self._remember(table.table_id, rowid, None)
             own[rowid] = None
         self.events.append(ev.TableTruncated(table.table_id))
 
