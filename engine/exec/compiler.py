@@ -44,7 +44,7 @@ def quantified(op: str, value: Any, items: Any, all_: bool) -> bool | None:
         return None
     compare = row_compare if type(value) is tuple else _COMPARE[op]
     saw_null = False
-    for item in flatten(items):
+    for item in (items if compare is row_compare else flatten(items)):    # arrays: every element
         if item is None:
             saw_null = True
             continue
