@@ -22,7 +22,8 @@ from typing import Any
 
 from engine.catalog import builtins as B
 from engine.catalog import virtual
-from engine.catalog.system import CLASS_PG_CLASS, PROCS_BY_OID, format_type_sql, quote_ident, system_catalog
+from engine.catalog.system import (CLASS_PG_CLASS, PROCS_BY_OID, TYPE_ROWS, format_type_sql, quote_ident,
+                                   system_catalog)
 from engine.errors import SqlError
 from engine.exec import functions as F
 from engine.exec.functions import define
@@ -281,9 +282,9 @@ define("pg_has_role", (OID, OID, TEXT), BOOL, "cat_has_privilege({0}, {1}, {2})"
 
 
 def cat_relation_size(ctx, oid: int) -> int | None:
-    """An estimate in bytes (rewinddb keeps no pages): the 8 kB pages the newest live rows
-    would fill, about 24 + 8 bytes per column for a table row and 16 bytes per index entry;
-    a sequence takes one page, a view none."""
+    """pg_relation_size, an estimate (rewinddb keeps no pages): the 8 kB pages the newest live
+    rows would fill, about 24 + 8 bytes per column for a table row and 16 bytes per index
+    entry after a btree's meta page; a sequence takes one page, a view none."""
     catalog = ctx.catalog
     if oid in catalog.sequences or oid in catalog.views:
         return 8192 if oid in catalog.sequences else 0
@@ -293,15 +294,27 @@ def cat_relation_size(ctx, oid: int) -> int | None:
         return None
     data = ctx.session.db.state.tables.get(table.table_id)
     rows = len(data.rows) if data is not None else 0
-    width = 16 if index is not None else 24 + 8 * len(table.columns)
-    return 8192 * -(-rows * width // 8192)
+    if index is not None:
+        return 8192 * (1 - (-rows * 16 // 8192))
+    return 8192 * -(-rows * (24 + 8 * len(table.columns)) // 8192)
+
+
+def cat_table_size(ctx, oid: int) -> int | None:
+    """pg_table_size: the rows' pages, plus the index of the TOAST table PostgreSQL gives a
+    table with columns that may be stored out of line (text, numeric, arrays, ...)."""
+    size = cat_relation_size(ctx, oid)
+    table = ctx.catalog.tables.get(oid)
+    if size is None or table is None:
+        return size
+    toastable = any(TYPE_ROWS.get(c.type_oid, TYPE_ROWS[TEXT.oid])[20] != "p" for c in table.columns)
+    return size + (8192 if toastable else 0)
 
 
 def cat_total_relation_size(ctx, oid: int) -> int | None:
-    size = cat_relation_size(ctx, oid)
+    size = cat_table_size(ctx, oid)
     if size is None or oid not in ctx.catalog.tables:
         return size
-    return size + sum(cat_relation_size(ctx, i.index_id) or 0 for i in ctx.catalog.indexes_of(oid))
+    return size + cat_indexes_size(ctx, oid)
 
 
 def cat_indexes_size(ctx, oid: int) -> int:
@@ -327,7 +340,7 @@ def cat_size_pretty(size) -> str:
 
 
 for _fn, _template in (("pg_relation_size", "cat_relation_size(ctx, {0})"),
-                       ("pg_table_size", "cat_relation_size(ctx, {0})"),
+                       ("pg_table_size", "cat_table_size(ctx, {0})"),
                        ("pg_total_relation_size", "cat_total_relation_size(ctx, {0})"),
                        ("pg_indexes_size", "cat_indexes_size(ctx, {0})")):
     define(_fn, (REGCLASS,), INT8, _template)

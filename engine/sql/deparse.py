@@ -386,13 +386,18 @@ def _select_definition(catalog: Catalog, view: ViewDef, tree: exp.Expression, pr
         items.append(text if natural == name else f"{text} AS {_ident(name)}")
     distinct = "DISTINCT " if tree.args.get("distinct") else ""
     lines = [" SELECT " + distinct + ",\n    ".join(items)]
-    lines.append("   FROM " + _from_item(catalog, from_.this))
-    for j in joins:
+    source = _from_item(catalog, from_.this)
+    for j in joins:          # non-pretty printing parenthesizes each join and its condition
         side = (j.args.get("side") or "").upper()
         kind = "CROSS JOIN" if (j.args.get("kind") or "").upper() == "CROSS" else (f"{side} JOIN" if side else "JOIN")
         on = j.args.get("on")
-        condition = f" ON {printer.expr(planner.bind_condition(on, scope, 'JOIN/ON'))}" if on is not None else ""
-        lines.append(f"     {kind} {_from_item(catalog, j.this)}{condition}")
+        condition = ""
+        if on is not None:
+            text = printer.expr(planner.bind_condition(on, scope, "JOIN/ON"))
+            condition = f" ON {text}" if pretty else f" ON ({text})"
+        joined = f"{source}\n     {kind} {_from_item(catalog, j.this)}{condition}"
+        source = joined if pretty else f"({joined})"
+    lines.append("   FROM " + source)
     where = tree.args.get("where")
     if where is not None:
         lines.append("  WHERE " + printer.expr(planner.bind_condition(where.this, scope, "WHERE")))

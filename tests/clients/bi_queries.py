@@ -24,8 +24,10 @@ class Probe:
 SAMPLE_SCHEMA = [
     "CREATE TABLE bi_customers (id serial PRIMARY KEY, name varchar(80) NOT NULL, email text UNIQUE, "
     "created timestamptz DEFAULT now())",
-    "CREATE TABLE bi_orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, customer_id int NOT NULL, "
-    "total numeric(12,2) CHECK (total >= 0), status text DEFAULT 'new', placed date)",
+    "CREATE TABLE bi_orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, customer_id int NOT NULL "
+    "REFERENCES bi_customers (id), total numeric(12,2) CHECK (total >= 0), status text DEFAULT 'new', placed date)",
+    "CREATE VIEW bi_paid AS SELECT id, total FROM bi_orders WHERE status = 'paid'",
+    "COMMENT ON TABLE bi_orders IS 'one row per order'",
     "CREATE INDEX bi_orders_customer_idx ON bi_orders (customer_id)",
     "INSERT INTO bi_customers (name, email) VALUES ('Ada', 'ada@example.com'), ('Linus', 'linus@example.com')",
     "INSERT INTO bi_orders (customer_id, total, status, placed) VALUES (1, 10.5, 'paid', '2024-01-02')",
@@ -183,7 +185,7 @@ JOIN pg_namespace pk_ns ON pk_table.relnamespace = pk_ns.oid
 JOIN pg_attribute pk_column ON c.confrelid = pk_column.attrelid
 WHERE c.contype = 'f' AND fk_column.attnum = ANY(c.conkey) AND pk_column.attnum = ANY(c.confkey)
   AND fk_ns.nspname !~ '^information_schema|catalog_history|pg_' AND fk_ns.nspname IN ('public')
-ORDER BY 1, 2, 3""", 6),
+ORDER BY 1, 2, 3""", 6, 1),
     Probe("metabase", "enum types",
           "SELECT DISTINCT t.typname FROM pg_enum e LEFT JOIN pg_type t ON t.oid = e.enumtypid", 1),
     Probe("metabase", "expand array", "SELECT (information_schema._pg_expandarray(ARRAY['a','b'])).n", 1, 2),

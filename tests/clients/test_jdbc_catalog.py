@@ -13,13 +13,15 @@ def test_database_metadata(server):
         conn.execute("CREATE TABLE jdbc_users (id serial PRIMARY KEY, name varchar(50) NOT NULL, "
                      "email text UNIQUE, age int CHECK (age > 0), score numeric(10,2))")
         conn.execute("CREATE INDEX jdbc_users_age_idx ON jdbc_users (age)")
-    meta = result_sets(run_java("CatalogMetadata", jdbc_url(server.port), "jdbc_users"))
+        conn.execute("CREATE TABLE jdbc_orders (id int PRIMARY KEY, user_id int REFERENCES jdbc_users (id) "
+                     "ON DELETE CASCADE)")
+    meta = result_sets(run_java("CatalogMetadata", jdbc_url(server.port), "jdbc_users", "jdbc_orders"))
 
     assert meta["getDatabaseProductVersion"][0]["value"].startswith("15.")
     schemas = {r["TABLE_SCHEM"] for r in meta["getSchemas"]}
     assert {"public", "pg_catalog", "information_schema"} <= schemas
     tables = [(r["TABLE_NAME"], r["TABLE_TYPE"]) for r in meta["getTables"]]
-    assert ("jdbc_users", "TABLE") in tables
+    assert ("jdbc_users", "TABLE") in tables and ("jdbc_orders", "TABLE") in tables
 
     columns = [(r["COLUMN_NAME"], r["TYPE_NAME"], r["DATA_TYPE"], r["COLUMN_SIZE"], r["IS_NULLABLE"],
                 r["IS_AUTOINCREMENT"]) for r in meta["getColumns jdbc_users"]]
@@ -32,6 +34,12 @@ def test_database_metadata(server):
     assert [(r["COLUMN_NAME"], r["KEY_SEQ"], r["PK_NAME"]) for r in meta["getPrimaryKeys jdbc_users"]] == \
         [("id", "1", "jdbc_users_pkey")]
     assert meta["getImportedKeys jdbc_users"] == []
+    imported = [(r["PKTABLE_NAME"], r["PKCOLUMN_NAME"], r["FKTABLE_NAME"], r["FKCOLUMN_NAME"], r["KEY_SEQ"],
+                 r["UPDATE_RULE"], r["DELETE_RULE"], r["FK_NAME"], r["PK_NAME"])
+                for r in meta["getImportedKeys jdbc_orders"]]
+    assert imported == [("jdbc_users", "id", "jdbc_orders", "user_id", "1", "3", "0", "jdbc_orders_user_id_fkey",
+                         "jdbc_users_pkey")]
+    assert [r["FKTABLE_NAME"] for r in meta["getExportedKeys jdbc_users"]] == ["jdbc_orders"]
     indexes = sorted((r["INDEX_NAME"], r["NON_UNIQUE"], r["COLUMN_NAME"]) for r in meta["getIndexInfo jdbc_users"])
     assert indexes == [("jdbc_users_age_idx", "t", "age"), ("jdbc_users_email_key", "f", "email"),
                        ("jdbc_users_pkey", "f", "id")]

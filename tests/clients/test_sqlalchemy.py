@@ -51,6 +51,34 @@ def test_inspector_reflects_tables(server):
     assert [c.name for c in reflected.primary_key] == ["id"]
 
 
+def test_inspector_reflects_foreign_keys_views_and_schemas(server):
+    engine = engine_for(server)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE sa_owner (id int PRIMARY KEY, code text UNIQUE)")
+        conn.exec_driver_sql("CREATE TABLE sa_pet (id int PRIMARY KEY, owner_id int REFERENCES sa_owner (id) "
+                             "ON DELETE CASCADE, owner_code text, CONSTRAINT pet_code_fk FOREIGN KEY (owner_code) "
+                             "REFERENCES sa_owner (code) ON UPDATE SET NULL)")
+        conn.exec_driver_sql("CREATE VIEW sa_pet_names AS SELECT id, owner_id FROM sa_pet")
+        conn.exec_driver_sql("CREATE SCHEMA sa_extra")
+        conn.exec_driver_sql("CREATE TABLE sa_extra.thing (id int PRIMARY KEY, pet_id int REFERENCES public.sa_pet)")
+        conn.exec_driver_sql("COMMENT ON TABLE sa_pet IS 'animals'")
+    inspector = sa.inspect(engine)
+    keys = sorted(inspector.get_foreign_keys("sa_pet"), key=lambda k: k["name"])
+    assert [(k["name"], k["constrained_columns"], k["referred_table"], k["referred_columns"], k["options"])
+            for k in keys] == [("pet_code_fk", ["owner_code"], "sa_owner", ["code"], {"onupdate": "SET NULL"}),
+                               ("sa_pet_owner_id_fkey", ["owner_id"], "sa_owner", ["id"], {"ondelete": "CASCADE"})]
+    assert "sa_pet_names" in inspector.get_view_names()
+    assert [c["name"] for c in inspector.get_columns("sa_pet_names")] == ["id", "owner_id"]
+    assert "sa_extra" in inspector.get_schema_names()
+    assert inspector.get_table_names(schema="sa_extra") == ["thing"]
+    [key] = inspector.get_foreign_keys("thing", schema="sa_extra")
+    assert (key["referred_schema"], key["referred_table"], key["referred_columns"]) == (None, "sa_pet", ["id"])
+    assert inspector.get_table_comment("sa_pet") == {"text": "animals"}
+    metadata = sa.MetaData()
+    pet = sa.Table("sa_pet", metadata, autoload_with=engine)
+    assert {fk.target_fullname for fk in pet.foreign_keys} == {"sa_owner.id", "sa_owner.code"}
+
+
 class Base(DeclarativeBase):
     pass
 

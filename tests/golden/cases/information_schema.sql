@@ -17,3 +17,14 @@ SELECT count(*) > 500 FROM information_schema.columns WHERE table_schema = 'pg_c
 SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'information_schema' AND table_name IN ('tables', 'columns', 'schemata', 'sql_features') ORDER BY 1;
 SELECT grantee, table_name, privilege_type, is_grantable FROM information_schema.table_privileges WHERE table_schema = 'public' ORDER BY table_name, privilege_type;
 SELECT character_set_name, character_repertoire, form_of_use FROM information_schema.character_sets;
+CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, user_id int REFERENCES users(id) ON DELETE CASCADE, total numeric);
+CREATE VIEW big_orders AS SELECT id, total FROM orders WHERE total > 100;
+CREATE SCHEMA app;
+CREATE TABLE app.things (id int PRIMARY KEY, label text);
+SELECT constraint_name, unique_constraint_schema, unique_constraint_name, match_option, update_rule, delete_rule FROM information_schema.referential_constraints ORDER BY 1;
+SELECT constraint_name, table_name, column_name, ordinal_position, position_in_unique_constraint FROM information_schema.key_column_usage WHERE table_name = 'orders' ORDER BY 1, 4;
+SELECT table_name, column_name, constraint_name FROM information_schema.constraint_column_usage WHERE constraint_name LIKE 'orders%' ORDER BY 3, 1;
+SELECT table_schema, table_name, view_definition, check_option, is_updatable, is_insertable_into FROM information_schema.views WHERE table_schema = 'public';
+SELECT table_schema, table_name, table_type FROM information_schema.tables WHERE table_schema IN ('public', 'app') ORDER BY 1, 2;
+SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_name = 'big_orders' ORDER BY ordinal_position;
+SELECT schema_name, schema_owner FROM information_schema.schemata WHERE schema_name IN ('app', 'public') ORDER BY 1;
