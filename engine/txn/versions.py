@@ -67,7 +67,7 @@ def _key_function(slots: tuple[int, ...]) -> Callable[[tuple], tuple | None]:
 
 class TableData:
     __slots__ = ("table_id", "rows", "undo", "undo_lsns", "unique", "next_rowid", "last_lsn",
-                 "history_floor", "created_lsn")
+                 "history_floor", "created_lsn", "_overlays")
 
     def __init__(self, table_id: int, created_lsn: int = 0) -> None:
         self.table_id = table_id
@@ -79,6 +79,7 @@ class TableData:
         self.last_lsn = created_lsn
         self.history_floor = created_lsn
         self.created_lsn = created_lsn
+        self._overlays: dict[int, list] = {}     # lsn -> [undo entries folded in, overlay, {index id: key map}]
 
     # ------------------------------------------------------------ changes (apply only)
 
@@ -156,6 +157,7 @@ class TableData:
         if cut:
             del self.undo[:cut]
             del self.undo_lsns[:cut]
+            self._overlays.clear()
         self.history_floor = max(self.history_floor, keep_after_lsn)
 
     # ------------------------------------------------------------ reads
@@ -165,17 +167,46 @@ class TableData:
         return lsn >= self.history_floor or self.history_floor == self.created_lsn
 
     def overlay(self, lsn: int) -> dict[int, tuple | None]:
-        """{rowid: version at `lsn` or ABSENT} for the rows changed after `lsn`."""
+        """{rowid: version at `lsn` or ABSENT} for the rows changed after `lsn` (callers must
+        not change it). The overlays of the last few points read are kept and extended with
+        the changes applied since, so repeated reads at one past point (a loop of key lookups)
+        cost one pass over its newer history, not one each."""
         if lsn >= self.last_lsn:
             return {}
-        start = bisect_right(self.undo_lsns, lsn)
-        out: dict[int, tuple | None] = {}
         undo = self.undo
+        cached = self._overlays.get(lsn)
+        if cached is None:
+            if len(self._overlays) >= 4:
+                del self._overlays[next(iter(self._overlays))]
+            cached = self._overlays[lsn] = [bisect_right(self.undo_lsns, lsn), {}, {}]
+        start, out, key_maps = cached
         for i in range(start, len(undo)):
             _, rowid, before, _ = undo[i]
             if rowid not in out:
                 out[rowid] = before
+                if key_maps and before is not None:
+                    self._index_version(key_maps, rowid, before)
+        cached[0] = len(undo)
         return out
+
+    def _index_version(self, key_maps: dict[int, dict[tuple, list[int]]], rowid: int, row: tuple) -> None:
+        for index_id, key_map in key_maps.items():
+            idx = self.unique.get(index_id)
+            k = idx.key(row) if idx is not None else None
+            if k is not None:
+                key_map.setdefault(k, []).append(rowid)
+
+    def _overlay_keys(self, lsn: int, index_id: int) -> dict[tuple, list[int]]:
+        """key -> rowids, over the versions in the overlay of `lsn` (call overlay(lsn) first)."""
+        key_maps = self._overlays[lsn][2]
+        key_map = key_maps.get(index_id)
+        if key_map is None:
+            key_map = key_maps[index_id] = {}
+            single = {index_id: key_map}
+            for rowid, row in self._overlays[lsn][1].items():
+                if row is not None:
+                    self._index_version(single, rowid, row)
+        return key_map
 
     def rows_at(self, lsn: int, own: dict[int, tuple | None] | None = None) -> list[tuple]:
         """Every row visible at `lsn`, with this transaction's own writes `own` on top."""
@@ -235,10 +266,9 @@ class TableData:
         out = []
         if rowid is not None and rowid not in ov and not (own and rowid in own):
             out.append((rowid, self.rows[rowid]))
-        slots = idx.slots
-        for rid, row in ov.items():
-            if row is not None and not (own and rid in own) and tuple([row[s] for s in slots]) == key:
-                out.append((rid, row))
+        for rid in self._overlay_keys(lsn, index_id).get(key, ()):
+            if not (own and rid in own):
+                out.append((rid, ov[rid]))
         return out
 
     def changes_at(self, lsn: int) -> list[tuple[int, int, tuple | None, tuple | None]]:
