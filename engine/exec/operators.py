@@ -871,6 +871,15 @@ def _hash_join(left: Opener, right: Opener, lkey, rkey, probe, residual, kind: s
             return
         lk = lkey(p, ctx)
         check = residual(p, ctx) if residual is not None else None
+        if kind in ("semi", "anti"):
+            keep = kind == "semi"
+            get = table.get
+            for batch in left(ctx):
+                if check is None:
+                    yield [l for l in batch if (lk(l) in table) == keep]
+                else:
+                    yield [l for l in batch if any(check(l + r) for r in get(lk(l), ())) == keep]
+            return
         matched: set[int] = set()
         for batch in left(ctx):
             out = []

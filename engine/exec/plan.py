@@ -151,8 +151,10 @@ class ProjectSet(Node):
 
 @dataclass(frozen=True, slots=True)
 class Join(Node):
-    """kind: inner, left, right, full, cross. Equi-keys make it a hash join. A lateral join
-    re-runs `right` for every left row, with that row visible to it as the innermost outer row."""
+    """kind: inner, left, right, full, cross; semi and anti (the left rows with / without a
+    match, left columns only: EXISTS and NOT EXISTS). Equi-keys make it a hash join. A
+    lateral join re-runs `right` for every left row, with that row visible to it as the
+    innermost outer row."""
     left: Node
     right: Node
     kind: str
@@ -401,7 +403,8 @@ class DeletePlan:
 # -------------------------------------------------------------------- EXPLAIN
 
 
-_JOIN_NAMES = {"inner": "", "cross": "", "left": " Left Join", "right": " Right Join", "full": " Full Join"}
+_JOIN_NAMES = {"inner": "", "cross": "", "left": " Left Join", "right": " Right Join", "full": " Full Join",
+               "semi": " Semi Join", "anti": " Anti Join"}
 _OPERATORS = {"+", "-", "*", "/", "%", "||", "^", "&", "|", "#", "<<", ">>", "~", "!~", "~*", "!~*", "@>", "<@",
               "->", "->>", "#>", "#>>", "?", "?|", "?&", "&&", "-|-"}
 
@@ -620,7 +623,7 @@ class _Renderer:
         if isinstance(n, Project):
             return [self.sql(e, inner[0], outer) for e in n.exprs]
         if isinstance(n, Join):
-            return inner[0] + inner[1]
+            return inner[0] + inner[1] if n.kind not in ("semi", "anti") else inner[0]
         if isinstance(n, Aggregate):
             return ([self.sql(g, inner[0], outer) for g in n.groups] + [self.sql(a, inner[0], outer) for a in n.aggs]
                     + [self.sql(g, [self.sql(x, inner[0], outer) for x in n.groups], outer) for g in n.groupings])

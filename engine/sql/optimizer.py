@@ -9,7 +9,11 @@ subqueries. Rules never change results, only how they are computed:
   (through joins, projections of derived tables and views, sorts), into the scans' filters;
 - `hash_join_keys`: turn `left.x = right.y` conditions of a join into hash-join keys;
 - `use_unique_indexes`: answer `key = value` (all columns of a primary key or unique
-  index, or `key IN (...)`) by index lookups instead of full scans.
+  index, or `key IN (...)`, `key = ANY (array)`) by index lookups instead of full scans;
+- `decorrelate_exists`: correlated EXISTS / NOT EXISTS / IN conditions become hash semi and
+  anti joins;
+- `aggregate_before_join`: aggregate one side of a join per join key before joining;
+- `project_late`: sort and limit before computing the select list.
 
 A cost model and secondary indexes will add rules here; keep each rule small and local.
 """
@@ -21,7 +25,7 @@ from typing import Callable
 from engine.catalog.model import Catalog
 from engine.exec import plan as P
 from engine.exec.functions import Signature, find_signature
-from engine.exec.expr import (AggCall, And, Call, Cast, Col, Compare, Const, Expr, InList, OuterCol, Param,
+from engine.exec.expr import (AggCall, And, Call, Cast, Col, Compare, Const, Expr, InList, Not, OuterCol, Param,
                               Quantified, SrfCall, Subquery, WindowCall, map_expr, walk)
 from engine.types import BPCHAR, INT2, INT4, INT8
 
@@ -413,5 +417,92 @@ def _unique_keys(source: P.Node, keys: tuple[Expr, ...], catalog: Catalog) -> bo
     return any(i.unique and set(i.columns) <= slots for i in catalog.indexes_of(source.table.table_id))
 
 
-RULES: list[Rule] = [fold_constants, push_down_filters, hash_join_keys, use_unique_indexes, aggregate_before_join,
-                     project_late]
+def decorrelate_exists(node: P.Node, catalog: Catalog) -> P.Node:
+    """A filter condition `EXISTS (SELECT ... FROM t WHERE t.k = outer.k ...)` (or NOT EXISTS,
+    or `x IN (SELECT y ... WHERE t.k = outer.k)`) becomes a hash semi (anti) join on the
+    correlated equalities: t is read once instead of once per outer row. Subqueries that an
+    index answers per row, or that reach further out, stay as they are."""
+    def rule(n: P.Node) -> P.Node:
+        if isinstance(n, P.Filter):
+            base, parts = n.input, conjuncts(n.predicate)
+        elif isinstance(n, (P.SeqScan, P.VirtualScan, P.FunctionScan)) and n.filter is not None:
+            base, parts = dataclasses.replace(n, filter=None), conjuncts(n.filter)
+        else:
+            return n
+        joins, rest = [], []
+        for c in parts:
+            semi = _semi_join(c, len(n.columns))
+            (joins if semi is not None else rest).append(semi or c)
+        if not joins:
+            return n
+        node = _push(base, rest) if rest else base
+        for right, kind, lkeys, rkeys, residual in joins:
+            node = P.Join(node, right, kind, lkeys, rkeys, residual, node.columns)
+        return node
+    return _everywhere(node, rule)
+
+
+def _semi_join(c: Expr, width: int):
+    """(right plan, "semi"|"anti", left keys, right keys, residual) for a decorrelatable
+    EXISTS / NOT EXISTS / IN conjunct, else None."""
+    negated = False
+    if isinstance(c, Not) and isinstance(c.arg, Subquery):
+        negated, c = True, c.arg
+    if not isinstance(c, Subquery) or not c.correlated:
+        return None
+    if c.kind == "exists":
+        negated = negated != c.negated
+    elif c.kind != "in" or c.negated or negated:
+        return None
+    plan = c.plan
+    while isinstance(plan, P.Project) and c.kind == "exists":
+        plan = plan.input
+    output = None
+    if c.kind == "in":
+        if not isinstance(plan, P.Project) or len(plan.exprs) != 1 or not _movable(plan.exprs[0]):
+            return None
+        output, plan = plan.exprs[0], plan.input
+    if not isinstance(plan, (P.SeqScan, P.VirtualScan, P.FunctionScan)) or plan.filter is None:
+        return None
+    if isinstance(plan, P.FunctionScan) and any(isinstance(x, OuterCol) for f in plan.functions for x in walk(f)):
+        return None
+    lkeys, rkeys, inner, correlated = [], [], [], []
+    for part in conjuncts(plan.filter):
+        outer_refs = [x for x in walk(part) if isinstance(x, OuterCol)]
+        if any(isinstance(x, Subquery) for x in walk(part)) or any(x.depth != 1 for x in outer_refs):
+            return None
+        if not outer_refs:
+            inner.append(part)
+        elif isinstance(part, Compare) and part.op == "=" and BPCHAR.oid not in (part.left.type.oid, part.right.type.oid):
+            sides = [(e, any(isinstance(x, OuterCol) for x in walk(e)), any(isinstance(x, Col) for x in walk(e)))
+                     for e in (part.left, part.right)]
+            (a, a_outer, a_inner), (b, b_outer, b_inner) = sides
+            if a_outer and not a_inner and b_inner and not b_outer:
+                lkeys.append(_outer_to_left(a))
+                rkeys.append(b)
+            elif b_outer and not b_inner and a_inner and not a_outer:
+                lkeys.append(_outer_to_left(b))
+                rkeys.append(a)
+            else:
+                correlated.append(part)
+        else:
+            correlated.append(part)
+    if not lkeys:
+        return None
+    if output is not None:
+        lkeys.append(c.arg)
+        rkeys.append(output)
+    residual = conjunction(correlated)
+    if residual is not None:                     # over the joined row: the left (outer) columns, then the right's
+        residual = map_expr(residual, lambda x: Col(x.index + width, x.type, x.nullable) if isinstance(x, Col)
+                            else (Col(x.index, x.type) if isinstance(x, OuterCol) else None))
+    right = dataclasses.replace(plan, filter=conjunction(inner))
+    return right, ("anti" if negated else "semi"), tuple(lkeys), tuple(rkeys), residual
+
+
+def _outer_to_left(e: Expr) -> Expr:
+    return map_expr(e, lambda x: Col(x.index, x.type) if isinstance(x, OuterCol) else None)
+
+
+RULES: list[Rule] = [fold_constants, push_down_filters, hash_join_keys, use_unique_indexes, decorrelate_exists,
+                     aggregate_before_join, project_late]

@@ -39,6 +39,8 @@ EXPLAIN SELECT name, rank() OVER (PARTITION BY dept_id ORDER BY salary DESC) FRO
 EXPLAIN SELECT name FROM emp WHERE dept_id IN (SELECT id FROM dept WHERE budget > 60);
 EXPLAIN SELECT name FROM emp e WHERE EXISTS (SELECT 1 FROM dept d WHERE d.id = e.dept_id);
 EXPLAIN SELECT name, (SELECT name FROM dept WHERE dept.id = emp.dept_id) FROM emp;
+EXPLAIN SELECT name FROM emp e WHERE NOT EXISTS (SELECT 1 FROM emp b WHERE b.boss_id = e.id AND b.salary > e.salary - 30);
+EXPLAIN SELECT name FROM emp e WHERE salary IN (SELECT salary FROM emp b WHERE b.dept_id = e.dept_id AND b.id <> e.id);
 EXPLAIN SELECT name FROM emp WHERE salary > (SELECT avg(salary) FROM emp);
 EXPLAIN SELECT id FROM emp UNION SELECT id FROM dept;
 EXPLAIN SELECT id FROM emp UNION ALL SELECT id FROM dept;
