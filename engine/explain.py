@@ -55,7 +55,7 @@ async def run(session: Any, explain: Explain, inner: Any, params: tuple, plannin
     if inner.kind == "write" or not stats:
         stats[id(tree)] = NodeStats(rows=rows, loops=1, first=elapsed, total=elapsed)
     lines = _render(tree, explain.verbose, lambda n: _actual(stats.get(id(n)), explain.timing),
-                    lambda n: _removed(n, stats.get(id(n))))
+                    lambda n: _removed(stats.get(id(n))))
     if explain.summary is not False:
         lines.append(f"Planning Time: {planning * 1000:.3f} ms")
         lines.append(f"Execution Time: {elapsed * 1000:.3f} ms")
@@ -72,9 +72,10 @@ def _render(tree: Any, verbose: bool, annotate=None, details=None) -> list[str]:
     return lines
 
 
-def _removed(node: Any, stats: NodeStats | None) -> list[str]:
-    """"Rows Removed by Filter" under a filtering scan, per loop as PostgreSQL counts it."""
-    if stats is None or not stats.loops or getattr(node, "filter", None) is None or not stats.read:
+def _removed(stats: NodeStats | None) -> list[str]:
+    """"Rows Removed by Filter" under a filtering scan (the only nodes counting rows read),
+    per loop as PostgreSQL counts it."""
+    if stats is None or not stats.loops or not stats.read:
         return []
     return [f"Rows Removed by Filter: {round((stats.read - stats.rows) / stats.loops)}"]
 

@@ -104,13 +104,13 @@ class _Builder:
             opener = _instrumented(opener, self.stats.setdefault(id(node), NodeStats()))
         return opener
 
-    def _note_fused(self, *nodes: P.Node) -> NodeStats | None:
-        """EXPLAIN ANALYZE: nodes compiled into their parent's code share one NodeStats."""
+    def _note_fused(self, node: P.Node, owner: P.Node | None = None) -> NodeStats | None:
+        """EXPLAIN ANALYZE: a node compiled into another's code counts into `owner`'s stats
+        (or stats of its own, which the caller keeps)."""
         if self.stats is None:
             return None
-        shared = NodeStats()
-        for n in nodes:
-            self.stats[id(n)] = shared
+        shared = self.stats.setdefault(id(owner), NodeStats()) if owner is not None else NodeStats()
+        self.stats[id(node)] = shared
         return shared
 
     # ---------------------------------------------------------------- leaves
@@ -225,7 +225,7 @@ class _Builder:
     def _Project(self, node: P.Project) -> Opener:
         inner = node.input
         if isinstance(inner, (P.SeqScan, P.IndexLookup, P.VirtualScan)):
-            self._note_fused(inner)
+            self._note_fused(inner, node)
             return self._scan(inner, node.exprs)
         child = self.build(inner)
         return _pipe(child, self._batch_transform(None, node.exprs))
