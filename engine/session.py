@@ -909,6 +909,7 @@ class Session:
                 self.prepared.clear()
                 self.portals.clear()
                 self._unlisten("*")
+                self.advisory_unlock_all()
             return Cursor(None, None, f"DISCARD {a['what'].upper()}")
         if kind in ("listen", "unlisten"):
             if self.explicit:

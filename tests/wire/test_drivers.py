@@ -193,3 +193,16 @@ def test_sql_cursors_with_hold_scroll_and_binary(server):
         result = conn.pgconn.exec_(b"FETCH ALL FROM b")
         assert result.fformat(0) == 1 and result.get_value(0, 0) == b"\x00\x00\x00\x07"
         conn.execute("COMMIT")
+
+
+def test_discard_all_releases_advisory_locks_and_session_state(server):
+    with psycopg.connect(server.dsn, autocommit=True) as holder, psycopg.connect(server.dsn, autocommit=True) as other:
+        holder.execute("SELECT pg_advisory_lock(42)")
+        holder.execute("PREPARE p AS SELECT 1")
+        holder.execute("SET application_name = 'before_discard'")
+        assert other.execute("SELECT pg_try_advisory_lock(42)").fetchone() == (False,)
+        assert holder.execute("DISCARD ALL").statusmessage == "DISCARD ALL"
+        assert other.execute("SELECT pg_try_advisory_lock(42)").fetchone() == (True,)
+        assert holder.execute("SHOW application_name").fetchone() == ("",)
+        with pytest.raises(psycopg.errors.InvalidSqlStatementName):
+            holder.execute("EXECUTE p")
