@@ -917,8 +917,10 @@ def text_parser(t: SqlType, session_tz: dt.tzinfo = UTC) -> Callable[[str], Any]
         return _parse_float(t)
     if oid == BOOL.oid:
         return _parse_bool
-    if oid in STRING_TYPES or oid in (UNKNOWN.oid, CHAR.oid):
+    if oid in STRING_TYPES or oid == UNKNOWN.oid:
         return lambda text: text
+    if oid == CHAR.oid:
+        return lambda text: text[:1]          # "char" keeps the first character
     if oid == DATE.oid:
         return lambda text: parse_date(text, session_tz)
     if oid == TIME.oid:

@@ -297,7 +297,7 @@ _IMPLICIT: dict[int, frozenset[int]] = {
     TEXT.oid: frozenset({BPCHAR.oid, VARCHAR.oid, NAME.oid, REGCLASS.oid}),
     VARCHAR.oid: frozenset({TEXT.oid, BPCHAR.oid, NAME.oid, REGCLASS.oid}),
     BPCHAR.oid: frozenset({TEXT.oid, VARCHAR.oid, NAME.oid}),
-    NAME.oid: frozenset({TEXT.oid, VARCHAR.oid, BPCHAR.oid}),
+    NAME.oid: frozenset({TEXT.oid}),
     CHAR.oid: frozenset({TEXT.oid}),
     DATE.oid: frozenset({TIMESTAMP.oid, TIMESTAMPTZ.oid}),
     TIMESTAMP.oid: frozenset({TIMESTAMPTZ.oid}),

@@ -37,7 +37,8 @@ from engine.exec.casts import castable
 from engine.exec.functions import FUNCTIONS, implicitly_castable
 from engine.sql.parser import expression_sql, parse_sql
 from engine.sql.planner import datatype_to_sql
-from engine.types import INT2, INT4, INT8, SERIAL_NAMES, UNKNOWN, SqlType, format_type, type_from_name
+from engine.types import (INT2, INT4, INT8, SERIAL_NAMES, UNKNOWN, UTC, SqlType, format_type, text_parser,
+                          type_from_name)
 
 NAMEDATALEN = 63
 
@@ -209,6 +210,7 @@ class _TableBuilder:
         self.sequences: list[SequenceDef] = []
         self.keys: list[tuple[str | None, str, tuple[str, ...]]] = []          # (name, "p"/"u", columns)
         self.checks: list[tuple[str | None, exp.Expression, str | None]] = []
+        self.defaults: list[tuple[str, SqlType, exp.Expression]] = []      # (column, type, DEFAULT) as written
         self.foreign: list[tuple[str | None, tuple[str, ...], exp.Expression]] = []
 
     def column(self, item: exp.ColumnDef) -> ColumnDef:
@@ -236,6 +238,7 @@ class _TableBuilder:
                 self.keys.append((cname, "u", (col_name,)))
             elif isinstance(k, exp.DefaultColumnConstraint):
                 default = expression_sql(k.this)
+                self.defaults.append((col_name, col_type, k.this))
             elif isinstance(k, exp.CheckColumnConstraint):
                 self.checks.append((cname, k.this, col_name))
             elif isinstance(k, exp.GeneratedAsIdentityColumnConstraint):
@@ -431,12 +434,30 @@ def create_table(tree: exp.Create, target: DdlTarget) -> str:
             raise feature_not_supported(f"table element {item.sql('postgres')}")
     constraints, indexes = builder.finish()
     table = TableDef(builder.table_id, schema, name, tuple(builder.columns), builder.width, tuple(constraints))
+    for _, col_type, node in builder.defaults:
+        check_default(table, node, col_type, target)
     target.emit(ev.TableCreated(table))
     for seq in builder.sequences:
         target.emit(ev.SequenceCreated(seq))
     for index in indexes:
         target.emit(ev.IndexCreated(index))
     return "CREATE TABLE"
+
+
+def check_default(table: TableDef, node: exp.Expression, col_type: SqlType, target: DdlTarget) -> None:
+    """A DEFAULT expression must bind without columns and cast to the column's type. A string
+    literal is converted now, as PostgreSQL's parser converts one (DEFAULT 'x' on an integer
+    column fails at CREATE TABLE; DEFAULT 1/0 or a too long value at the first insert)."""
+    if any(True for _ in node.find_all(exp.Column)):
+        raise SqlError("0A000", "cannot use column reference in default expression")
+    target.row_function(table, node, col_type, "DEFAULT")
+    inner, as_type = node, col_type.base
+    while isinstance(inner, exp.Paren):
+        inner = inner.this
+    if isinstance(inner, exp.Cast) and isinstance(inner.this, exp.Literal):
+        inner, as_type = inner.this, datatype_to_sql(inner.args["to"]).base
+    if isinstance(inner, exp.Literal) and inner.is_string:
+        text_parser(as_type, UTC)(inner.this)
 
 
 def _new_relation(tree: exp.Create, ref: exp.Table, target: DdlTarget, what: str) -> tuple[str, str | None]:
@@ -1448,7 +1469,7 @@ def _alter_column(table: TableDef, action: exp.AlterColumn, target: DdlTarget) -
         new = msgspec.structs.replace(col, default=None)
     elif action.args.get("default") is not None:
         node = action.args["default"]
-        target.row_function(table, node, col.type, "DEFAULT")       # it must bind and cast
+        check_default(table, node, col.type, target)
         new = msgspec.structs.replace(col, default=expression_sql(node))
     else:
         raise feature_not_supported(f"ALTER COLUMN {action.sql('postgres')}")

@@ -154,6 +154,14 @@ def lift_literals(sql: str) -> Lifted | None:
                 continue
             value = text[1:-1].replace("''", "'")
             lifted_kind = "unknown"
+            between = sql[pos:start]
+            if kinds and kinds[-1] == "unknown" and parts[-1] == f"${len(kinds)}" and between.isspace():
+                # 'a'<newline>'b' is one constant; on one line it is a syntax error
+                if "\n" not in between:
+                    raise syntax_error(f'syntax error at or near "{text}"')
+                values[-1] += value
+                pos = m.end()
+                continue
         else:
             if start and (sql[start - 1].isalnum() or sql[start - 1] in "_$."):
                 continue
@@ -212,7 +220,7 @@ _TYPED_LITERAL_WORDS = frozenset({
     "numeric", "decimal", "int", "integer", "bigint", "smallint", "int2", "int4", "int8", "real",
     "float", "float4", "float8", "double", "precision", "boolean", "bool", "text", "varchar",
     "char", "character", "bytea", "inet", "name", "oid", "regclass", "regtype", "regproc",
-    "varying", "without", "with", "bpchar",
+    "varying", "without", "with", "bpchar", "uescape",
 })
 
 # -------------------------------------------------------------------- utility statements

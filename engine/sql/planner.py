@@ -1465,7 +1465,11 @@ class Planner:
                     rt.oid in _OID_FAMILY and lt.oid in _INTEGERS:
                 pass   # oid, the reg* types and integers compare as oids
             elif lt.oid in STRING_TYPES and rt.oid in STRING_TYPES:
-                if BPCHAR.oid in (lt.oid, rt.oid):
+                if {lt.oid, rt.oid} == {BPCHAR.oid, VARCHAR.oid}:
+                    # bpchar = bpchar: one exact match beats text = text's none (trailing spaces ignored)
+                    left = self.cast(left, BPCHAR, explicit=False) if lt.oid == VARCHAR.oid else left
+                    right = self.cast(right, BPCHAR, explicit=False) if rt.oid == VARCHAR.oid else right
+                elif BPCHAR.oid in (lt.oid, rt.oid):
                     left = self.cast(left, TEXT, explicit=False) if lt.oid == BPCHAR.oid else left
                     right = self.cast(right, TEXT, explicit=False) if rt.oid == BPCHAR.oid else right
             elif CHAR.oid in (lt.oid, rt.oid) and {lt.oid, rt.oid} <= STRING_TYPES | {CHAR.oid}:
@@ -1479,8 +1483,9 @@ class Planner:
                                    hint="No operator matches the given name and argument types. You might need to add explicit type casts.")
                 left = self.coerce(left, common, op)
                 right = self.coerce(right, common, op)
-        elif lt.oid in (JSON.oid, REGCLASS.oid) and op not in ("=", "<>") and lt.oid == JSON.oid:
-            raise SqlError("42883", f"operator does not exist: json {op} json")
+        elif lt.oid == JSON.oid:
+            raise SqlError("42883", f"operator does not exist: json {op} json",
+                           hint="No operator matches the given name and argument types. You might need to add explicit type casts.")
         return Compare(op, left, right)
 
     def _compare_rows(self, op: str, left: Expr, right: Expr) -> Expr:
@@ -1594,7 +1599,16 @@ class Planner:
                                                 or i.type.oid == UNKNOWN.oid for i in items):
             common = arg.type                   # oid IN (integers), as pg_catalog queries write it
         else:
-            common = common_type(types, "IN")
+            try:
+                common = common_type(types, "IN")
+            except SqlError as e:
+                if e.sqlstate != "42804":
+                    raise
+                # no common type: PostgreSQL falls back to `arg = item` per item, whose operator
+                # lookup then names the mismatch
+                for i in items:
+                    self._compare("=", arg, i)
+                raise
         arg = self.coerce(arg, common, "IN") if arg.type.oid == UNKNOWN.oid or arg.type.oid not in NUMERIC_PRECEDENCE else arg
         items = [self._compare("=", arg, i).right for i in items]
         return InList(arg, tuple(items))
@@ -1639,7 +1653,8 @@ class Planner:
                 conds.append(self._bool_arg(branch.this, scope, "CASE/WHEN"))
             results.append(self.bind(branch.args["true"], scope))
         default = self.bind(node.args["default"], scope) if node.args.get("default") is not None else None
-        types = [r.type for r in results] + ([default.type] if default is not None else [])
+        # the ELSE result comes first, as in PostgreSQL's transformCaseExpr (it decides ties)
+        types = ([default.type] if default is not None else []) + [r.type for r in results]
         t = common_type(types, "CASE")
         results = [self.coerce(r, t, "CASE") for r in results]
         if default is not None:
@@ -1650,7 +1665,7 @@ class Planner:
         cond = self._bool_arg(node.this, scope, "CASE/WHEN")
         true = self.bind(node.args["true"], scope)
         false = self.bind(node.args["false"], scope) if node.args.get("false") is not None else None
-        t = common_type([true.type] + ([false.type] if false is not None else []), "CASE")
+        t = common_type(([false.type] if false is not None else []) + [true.type], "CASE")
         return Case(((cond, self.coerce(true, t, "CASE")),), self.coerce(false, t, "CASE") if false is not None else None, t)
 
     def _bind_Coalesce(self, node, scope):
@@ -1688,8 +1703,12 @@ class Planner:
     def _bind_ByteString(self, node, scope):
         return Const(node.this, UNKNOWN)          # E'...': the escapes are already resolved
 
+    def _bind_RawString(self, node, scope):
+        return Const(node.this, UNKNOWN)          # $$...$$ and $tag$...$tag$: no escapes at all
+
     def _bind_UnicodeString(self, node, scope):
-        raise feature_not_supported("U& string constants")
+        escape = node.args.get("escape")
+        return Const(_unicode_escapes(node.this, escape.this if isinstance(escape, exp.Literal) else "\\"), UNKNOWN)
 
     def _bind_HexString(self, node, scope):
         raise feature_not_supported("bit string constants")
@@ -2249,7 +2268,51 @@ _KEYWORD_NAMES = {exp.CurrentTimestamp: "current_timestamp", exp.CurrentDate: "c
                   exp.Extract: "extract", exp.Substring: "substring", exp.StrPosition: "position",
                   exp.Overlay: "overlay", exp.AtTimeZone: "timezone", exp.Array: "array", exp.Tuple: "row",
                   exp.Greatest: "greatest", exp.Least: "least", exp.Nullif: "nullif", exp.Coalesce: "coalesce",
-                  exp.Exists: "exists", exp.Interval: "interval", exp.Sqrt: "?column?", exp.Cbrt: "?column?"}
+                  exp.Exists: "exists", exp.Interval: "interval", exp.Sqrt: "?column?", exp.Cbrt: "?column?",
+                  exp.StartsWith: "?column?"}
+
+
+def _unicode_escapes(text: str, escape: str) -> str:
+    """The value of U&'...' [UESCAPE 'c']: `cXXXX` and `c+XXXXXX` are code points (surrogate
+    pairs combine), `cc` is c itself."""
+    if len(escape) != 1 or escape in "0123456789abcdefABCDEF+'\" \t\n\r":
+        raise SqlError("42601", "invalid Unicode escape character")
+    out: list[str] = []
+    i, n = 0, len(text)
+    high = None
+    while i < n:
+        ch = text[i]
+        if ch != escape:
+            if high is not None:
+                raise SqlError("42601", "invalid Unicode surrogate pair")
+            out.append(ch)
+            i += 1
+            continue
+        if text[i + 1:i + 2] == escape:
+            out.append(escape)
+            i += 2
+            continue
+        digits = text[i + 2:i + 8] if text[i + 1:i + 2] == "+" else text[i + 1:i + 5]
+        width = 6 if text[i + 1:i + 2] == "+" else 4
+        if len(digits) != width or any(c not in "0123456789abcdefABCDEF" for c in digits):
+            raise SqlError("42601", "invalid Unicode escape",
+                           hint="Unicode escapes must be \\XXXX or \\+XXXXXX.")
+        code = int(digits, 16)
+        i += width + (2 if width == 6 else 1)
+        if high is not None:
+            if not 0xDC00 <= code <= 0xDFFF:
+                raise SqlError("42601", "invalid Unicode surrogate pair")
+            code = 0x10000 + ((high - 0xD800) << 10) + (code - 0xDC00)
+            high = None
+        elif 0xD800 <= code <= 0xDBFF:
+            high = code
+            continue
+        elif 0xDC00 <= code <= 0xDFFF or code == 0 or code > 0x10FFFF:
+            raise SqlError("42601", "invalid Unicode escape value" if code else "invalid Unicode escape value")
+        out.append(chr(code))
+    if high is not None:
+        raise SqlError("42601", "invalid Unicode surrogate pair")
+    return "".join(out)
 
 
 def _figure_colname(node: exp.Expression) -> tuple[str, int]:
