@@ -44,5 +44,10 @@ def test_database_metadata(server):
     assert indexes == [("jdbc_users_age_idx", "t", "age"), ("jdbc_users_email_key", "f", "email"),
                        ("jdbc_users_pkey", "f", "id")]
 
+    assert [(r["column"], r["table"], r["nullable"], r["autoIncrement"], r["type"])
+            for r in meta["resultSetMetaData jdbc_users"]] == [
+        ("id", "jdbc_users", "0", "true", "serial"), ("name", "jdbc_users", "0", "false", "varchar"),
+        ("email", "jdbc_users", "1", "false", "text"), ("age", "jdbc_users", "1", "false", "int4"),
+        ("score", "jdbc_users", "1", "false", "numeric")]
     for i in range(10):
         assert meta[f"prepared {i}"] == [{"relname": "jdbc_users", "relkind": "r"}]

@@ -9,6 +9,7 @@ import java.sql.SQLException;
 /**
  * Prints what a JDBC tool sees of a database through DatabaseMetaData: schemas, tables,
  * columns, primary keys, foreign keys and indexes of the tables named on the command line,
+ * the result-set metadata of a query on the first (which the driver reads from pg_attribute),
  * then runs one prepared statement ten times (past the driver's server-prepare threshold).
  * Usage: CatalogMetadata <jdbc url> <table>...  Output: "== <call>", a tab-separated header,
  * rows (NULL as \N), "--".
@@ -28,6 +29,20 @@ public class CatalogMetadata {
                 print("getImportedKeys " + table, meta.getImportedKeys(null, "public", table));
                 print("getExportedKeys " + table, meta.getExportedKeys(null, "public", table));
                 print("getIndexInfo " + table, meta.getIndexInfo(null, "public", table, false, true));
+            }
+            if (args.length > 1) {
+                // result-set metadata: pgjdbc looks the columns up in pg_attribute by table oid
+                try (PreparedStatement ps = conn.prepareStatement("SELECT * FROM " + args[1]);
+                     ResultSet rs = ps.executeQuery()) {
+                    ResultSetMetaData md = rs.getMetaData();
+                    System.out.println("== resultSetMetaData " + args[1]);
+                    System.out.println("column\ttable\tnullable\tautoIncrement\ttype");
+                    for (int i = 1; i <= md.getColumnCount(); i++) {
+                        System.out.println(md.getColumnName(i) + "\t" + md.getTableName(i) + "\t" + md.isNullable(i)
+                                + "\t" + md.isAutoIncrement(i) + "\t" + md.getColumnTypeName(i));
+                    }
+                    System.out.println("--");
+                }
             }
             try (PreparedStatement ps = conn.prepareStatement(
                     "SELECT c.relname, c.relkind FROM pg_catalog.pg_class c WHERE c.relname = ?")) {
