@@ -14,6 +14,7 @@ as their base types (name, int4, varchar).
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from engine.catalog.system import BUILTIN_RELATIONS, TYPE_ROWS, SystemCatalog
@@ -100,33 +101,45 @@ def _views(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
 
 @produces(_SCHEMA, "columns")
 def _columns(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
-    out = []
     db = _db(ctx)
-    for schema, name, kind, rel in _relations(sys):
-        if rel is None:
-            cols = [(col, ctype, None) for col, ctype in LAYOUTS[(schema, name)].columns]
-        else:
-            cols = sys.columns_of(rel, deparse.view_columns)
-        for num, (col, ctype, definition) in enumerate(cols, 1):
-            facts = type_facts(ctype)
-            identity = definition.identity if definition is not None else ""
-            default = deparse.stored_default(definition) if definition is not None and not identity else None
-            sequence = _identity_sequence(sys, rel, definition) if identity else None
-            type_row = TYPE_ROWS.get(ctype.oid)
-            out.append(t.row(
-                table_catalog=db, table_schema=schema, table_name=name, column_name=col, ordinal_position=num,
-                column_default=deparse.expression(sys.catalog, rel.table, default, False, definition)
-                if default is not None else None,
-                is_nullable=_yes(not (definition.not_null if definition is not None else rel is None)),
-                udt_catalog=db, udt_schema="pg_catalog", udt_name=type_row[1] if type_row else ctype.name,
-                dtd_identifier=str(num), is_self_referencing="NO", is_identity=_yes(bool(identity)),
-                identity_generation={"a": "ALWAYS", "d": "BY DEFAULT"}.get(identity),
-                identity_start=str(sequence.start) if sequence else None,
-                identity_increment=str(sequence.increment) if sequence else None,
-                identity_maximum=str(sequence.max_value) if sequence else None,
-                identity_minimum=str(sequence.min_value) if sequence else None,
-                identity_cycle=_yes(bool(sequence and sequence.cycle)), is_generated="NEVER",
-                is_updatable=_yes(kind == "r"), **facts))
+    out = list(_builtin_columns(t, db))
+    for rel in sys.relation_rows():
+        if rel.kind in ("r", "v"):
+            out += _column_rows(t, sys, db, rel.schema, rel.name, rel.kind, rel, sys.columns_of(rel, deparse.view_columns))
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _builtin_columns(t: Layout, db: str) -> tuple[tuple, ...]:
+    """information_schema.columns rows of the built-in relations (per database name)."""
+    return tuple(row for schema, name, kind in BUILTIN_RELATIONS.values()
+                 for row in _column_rows(t, None, db, schema, name, kind, None,
+                                         [(col, ctype, None) for col, ctype in LAYOUTS[(schema, name)].columns]))
+
+
+def _column_rows(t: Layout, sys: SystemCatalog | None, db: str, schema: str, name: str, kind: str, rel,
+                 cols: list[tuple[str, SqlType, Any]]) -> list[tuple]:
+    out = []
+    for num, (col, ctype, definition) in enumerate(cols, 1):
+        facts = type_facts(ctype)
+        identity = definition.identity if definition is not None else ""
+        default = deparse.stored_default(definition) if definition is not None and not identity else None
+        sequence = _identity_sequence(sys, rel, definition) if identity else None
+        type_row = TYPE_ROWS.get(ctype.oid)
+        out.append(t.row(
+            table_catalog=db, table_schema=schema, table_name=name, column_name=col, ordinal_position=num,
+            column_default=deparse.expression(sys.catalog, rel.table, default, False, definition)
+            if default is not None else None,
+            is_nullable=_yes(not (definition.not_null if definition is not None else rel is None)),
+            udt_catalog=db, udt_schema="pg_catalog", udt_name=type_row[1] if type_row else ctype.name,
+            dtd_identifier=str(num), is_self_referencing="NO", is_identity=_yes(bool(identity)),
+            identity_generation={"a": "ALWAYS", "d": "BY DEFAULT"}.get(identity),
+            identity_start=str(sequence.start) if sequence else None,
+            identity_increment=str(sequence.increment) if sequence else None,
+            identity_maximum=str(sequence.max_value) if sequence else None,
+            identity_minimum=str(sequence.min_value) if sequence else None,
+            identity_cycle=_yes(bool(sequence and sequence.cycle)), is_generated="NEVER",
+            is_updatable=_yes(kind == "r"), **facts))
     return out
 
 

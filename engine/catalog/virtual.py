@@ -19,12 +19,13 @@ information_schema's producers live in `information_schema` and register here th
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from engine.catalog import builtins as B
 from engine.catalog.model import Catalog
-from engine.catalog.system import (BOOTSTRAP_SUPERUSER, BUILTIN_RELATIONS, CLASS_PG_CLASS, CLASS_PG_CONSTRAINT,
+from engine.catalog.system import (BOOTSTRAP_SUPERUSER, BUILTIN_NAMESPACES, BUILTIN_RELATIONS, CLASS_PG_CLASS, CLASS_PG_CONSTRAINT,
                                    CLASS_PG_NAMESPACE, DEFAULT_OPCLASS, PG_CATALOG, TYPE_ROWS, AM_OIDS,
                                    SystemCatalog, attnum_of, proc_named, system_catalog, type_collation)
 from engine.sql import deparse
@@ -223,14 +224,7 @@ def _pg_opclass(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
 
 @produces("pg_catalog", "pg_type")
 def _pg_type(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
-    out = [t.row(oid=oid, typname=name, typnamespace=PG_CATALOG, typowner=BOOTSTRAP_SUPERUSER, typlen=length,
-                 typbyval=byval, typtype=kind, typcategory=category, typispreferred=preferred, typisdefined=True,
-                 typdelim=delim, typrelid=relid, typsubscript=proc_named(subscript), typelem=elem, typarray=array,
-                 typinput=proc_named(i), typoutput=proc_named(o), typreceive=proc_named(r), typsend=proc_named(s),
-                 typmodin=proc_named(mi), typmodout=proc_named(mo), typanalyze=proc_named(an), typalign=align,
-                 typstorage=storage, typtypmod=-1, typcollation=collation)
-           for (oid, name, length, byval, kind, category, preferred, delim, relid, subscript, elem, array, i, o, r,
-                s, mi, mo, an, align, storage, collation) in B.TYPES]
+    out = list(_builtin_type_rows(t))
     for rel in sys.relation_rows():
         if rel.kind in ("r", "v"):
             out.append(t.row(oid=sys.rowtype_oid(rel.oid), typname=rel.name, typnamespace=sys.namespace_oid(rel.schema),
@@ -241,25 +235,49 @@ def _pg_type(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
     return out
 
 
+@functools.cache
+def _builtin_type_rows(t: Layout) -> tuple[tuple, ...]:
+    return tuple(t.row(oid=oid, typname=name, typnamespace=PG_CATALOG, typowner=BOOTSTRAP_SUPERUSER, typlen=length,
+                 typbyval=byval, typtype=kind, typcategory=category, typispreferred=preferred, typisdefined=True,
+                 typdelim=delim, typrelid=relid, typsubscript=proc_named(subscript), typelem=elem, typarray=array,
+                 typinput=proc_named(i), typoutput=proc_named(o), typreceive=proc_named(r), typsend=proc_named(s),
+                 typmodin=proc_named(mi), typmodout=proc_named(mo), typanalyze=proc_named(an), typalign=align,
+                 typstorage=storage, typtypmod=-1, typcollation=collation)
+                 for (oid, name, length, byval, kind, category, preferred, delim, relid, subscript, elem, array, i, o,
+                      r, s, mi, mo, an, align, storage, collation) in B.TYPES)
+
+
 @produces("pg_catalog", "pg_proc")
 def _pg_proc(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
-    return [t.row(oid=oid, proname=name, pronamespace=PG_CATALOG, proowner=BOOTSTRAP_SUPERUSER, prolang=12,
+    return list(_builtin_proc_rows(t))
+
+
+@functools.cache
+def _builtin_proc_rows(t: Layout) -> tuple[tuple, ...]:
+    return tuple(t.row(oid=oid, proname=name, pronamespace=PG_CATALOG, proowner=BOOTSTRAP_SUPERUSER, prolang=12,
                   procost=1.0, prorows=1000.0 if retset else 0.0, prokind=kind, proisstrict=strict, proretset=retset,
                   provolatile=volatile, proparallel="s", pronargs=len(argtypes), prorettype=rettype,
                   proargtypes=Vector(argtypes), proargnames=argnames or None, prosrc=src)
-            for oid, name, kind, retset, volatile, strict, rettype, argtypes, argnames, src in B.PROCS]
+                 for oid, name, kind, retset, volatile, strict, rettype, argtypes, argnames, src in B.PROCS)
 
 
 # -------------------------------------------------------------------- relations
 
 
+@functools.cache
+def _builtin_class_rows(t: Layout) -> tuple[tuple, ...]:
+    """pg_class rows of pg_catalog's and information_schema's own relations (the same in every catalog)."""
+    return tuple(t.row(oid=oid, relname=name, relnamespace=BUILTIN_NAMESPACES[schema],
+                       reltype=SystemCatalog.rowtype_oid(oid), relowner=BOOTSTRAP_SUPERUSER,
+                       relam=HEAP if kind == "r" else 0, relfilenode=oid if kind == "r" else 0, reltuples=-1.0,
+                       relpersistence="p", relkind=kind, relnatts=len(LAYOUTS[(schema, name)].columns),
+                       relhasrules=kind == "v", relispopulated=True, relreplident="n" if kind == "v" else "d")
+                 for oid, (schema, name, kind) in BUILTIN_RELATIONS.items())
+
+
 @produces("pg_catalog", "pg_class")
 def _pg_class(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
-    out = [t.row(oid=oid, relname=name, relnamespace=sys.namespace_oid(schema), reltype=sys.rowtype_oid(oid),
-                 relowner=BOOTSTRAP_SUPERUSER, relam=HEAP if kind == "r" else 0, relfilenode=oid if kind == "r" else 0,
-                 reltuples=-1.0, relpersistence="p", relkind=kind, relnatts=len(LAYOUTS[(schema, name)].columns),
-                 relhasrules=kind == "v", relispopulated=True, relreplident="n" if kind == "v" else "d")
-           for oid, (schema, name, kind) in BUILTIN_RELATIONS.items()]
+    out = list(_builtin_class_rows(t))
     view_columns = deparse.view_columns
     for rel in sys.relation_rows():
         kind = rel.kind
@@ -278,14 +296,19 @@ def _pg_class(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
 HEAP = AM_OIDS["heap"]
 
 
+@functools.cache
+def _builtin_attribute_rows(t: Layout) -> tuple[tuple, ...]:
+    """pg_attribute rows of the built-in relations' columns (fixed-width ones are NOT NULL in
+    PostgreSQL's catalogs, variable-width ones mostly nullable)."""
+    return tuple(_attribute(t, oid, col, ctype, num, ctype.name in ("oid", "name", "int2", "int4", "bool", "char",
+                                                                    "regproc", "xid", "float4"), None, "")
+                 for oid, (schema, name, _) in BUILTIN_RELATIONS.items()
+                 for num, (col, ctype) in enumerate(LAYOUTS[(schema, name)].columns, 1))
+
+
 @produces("pg_catalog", "pg_attribute")
 def _pg_attribute(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
-    out = []
-    for oid, (schema, name, _) in BUILTIN_RELATIONS.items():
-        for num, (col, ctype) in enumerate(LAYOUTS[(schema, name)].columns, 1):
-            out.append(_attribute(t, oid, col, ctype, num, ctype.name in ("oid", "name", "int2", "int4", "bool",
-                                                                          "char", "regproc", "xid", "float4"),
-                                  None, ""))
+    out = list(_builtin_attribute_rows(t))
     view_columns = deparse.view_columns
     for rel in sys.relation_rows():
         for num, (col, ctype, definition) in enumerate(sys.columns_of(rel, view_columns), 1):

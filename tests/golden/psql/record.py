@@ -1,4 +1,4 @@
-"""Re-record the psql golden files from a real PostgreSQL 15: `python -m tests.golden.psql.record [name ...]`.
+r"""Re-record the psql golden files from a real PostgreSQL 15: `python -m tests.golden.psql.record [name ...]`.
 
 Each case runs in a fresh throwaway cluster (tests.support.postgres), in its "postgres"
 database, so `\l`, `\du` and `\dn` see exactly what a new server has. Review the diff.

@@ -1,4 +1,4 @@
-"""Run a psql script (SQL and meta-commands such as `\d users`) and capture what psql prints.
+r"""Run a psql script (SQL and meta-commands such as `\d users`) and capture what psql prints.
 
 A case (`cases/<name>.psql`) is fed to the real psql 15 binary with `-X -a` (no psqlrc, echo
 every input line), so the output interleaves each command with what psql printed for it.

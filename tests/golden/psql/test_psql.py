@@ -1,4 +1,4 @@
-"""psql's meta-commands (\d, \dt, \d table, \d+ table, \di, \dv, \ds, \dn, \du, \l, \df) print
+r"""psql's meta-commands (\d, \dt, \d table, \d+ table, \di, \dv, \ds, \dn, \du, \l, \df) print
 exactly what they print against PostgreSQL 15 for the same schema: each case script runs on a
 fresh server and its whole output is compared with the recording from PostgreSQL."""
 from __future__ import annotations
