@@ -255,8 +255,7 @@ def load_state(chunks: Iterable[bytes]) -> tuple[DatabaseState, bytes]:
     if end is None or end.rows != rows or end.tables != len(header.tables):
         raise SnapshotContentError(f"incomplete: {rows} rows read, the end marker says {end}")
     for index in catalog.indexes.values():
-        if index.unique:
-            state.tables[index.table_id].add_unique_index(index.index_id, index.columns)
+        state.tables[index.table_id].add_index(index)
     return state, header.chain
 
 
@@ -293,9 +292,10 @@ def describe_difference(a: DatabaseState, b: DatabaseState) -> str | None:
         used = max(da.rows, default=0)
         if min(da.next_rowid, db.next_rowid) <= used:
             return f"table {table.name} ({table_id}): row-id counter {min(da.next_rowid, db.next_rowid)} is not past row {used}"
-        if da.unique.keys() != db.unique.keys() or any(
-                da.unique[i].entries != db.unique[i].entries for i in da.unique):
-            return f"table {table.name} ({table_id}): unique indexes differ"
+        if da.indexes.keys() != db.indexes.keys() or any(
+                da.indexes[i].entries != db.indexes[i].entries or da.indexes[i].unindexed != db.indexes[i].unindexed
+                for i in da.indexes):
+            return f"table {table.name} ({table_id}): indexes differ"
     return None
 
 

@@ -611,7 +611,7 @@ class Session:
         if statement.kind == "query":
             env = self._plan_env(catalog, types, point_lsns, lifted)
             planner = Planner(env)
-            node = optimize(planner.plan_query(tree), catalog)
+            node = optimize(planner.plan_query(tree), catalog, self.db.state)
             _finish_param_types(types)
             compiled = (CompiledLockingQuery(node, self.output_settings) if isinstance(node, P.LockRows)
                         else compile_plan(node, self.output_settings))
@@ -621,7 +621,7 @@ class Session:
             env = self._plan_env(catalog, types, point_lsns, lifted)
             planner = WritePlanner(env)
             plan = getattr(planner, "plan_" + statement.kind)(tree)
-            plan = dataclasses.replace(plan, source=optimize(plan.source, catalog))
+            plan = dataclasses.replace(plan, source=optimize(plan.source, catalog, self.db.state))
             _finish_param_types(types)
             compiled = CompiledWrite(plan, self.output_settings, self.row_compiler(catalog))
             return Prepared(text, statement, types, "write", plan.columns or None, compiled, catalog, lifted,

@@ -111,6 +111,17 @@ class DatabaseState:
         for i in range(bisect_right(self._catalog_lsns, lsn) - 1, -1, -1):
             yield self._catalogs[i]
 
+    def table_rows(self, table_id: int) -> int:
+        """Rows in the table's newest state (the planner's estimate)."""
+        data = self.tables.get(table_id)
+        return len(data.rows) if data is not None else 0
+
+    def index_distinct(self, table_id: int, index_id: int) -> int:
+        """Distinct keys in the index's newest state (the planner's estimate)."""
+        data = self.tables.get(table_id)
+        index = data.indexes.get(index_id) if data is not None else None
+        return index.distinct_keys() if index is not None else 0
+
     def codec(self, table_id: int) -> RowCodec:
         return self.codecs[table_id]
 
@@ -234,12 +245,10 @@ class DatabaseState:
                 data.reshape(lsn, table.width)
             self.codecs[tid] = RowCodec(table)
         elif isinstance(event, ev.IndexCreated):
-            i = event.index
-            if i.unique:
-                self.tables[i.table_id].add_unique_index(i.index_id, i.columns)
+            self.tables[event.index.table_id].add_index(event.index)
         elif isinstance(event, ev.IndexDropped):
             for data in self.tables.values():
-                data.unique.pop(event.index_id, None)
+                data.indexes.pop(event.index_id, None)
         elif isinstance(event, ev.SequenceCreated):
             s = event.sequence
             self.sequences.setdefault(s.seq_id, (s.start, False))

@@ -7,10 +7,11 @@ snapshot and the transaction's own writes, so operators never see MVCC details.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Protocol
+from typing import Any, Iterable, Protocol
 
 from engine.catalog.model import Catalog, TableDef
 from engine.exec.plan import ReadPoint
+from engine.txn.index import Search
 
 
 class TableReader(Protocol):
@@ -18,6 +19,8 @@ class TableReader(Protocol):
     def items(self, table: TableDef, read_point: ReadPoint | None, ctx: ExecContext) -> list[tuple[int, tuple]]: ...
     def lookup(self, table: TableDef, index_id: int, key: tuple, read_point: ReadPoint | None,
                ctx: ExecContext) -> list[tuple[int, tuple]]: ...
+    def scan(self, table: TableDef, index_id: int, search: Search, read_point: ReadPoint | None,
+             ctx: ExecContext) -> tuple[Iterable[tuple[int, tuple]], list[tuple[int, tuple]]]: ...
 
 
 class ExecContext:

@@ -18,6 +18,7 @@ spent in it (inputs included, as PostgreSQL reports it).
 """
 from __future__ import annotations
 
+import heapq
 import time
 from decimal import Decimal
 from itertools import chain, islice
@@ -34,6 +35,7 @@ from engine.exec.compiler import CodeGen, quantified
 from engine.exec.context import ExecContext
 from engine.exec.expr import AggCall, Col, Expr, Subquery
 from engine.exec.srf import SET_RETURNING, zip_rows
+from engine.txn.index import Search
 from engine.types import FLOAT4, FLOAT8, NUMERIC, Interval, OutputSettings
 
 BATCH = 1024
@@ -141,6 +143,9 @@ class _Builder:
             index_id = node.index_id
             array = node.array
 
+            if not node.exact_keys:
+                return self._index_search(node)
+
             def lookup(ctx: ExecContext) -> list:
                 out: list = []
                 seen: set = set()
@@ -160,7 +165,106 @@ class _Builder:
             return lambda ctx: [row + (rid,) for rid, row in ctx.reader.items(table, read_point, ctx)]
         return lambda ctx: ctx.reader.rows(table, read_point, ctx)
 
+    def _index_search(self, node: P.IndexLookup) -> Callable[[ExecContext], list]:
+        """ctx -> the rows an index search finds (before the node's filter, in no order): what
+        the index vouches for, and the candidates it does not that meet `index_cond`."""
+        table, read_point, with_rowid, index_id = node.table, node.read_point, node.with_rowid, node.index_id
+        searches = self._searches(node)
+        g = self.gen()
+        check = g.function("r", g.predicate(node.index_cond)) if node.index_cond is not None else None
+
+        def search(ctx: ExecContext) -> list:
+            out: list = []
+            unsure: dict = {}
+            reader = ctx.reader
+            for each in searches(ctx):
+                exact, candidates = reader.scan(table, index_id, each, read_point, ctx)
+                out.extend([row + (rid,) for rid, row in exact] if with_rowid else [row for _, row in exact])
+                unsure.update(candidates)
+            if unsure:
+                accept = check(ctx.params, ctx) if check is not None else None
+                out.extend(row + (rid,) if with_rowid else row for rid, row in unsure.items()
+                           if accept is None or accept(row))
+            return out
+        return search
+
+    def _searches(self, node: P.IndexLookup) -> Callable[[ExecContext], list[Search]]:
+        """ctx -> the index searches a node that is not plain equality makes: one per distinct
+        key prefix; none when a value is NULL (nothing can match)."""
+        g = self.gen()
+        values = g.function("r=()", "((" + "".join("(" + "".join(g.expr(k) + ", " for k in key) + "), "
+                                                  for key in node.keys) + "), "
+                            + (g.expr(node.lower) if node.lower is not None else "None") + ", "
+                            + (g.expr(node.upper) if node.upper is not None else "None") + ")")
+        has_lower, has_upper = node.lower is not None, node.upper is not None
+        lower_inclusive, upper_inclusive = node.lower_inclusive, node.upper_inclusive
+        reverse, ordered = node.order < 0, node.order != 0
+
+        def searches(ctx: ExecContext) -> list[Search]:
+            keys, lower, upper = values(ctx.params, ctx)()
+            if (has_lower and lower is None) or (has_upper and upper is None):
+                return []
+            prefixes = dict.fromkeys(k for k in keys if None not in k) if keys else ((),)
+            return [Search(prefix, lower, upper, has_lower, has_upper, lower_inclusive, upper_inclusive, reverse,
+                           ordered) for prefix in prefixes]
+        return searches
+
+    def _ordered_scan(self, node: P.IndexLookup, project: tuple[Expr, ...] | None) -> Callable[[ExecContext, int | None], Batches]:
+        """An index search returning rows in key order, as (ctx, keep) -> batches: with `keep`
+        (a LIMIT's count + offset) it stops after that many rows pass its filter. The index's
+        rows stream in order; the candidates it cannot vouch for are checked, sorted with SQL's
+        NULL placement and merged in. All of it runs before the first batch is handed out, so
+        no commit can change the index in the middle."""
+        table, read_point, index_id = node.table, node.read_point, node.index_id
+        searches = self._searches(node)
+        g = self.gen()
+        check = g.function("r", g.predicate(node.index_cond)) if node.index_cond is not None else None
+        residual = self._batch_transform(node.filter, None)
+        shape = self._batch_transform(None, project) if project is not None else None
+        reverse = node.order < 0
+        ordering = node.slots[len(node.keys[0]) if node.keys else 0:]
+
+        def merge_key(row: tuple) -> tuple:
+            return tuple([_index_order_key(row[s]) for s in ordering])
+
+        def open_ordered(ctx: ExecContext, keep: int | None) -> Batches:
+            found = searches(ctx)
+            if not found:
+                return
+            exact, candidates = ctx.reader.scan(table, index_id, found[0], read_point, ctx)
+            keep_row = residual(ctx.params, ctx) if residual is not None else None
+            rows = (row for _, row in exact)
+            if candidates:
+                accept = check(ctx.params, ctx) if check is not None else None
+                extra = [row for _, row in candidates if accept is None or accept(row)]
+                if keep_row is not None:
+                    extra = keep_row(extra)
+                if extra:
+                    extra.sort(key=merge_key, reverse=reverse)
+                    if keep_row is not None:
+                        rows = _filtered(rows, keep_row)
+                    rows = heapq.merge(rows, extra, key=merge_key, reverse=reverse)
+                    keep_row = None
+            out: list = []
+            want = keep if keep is not None else -1
+            step = max(want, 16)
+            while want < 0 or len(out) < want:
+                chunk = list(islice(rows, step))
+                if not chunk:
+                    break
+                out.extend(keep_row(chunk) if keep_row is not None else chunk)
+                step = min(step * 2, BATCH)
+            if want >= 0:
+                del out[want:]
+            step_fn = shape(ctx.params, ctx) if shape is not None else None
+            for chunk in _chunks(out):
+                yield step_fn(chunk) if step_fn is not None else chunk
+        return open_ordered
+
     def _scan(self, node: P.SeqScan | P.IndexLookup | P.VirtualScan, project: tuple[Expr, ...] | None = None) -> Opener:
+        if isinstance(node, P.IndexLookup) and node.order:
+            ordered = self._ordered_scan(node, project)
+            return lambda ctx: ordered(ctx, None)
         fetch = self._fetch(node)
         transform = self._batch_transform(node.filter, project)
         if self.stats is not None and node.filter is not None:
@@ -258,8 +362,8 @@ class _Builder:
         count_fn = g.function("r=()", g.expr(node.count)) if node.count is not None else None
         offset_fn = g.function("r=()", g.expr(node.offset)) if node.offset is not None else None
         ties_fn = g.function("r", "(" + "".join(g.expr(e) + ", " for e in node.ties) + ")") if node.ties else None
-        top_n = isinstance(source, P.Sort) and not node.ties
-        child = self._sort(source, limited=True) if top_n else self.build(source)
+        top_n = not node.ties and self._keeps(source)
+        child = self._limited(source) if top_n else self.build(source)
         if top_n and self.stats is not None:
             sort, sort_stats = child, self.stats.setdefault(id(source), NodeStats())
             child = lambda ctx, keep: _instrumented(lambda c: sort(c, keep), sort_stats)(ctx)  # noqa: E731
@@ -320,6 +424,24 @@ class _Builder:
                 remaining -= len(batch)
                 yield batch
         return open_limit
+
+    @staticmethod
+    def _keeps(source: P.Node) -> bool:
+        """Whether `source` can stop after the rows a LIMIT keeps (`_limited`)."""
+        if isinstance(source, P.Project):
+            source = source.input
+            return isinstance(source, P.IndexLookup) and source.order != 0
+        return isinstance(source, P.Sort) or (isinstance(source, P.IndexLookup) and source.order != 0)
+
+    def _limited(self, source: P.Node) -> Callable[[ExecContext, int | None], Batches]:
+        """(ctx, keep) -> batches of a source that only needs to produce `keep` rows: a top-N
+        sort, or an ordered index scan (under its projection) that stops early."""
+        if isinstance(source, P.Sort):
+            return self._sort(source, limited=True)
+        if isinstance(source, P.Project):
+            self._note_fused(source.input)
+            return self._ordered_scan(source.input, source.exprs)
+        return self._ordered_scan(source, None)
 
     def _LockRows(self, node: P.LockRows) -> Opener:
         raise SqlError("0A000", f"{node.targets[0].clause if node.targets else 'FOR UPDATE'} in a subquery is not supported")
@@ -768,6 +890,13 @@ def _counting(fetch: Callable[[ExecContext], list], stats: NodeStats) -> Callabl
     return counted
 
 
+def _filtered(rows: Iterator[tuple], keep: Callable[[list], list]) -> Iterator[tuple]:
+    """The rows a compiled batch filter keeps, still one by one (for merging)."""
+    for row in rows:
+        if keep([row]):
+            yield row
+
+
 def _pipe(child: Opener, transform) -> Opener:
     if transform is None:
         return child
@@ -835,6 +964,15 @@ def _top_n(rows: list, key: tuple[Callable[[list], list], bool, bool], keep: int
     sample.sort(reverse=descending)
     chosen = within(rows, sample[keep - 1])
     return _sorted_on(chosen, extract(chosen), descending, nulls_first)[:keep]
+
+
+def _index_order_key(v: Any) -> tuple:
+    """A value's place in an ascending index order: NULL last, NaN after every number."""
+    if v is None:
+        return (3,)
+    if v != v:
+        return (2,)
+    return (1, v)
 
 
 def _hash_join(left: Opener, right: Opener, lkey, rkey, probe, residual, kind: str, lw: int, rw: int,

@@ -81,9 +81,16 @@ class SeqScan(Node):
 
 @dataclass(frozen=True, slots=True)
 class IndexLookup(Node):
-    """Rows whose unique key equals one of `keys` (each one expression per index column, in
-    the order of the index's `slots`). With `array`, the single key expression is an array
-    whose elements are the keys (`key = ANY (array)`)."""
+    """Rows found through an index (EXPLAIN's "Index Scan").
+
+    `keys` hold equality values for the first len(key) index columns (`slots` are all of
+    the index's columns, in index order), one tuple per item of an IN list. An ordered index
+    can also bound the column after the keys (`lower`, `upper`; with at most one key) and
+    return its rows in key order (`order` 1) or in reverse (-1), which takes the place of a
+    sort. `index_cond` is the conjunction of the conditions the search answers: rows the
+    index cannot vouch for (changed after the snapshot, NULL in the key, own writes) are
+    checked against it; `filter` holds the rest. With `array`, the one key expression is an
+    array whose elements are the keys (`key = ANY (array)`)."""
     table: TableDef
     alias: str
     index_id: int
@@ -95,6 +102,18 @@ class IndexLookup(Node):
     read_point: ReadPoint | None = None
     with_rowid: bool = False
     array: bool = False
+    lower: Expr | None = None
+    lower_inclusive: bool = True
+    upper: Expr | None = None
+    upper_inclusive: bool = True
+    order: int = 0
+    index_cond: Expr | None = None
+
+    @property
+    def exact_keys(self) -> bool:
+        """Whether the search is equality on every index column (a plain lookup per key)."""
+        return (self.lower is None and self.upper is None and self.order == 0 and bool(self.keys)
+                and len(self.keys[0]) == len(self.slots))
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +365,7 @@ def node_expressions(n: Node) -> list[Expr]:
         out.extend(getattr(n, name, ()) or ())
     if isinstance(n, IndexLookup):
         out.extend(x for key in n.keys for x in key)
+        out.extend(x for x in (n.lower, n.upper) if x is not None)
     if isinstance(n, Sort):
         out.extend(k.expr for k in n.keys)
     if isinstance(n, Window):
@@ -504,7 +524,8 @@ class _Renderer:
         if isinstance(n, SeqScan):
             return f"Seq Scan on {self.relation(n.table.name, n.alias)}"
         if isinstance(n, IndexLookup):
-            return f"Index Scan using {n.index_name} on {self.relation(n.table.name, n.alias)}"
+            backward = " Backward" if n.order < 0 else ""
+            return f"Index Scan{backward} using {n.index_name} on {self.relation(n.table.name, n.alias)}"
         if isinstance(n, VirtualScan):
             return f"Seq Scan on {n.name}"
         if isinstance(n, FunctionScan):
@@ -542,13 +563,19 @@ class _Renderer:
         if isinstance(n, IndexLookup):
             columns = [self.column_label(n.table, n.alias, s) for s in n.slots]
             if n.array:
-                out.append(f"Index Cond: ({columns[0]} = ANY ({self.sql(n.keys[0][0], own, outer)}))")
-            elif len(n.keys) == 1:
-                conds = [f"({c} = {self.sql(k, own, outer)})" for c, k in zip(columns, n.keys[0])]
-                out.append("Index Cond: " + (conds[0] if len(conds) == 1 else "(" + " AND ".join(conds) + ")"))
-            else:
+                conds = [f"({columns[0]} = ANY ({self.sql(n.keys[0][0], own, outer)}))"]
+            elif len(n.keys) > 1:
                 values = ", ".join(self.sql(k[0], own, outer) for k in n.keys)
-                out.append(f"Index Cond: ({columns[0]} = ANY (ARRAY[{values}]))")
+                conds = [f"({columns[0]} = ANY (ARRAY[{values}]))"]
+            else:
+                conds = [f"({c} = {self.sql(k, own, outer)})" for c, k in zip(columns, n.keys[0] if n.keys else ())]
+            bounded = columns[len(n.keys[0]) if n.keys else 0] if n.lower is not None or n.upper is not None else ""
+            if n.lower is not None:
+                conds.append(f"({bounded} {'>=' if n.lower_inclusive else '>'} {self.sql(n.lower, own, outer)})")
+            if n.upper is not None:
+                conds.append(f"({bounded} {'<=' if n.upper_inclusive else '<'} {self.sql(n.upper, own, outer)})")
+            if conds:
+                out.append("Index Cond: " + (conds[0] if len(conds) == 1 else "(" + " AND ".join(conds) + ")"))
         if isinstance(n, (SeqScan, IndexLookup)) and n.read_point is not None:
             out.append("System Time: " + _system_time(n.read_point, lambda e: self.sql(e, own, outer)))
         if isinstance(n, (SeqScan, IndexLookup, VirtualScan, FunctionScan)) and n.filter is not None:

@@ -50,6 +50,7 @@ from engine.exec.plan import ReadPoint
 from engine.rewind.points import PointTable, from_micros
 from engine.state import DatabaseState
 from engine.storage.snapshot import SnapshotCorruption
+from engine.txn.index import Search
 from engine.txn.versions import TableData
 
 if TYPE_CHECKING:
@@ -104,14 +105,32 @@ class PastReader:
         state, data = self._at(table.table_id, low)
         if data is None:
             return []
-        if index_id in data.unique:
-            found = data.lookup_unique(index_id, key, low)
+        if index_id in data.indexes:
+            found = data.lookup(index_id, key, low)
         else:
             found = [(rid, r) for rid, r in data.items_at(low) if tuple([r[s] for s in slots]) == key]
         if _needs_shaping(state, table):
             width = table.width
             return [(rid, _fit(r, width)) for rid, r in found]
         return found
+
+    def scan(self, table: TableDef, index_id: int, search: Search, point: ReadPoint, ctx: ExecContext) -> tuple[Iterable[tuple[int, tuple]], list[tuple[int, tuple]]]:
+        """An ordered index search as of the point (`TableData.scan`); a point whose state
+        lacks the index offers every row as a candidate."""
+        if point.history:
+            return (), [(0, r) for r in self.rows(table, point, ctx)]
+        low, _ = ctx.points[point.index]
+        state, data = self._at(table.table_id, low)
+        if data is None:
+            return (), []
+        if index_id not in data.indexes:
+            exact, candidates = iter(()), data.items_at(low)
+        else:
+            exact, candidates = data.scan(index_id, search, low)
+        if _needs_shaping(state, table):
+            width = table.width
+            return ((rid, _fit(r, width)) for rid, r in exact), [(rid, _fit(r, width)) for rid, r in candidates]
+        return exact, candidates
 
     # ---------------------------------------------------------------- rebuilding ahead of a read
 

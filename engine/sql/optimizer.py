@@ -8,33 +8,40 @@ subqueries. Rules never change results, only how they are computed:
 - `push_down_filters`: move WHERE/ON conditions as close to the scans as they can go
   (through joins, projections of derived tables and views, sorts), into the scans' filters;
 - `hash_join_keys`: turn `left.x = right.y` conditions of a join into hash-join keys;
-- `use_unique_indexes`: answer `key = value` (all columns of a primary key or unique
-  index, or `key IN (...)`, `key = ANY (array)`) by index lookups instead of full scans;
 - `decorrelate_exists`: correlated EXISTS / NOT EXISTS / IN conditions become hash semi and
-  anti joins;
+  anti joins, unless an index answers the subquery per outer row;
 - `aggregate_before_join`: aggregate one side of a join per join key before joining;
 - `project_late`: sort and limit before computing the select list.
 
-A cost model and secondary indexes will add rules here; keep each rule small and local.
+Then the rules that choose by estimates run (`access`: index searches, ordered index
+scans), with the statistics the session hands over. Keep each rule small and local.
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from engine.catalog.model import Catalog
 from engine.exec import plan as P
 from engine.exec.functions import Signature, find_signature
-from engine.exec.expr import (AggCall, And, Call, Cast, Col, Compare, Const, Expr, InList, Not, OuterCol, Param,
-                              Quantified, SrfCall, Subquery, WindowCall, map_expr, walk)
-from engine.types import BPCHAR, INT2, INT4, INT8
+from engine.exec.expr import (AggCall, And, Call, Cast, Col, Compare, Const, Expr, Not, OuterCol, Param,
+                              SrfCall, Subquery, WindowCall, map_expr, walk)
+from engine.types import BPCHAR
+
+if TYPE_CHECKING:
+    from engine.sql.access import Statistics
 
 Rule = Callable[[P.Node, Catalog], P.Node]
 
 
-def optimize(node: P.Node, catalog: Catalog) -> P.Node:
+def optimize(node: P.Node, catalog: Catalog, stats: Statistics | None = None) -> P.Node:
+    """Apply every rule, then the costed ones (`access.COSTED_RULES`) with `stats`."""
+    from engine.sql.access import COSTED_RULES, NoStatistics
     for rule in RULES:
         node = rule(node, catalog)
+    stats = stats if stats is not None else NoStatistics()
+    for costed in COSTED_RULES:
+        node = costed(node, catalog, stats)
     return node
 
 
@@ -264,63 +271,6 @@ def hash_join_keys(node: P.Node, catalog: Catalog) -> P.Node:
     return _everywhere(node, rule)
 
 
-_INTEGER_OIDS = (INT2.oid, INT4.oid, INT8.oid)
-
-
-def _key_compatible(column_type, value_type) -> bool:
-    """A value can probe an index on a column when equal values hash alike in Python."""
-    if column_type.oid == BPCHAR.oid:
-        return False
-    if column_type.oid == value_type.oid:
-        return True
-    return column_type.oid in _INTEGER_OIDS and value_type.oid in _INTEGER_OIDS
-
-
-def use_unique_indexes(node: P.Node, catalog: Catalog) -> P.Node:
-    """A scan filtered on every column of a unique index by `= value` (or one column by
-    `IN (values)`) becomes an index lookup; the other conditions stay as its filter."""
-    def rule(n: P.Node) -> P.Node:
-        if not isinstance(n, P.SeqScan) or n.filter is None or (n.read_point is not None and n.read_point.history):
-            return n
-        parts = conjuncts(n.filter)
-        equal: dict[int, tuple[int, Expr]] = {}         # slot -> (conjunct position, value)
-        listed: dict[int, tuple[int, tuple[Expr, ...]]] = {}
-        for pos, c in enumerate(parts):
-            if isinstance(c, Compare) and c.op == "=":
-                for col, value in ((c.left, c.right), (c.right, c.left)):
-                    if isinstance(col, Col) and col.index < n.table.width and _row_independent(value) \
-                            and _key_compatible(col.type, value.type):
-                        equal.setdefault(col.index, (pos, value))
-                        break
-            elif isinstance(c, InList) and not c.negated and isinstance(c.arg, Col) and \
-                    all(_row_independent(i) and _key_compatible(c.arg.type, i.type) for i in c.items):
-                listed.setdefault(c.arg.index, (pos, c.items))
-            elif isinstance(c, Quantified) and c.op == "=" and not c.all and isinstance(c.arg, Col) and \
-                    _row_independent(c.array) and c.array.type.element is not None and \
-                    _key_compatible(c.arg.type, c.array.type.element) and c.arg.index not in listed:
-                listed[c.arg.index] = (pos, c.array)
-        best = None
-        for index in sorted(catalog.indexes_of(n.table.table_id), key=lambda i: (not i.primary, i.index_id)):
-            if not index.unique:
-                continue
-            if all(s in equal for s in index.columns):
-                used = {equal[s][0] for s in index.columns}
-                keys = (tuple(equal[s][1] for s in index.columns),)
-                best = (index, keys, used, False)
-                break
-            if best is None and len(index.columns) == 1 and index.columns[0] in listed:
-                pos, items = listed[index.columns[0]]
-                array = isinstance(items, Expr)          # key = ANY (array) rather than key IN (list)
-                best = (index, ((items,),) if array else tuple((i,) for i in items), {pos}, array)
-        if best is None:
-            return n
-        index, keys, used, array = best
-        rest = [c for pos, c in enumerate(parts) if pos not in used]
-        return P.IndexLookup(n.table, n.alias, index.index_id, index.name, tuple(index.columns), keys,
-                             n.columns, conjunction(rest), n.read_point, n.with_rowid, array)
-    return _everywhere(node, rule)
-
-
 def project_late(node: P.Node, catalog: Catalog) -> P.Node:
     """Sort and limit before computing the select list (a LIMIT then computes it for few rows,
     and a sort on a column sorts the scan's rows directly); stacked projections merge."""
@@ -431,7 +381,7 @@ def decorrelate_exists(node: P.Node, catalog: Catalog) -> P.Node:
             return n
         joins, rest = [], []
         for c in parts:
-            semi = _semi_join(c, len(n.columns))
+            semi = _semi_join(c, len(n.columns), catalog)
             (joins if semi is not None else rest).append(semi or c)
         if not joins:
             return n
@@ -442,9 +392,9 @@ def decorrelate_exists(node: P.Node, catalog: Catalog) -> P.Node:
     return _everywhere(node, rule)
 
 
-def _semi_join(c: Expr, width: int):
+def _semi_join(c: Expr, width: int, catalog: Catalog):
     """(right plan, "semi"|"anti", left keys, right keys, residual) for a decorrelatable
-    EXISTS / NOT EXISTS / IN conjunct, else None."""
+    EXISTS / NOT EXISTS / IN conjunct (not one an index answers per outer row), else None."""
     negated = False
     if isinstance(c, Not) and isinstance(c.arg, Subquery):
         negated, c = True, c.arg
@@ -487,7 +437,7 @@ def _semi_join(c: Expr, width: int):
                 correlated.append(part)
         else:
             correlated.append(part)
-    if not lkeys:
+    if not lkeys or _indexed(plan, list(zip(rkeys, lkeys)), inner, catalog):
         return None
     if output is not None:
         lkeys.append(c.arg)
@@ -500,9 +450,22 @@ def _semi_join(c: Expr, width: int):
     return right, ("anti" if negated else "semi"), tuple(lkeys), tuple(rkeys), residual
 
 
+def _indexed(plan: P.Node, correlated: list[tuple[Expr, Expr]], inner: list[Expr], catalog: Catalog) -> bool:
+    """Whether an index of the scanned table has all its columns fixed per outer row, by the
+    correlated equalities (inner column, outer value) or by `column = constant`."""
+    from engine.sql.access import comparable
+    if not isinstance(plan, P.SeqScan):
+        return False
+    pairs = correlated + [(col, value) for part in inner if isinstance(part, Compare) and part.op == "="
+                          for col, value in ((part.left, part.right), (part.right, part.left))
+                          if isinstance(value, (Const, Param))]
+    fixed = {col.index for col, value in pairs if isinstance(col, Col) and comparable(col.type, value.type)}
+    return any(set(i.columns) <= fixed for i in catalog.indexes_of(plan.table.table_id))
+
+
 def _outer_to_left(e: Expr) -> Expr:
     return map_expr(e, lambda x: Col(x.index, x.type) if isinstance(x, OuterCol) else None)
 
 
-RULES: list[Rule] = [fold_constants, push_down_filters, hash_join_keys, use_unique_indexes, decorrelate_exists,
-                     aggregate_before_join, project_late]
+RULES: list[Rule] = [fold_constants, push_down_filters, hash_join_keys, decorrelate_exists, aggregate_before_join,
+                     project_late]

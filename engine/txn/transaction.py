@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from itertools import repeat
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from engine import events as ev
 from engine.catalog.changes import apply_event
@@ -36,6 +36,7 @@ from engine.exec.context import ExecContext
 from engine.exec.plan import ReadPoint
 from engine.txn.locks import EXCLUSIVE, NO_KEY_UPDATE, SHARE
 from engine.txn.serializable import KeyRead, SerialTxn
+from engine.txn.index import Search, exact
 from engine.txn.versions import TableData
 
 if TYPE_CHECKING:
@@ -154,24 +155,49 @@ class Transaction:
 
     def lookup(self, table: TableDef, index_id: int, key: tuple, read_point: ReadPoint | None,
                ctx: ExecContext) -> list[tuple[int, tuple]]:
+        """The visible rows whose key on index `index_id` equals `key` (no NULL in it)."""
         if read_point is not None:
             return self.db.past.lookup(table, index_id, key, read_point, ctx)
         lsn = ctx.snapshot_lsn
         own = self.writes.get(table.table_id)
         data = self._data(table)
-        if self.ssi is not None and data is not None and index_id in data.unique:
-            self.db.serializable.read_key(self.ssi, table.table_id, index_id, key)
-        if data is None or index_id not in data.unique:
-            index = self.current_catalog.indexes[index_id]
-            return [(rid, r) for rid, r in self.items(table, read_point, ctx)
-                    if tuple(r[s] for s in index.columns) == key]
-        found = data.lookup_unique(index_id, key, lsn, own)
+        index = data.indexes.get(index_id) if data is not None else None
+        if index is None:
+            slots = self.current_catalog.indexes[index_id].columns
+            return [(rid, r) for rid, r in self.items(table, read_point, ctx) if tuple([r[s] for s in slots]) == key]
+        if self.ssi is not None:
+            if index.unique:
+                self.db.serializable.read_key(self.ssi, table.table_id, index_id, key)
+            else:
+                self.db.serializable.read_table(self.ssi, table.table_id)
+        found = data.lookup(index_id, key, lsn, own)
         if own:
-            found.extend(self._own_with_key(table.table_id, index_id, data.unique[index_id].slots, key))
+            found.extend(self._own_with_key(table.table_id, index_id, index.slots, key))
         if self._needs_widen(table):
             widen = self._widener(table)
             found = [(rid, widen(r)) for rid, r in found]
         return found
+
+    def scan(self, table: TableDef, index_id: int, search: Search, read_point: ReadPoint | None,
+             ctx: ExecContext) -> tuple[Iterator[tuple[int, tuple]], list[tuple[int, tuple]]]:
+        """An index search (`TableData.scan`), own writes among the candidates. The rows
+        come lazily: the caller consumes them before it yields to the event loop."""
+        if read_point is not None:
+            return self.db.past.scan(table, index_id, search, read_point, ctx)
+        own = self.writes.get(table.table_id)
+        data = self._data(table)
+        if self.ssi is not None:
+            self.db.serializable.read_table(self.ssi, table.table_id)
+        if data is None or index_id not in data.indexes:
+            return iter(()), self.items(table, read_point, ctx)
+        exact, candidates = data.scan(index_id, search, ctx.snapshot_lsn, own)
+        if own:
+            candidates.extend((rid, r) for rid, r in own.items() if r is not None)
+        if self._needs_widen(table):
+            width = table.width
+            exact = ((rid, r + (None,) * (width - len(r))) for rid, r in exact)
+            candidates = [(rid, r + (None,) * (width - len(r))) for rid, r in candidates]
+        return exact, candidates
 
     def _needs_widen(self, table: TableDef) -> bool:
         """Whether rows may be narrower than the table: only after this transaction's own DDL."""
@@ -362,12 +388,12 @@ class Transaction:
             for row in own.values():
                 if row is not None and (key := tuple([row[s] for s in slots])) in keys:
                     raise _unique_violation(table, index, key)
-            if data is not None and index.index_id in data.unique:
-                entries = data.unique[index.index_id].entries
+            if data is not None and index.index_id in data.indexes:
+                built = data.indexes[index.index_id]
                 for key in keys:
-                    rowid = entries.get(key)
-                    if rowid is not None and rowid not in own:
-                        raise _unique_violation(table, index, key)
+                    for rowid in built.rowids(built.normalize(key)):
+                        if rowid not in own:
+                            raise _unique_violation(table, index, key)
             elif data is not None:
                 for rowid, row in data.items_at(self.db.state.lsn, own):
                     if (key := tuple([row[s] for s in slots])) in keys:
@@ -379,8 +405,8 @@ class Transaction:
         if data is None:
             return [(rid, r) for rid, r in (own or {}).items()
                     if r is not None and tuple([r[s] for s in index.columns]) == key]
-        if index.index_id in data.unique:
-            found = data.lookup_unique(index.index_id, key, self.db.state.lsn, own)
+        if index.index_id in data.indexes:
+            found = data.lookup(index.index_id, key, self.db.state.lsn, own)
             if own:
                 found.extend(self._own_with_key(table.table_id, index.index_id, index.columns, key))
             return found
@@ -395,20 +421,20 @@ class Transaction:
             keys: dict[tuple, set[int]] = {}
             for rid, row in own.items():
                 if row is not None:
-                    keys.setdefault(tuple([row[s] for s in slots]), set()).add(rid)
+                    keys.setdefault(exact(tuple([row[s] for s in slots])), set()).add(rid)
             entry = self._own_keys[index_id] = (table_id, slots, keys)
-        return [(rid, own[rid]) for rid in entry[2].get(key, ())]
+        return [(rid, own[rid]) for rid in entry[2].get(exact(key), ())]
 
     def _track_own_keys(self, table_id: int, rowid: int, old: tuple | None, new: tuple | None) -> None:
         for tid, slots, keys in self._own_keys.values():
             if tid != table_id:
                 continue
             if old is not None:
-                rowids = keys.get(tuple([old[s] for s in slots]))
+                rowids = keys.get(exact(tuple([old[s] for s in slots])))
                 if rowids is not None:
                     rowids.discard(rowid)
             if new is not None:
-                keys.setdefault(tuple([new[s] for s in slots]), set()).add(rowid)
+                keys.setdefault(exact(tuple([new[s] for s in slots])), set()).add(rowid)
 
     def unique_indexes(self, table: TableDef) -> list[IndexDef]:
         """The table's unique indexes in the catalog this transaction sees (cached per catalog)."""

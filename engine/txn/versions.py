@@ -10,9 +10,11 @@ moves on); reads before `history_floor` are served elsewhere (snapshot + replay)
 the first pruning the floor is `created_lsn` and the history is complete: the table was
 empty before it.
 
-Unique indexes (primary keys included) map key -> rowid over the newest applied rows. A
-key is a tuple of the indexed slots' values; keys with a NULL are not indexed (NULLs are
-distinct, as in PostgreSQL).
+Indexes (`index.TableIndex`: unique or not, hash or ordered, primary keys included) cover
+the newest applied rows; a read at an older LSN, or with a transaction's own writes, takes
+what the index says about the rows that did not change since and looks at the changed ones
+itself (`lookup`, `scan`). The number of rows (`len(rows)`) and each index's number of
+distinct keys are the planner's statistics, kept up to date by the same changes.
 
 Invariants: only `DatabaseState.apply` mutates a TableData (through insert/update/delete),
 in LSN order; every mutation at or after `history_floor` is recorded in the undo history
@@ -22,51 +24,19 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from itertools import repeat
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+from engine.txn.index import Search, TableIndex
+
+if TYPE_CHECKING:
+    from engine.catalog.model import IndexDef
 
 ABSENT = None  # an overlay value meaning "no such row at that point"
-
-
-class UniqueIndex:
-    """key -> rowid over the newest applied rows."""
-
-    __slots__ = ("index_id", "slots", "entries", "key")
-
-    def __init__(self, index_id: int, slots: tuple[int, ...]) -> None:
-        self.index_id = index_id
-        self.slots = slots
-        self.entries: dict[tuple, int] = {}
-        self.key: Callable[[tuple], tuple | None] = _key_function(slots)
-
-    def add(self, rowid: int, row: tuple) -> None:
-        k = self.key(row)
-        if k is not None:
-            self.entries[k] = rowid
-
-    def remove(self, rowid: int, row: tuple) -> None:
-        k = self.key(row)
-        if k is not None and self.entries.get(k) == rowid:
-            del self.entries[k]
-
-
-def _key_function(slots: tuple[int, ...]) -> Callable[[tuple], tuple | None]:
-    """row -> its key over `slots`, or None when a key column is NULL."""
-    if len(slots) == 1:
-        (slot,) = slots
-
-        def single(row: tuple) -> tuple | None:
-            v = row[slot]
-            return None if v is None else (v,)
-        return single
-
-    def composite(row: tuple) -> tuple | None:
-        k = tuple([row[s] for s in slots])
-        return None if None in k else k
-    return composite
+SCAN_SHARE = 1 / 3  # an unordered range search over more of an index's keys reads the table instead
 
 
 class TableData:
-    __slots__ = ("table_id", "rows", "undo", "undo_lsns", "unique", "next_rowid", "last_lsn",
+    __slots__ = ("table_id", "rows", "undo", "undo_lsns", "indexes", "next_rowid", "last_lsn",
                  "history_floor", "created_lsn", "_overlays")
 
     def __init__(self, table_id: int, created_lsn: int = 0) -> None:
@@ -74,7 +44,7 @@ class TableData:
         self.rows: dict[int, tuple] = {}
         self.undo: list[tuple[int, int, tuple | None, tuple | None]] = []
         self.undo_lsns: list[int] = []
-        self.unique: dict[int, UniqueIndex] = {}
+        self.indexes: dict[int, TableIndex] = {}
         self.next_rowid = 1
         self.last_lsn = created_lsn
         self.history_floor = created_lsn
@@ -85,11 +55,9 @@ class TableData:
 
     def insert(self, lsn: int, rowid: int, row: tuple) -> None:
         self.rows[rowid] = row
-        if self.unique:
-            for idx in self.unique.values():
-                k = idx.key(row)
-                if k is not None:
-                    idx.entries[k] = rowid
+        if self.indexes:
+            for idx in self.indexes.values():
+                idx.add(rowid, row)
         if rowid >= self.next_rowid:
             self.next_rowid = rowid + 1
         if lsn >= self.history_floor:
@@ -100,7 +68,7 @@ class TableData:
     def insert_many(self, lsn: int, rowids: list[int], rows: list[tuple]) -> None:
         """`insert` for many new rows of one record at once (bulk loads)."""
         self.rows.update(zip(rowids, rows))
-        for idx in self.unique.values():
+        for idx in self.indexes.values():
             for rowid, row in zip(rowids, rows):
                 idx.add(rowid, row)
         top = max(rowids) + 1
@@ -114,9 +82,8 @@ class TableData:
     def update(self, lsn: int, rowid: int, row: tuple) -> None:
         before = self.rows[rowid]
         self.rows[rowid] = row
-        for idx in self.unique.values():
-            idx.remove(rowid, before)
-            idx.add(rowid, row)
+        for idx in self.indexes.values():
+            idx.replace(rowid, before, row)
         if lsn >= self.history_floor:
             self.undo.append((lsn, rowid, before, row))
             self.undo_lsns.append(lsn)
@@ -124,7 +91,7 @@ class TableData:
 
     def delete(self, lsn: int, rowid: int) -> None:
         before = self.rows.pop(rowid)
-        for idx in self.unique.values():
+        for idx in self.indexes.values():
             idx.remove(rowid, before)
         if lsn >= self.history_floor:
             self.undo.append((lsn, rowid, before, None))
@@ -145,11 +112,11 @@ class TableData:
                 self.rows[rowid] = row + tuple(extra)
         self.last_lsn = max(self.last_lsn, lsn)
 
-    def add_unique_index(self, index_id: int, slots: tuple[int, ...]) -> None:
-        idx = UniqueIndex(index_id, slots)
-        key = idx.key
-        idx.entries = {k: rowid for rowid, k in zip(self.rows, map(key, self.rows.values())) if k is not None}
-        self.unique[index_id] = idx
+    def add_index(self, index: IndexDef) -> None:
+        """Build an index over the current rows (IndexCreated, or loading a snapshot)."""
+        idx = TableIndex(index.index_id, index.columns, index.unique, index.method == "btree")
+        idx.build(self.rows.items())
+        self.indexes[index.index_id] = idx
 
     def prune_history(self, keep_after_lsn: int) -> None:
         """Forget undo entries at or before `keep_after_lsn` (reads before it go elsewhere)."""
@@ -191,7 +158,7 @@ class TableData:
 
     def _index_version(self, key_maps: dict[int, dict[tuple, list[int]]], rowid: int, row: tuple) -> None:
         for index_id, key_map in key_maps.items():
-            idx = self.unique.get(index_id)
+            idx = self.indexes.get(index_id)
             k = idx.key(row) if idx is not None else None
             if k is not None:
                 key_map.setdefault(k, []).append(rowid)
@@ -252,24 +219,49 @@ class TableData:
                 return True
         return False
 
-    def lookup_unique(self, index_id: int, key: tuple, lsn: int,
-                      own: dict[int, tuple | None] | None = None) -> list[tuple[int, tuple]]:
-        """Rows visible at `lsn` whose unique key equals `key`, leaving out the rows in `own`
-        (a transaction's own writes, whose own versions it looks up itself)."""
-        idx = self.unique[index_id]
-        rowid = idx.entries.get(key)
+    def lookup(self, index_id: int, key: tuple, lsn: int,
+               own: dict[int, tuple | None] | None = None) -> list[tuple[int, tuple]]:
+        """Rows visible at `lsn` whose key on index `index_id` equals `key` (one value per
+        index column, none NULL), leaving out the rows in `own` (a transaction's own writes,
+        whose own versions it looks up itself)."""
+        idx = self.indexes[index_id]
+        normal = idx.normalize(key)
+        found = idx.rowids(normal)
+        rows = self.rows
         if lsn >= self.last_lsn:
-            if rowid is None or (own and rowid in own):
-                return []
-            return [(rowid, self.rows[rowid])]
+            if own:
+                return [(rid, rows[rid]) for rid in found if rid not in own]
+            return [(rid, rows[rid]) for rid in found]
         ov = self.overlay(lsn)
-        out = []
-        if rowid is not None and rowid not in ov and not (own and rowid in own):
-            out.append((rowid, self.rows[rowid]))
-        for rid in self._overlay_keys(lsn, index_id).get(key, ()):
+        out = [(rid, rows[rid]) for rid in found if rid not in ov and not (own and rid in own)]
+        for rid in self._overlay_keys(lsn, index_id).get(normal, ()):
             if not (own and rid in own):
                 out.append((rid, ov[rid]))
         return out
+
+    def scan(self, index_id: int, search: Search, lsn: int,
+             own: dict[int, tuple | None] | None = None) -> tuple[Iterator[tuple[int, tuple]], list[tuple[int, tuple]]]:
+        """An index search (`TableIndex.scan`) at `lsn`: (the rows it finds, in key order,
+        lazily; candidates). The candidates are the rows the index cannot vouch for — changed
+        after `lsn` (their versions at `lsn`), not indexed (a NULL in the key), or own writes
+        (`own`, whose rows are the caller's) — for the caller to check against the search
+        condition; they are in no order. A search that need not be ordered and would visit
+        more than a third of the keys reads the table instead: every row is then a candidate."""
+        idx = self.indexes[index_id]
+        if not search.ordered and (search.has_lower or search.has_upper) and idx.share(search) > SCAN_SHARE:
+            return iter(()), self.items_at(lsn, own)
+        ov = self.overlay(lsn)
+        skip = {**ov, **own} if own and ov else (own or ov)
+        rows = self.rows
+        found = idx.scan(search)
+        if skip:
+            exact = ((rid, rows[rid]) for rid in found if rid not in skip)
+        else:
+            exact = ((rid, rows[rid]) for rid in found)
+        candidates = [(rid, rows[rid]) for rid in idx.unindexed if not (skip and rid in skip)]
+        if ov:
+            candidates.extend((rid, row) for rid, row in ov.items() if row is not None and not (own and rid in own))
+        return exact, candidates
 
     def changes_at(self, lsn: int) -> list[tuple[int, int, tuple | None, tuple | None]]:
         """Undo entries (lsn, rowid, before, after) of transaction `lsn`, in the order applied
