@@ -28,6 +28,7 @@ from engine import events as ev
 from engine.catalog.changes import apply_event
 from engine.catalog.model import Catalog
 from engine.events import RowCodec, value_from_storage
+from engine.txn.index import Search
 from engine.txn.versions import TableData
 
 _RowInserted, _RowUpdated, _RowDeleted = ev.RowInserted, ev.RowUpdated, ev.RowDeleted
@@ -121,6 +122,18 @@ class DatabaseState:
         data = self.tables.get(table_id)
         index = data.indexes.get(index_id) if data is not None else None
         return index.distinct_keys() if index is not None else 0
+
+    def index_share(self, table_id: int, index_id: int, search: Search) -> float | None:
+        """The share of an ordered index's distinct keys a search visits (the planner's
+        estimate for a range with constant bounds)."""
+        data = self.tables.get(table_id)
+        index = data.indexes.get(index_id) if data is not None else None
+        if index is None or not index.ordered:
+            return None
+        try:
+            return index.share(search)
+        except TypeError:          # a bound the keys do not compare with
+            return None
 
     def codec(self, table_id: int) -> RowCodec:
         return self.codecs[table_id]

@@ -14,6 +14,19 @@ the rows and indexes (`engine.state.DatabaseState` answers them). Each rule has 
 - `ordered_scans`: `ORDER BY` columns that an ordered index returns in order, under a
   LIMIT, become an index scan in that order (backward for DESC) that stops after the rows
   the LIMIT keeps, instead of a sort of every row.
+- `join_order`: a tree of inner joins is rebuilt left-deep, greedily: the smallest input
+  first, then each time the input that joins to what is there with the fewest estimated
+  rows. Each join either hashes its smaller side or, when an input is a table scan with an
+  index on its join columns and the other side is small enough, looks its rows up through
+  the index for each row of the other side (an index nested loop: a lateral join whose
+  inner side is an index lookup keyed by the outer row). A projection on top restores
+  the column order the plan above expects. Left joins get the same index nested loop
+  choice.
+
+Estimates (`estimate`): a table's rows times the selectivity of its conditions — one over
+the distinct keys of a one-column index for `col = value`, PostgreSQL's defaults otherwise
+(1/200 for equality, 1/3 for a range) — and for an equi-join the product of the inputs over
+the larger number of distinct join keys.
 
 Only columns of types whose Python equality and order agree with SQL's are searched
 (integers, numeric, floats, text, dates and times, bool, uuid, bytea); `char(n)`, whose
@@ -25,8 +38,12 @@ from typing import Callable, Protocol
 
 from engine.catalog.model import Catalog, IndexDef
 from engine.exec import plan as P
-from engine.exec.expr import And, Col, Compare, Const, Expr, InList, Quantified
-from engine.sql.optimizer import _everywhere, _row_independent, conjunction, conjuncts
+from engine.exec.expr import (And, Col, Compare, Const, Expr, InList, IsNull, Like, Not, Or, OuterCol, Quantified,
+                              Subquery,
+                              map_expr, walk)
+from engine.sql.optimizer import (_columns_used, _everywhere, _row_independent, conjunction, conjuncts, hash_join_keys,
+                                  subquery_plans)
+from engine.txn.index import Search
 from engine.types import (BOOL, BYTEA, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, NAME, NUMERIC, OID, TEXT, TIME,
                           TIMESTAMP, TIMESTAMPTZ, UUID, VARCHAR, SqlType)
 
@@ -38,6 +55,9 @@ class Statistics(Protocol):
 
     def index_distinct(self, table_id: int, index_id: int) -> int: ...
 
+    def index_share(self, table_id: int, index_id: int, search: Search) -> float | None:
+        """The share of an ordered index's distinct keys `search` visits (None: unknown)."""
+
 
 class NoStatistics:
     """Estimates for plans made without data (a thousand rows, each key on ten)."""
@@ -47,6 +67,9 @@ class NoStatistics:
 
     def index_distinct(self, table_id: int, index_id: int) -> int:
         return 100
+
+    def index_share(self, table_id: int, index_id: int, search: Search) -> float | None:
+        return None
 
 
 CostedRule = Callable[[P.Node, Catalog, Statistics], P.Node]
@@ -111,7 +134,7 @@ class _Conditions:
                 self.listed.setdefault(c.arg.index, (pos, c.array))     # key = ANY (array)
 
 
-def _search(scan: P.SeqScan, index: IndexDef, found: _Conditions, stats: Statistics) -> tuple[float, P.IndexLookup] | None:
+def _search(scan: P.SeqScan, index: IndexDef, found: _Conditions, catalog: Catalog, stats: Statistics) -> tuple[float, P.IndexLookup] | None:
     """The best search of `index` for the scan's conditions, with its estimated rows."""
     columns = index.columns
     ordered = index.method == "btree"
@@ -146,7 +169,12 @@ def _search(scan: P.SeqScan, index: IndexDef, found: _Conditions, stats: Statist
             pos, upper, upper_inclusive = found.upper[slot]
             used.append(pos)
         if lower is not None or upper is not None:
-            estimate /= 10 if lower is not None and upper is not None else 3
+            bounds = [Compare(op, Col(slot, value.type), value) for op, value in
+                      (((">=" if lower_inclusive else ">"), lower), (("<=" if upper_inclusive else "<"), upper))
+                      if value is not None]
+            estimator = Estimator(catalog, stats)
+            estimate *= min(estimator.selectivity(b, scan) for b in bounds) if len(bounds) == 1 else \
+                estimator.selectivity(And(tuple(bounds)), scan)
     else:
         return None
     rest = [c for pos, c in enumerate(found.parts) if pos not in used]
@@ -168,7 +196,7 @@ def use_indexes(node: P.Node, catalog: Catalog, stats: Statistics) -> P.Node:
             return n
         best: tuple[float, int, P.IndexLookup] | None = None
         for index in sorted(catalog.indexes_of(n.table.table_id), key=lambda i: (not i.primary, i.index_id)):
-            option = _search(n, index, found, stats)
+            option = _search(n, index, found, catalog, stats)
             if option is not None and (best is None or option[0] < best[0]):
                 best = (option[0], index.index_id, option[1])
         return best[2] if best is not None else n
@@ -216,7 +244,7 @@ def _ordered_search(scan: P.SeqScan, keys: list[tuple[int, bool, bool]], catalog
     keep = count.value if isinstance(count, Const) and isinstance(count.value, int) else 10
     unordered = float(rows)
     for index in catalog.indexes_of(table_id):
-        option = _search(scan, index, found, stats)
+        option = _search(scan, index, found, catalog, stats)
         if option is not None:
             unordered = min(unordered, option[0])
     best: tuple[float, P.IndexLookup] | None = None
@@ -258,4 +286,341 @@ def _ordered_search(scan: P.SeqScan, keys: list[tuple[int, bool, bool]], catalog
     return best[1]
 
 
-COSTED_RULES: list[CostedRule] = [ordered_scans, use_indexes]
+# -------------------------------------------------------------------- estimates
+
+EQUALITY = 1 / 200          # PostgreSQL's defaults without statistics
+RANGE = 1 / 3
+UNKNOWN_DISTINCT = 200
+
+
+class Estimator:
+    """Estimated output rows of plan nodes, from `Statistics` (memoized per node)."""
+
+    def __init__(self, catalog: Catalog, stats: Statistics) -> None:
+        self.catalog = catalog
+        self.stats = stats
+        self._rows: dict[int, tuple[P.Node, float]] = {}
+
+    def rows(self, node: P.Node) -> float:
+        found = self._rows.get(id(node))
+        if found is None or found[0] is not node:
+            found = self._rows[id(node)] = (node, max(self._estimate(node), 1.0))
+        return found[1]
+
+    def _estimate(self, n: P.Node) -> float:
+        if isinstance(n, P.SeqScan):
+            return self.stats.table_rows(n.table.table_id) * self.selectivity(n.filter, n)
+        if isinstance(n, P.IndexLookup):
+            index = self.catalog.indexes.get(n.index_id)
+            rows = self.stats.table_rows(n.table.table_id)
+            if n.exact_keys and index is not None:
+                per_key = 1.0 if index.unique else rows / max(self.stats.index_distinct(n.table.table_id, n.index_id), 1)
+                return len(n.keys) * per_key * self.selectivity(n.filter, n)
+            return rows * self.selectivity(n.index_cond, n) * self.selectivity(n.filter, n)
+        if isinstance(n, P.Values):
+            return len(n.rows)
+        if isinstance(n, P.Result):
+            return 1
+        if isinstance(n, (P.VirtualScan, P.WorkTableScan)):
+            return 100
+        if isinstance(n, P.FunctionScan):
+            return 1000
+        if isinstance(n, P.Filter):
+            return self.rows(n.input) * self.selectivity(n.predicate, n.input)
+        if isinstance(n, P.Limit):
+            count = n.count.value if isinstance(n.count, Const) and isinstance(n.count.value, int) else None
+            return min(self.rows(n.input), count) if count is not None else self.rows(n.input)
+        if isinstance(n, P.Aggregate):
+            return max(self.rows(n.input) / 10, 1) if n.groups else 1
+        if isinstance(n, P.Distinct):
+            return self.rows(n.input) / 2
+        if isinstance(n, P.Join):
+            left, right = self.rows(n.left), self.rows(n.right)
+            if n.lateral:
+                joined = left * right
+            elif n.left_keys:
+                joined = left * right * self.join_selectivity(n)
+            else:
+                joined = left * right * self.selectivity(n.condition, n)
+            return max(joined, left) if n.kind in ("left", "full") else joined
+        if isinstance(n, P.SetOp):
+            left, right = self.rows(n.left), self.rows(n.right)
+            return {"union": left + right, "intersect": min(left, right)}.get(n.kind, left)
+        if isinstance(n, P.RecursiveUnion):
+            return self.rows(n.anchor) * 10
+        children = P.inputs(n)
+        return self.rows(children[0]) if children else 1000
+
+    def distinct(self, node: P.Node, e: Expr) -> float | None:
+        """Distinct values of expression `e` over the rows of `node`, when known."""
+        origin = self.origin(node, e)
+        if origin is None:
+            return None
+        table, slot = origin
+        best = None
+        for index in self.catalog.indexes_of(table.table_id):
+            if index.columns == (slot,):
+                best = float(self.stats.table_rows(table.table_id) if index.unique
+                             else self.stats.index_distinct(table.table_id, index.index_id))
+                if index.unique:
+                    break
+        return best
+
+    def origin(self, node: P.Node, e: Expr) -> tuple | None:
+        """(table, slot) that column expression `e` of `node`'s rows comes from, if it is one."""
+        while isinstance(e, Col):
+            i = e.index
+            if isinstance(node, (P.SeqScan, P.IndexLookup)):
+                return (node.table, i) if i < node.table.width else None
+            if isinstance(node, (P.Filter, P.Sort, P.Limit, P.Distinct)):
+                node = node.input
+            elif isinstance(node, P.Project):
+                e, node = node.exprs[i], node.input
+            elif isinstance(node, P.Join):
+                width = len(node.left.columns)
+                node, e = (node.left, e) if i < width else (node.right, Col(i - width, e.type))
+            else:
+                return None
+        return None
+
+    def selectivity(self, e: Expr | None, node: P.Node) -> float:
+        """The share of `node`'s rows that pass condition `e`."""
+        if e is None:
+            return 1.0
+        if isinstance(e, And):
+            out = 1.0
+            for a in e.args:
+                out *= self.selectivity(a, node)
+            return out
+        if isinstance(e, Or):
+            miss = 1.0
+            for a in e.args:
+                miss *= 1 - self.selectivity(a, node)
+            return 1 - miss
+        if isinstance(e, Not):
+            return 1 - self.selectivity(e.arg, node)
+        if isinstance(e, Compare):
+            if e.op == "=":
+                for side in (e.left, e.right):
+                    nd = self.distinct(node, side) if isinstance(side, Col) else None
+                    if nd:
+                        return 1 / nd
+                return EQUALITY
+            if e.op == "<>":
+                return 1 - EQUALITY
+            return self.range_share(e, node) or RANGE
+        if isinstance(e, InList):
+            return min(1.0, len(e.items) * self.selectivity(Compare("=", e.arg, e.items[0]), node)) \
+                if not e.negated else 1 - EQUALITY * len(e.items)
+        if isinstance(e, IsNull):
+            return 1 - EQUALITY if e.negated else EQUALITY
+        if isinstance(e, Like):
+            return EQUALITY if not e.negated else 1 - EQUALITY
+        return RANGE
+
+    def range_share(self, e: Compare, node: P.Node) -> float | None:
+        """`col < constant` and the like: the share of an ordered index's keys in range."""
+        for col, value, op in ((e.left, e.right, e.op), (e.right, e.left, _FLIPPED[e.op])):
+            if not isinstance(col, Col) or not isinstance(value, Const) or value.value is None \
+                    or not comparable(col.type, value.type):
+                continue
+            origin = self.origin(node, col)
+            if origin is None:
+                continue
+            table, slot = origin
+            for index in self.catalog.indexes_of(table.table_id):
+                if index.method == "btree" and index.columns[0] == slot:
+                    lower = op in (">", ">=")
+                    search = Search((), value.value if lower else None, None if lower else value.value, lower,
+                                    not lower, op == ">=", op == "<=")
+                    return self.stats.index_share(table.table_id, index.index_id, search)
+        return None
+
+    def join_selectivity(self, n: P.Join) -> float:
+        out = 1.0
+        for lk, rk in zip(n.left_keys, n.right_keys):
+            nl = self.distinct(n.left, lk) or min(self.rows(n.left), UNKNOWN_DISTINCT)
+            nr = self.distinct(n.right, rk) or min(self.rows(n.right), UNKNOWN_DISTINCT)
+            out /= max(nl, nr, 1)
+        return out * self.selectivity(n.condition, n)
+
+
+# -------------------------------------------------------------------- joins
+
+LOOKUP_COST = 3.0       # an index lookup per outer row, against one hashed or scanned row
+
+
+def join_order(node: P.Node, catalog: Catalog, stats: Statistics) -> P.Node:
+    """Rebuild inner-join trees in a greedy order; index nested loops where they pay."""
+    estimator = Estimator(catalog, stats)
+
+    def visit(n: P.Node) -> P.Node:
+        n = P.map_node_expressions(n, in_subqueries)
+        if _inner(n):
+            tree = _Flattened(n)
+            if tree.movable:
+                return _JoinBuilder(tree, [visit(leaf) for leaf in tree.leaves], estimator).build(n)
+        n = P.with_inputs(n, tuple(visit(c) for c in P.inputs(n)))
+        if isinstance(n, P.Join) and n.kind == "left" and n.left_keys and not n.lateral:
+            return _index_nested_loop(n.left, n.right, n.left_keys, n.right_keys, n.condition, "left", n.columns,
+                                      estimator) or n
+        return n
+    in_subqueries = subquery_plans(visit)
+    return visit(node)
+
+
+def _inner(n: P.Node) -> bool:
+    return isinstance(n, P.Join) and n.kind in ("inner", "cross") and not n.lateral
+
+
+class _Flattened:
+    """A tree of inner joins as leaves (the non-join inputs, left to right) and conditions
+    over the leaves' concatenated columns (`bases[i]`: where leaf i's columns start)."""
+
+    def __init__(self, root: P.Join) -> None:
+        self.leaves: list[P.Node] = []
+        self.conditions: list[Expr] = []
+        self.movable = True
+        self.layout = self._flatten(root)
+        self.bases = []
+        at = 0
+        for leaf in self.leaves:
+            self.bases.append(at)
+            at += len(leaf.columns)
+
+    def _flatten(self, n: P.Node) -> list[int]:
+        """Add n's leaves and conditions; n's columns as positions in the concatenation."""
+        if not _inner(n):
+            start = sum(len(leaf.columns) for leaf in self.leaves)
+            self.leaves.append(n)
+            return list(range(start, start + len(n.columns)))
+        layout = self._flatten(n.left) + self._flatten(n.right)
+        width = len(n.left.columns)
+        parts = conjuncts(n.condition) + [Compare("=", lk, map_expr(rk, lambda x: Col(x.index + width, x.type, x.nullable)
+                                                                     if isinstance(x, Col) else None))
+                                         for lk, rk in zip(n.left_keys, n.right_keys)]
+        for c in parts:
+            if _columns_used(c) is None:
+                self.movable = False
+            self.conditions.append(map_expr(c, lambda x: Col(layout[x.index], x.type, x.nullable)
+                                            if isinstance(x, Col) else None))
+        return layout
+
+
+class _JoinBuilder:
+    """Greedy left-deep order for one flattened tree (see `join_order`)."""
+
+    def __init__(self, tree: _Flattened, leaves: list[P.Node], estimator: Estimator) -> None:
+        self.tree = tree
+        self.leaves = leaves
+        self.estimator = estimator
+        self.leaf_of = {}
+        for i, leaf in enumerate(tree.leaves):
+            for j in range(len(leaf.columns)):
+                self.leaf_of[tree.bases[i] + j] = i
+        self.needs = [{self.leaf_of[c] for c in _columns_used(cond) or ()} for cond in tree.conditions]
+
+    def build(self, original: P.Join) -> P.Node:
+        rows = self.estimator.rows
+        remaining = list(range(len(self.leaves)))
+        first = min(remaining, key=lambda i: rows(self.leaves[i]))
+        remaining.remove(first)
+        placed = [first]
+        node = self.leaves[first]
+        positions = {self.tree.bases[first] + j: j for j in range(len(node.columns))}   # concatenation -> node
+        used: set[int] = set()
+        while remaining:
+            best = None
+            for i in remaining:
+                conds = [k for k, need in enumerate(self.needs) if k not in used and need <= set(placed) | {i}
+                         and i in need]
+                candidate = self._join(node, positions, i, conds)
+                score = (not conds, rows(candidate[0]))
+                if best is None or score < best[0]:
+                    best = (score, i, conds, candidate)
+            _, i, conds, (node, positions) = best
+            used.update(conds)
+            placed.append(i)
+            remaining.remove(i)
+        leftover = [self._remap(self.tree.conditions[k], positions) for k in range(len(self.tree.conditions))
+                    if k not in used]
+        if leftover:
+            node = P.Filter(node, conjunction(leftover), node.columns)
+        order = [positions[c] for c in self.tree.layout]
+        if order == list(range(len(node.columns))) and len(node.columns) == len(original.columns):
+            return node
+        return P.Project(node, tuple(Col(k, c.type, c.nullable) for k, c in zip(order, original.columns)),
+                         original.columns)
+
+    @staticmethod
+    def _remap(e: Expr, positions: dict[int, int]) -> Expr:
+        return map_expr(e, lambda x: Col(positions[x.index], x.type, x.nullable) if isinstance(x, Col) else None)
+
+    def _join(self, node: P.Node, positions: dict[int, int], i: int, conds: list[int]) -> tuple[P.Node, dict[int, int]]:
+        """`node` joined with leaf i on conditions `conds`: the cheapest of a hash join with
+        either side hashed and an index nested loop into either side."""
+        leaf = self.leaves[i]
+        base = self.tree.bases[i]
+        rows = self.estimator.rows
+        options = []
+        for leaf_right in (True, False):
+            left, right = (node, leaf) if leaf_right else (leaf, node)
+            width = len(left.columns)
+            placed = {c: (p if leaf_right else p + len(leaf.columns)) for c, p in positions.items()}
+            placed.update({base + j: (width + j if leaf_right else j) for j in range(len(leaf.columns))})
+            condition = conjunction([self._remap(self.tree.conditions[k], placed) for k in conds])
+            columns = left.columns + right.columns
+            join = hash_join_keys(P.Join(left, right, "inner" if condition is not None else "cross", (), (),
+                                         condition, columns), None)
+            cost = rows(left) + rows(right) * 1.5          # the hashed side costs more than the probing one
+            options.append((cost, join, placed))
+            if join.left_keys:
+                nested = _index_nested_loop(left, right, join.left_keys, join.right_keys, join.condition, "inner",
+                                            columns, self.estimator)
+                if nested is not None:
+                    options.append((rows(left) * LOOKUP_COST, nested, placed))
+        cost, join, placed = min(options, key=lambda o: o[0])
+        return join, placed
+
+
+def _index_nested_loop(left: P.Node, right: P.Node, left_keys: tuple[Expr, ...], right_keys: tuple[Expr, ...],
+                       condition: Expr | None, kind: str, columns: tuple[P.OutputColumn, ...],
+                       estimator: Estimator) -> P.Node | None:
+    """`left` joined to a table scan `right` by looking up, for each left row, the right rows
+    whose index key equals the left row's key values — when an index covers the right keys
+    exactly and the left side is small enough to pay for a lookup per row."""
+    if not isinstance(right, P.SeqScan) or right.read_point is not None or right.with_rowid:
+        return None
+    if right.filter is not None and any(isinstance(x, (OuterCol, Subquery)) for x in walk(right.filter)):
+        return None
+    if any(isinstance(x, Subquery) for k in left_keys for x in walk(k)):
+        return None
+    if estimator.rows(left) * LOOKUP_COST > estimator.stats.table_rows(right.table.table_id) + estimator.rows(left):
+        return None
+    slots = {}
+    for lk, rk in zip(left_keys, right_keys):
+        if not isinstance(rk, Col) or rk.index >= right.table.width or not comparable(rk.type, lk.type):
+            return None
+        slots.setdefault(rk.index, lk)
+    for index in sorted(estimator.catalog.indexes_of(right.table.table_id), key=lambda i: (not i.unique, i.index_id)):
+        if set(index.columns) != set(slots):
+            continue
+        outer = tuple(map_expr(slots[s], _outward) for s in index.columns)
+        cond = conjunction([Compare("=", Col(s, right.table.column_by_slot(s).type), k)
+                            for s, k in zip(index.columns, outer)])
+        lookup = P.IndexLookup(right.table, right.alias, index.index_id, index.name, tuple(index.columns), (outer,),
+                               right.columns, right.filter, None, False, index_cond=cond)
+        return P.Join(left, lookup, kind, (), (), condition, columns, lateral=True)
+    return None
+
+
+def _outward(e: Expr) -> Expr | None:
+    """An expression over the outer row as the inner side of a lateral join sees it."""
+    if isinstance(e, Col):
+        return OuterCol(1, e.index, e.type)
+    if isinstance(e, OuterCol):
+        return OuterCol(e.depth + 1, e.index, e.type)
+    return None
+
+
+COSTED_RULES: list[CostedRule] = [ordered_scans, use_indexes, join_order]

@@ -47,6 +47,12 @@ def optimize(node: P.Node, catalog: Catalog, stats: Statistics | None = None) ->
 
 def _everywhere(node: P.Node, fn: Callable[[P.Node], P.Node]) -> P.Node:
     """Apply fn bottom-up to every node of the plan and of its subqueries' plans."""
+    in_subqueries = subquery_plans(lambda plan: _everywhere(plan, fn))
+    return P.transform(node, lambda n: fn(P.map_node_expressions(n, in_subqueries)))
+
+
+def subquery_plans(fn: Callable[[P.Node], P.Node]) -> Callable[[Expr], Expr]:
+    """expression -> the expression with fn applied to the plan of every subquery in it."""
     def in_subqueries(e: Expr) -> Expr:
         if not any(isinstance(x, Subquery) for x in walk(e)):
             return e
@@ -54,11 +60,10 @@ def _everywhere(node: P.Node, fn: Callable[[P.Node], P.Node]) -> P.Node:
         def visit(x: Expr) -> Expr | None:
             if isinstance(x, Subquery):
                 arg = map_expr(x.arg, visit) if x.arg is not None else None
-                return dataclasses.replace(x, plan=_everywhere(x.plan, fn), arg=arg)
+                return dataclasses.replace(x, plan=fn(x.plan), arg=arg)
             return None
         return map_expr(e, visit)
-
-    return P.transform(node, lambda n: fn(P.map_node_expressions(n, in_subqueries)))
+    return in_subqueries
 
 
 # -------------------------------------------------------------------- expression helpers

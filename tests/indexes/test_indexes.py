@@ -210,3 +210,46 @@ def test_time_travel_through_index(fresh_server):
         _churn(conn, rnd)
         _check(conn, f" FOR SYSTEM_TIME AS OF TRANSACTION {lsn}")
         assert repr(_answers(conn, "plain", f" FOR SYSTEM_TIME AS OF TRANSACTION {lsn}")) == repr(before)
+
+
+JOIN_QUERIES = [
+    "SELECT f.id, d.label FROM {d1} d JOIN {f} f ON f.d1 = d.id WHERE d.label <> 'x'",
+    "SELECT f.id, d.label FROM {f} f JOIN {d1} d ON f.d1 = d.id WHERE f.id < 12",
+    "SELECT f.id, d.label FROM {f} f LEFT JOIN {d1} d ON f.d1 = d.id WHERE f.id < 8",
+    "SELECT f.id, a.label, b.label FROM {d2} b JOIN {f} f ON f.d2 = b.id JOIN {d1} a ON a.id = f.d1 "
+    "WHERE b.label = 'b3' AND a.id > 5",
+    "SELECT a.label, count(*), sum(f.v) FROM {f} f, {d1} a, {d2} b WHERE f.d1 = a.id AND f.d2 = b.id "
+    "AND b.id < 4 GROUP BY a.label",
+    "SELECT f.id FROM {f} f WHERE EXISTS (SELECT 1 FROM {d1} d WHERE d.id = f.d1 AND d.label = 'a7')",
+    "SELECT x.id, y.id FROM {f} x JOIN {f} y ON x.v = y.id WHERE x.id BETWEEN 100 AND 110",
+]
+
+
+def test_join_order_and_index_nested_loops(fresh_server):
+    """Joins reordered and turned into index lookups by estimates give the answers of plain
+    hash joins over twin tables without indexes."""
+    rnd = random.Random(6)
+    with psycopg.connect(fresh_server.dsn, autocommit=True) as conn:
+        for suffix, key in (("", " PRIMARY KEY"), ("_plain", "")):
+            conn.execute(f"CREATE TABLE f{suffix} (id int{key}, d1 int, d2 int, v int)")
+            conn.execute(f"CREATE TABLE d1{suffix} (id int{key}, label text)")
+            conn.execute(f"CREATE TABLE d2{suffix} (id int{key}, label text)")
+        facts = [(i, rnd.choice([None, *range(60)]), rnd.randrange(25), rnd.randrange(2500)) for i in range(2000)]
+        for suffix in ("", "_plain"):
+            with conn.cursor() as cur:
+                cur.executemany(f"INSERT INTO f{suffix} VALUES (%s, %s, %s, %s)", facts)
+                cur.executemany(f"INSERT INTO d1{suffix} VALUES (%s, %s)", [(i, f"a{i % 9}") for i in range(50)])
+                cur.executemany(f"INSERT INTO d2{suffix} VALUES (%s, %s)", [(i, f"b{i % 4}") for i in range(20)])
+
+        def plan(q: str) -> str:
+            return "\n".join(r[0] for r in conn.execute("EXPLAIN " + q.format(f="f", d1="d1", d2="d2")))
+        nested = plan(JOIN_QUERIES[1])
+        assert "Nested Loop" in nested and "Index Scan using d1_pkey on d1 d" in nested, nested
+        assert "Index Cond: (d.id = f.d1)" in nested
+        assert "Nested Loop Left Join" in plan(JOIN_QUERIES[2])
+        hashed = plan(JOIN_QUERIES[0])
+        assert "Hash Join" in hashed and hashed.index("Seq Scan on f") < hashed.index("Seq Scan on d1"), hashed
+        for q in JOIN_QUERIES:
+            indexed = conn.execute(q.format(f="f", d1="d1", d2="d2")).fetchall()
+            plain = conn.execute(q.format(f="f_plain", d1="d1_plain", d2="d2_plain")).fetchall()
+            assert sorted(indexed, key=repr) == sorted(plain, key=repr), q
