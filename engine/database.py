@@ -85,6 +85,8 @@ class Database:
         self.failed: BaseException | None = None
         self.listeners: dict[str, set] = {}
         self.commits = 0
+        self.parses = 0                             # statements parsed (plan cache misses)
+        self.plans = 0                              # queries and writes planned
         self._pid_counter = 0
         self.sessions: dict[int, object] = {}
         self.shared_plans: dict = {}     # query plans sessions share (see Session._cached)

@@ -148,6 +148,7 @@ class Prepared:
     catalog: Any = None                 # the catalog it was planned against
     lifted: Lifted | None = None
     points: PointPlan | None = None     # its FOR SYSTEM_TIME clauses (and rewind.as_of's point)
+    basis: tuple[tuple[int, int], ...] = ()   # (table id, rows) the join choices were estimated from
 
 
 @dataclass(slots=True)
@@ -563,7 +564,7 @@ class Session:
         cached = self._cached(key, self.catalog())
         if cached is not None:
             return cached
-        statement = parse_statement(sql) if sql.strip() else None
+        statement = self._parse(sql) if sql.strip() else None
         prepared = self._plan(sql, statement, types)
         self._remember(key, prepared)
         return prepared
@@ -581,6 +582,10 @@ class Session:
             self._plans[key] = mine
             return mine
         return None
+
+    def _parse(self, sql: str):
+        self.db.parses += 1
+        return parse_statement(sql)
 
     def _remember(self, key, prepared: Prepared) -> None:
         if prepared.kind in ("query", "write"):
@@ -609,6 +614,7 @@ class Session:
         tree = statement.tree
         catalog = self.catalog()
         if statement.kind == "query":
+            self.db.plans += 1
             env = self._plan_env(catalog, types, point_lsns, lifted)
             planner = Planner(env)
             node = optimize(planner.plan_query(tree), catalog, self.db.state)
@@ -616,8 +622,9 @@ class Session:
             compiled = (CompiledLockingQuery(node, self.output_settings) if isinstance(node, P.LockRows)
                         else compile_plan(node, self.output_settings))
             return Prepared(text, statement, types, "query", node.columns, compiled, catalog, lifted,
-                            self._point_plan(planner))
+                            self._point_plan(planner), self._basis(node))
         if statement.kind in ("insert", "update", "delete"):
+            self.db.plans += 1
             env = self._plan_env(catalog, types, point_lsns, lifted)
             planner = WritePlanner(env)
             plan = getattr(planner, "plan_" + statement.kind)(tree)
@@ -625,8 +632,26 @@ class Session:
             _finish_param_types(types)
             compiled = CompiledWrite(plan, self.output_settings, self.row_compiler(catalog))
             return Prepared(text, statement, types, "write", plan.columns or None, compiled, catalog, lifted,
-                            self._point_plan(planner))
+                            self._point_plan(planner), self._basis(plan.source))
         return Prepared(text, statement, types, "ddl")
+
+    def _basis(self, node: P.Node) -> tuple[tuple[int, int], ...]:
+        """The table sizes a plan that joins tables was estimated from (see `_stale`)."""
+        tables = {n.table.table_id for n in P.walk_all(node) if isinstance(n, (P.SeqScan, P.IndexLookup))}
+        if len(tables) < 2:
+            return ()
+        state = self.db.state
+        return tuple((table_id, state.table_rows(table_id)) for table_id in sorted(tables))
+
+    def _stale(self, basis: tuple[tuple[int, int], ...]) -> bool:
+        """Whether a table a join plan was estimated from has since more than halved or
+        doubled (and changed by more than a hundred rows): the plan is made again."""
+        rows = self.db.state.table_rows
+        for table_id, then in basis:
+            now = rows(table_id)
+            if abs(now - then) > 100 and not then / 2 <= now <= then * 2:
+                return True
+        return False
 
     def row_compiler(self, catalog) -> RowCompiler:
         """Compiles the CHECK and DEFAULT texts of the catalog's tables for writes."""
@@ -654,7 +679,7 @@ class Session:
             if cached is not None:
                 return cached, self._lifted_params(cached, lifted)
             try:
-                statement = parse_statement(lifted.template)
+                statement = self._parse(lifted.template)
                 if isinstance(statement, Parsed):
                     types = [_LIFTED_TYPES[k] for k in lifted.kinds]
                     prepared = self._plan(lifted.template, statement, types, lifted)
@@ -667,7 +692,7 @@ class Session:
         cached = self._cached(key, catalog)
         if cached is not None:
             return cached, ()
-        statement = parse_statement(text) if text.strip() else None
+        statement = self._parse(text) if text.strip() else None
         prepared = self._plan(text, statement, [])
         self._remember(key, prepared)
         return prepared, ()
@@ -713,7 +738,8 @@ class Session:
         txn.begin_statement()
         if prepared.kind in ("query", "write"):
             planned_as_of = prepared.points is not None and prepared.points.session_point
-            if prepared.catalog is not self.catalog() or planned_as_of != (self._as_of is not None):
+            if prepared.catalog is not self.catalog() or planned_as_of != (self._as_of is not None) or \
+                    (prepared.basis and self._stale(prepared.basis)):
                 self._replan(prepared)
             ctx = self._context(txn, params)
             if prepared.points is not None:
@@ -744,6 +770,7 @@ class Session:
             raise SqlError("0A000", "cached plan must not change result type")
         prepared.plan, prepared.catalog, prepared.points = replanned.plan, replanned.catalog, replanned.points
         prepared.columns = replanned.columns
+        prepared.basis = replanned.basis
 
     async def _resolve_points(self, prepared: Prepared, ctx: ExecContext) -> None:
         """Evaluate the statement's time-travel points into ctx.points; replan if a point

@@ -125,6 +125,10 @@ class Metrics:
                    [f"rewinddb_commits_total {db.commits}"])
             metric("durable_lsn", "gauge", "LSN of the newest durable log record.",
                    [f"rewinddb_durable_lsn {db.log.durable_lsn}"])
+            metric("statements_parsed_total", "counter", "Statements parsed (plan cache misses) since the server started.",
+                   [f"rewinddb_statements_parsed_total {db.parses}"])
+            metric("plans_total", "counter", "Queries and writes planned since the server started.",
+                   [f"rewinddb_plans_total {db.plans}"])
         metric("fsync_duration_seconds", "histogram", "Time to write and fsync one group commit.",
                self.fsync.render("rewinddb_fsync_duration_seconds"))
         metric("group_commit_size", "histogram", "Records made durable by one fsync.",

@@ -354,6 +354,15 @@ def walk(node: Node) -> Iterator[Node]:
         yield from walk(child)
 
 
+def walk_all(node: Node) -> Iterator[Node]:
+    """Every node of a plan, subquery plans included."""
+    for n in walk(node):
+        yield n
+        for e in node_expressions(n):
+            for sub in _subqueries(e):
+                yield from walk_all(sub.plan)
+
+
 def node_expressions(n: Node) -> list[Expr]:
     """Every expression a node evaluates itself (not those of its inputs)."""
     out: list[Expr] = []
@@ -446,7 +455,7 @@ class _Renderer:
         self.extra = details
         self.lines: list[str] = []
         self.subplans: dict[int, int] = {}
-        self.qualify = sum(1 for n in _all_nodes(root) if _relation_name(n) is not None) > 1
+        self.qualify = sum(1 for n in walk_all(root) if _relation_name(n) is not None) > 1
         self.visit(root, 0, [])
 
     # ------------------------------------------------------------ the tree
@@ -763,15 +772,6 @@ def _subqueries(e: Expr):
     for x in walk_expr(e):
         if isinstance(x, Subquery):
             yield x
-
-
-def _all_nodes(node: Node):
-    """Every node of a plan, subquery plans included."""
-    for n in walk(node):
-        yield n
-        for e in node_expressions(n):
-            for sub in _subqueries(e):
-                yield from _all_nodes(sub.plan)
 
 
 def _relation_name(n: Node) -> str | None:

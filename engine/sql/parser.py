@@ -45,6 +45,8 @@ _SPLIT_RE = re.compile(
 
 def split_statements(sql: str) -> list[tuple[str, int]]:
     """[(statement text, offset in sql)], empty statements dropped."""
+    if "'" not in sql and '"' not in sql and "--" not in sql and "/*" not in sql and "$" not in sql:
+        return _split_plain(sql)
     out: list[tuple[str, int]] = []
     start = 0
     pos = 0
@@ -97,6 +99,20 @@ def split_statements(sql: str) -> list[tuple[str, int]]:
     return out
 
 
+def _split_plain(sql: str) -> list[tuple[str, int]]:
+    """`split_statements` for text without quotes, comments or dollar signs (the common
+    case): every semicolon ends a statement."""
+    if ";" not in sql:
+        return [(sql, 0)] if sql.strip() else []
+    out = []
+    start = 0
+    for piece in sql.split(";"):
+        if piece.strip():
+            out.append((piece, start))
+        start += len(piece) + 1
+    return out
+
+
 def _only_comments(text: str) -> bool:
     stripped = re.sub(r"--[^\n]*|/\*.*?\*/", "", text, flags=re.S)
     return not stripped.strip()
@@ -106,12 +122,13 @@ def _only_comments(text: str) -> bool:
 
 _LIFT_RE = re.compile(
     r"""
-    (?P<ident>[A-Za-z_][A-Za-z_0-9$]*)
-  | (?P<qident>"(?:[^"]|"")*")
-  | (?P<string>'(?:[^']|'')*')
-  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-  | (?P<cast>::)
-  | (?P<bad>\$|--|/\*)
+    (?=["'\d.$/-])                  # (a first-character test that lets the scan skip ahead fast)
+    (?:
+      (?P<qident>"(?:[^"]|"")*")
+    | (?P<string>'(?:[^']|'')*')
+    | (?<![\w$.])(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+    | (?P<bad>\$|--|/\*)
+    )
     """,
     re.VERBOSE,
 )
@@ -131,26 +148,18 @@ def lift_literals(sql: str) -> Lifted | None:
     kinds: list[str] = []
     values: list[str] = []
     pos = 0
-    prev_ident = ""
     for m in _LIFT_RE.finditer(sql):
         kind = m.lastgroup
         if kind == "bad":
             return None
-        if kind == "ident":
-            prev_ident = m.group().lower()
-            continue
-        if kind == "cast":
-            prev_ident = "::"
-            continue
         if kind == "qident":
-            prev_ident = ""
             continue
         text = m.group()
         start = m.start()
         if kind == "string":
             # E'..', B'..', X'..', U&'..' and typed literals (DATE '...') are kept as written.
-            if start and (sql[start - 1].isalnum() or sql[start - 1] in "_&") or prev_ident in _TYPED_LITERAL_WORDS:
-                prev_ident = ""
+            if start and (sql[start - 1].isalnum() or sql[start - 1] in "_&") or \
+                    _previous_word(sql, start) in _TYPED_LITERAL_WORDS:
                 continue
             value = text[1:-1].replace("''", "'")
             lifted_kind = "unknown"
@@ -163,11 +172,8 @@ def lift_literals(sql: str) -> Lifted | None:
                 pos = m.end()
                 continue
         else:
-            if start and (sql[start - 1].isalnum() or sql[start - 1] in "_$."):
-                continue
-            if prev_ident in ("by", "::"):
+            if _previous_word(sql, start) in ("by", "::"):
                 # ORDER BY 1 / GROUP BY 1 are column positions, not values
-                prev_ident = ""
                 continue
             minus = _unary_minus(sql, start, pos)
             if minus is not None and not sql[m.end():].lstrip().startswith(("::", "[")):
@@ -179,7 +185,6 @@ def lift_literals(sql: str) -> Lifted | None:
                 lifted_kind = ("int4" if -INT4_MAX - 1 <= v <= INT4_MAX else
                                ("int8" if -INT8_MAX - 1 <= v <= INT8_MAX else "numeric"))
             value = text
-        prev_ident = ""
         parts.append(sql[pos:start])
         kinds.append(lifted_kind)
         values.append(value)
@@ -189,6 +194,27 @@ def lift_literals(sql: str) -> Lifted | None:
         return Lifted(sql, (), ())
     parts.append(sql[pos:])
     return Lifted("".join(parts), tuple(kinds), tuple(values))
+
+
+def _previous_word(sql: str, start: int) -> str:
+    """The token before `start` that decides whether a literal is lifted: a word
+    (lowercased), "::", or "" (a quoted token or a number); operators and punctuation in
+    between do not count."""
+    j = start - 1
+    while j >= 0 and not (sql[j].isalnum() or sql[j] in "_$'\":"):
+        j -= 1
+    if j < 0:
+        return ""
+    c = sql[j]
+    if c == ":":
+        return "::" if j and sql[j - 1] == ":" else ""
+    if c in "'\"":
+        return ""
+    k = j
+    while k >= 0 and (sql[k].isalnum() or sql[k] in "_$"):
+        k -= 1
+    word = sql[k + 1:j + 1]
+    return "" if word[0].isdigit() else word.lower()
 
 
 def _unary_minus(sql: str, start: int, floor: int) -> int | None:
