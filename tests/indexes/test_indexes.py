@@ -31,10 +31,10 @@ QUERIES = [
     "SELECT id FROM {t} ORDER BY id LIMIT 3 OFFSET 2",
     "SELECT k, s FROM {t} WHERE k = 4 ORDER BY k, s LIMIT 3",
     "SELECT k, s FROM {t} ORDER BY k DESC, s DESC LIMIT 7",
-    # (NaN kept out of sorts: the plain side's sort does not place it yet)
-    "SELECT f FROM {t} WHERE f <> 'NaN' ORDER BY f DESC LIMIT 6",
+    "SELECT f FROM {t} ORDER BY f DESC LIMIT 6",
     "SELECT f FROM {t} WHERE f <> 'NaN' ORDER BY f LIMIT 6",
-    "SELECT f FROM {t} WHERE f > 1.5 AND f <> 'NaN' ORDER BY f LIMIT 3",
+    "SELECT f FROM {t} WHERE f > 1.5 ORDER BY f LIMIT 3",
+    "SELECT f FROM {t} WHERE f > 1.5 ORDER BY f DESC LIMIT 3",
 ]
 ORDERED = ("ORDER BY",)
 
