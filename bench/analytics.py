@@ -90,6 +90,21 @@ def measure(pg_dsn: str, rw_dsn: str, rw_pid: int, repeat: int) -> dict[str, dic
     return out
 
 
+def report(result: dict[str, dict], rows: int, pg_load: float, rw_load: float) -> list[str]:
+    """`measure`'s result (and the load times) as a markdown table."""
+    lines = ["| query | PostgreSQL ms | rewinddb ms | ratio (PG time / rewinddb time) | rewinddb server CPU ms | "
+             "spread (PG; rewinddb) |", "|---|---|---|---|---|---|"]
+    for name in QUERIES:
+        r = result[name]
+        spread = (f"{min(r['pg_all']) * 1000:.0f}-{max(r['pg_all']) * 1000:.0f}; "
+                  f"{min(r['rw_all']) * 1000:.0f}-{max(r['rw_all']) * 1000:.0f}")
+        lines.append(f"| {name} | {r['pg'] * 1000:.1f} | {r['rw'] * 1000:.1f} | {r['pg'] / r['rw']:.2f} | "
+                     f"{r['rw_cpu'] * 1000:.1f} | {spread}{'' if r['same'] else ' (RESULTS DIFFER)'} |")
+    lines.append(f"| load ({rows:,} rows, multi-row INSERTs) | {pg_load * 1000:.0f} | {rw_load * 1000:.0f} | "
+                 f"{pg_load / rw_load:.2f} | | |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -103,16 +118,7 @@ def main() -> None:
         pg_load = load(pg.dsn, args.rows)
         rw_load = load(rw.dsn, args.rows)
         result = measure(pg.dsn, rw.dsn, rw.proc.pid, args.repeat)
-    lines = ["| query | PostgreSQL ms | rewinddb ms | ratio (PG time / rewinddb time) | rewinddb server CPU ms | "
-             "spread (PG; rewinddb) |", "|---|---|---|---|---|---|"]
-    for name in QUERIES:
-        r = result[name]
-        spread = (f"{min(r['pg_all']) * 1000:.0f}-{max(r['pg_all']) * 1000:.0f}; "
-                  f"{min(r['rw_all']) * 1000:.0f}-{max(r['rw_all']) * 1000:.0f}")
-        lines.append(f"| {name} | {r['pg'] * 1000:.1f} | {r['rw'] * 1000:.1f} | {r['pg'] / r['rw']:.2f} | "
-                     f"{r['rw_cpu'] * 1000:.1f} | {spread}{'' if r['same'] else ' (RESULTS DIFFER)'} |")
-    lines.append(f"| load ({args.rows:,} rows, multi-row INSERTs) | {pg_load * 1000:.0f} | {rw_load * 1000:.0f} | "
-                 f"{pg_load / rw_load:.2f} | | |")
+    lines = report(result, args.rows, pg_load, rw_load)
     header = f"analytics benchmark, {today()}, {machine()}, {args.rows:,} rows, median of {args.repeat}"
     print("# " + header)
     print("\n".join(lines))

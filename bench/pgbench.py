@@ -56,10 +56,12 @@ def pgbench_init(port: int, scale: int) -> tuple[float, str]:
     return time.perf_counter() - started, out.stderr.strip().splitlines()[-1]
 
 
-def tpcb(port: int, mode: str, clients: int, threads: int, seconds: int) -> tuple[float, int]:
-    """(transactions per second, failed transactions) of one pgbench run."""
+def tpcb(port: int, mode: str, clients: int, threads: int, seconds: int,
+         script: str = "tpcb-like") -> tuple[float, int]:
+    """(transactions per second, failed transactions) of one pgbench run of a builtin script
+    (`tpcb-like`, `select-only`, ...)."""
     out = subprocess.run(["pgbench", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-n", "-M", mode,
-                          "-c", str(clients), "-j", str(threads), "-T", str(seconds), "postgres"],
+                          "-b", script, "-c", str(clients), "-j", str(threads), "-T", str(seconds), "postgres"],
                          capture_output=True, text=True, check=True).stdout
     tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
     failed = int(re.search(r"number of failed transactions: (\d+)", out).group(1))
