@@ -311,7 +311,15 @@ class Session:
         if self.failed:
             self._rollback()
         elif self.txn is not None:
-            await self._commit()
+            txn = self.txn
+            if not txn.events and txn.ssi is None and not self.portals and not self._local_settings \
+                    and not self._txn_settings:
+                # only read: nothing to make durable, so ending it is letting go of what it holds
+                self.txn = None
+                self.db.rollback(txn)
+                self._transaction_ended(True)
+            else:
+                await self._commit()
         elif self.portals:
             self._transaction_ended(True)
 

@@ -40,6 +40,7 @@ from engine.copy import CopyIn, CopyOut
 from engine.errors import SqlError
 from engine.portal import Portal
 from engine.session import Cursor, Prepared, Session, _milliseconds
+from engine.sql.parser import split_statements
 from engine.types import text_parser
 from protocol import backend as B
 from protocol import messages as M
@@ -91,6 +92,7 @@ class Connection(asyncio.Protocol):
         self.skip_to_sync = False
         self.interrupted: SqlError | None = None
         self._timeout: asyncio.TimerHandle | None = None
+        self._shapes: dict[tuple[int, tuple[int, ...]], tuple] = {}   # see _shape
 
     # ---------------------------------------------------------------- asyncio.Protocol
 
@@ -378,7 +380,6 @@ class Connection(asyncio.Protocol):
 
     async def _simple_query(self, sql: str) -> None:
         session = self.session
-        from engine.sql.parser import split_statements
         try:
             pieces = split_statements(sql)
         except SqlError as e:
@@ -438,10 +439,25 @@ class Connection(asyncio.Protocol):
             return await self._copy(cursor.copy)
         if cursor.columns is None:
             return cursor.tag
+        description, encode = self._shape(cursor.columns, formats)
         if describe:
-            self.send(B.row_description(_fields(cursor.columns, formats)))
-        count = await self._send_rows(cursor.batches, _row_encoder(cursor.columns, formats, self.session))
+            self.send(description)
+        count = await self._send_rows(cursor.batches, encode)
         return cursor.tag if cursor.tag is not None else f"SELECT {count}"
+
+    def _shape(self, columns: tuple, formats: tuple[int, ...]) -> tuple[bytes, Callable[[tuple], bytes]]:
+        """The RowDescription message and the row encoder of a result shape, made once per
+        connection (a cached plan hands out the same `columns` every time) and made again
+        when the session's output settings change."""
+        key = (id(columns), formats)
+        settings = self.session.output_settings
+        found = self._shapes.get(key)
+        if found is None or found[0] is not columns or found[1] is not settings:
+            if len(self._shapes) >= 256:
+                self._shapes.clear()
+            found = self._shapes[key] = (columns, settings, B.row_description(_fields(columns, formats)),
+                                         _row_encoder(columns, formats, self.session))
+        return found[2], found[3]
 
     def _internal_error(self, e: Exception) -> None:
         log.error("internal error: %s", traceback.format_exc())
@@ -634,7 +650,7 @@ class Connection(asyncio.Protocol):
         if columns is None:
             self.send(B.no_data())
         else:
-            self.send(B.row_description(_fields(columns, formats)))
+            self.send(self._shape(columns, formats)[0])
 
     def _portal(self, name: str) -> Portal:
         portal = self.session.portals.get(name)
@@ -665,7 +681,7 @@ class Connection(asyncio.Protocol):
             return
         formats = portal.formats or ((1,) if cursor.binary else ())
         limit = msg.max_rows if msg.max_rows > 0 else 0
-        count = await self._send_rows(portal.take(limit), _row_encoder(cursor.columns, formats, session))
+        count = await self._send_rows(portal.take(limit), self._shape(cursor.columns, formats)[1])
         if limit and count >= limit:
             self.send(B.portal_suspended())
             return
