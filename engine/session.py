@@ -175,6 +175,7 @@ class Session:
         self.settings["application_name"] = application_name
         self._as_of: Point | None = None                 # rewind.as_of, parsed
         self._plans: dict[Any, Prepared] = {}
+        self._control: dict[str, Prepared] = {}          # BEGIN, COMMIT, ... by text (no catalog involved)
         self._output: OutputSettings | None = None
         self.changed_parameters: list[tuple[str, str]] = []
         for k, v in (db.settings or {}).items():
@@ -697,12 +698,16 @@ class Session:
             except (NeedsLiteral, SqlError):
                 pass
         key = ("t", text)
-        cached = self._cached(key, catalog)
+        cached = self._cached(key, catalog) or self._control.get(text)
         if cached is not None:
             return cached, ()
         statement = self._parse(text) if text.strip() else None
         prepared = self._plan(text, statement, [])
         self._remember(key, prepared)
+        if isinstance(statement, Utility) and statement.kind in _CONTROL:
+            if len(self._control) > 100:
+                self._control.clear()
+            self._control[text] = prepared
         return prepared, ()
 
     def _lifted_params(self, prepared: Prepared, lifted: Lifted) -> tuple:
@@ -1332,6 +1337,9 @@ def _setting_bool(name: str, value: str) -> bool:
         return False
     raise SqlError("22023", f'parameter "{name}" requires a Boolean value')
 
+
+# transaction control, whose parse depends on nothing but its text (cached by text)
+_CONTROL = frozenset(("begin", "commit", "rollback", "savepoint", "release", "rollback_to"))
 
 _LIFTED_TYPES = {"int4": INT4, "int8": INT8, "numeric": NUMERIC, "unknown": UNKNOWN}
 
