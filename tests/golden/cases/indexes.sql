@@ -1,0 +1,65 @@
+-- Indexes: CREATE [UNIQUE] INDEX [IF NOT EXISTS] ... [USING btree|hash], multi-column,
+-- DROP INDEX; queries answered through them (=, IN, ranges, BETWEEN, prefixes, ORDER BY ...
+-- LIMIT forward and backward, with NULLs and NaN) must give PostgreSQL's answers.
+CREATE TABLE items (id int PRIMARY KEY, cat int, name text, price numeric(8,2), score float8, made date);
+INSERT INTO items SELECT g, g % 7, 'item-' || lpad((g % 23)::text, 2, '0'), (g * 37 % 1000) / 10.0,
+  CASE WHEN g % 17 = 0 THEN 'NaN'::float8 WHEN g % 13 = 0 THEN NULL ELSE (g * 7919 % 500) / 4.0 END,
+  date '2024-01-01' + g % 60 FROM generate_series(1, 300) g;
+UPDATE items SET cat = NULL WHERE id % 29 = 0;
+CREATE INDEX items_cat ON items (cat);
+CREATE INDEX items_cat_name ON items USING btree (cat, name);
+CREATE INDEX items_name_hash ON items USING hash (name);
+CREATE INDEX items_score ON items (score);
+CREATE INDEX items_made ON items (made DESC);
+CREATE UNIQUE INDEX items_name_id ON items (name, id);
+CREATE INDEX IF NOT EXISTS items_cat ON items (price);
+CREATE INDEX items_cat ON items (price);
+CREATE UNIQUE INDEX items_cat_u ON items (cat);
+SELECT count(*) FROM items WHERE cat = 3;
+SELECT id FROM items WHERE cat = 3 AND name = 'item-05' ORDER BY id;
+SELECT id, name FROM items WHERE cat IN (1, 4) AND name > 'item-20' ORDER BY id;
+SELECT count(*) FROM items WHERE cat IS NULL;
+SELECT id FROM items WHERE id BETWEEN 10 AND 20 ORDER BY id;
+SELECT id FROM items WHERE id > 290 ORDER BY id;
+SELECT id FROM items WHERE id >= 290 AND id < 293 ORDER BY id;
+SELECT id FROM items WHERE id IN (5, 500, 7, NULL, 5) ORDER BY id;
+SELECT id FROM items WHERE id = ANY (ARRAY[3, 4, 300]) ORDER BY id;
+SELECT count(*) FROM items WHERE name = 'item-11';
+SELECT id FROM items ORDER BY id DESC LIMIT 5;
+SELECT id FROM items ORDER BY id LIMIT 3 OFFSET 10;
+SELECT cat, name FROM items ORDER BY cat, name LIMIT 4;
+SELECT cat, name FROM items ORDER BY cat DESC, name DESC LIMIT 6;
+SELECT cat, name FROM items WHERE cat = 2 ORDER BY name LIMIT 3;
+SELECT cat, name FROM items WHERE cat = 2 ORDER BY name DESC LIMIT 3;
+SELECT cat, name FROM items WHERE cat = 5 AND name >= 'item-10' ORDER BY cat, name LIMIT 3;
+SELECT score FROM items ORDER BY score DESC LIMIT 4;
+SELECT score FROM items ORDER BY score LIMIT 4;
+SELECT score FROM items WHERE score > 120 ORDER BY score LIMIT 3;
+SELECT score FROM items WHERE score > 120 ORDER BY score DESC LIMIT 3;
+SELECT count(*) FROM items WHERE score = 'NaN';
+SELECT count(*) FROM items WHERE score < 'NaN';
+SELECT count(*) FROM items WHERE score > 100;
+SELECT made FROM items ORDER BY made DESC LIMIT 3;
+SELECT made, count(*) FROM items WHERE made BETWEEN date '2024-02-01' AND date '2024-02-03' GROUP BY made ORDER BY made;
+SELECT i.id, j.id FROM items i JOIN items j ON j.id = i.cat WHERE i.id < 12 ORDER BY i.id;
+SELECT i.id, j.name FROM items i LEFT JOIN items j ON j.id = i.cat + 100 WHERE i.id BETWEEN 25 AND 30 ORDER BY i.id;
+UPDATE items SET cat = 3 WHERE id BETWEEN 1 AND 20;
+SELECT count(*) FROM items WHERE cat = 3;
+DELETE FROM items WHERE cat = 3 AND id > 100;
+SELECT count(*) FROM items WHERE cat = 3;
+BEGIN;
+INSERT INTO items VALUES (1000, 3, 'item-99', 1, 2, date '2025-01-01');
+SELECT id FROM items WHERE cat = 3 AND name = 'item-99';
+SELECT id FROM items ORDER BY id DESC LIMIT 1;
+ROLLBACK;
+SELECT id FROM items ORDER BY id DESC LIMIT 1;
+INSERT INTO items VALUES (301, NULL, 'item-05', 1, 2, NULL);
+INSERT INTO items VALUES (302, NULL, 'item-05', 1, 2, NULL);
+INSERT INTO items VALUES (303, 1, 'item-05', 1, 2, NULL) ;
+SELECT name, id FROM items WHERE name = 'item-05' AND id > 290 ORDER BY id;
+DROP INDEX items_cat;
+DROP INDEX items_cat;
+DROP INDEX IF EXISTS items_cat;
+SELECT count(*) FROM items WHERE cat = 1;
+DROP INDEX items_pkey;
+DROP TABLE items;
