@@ -342,6 +342,10 @@ class Estimator:
                 joined = left * right * self.join_selectivity(n)
             else:
                 joined = left * right * self.selectivity(n.condition, n)
+            if n.kind == "semi":
+                return min(joined, left)
+            if n.kind == "anti":
+                return max(left - joined, left / 10)
             return max(joined, left) if n.kind in ("left", "full") else joined
         if isinstance(n, P.SetOp):
             left, right = self.rows(n.left), self.rows(n.right)
