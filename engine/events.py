@@ -19,8 +19,7 @@ from typing import Any, Callable, Union
 
 import msgspec
 
-from engine.catalog.model import (ColumnDef, ConstraintDef, IndexDef, RoleDef, SequenceDef,
-                                  TableDef, ViewDef)
+from engine.catalog.model import ColumnDef, IndexDef, RoleDef, SequenceDef, TableDef, ViewDef
 from engine.types import DATE, INTERVAL, NUMERIC, TIME, TIMESTAMP, TIMESTAMPTZ, UTC, UUID, Interval, SqlType
 
 

@@ -17,19 +17,17 @@ against is still the one the statement reads.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import functools
+import importlib
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterator
 
 import msgspec
 
 from engine import events as ev
-from engine.catalog import functions as _catalog_functions  # noqa: F401  (registers pg_catalog's functions)
-from engine.catalog import information_schema as _information_schema  # noqa: F401  (registers its tables)
 from engine.catalog.virtual import virtual_table
 from engine.database import SERVER_VERSION, SERVER_VERSION_NUM, Database
 from engine.catalog.model import RoleDef
@@ -42,7 +40,7 @@ from engine.exec.casts import cast_function, typmod_enforcer
 from engine.exec.context import ExecContext
 from engine.exec.dml import CompiledWrite, RowCompiler
 from engine.exec.locking import CompiledLockingQuery
-from engine.exec.operators import CompiledPlan, _Builder, compile_plan, run_to_list
+from engine.exec.operators import _Builder, compile_plan, run_to_list
 from engine.sql import ddl
 from engine.sql.parser import (Explain, Lifted, Parsed, Utility, lift_literals, parse_sql, parse_statement,
                                parse_type_name, quote_ident)
@@ -53,11 +51,15 @@ from engine.rewind.feed import check_notification
 from engine.rewind.points import Point, PointPlan
 from engine.sql.optimizer import optimize
 from engine.sql.planner import NeedsLiteral, PlanEnv, Planner, RangeEntry, Scope, ScopeColumn, WritePlanner
-from engine.txn.transaction import READ_COMMITTED, Transaction
+from engine.txn.transaction import Transaction
 from engine.types import (INT4, INT8, NUMERIC, TEXT, UNKNOWN, OutputSettings, SqlType, TYPES_BY_OID,
                           format_type, parse_text, timezone_named)
 
 log = logging.getLogger("rewinddb.session")
+
+# pg_catalog's functions and information_schema's tables register themselves on import
+importlib.import_module("engine.catalog.functions")
+importlib.import_module("engine.catalog.information_schema")
 
 VERSION_STRING = (f"PostgreSQL {SERVER_VERSION} (rewinddb 0.1.0) on x86_64-pc-linux-gnu, "
                   "compiled by CPython, 64-bit")

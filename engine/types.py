@@ -28,7 +28,7 @@ from decimal import Context, Decimal, InvalidOperation
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from engine.errors import SqlError, invalid_text, out_of_range
+from engine.errors import SqlError, invalid_text
 
 UTC = dt.timezone.utc
 

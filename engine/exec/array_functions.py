@@ -174,7 +174,7 @@ def array_cat(a: tuple | None, b: tuple | None) -> tuple | None:
     if len(da) == len(db):
         if da[1:] != db[1:]:
             raise SqlError("2202E", "cannot concatenate incompatible arrays",
-                           detail=f"Arrays with differing element dimensions are not compatible for concatenation.")
+                           detail="Arrays with differing element dimensions are not compatible for concatenation.")
         return a + b
     if len(da) == len(db) + 1 and da[1:] == db:
         return a + (b,)

@@ -13,10 +13,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Callable
 
 from engine.errors import SqlError
-from engine.types import (INT2VECTOR, OIDVECTOR, BOOL, BPCHAR, CHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INT_RANGES,
-                          INTERVAL, JSON, JSONB, NAME, NUMERIC, NUMERIC_CONTEXT, NUMERIC_PRECEDENCE, OID, REGCLASS,
-                          REG_TYPES, REGPROC, REGTYPE, STRING_TYPES, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN,
-                          UTC, VARCHAR, OutputSettings, SqlType, format_numeric, format_type, text_formatter,
+from engine.types import (INT2VECTOR, OIDVECTOR, BOOL, BPCHAR, CHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8,
+                          INT_RANGES, INTERVAL, JSON, JSONB, NUMERIC, NUMERIC_CONTEXT, NUMERIC_PRECEDENCE,
+                          OID, REG_TYPES, STRING_TYPES, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN, UTC,
+                          VARCHAR, OutputSettings, SqlType, format_numeric, format_type, text_formatter,
                           text_parser)
 from engine.exec.functions import implicitly_castable, to_float4
 
@@ -227,7 +227,7 @@ def typmod_enforcer(t: SqlType, explicit: bool) -> Callable[[Any], Any] | None:
             if r is None or abs(r) >= limit:
                 raise SqlError("22003", "numeric field overflow",
                                detail=f"A field with precision {precision}, scale {scale} must round to an absolute value less than "
-                                      + (f"10^{precision - scale}" if precision - scale > 0 else f"1") + ".")
+                                      + (f"10^{precision - scale}" if precision - scale > 0 else "1") + ".")
             return r
         return enforce_numeric
     if t.oid in (TIMESTAMP.oid, TIMESTAMPTZ.oid, TIME.oid):

@@ -17,13 +17,13 @@ import datetime as dt
 import math
 import re
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.errors import SqlError, division_by_zero
 from engine.exec.functions import define, numeric_div, runtime
 from engine.types import (BOOL, DATE, FLOAT8, INT4, INT8, INTERVAL, NUMERIC, NUMERIC_CONTEXT, TEXT, TIME,
-                          TIMESTAMP, TIMESTAMPTZ, TIMETZ, UTC, Interval, format_timestamp, timezone_abbreviation)
+                          TIMESTAMP, TIMESTAMPTZ, TIMETZ, UTC, Interval, timezone_abbreviation)
 
 USECS_PER_DAY = 86_400_000_000
 _EPOCH = dt.datetime(1970, 1, 1)
@@ -882,7 +882,6 @@ def parse_datetime(text: str, fmt: str, kind: str) -> tuple[dt.datetime, int | N
     pm: bool | None = None
     pos = 0
     n = len(text)
-    label = "date" if kind == "date" else "timestamp"
     for token_kind, key, fm, _ in _tokens(fmt):
         if token_kind == "literal":
             if key.isspace():
@@ -940,7 +939,7 @@ def parse_datetime(text: str, fmt: str, kind: str) -> tuple[dt.datetime, int | N
         digits = text[start:pos]
         if not digits or digits in "+-":
             raise SqlError("22007", f'invalid value "{text[start:start + width]}" for "{key}"',
-                           detail=f'Value must be an integer.')
+                           detail='Value must be an integer.')
         fields[k] = int(digits)
     if pos < n and text[pos:].strip():
         pass
@@ -1077,7 +1076,6 @@ def format_number(value: Decimal, fmt: str) -> str:
     # integer part, right to left
     int_out: list[str] = []
     digits = list(whole)
-    printed_any = False
     positions = [i for i, c in enumerate(int_part)]
     for i in reversed(positions):
         c = int_part[i]
@@ -1086,13 +1084,10 @@ def format_number(value: Decimal, fmt: str) -> str:
                 int_out.append("#")
             elif digits:
                 int_out.append(digits.pop())
-                printed_any = True
             elif c == "0" or (first_zero is not None and i >= first_zero):
                 int_out.append("0")
-                printed_any = True
             elif not whole and i == max((j for j, ch in enumerate(int_part) if ch in "09"), default=-1) and not frac_digits:
                 int_out.append("0")
-                printed_any = True
             else:
                 int_out.append(" ")
         elif c in ",Gg":
@@ -1187,7 +1182,7 @@ def to_number(text: str, fmt: str) -> Decimal:
     if digits.count(".") > 1:
         digits = digits.replace(".", "", digits.count(".") - 1)
     if not digits or digits == ".":
-        raise SqlError("22P02", f'invalid input syntax for type numeric: " "')
+        raise SqlError("22P02", 'invalid input syntax for type numeric: " "')
     value = Decimal(digits)
     if point_index is not None and "." in digits:
         value = value.quantize(Decimal(1).scaleb(-frac_digits), rounding="ROUND_DOWN")

@@ -24,6 +24,7 @@ signatures with `define`; importing this module registers them all.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import math
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal
@@ -31,9 +32,9 @@ from typing import Any, Callable
 
 from engine.errors import SqlError, division_by_zero, undefined_function, undefined_operator
 from engine.types import (BOOL, BPCHAR, CHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, NAME,
-                          NUMERIC, NUMERIC_CONTEXT, NUMERIC_PRECEDENCE, OID, REG_TYPES, REGCLASS, REGPROC, REGTYPE,
-                          STRING_TYPES, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN, UTC, VARCHAR, Interval,
-                          SqlType, array_of, format_type)
+                          NUMERIC, NUMERIC_CONTEXT, NUMERIC_PRECEDENCE, OID, REG_TYPES, REGCLASS, TEXT, TIME,
+                          TIMESTAMP, TIMESTAMPTZ, UNKNOWN, UTC, VARCHAR, Interval, SqlType, array_of,
+                          format_type)
 
 # -------------------------------------------------------------------- runtime helpers
 
@@ -584,5 +585,6 @@ ARITHMETIC_OPERATORS = frozenset({"+", "-", "*", "/", "%"})
 
 
 # the areas register their signatures on import (they use `define` and `runtime` from here)
-from engine.exec import (text_functions, math_functions, datetime_functions, json_functions,  # noqa: E402,F401
-                         array_functions, misc_functions)
+for _area in ("text_functions", "math_functions", "datetime_functions", "json_functions", "array_functions",
+              "misc_functions"):
+    importlib.import_module(f"engine.exec.{_area}")

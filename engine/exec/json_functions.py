@@ -19,8 +19,8 @@ from engine.errors import SqlError
 from engine.exec.expr import Expr, RowValue
 from engine.exec.functions import define, runtime
 from engine.exec.srf import fixed, register
-from engine.types import (BOOL, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, JSON, JSONB, NUMERIC, TEXT, TIMESTAMP,
-                          TIMESTAMPTZ, TIME, OutputSettings, SqlType, array_of, canonical_jsonb, format_numeric,
+from engine.types import (BOOL, FLOAT4, FLOAT8, INT2, INT4, INT8, JSON, JSONB, NUMERIC, TEXT, TIMESTAMP,
+                          TIMESTAMPTZ, OutputSettings, SqlType, array_of, canonical_jsonb, format_numeric,
                           format_timestamp, parse_json_text, text_formatter)
 
 TEXT_ARRAY = array_of(TEXT)

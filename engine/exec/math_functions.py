@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random as _random
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Context, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 
 from engine.errors import SqlError, division_by_zero
 from engine.exec.functions import (_leading_nbase_digits, define, numeric_scale, numeric_weight, round_numeric,

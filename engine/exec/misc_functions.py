@@ -7,7 +7,6 @@ and is not rolled back, as in PostgreSQL; the transaction records how far the se
 from __future__ import annotations
 
 import base64
-import hashlib
 import uuid
 
 from engine.errors import SqlError

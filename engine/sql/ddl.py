@@ -243,7 +243,7 @@ class _TableBuilder:
                 self.checks.append((cname, k.this, col_name))
             elif isinstance(k, exp.GeneratedAsIdentityColumnConstraint):
                 if col_type.oid not in (INT2.oid, INT4.oid, INT8.oid):
-                    raise SqlError("22023", f'identity column type must be smallint, integer, or bigint')
+                    raise SqlError("22023", 'identity column type must be smallint, integer, or bigint')
                 identity = "a" if k.this else "d"
                 not_null = True
                 for key in ("start", "increment", "minvalue", "maxvalue"):

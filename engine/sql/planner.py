@@ -38,10 +38,11 @@ from engine.exec.windows import WINDOW_FUNCTIONS, window_signature
 from engine.rewind.points import PointTable
 from engine.sql.timetravel import version_point
 from engine.txn.locks import KEY_SHARE, NO_KEY_UPDATE, SHARE, UPDATE
-from engine.types import (CHAR, INT2VECTOR, OID, OIDVECTOR, REG_TYPES, record_fields, record_of, REGCLASS, OutputSettings, BOOL, BPCHAR, BYTEA, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, JSON, JSONB, NAME,
-                          NUMERIC, NUMERIC_PRECEDENCE, RECORD, STRING_TYPES, TEXT, TIME, TIMESTAMP,
-                          TIMESTAMPTZ, TIMETZ, TYPES_BY_OID, UNKNOWN, VARCHAR, SqlType, array_of,
-                          format_type, type_from_name)
+from engine.types import (CHAR, INT2VECTOR, OID, OIDVECTOR, REG_TYPES, record_fields, record_of,
+                          OutputSettings, BOOL, BPCHAR, BYTEA, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8,
+                          INTERVAL, JSON, JSONB, NUMERIC, NUMERIC_PRECEDENCE, STRING_TYPES, TEXT, TIME,
+                          TIMESTAMP, TIMESTAMPTZ, TIMETZ, UNKNOWN, VARCHAR, SqlType, array_of, format_type,
+                          type_from_name)
 
 
 # SQL's value keywords that sqlglot may read as column names
