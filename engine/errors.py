@@ -80,11 +80,12 @@ def undefined_function(signature: str) -> SqlError:
     )
 
 
-def undefined_operator(signature: str) -> SqlError:
+def undefined_operator(signature: str, prefix: bool = False) -> SqlError:
     return SqlError(
         "42883",
         f"operator does not exist: {signature}",
-        hint="No operator matches the given name and argument types. "
+        hint="No operator matches the given name and argument type. You might need to add an explicit type cast."
+        if prefix else "No operator matches the given name and argument types. "
         "You might need to add explicit type casts.",
     )
 

@@ -531,7 +531,7 @@ def _shown(name: str, arg_types: list[SqlType], operator: bool) -> str:
 
 def _no_match(name: str, arg_types: list[SqlType], operator: bool) -> SqlError:
     if operator:
-        return undefined_operator(_shown(name, arg_types, True))
+        return undefined_operator(_shown(name, arg_types, True), prefix=len(arg_types) == 1)
     return undefined_function(_shown(name, arg_types, False))
 
 

@@ -377,7 +377,8 @@ def random_float() -> float:
 
 for _t, _label, _bits in ((INT2, "smallint", 16), (INT4, "integer", 32), (INT8, "bigint", 64)):
     _hi = (1 << (_bits - 1)) - 1
-    define("abs", (_t,), _t, f"(_v if (_v := abs({{0}})) <= {_hi} else overflow('{_label}'))")
+    for _name in ("abs", "@u"):
+        define(_name, (_t,), _t, f"(_v if (_v := abs({{0}})) <= {_hi} else overflow('{_label}'))")
     define("mod", (_t, _t), _t, "int_mod({0}, {1})")
     define("&", (_t, _t), _t, "({0} & {1})")
     define("|", (_t, _t), _t, "({0} | {1})")
@@ -388,9 +389,10 @@ for _t, _label, _bits in ((INT2, "smallint", 16), (INT4, "integer", 32), (INT8, 
 for _t, _bits in ((INT4, 32), (INT8, 64)):
     define("gcd", (_t, _t), _t, f"int_gcd({{0}}, {{1}}, {_bits})")
     define("lcm", (_t, _t), _t, f"int_lcm({{0}}, {{1}}, {_bits})")
-define("abs", (FLOAT4,), FLOAT4, "abs({0})")
-define("abs", (FLOAT8,), FLOAT8, "abs({0})")
-define("abs", (NUMERIC,), NUMERIC, "numeric_abs({0})")
+for _name in ("abs", "@u"):                  # @u: the prefix operator `@ x`
+    define(_name, (FLOAT4,), FLOAT4, "abs({0})")
+    define(_name, (FLOAT8,), FLOAT8, "abs({0})")
+    define(_name, (NUMERIC,), NUMERIC, "numeric_abs({0})")
 define("round", (NUMERIC,), NUMERIC, "numeric_round({0})")
 define("round", (NUMERIC, INT4), NUMERIC, "numeric_round({0}, {1})")
 define("round", (FLOAT8,), FLOAT8, "float_rint({0})")

@@ -29,7 +29,8 @@ from engine.sql.parser import parse_sql
 from engine.sql.planner import NeedsLiteral, PlanEnv, Planner, RangeEntry, Scope, ScopeColumn, output_name
 from engine.types import BOOL, INT4, NUMERIC, REG_TYPES, UNKNOWN, SqlType, format_type, text_formatter
 
-_OPERATORS = frozenset(("+", "-", "*", "/", "%", "||", "-u"))
+_PREFIX_OPERATORS = frozenset(("-u", "~u", "@u"))
+_OPERATORS = frozenset(("+", "-", "*", "/", "%", "||")) | _PREFIX_OPERATORS
 _SQL_SYNTAX = {"current_timestamp": "CURRENT_TIMESTAMP", "current_date": "CURRENT_DATE",
                "current_user": "CURRENT_USER", "session_user": "SESSION_USER", "user": "CURRENT_USER",
                "current_schema": "CURRENT_SCHEMA", "localtimestamp": "LOCALTIMESTAMP", "current_time": "CURRENT_TIME"}
@@ -147,8 +148,8 @@ class Printer:
             return self._binary(op, e.arg, e.pattern, e)
         if t is Call:
             if e.fn in _OPERATORS:
-                if e.fn == "-u":
-                    return self._own_parens(f"- {self._wrap_child(e.args[0], e)}", force=True)
+                if e.fn in _PREFIX_OPERATORS:
+                    return self._own_parens(f"{e.fn[0]} {self._wrap_child(e.args[0], e)}", force=True)
                 return self._binary(e.fn, e.args[0], e.args[1], e)
             if e.fn in _SQL_SYNTAX and not e.args:
                 return _SQL_SYNTAX[e.fn]
@@ -252,7 +253,7 @@ _LOW, _HIGH = frozenset("+-"), frozenset("*/%")
 
 
 def _op_name(e: Expr) -> str | None:
-    if isinstance(e, Call) and e.fn in _OPERATORS and e.fn != "-u":
+    if isinstance(e, Call) and e.fn in _OPERATORS and e.fn not in _PREFIX_OPERATORS:
         return e.fn
     if isinstance(e, Compare):
         return e.op

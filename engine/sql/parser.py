@@ -22,6 +22,7 @@ from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+from sqlglot.tokens import TokenType
 
 from engine.errors import SqlError, syntax_error
 from engine.sql.timetravel import rewrite_transaction_forms
@@ -179,6 +180,8 @@ def lift_literals(sql: str) -> Lifted | None:
             minus = _unary_minus(sql, start, pos)
             if minus is not None and not sql[m.end():].lstrip().startswith(("::", "[")):
                 start, text = minus, "-" + text
+            if _negated_parenthesis(sql, start, pos):
+                return None         # -(-2147483648): the grammar folds both minus signs (the binder does)
             if "." in text or "e" in text or "E" in text:
                 lifted_kind = "numeric"
             else:
@@ -236,6 +239,14 @@ def _unary_minus(sql: str, start: int, floor: int) -> int | None:
     while k >= 0 and (sql[k].isalnum() or sql[k] == "_"):
         k -= 1
     return j if sql[k + 1:end].lower() in _BEFORE_UNARY else None
+
+
+def _negated_parenthesis(sql: str, start: int, floor: int) -> bool:
+    """Whether the constant at `start` is right inside `-(`."""
+    j = start - 1
+    while j >= floor and sql[j].isspace():
+        j -= 1
+    return j >= floor and sql[j] == "(" and _unary_minus(sql, j, floor) is not None
 
 
 _BEFORE_UNARY = frozenset({"select", "where", "and", "or", "not", "then", "else", "when", "case", "in",
@@ -1195,7 +1206,10 @@ def _configure_dialect() -> None:
       integer division, date_part into EXTRACT, ...); special syntax (SUBSTRING(x FROM y),
       TRIM(BOTH ...), POSITION(a IN b), EXTRACT, OVERLAY) is still parsed by sqlglot;
     - array subscripts stay as written (sqlglot shifts literal subscripts to 0-based);
-    - interval literals stay as written.
+    - interval literals stay as written;
+    - the prefix operator `@ x` (absolute value) is read as a call of the function `@` (sqlglot
+      would read a parameter named x; `@(x)` is also how PostgreSQL may write it). Its operand
+      extends over `+ - * / % ^`, as PostgreSQL's grammar binds a prefix operator more loosely.
     """
     from engine.exec.functions import FUNCTIONS
     parser = Postgres.Parser
@@ -1208,6 +1222,15 @@ def _configure_dialect() -> None:
     # interval literals stay as written (sqlglot keeps only the first number and unit of
     # '1 day 01:02:03' when it canonicalizes them)
     exp.INTERVAL_STRING_RE = re.compile(r"(?!)")
+    parser.UNARY_PARSERS = {**parser.UNARY_PARSERS, TokenType.PARAMETER: _parse_prefix_at}
+
+
+def _parse_prefix_at(parser: Any) -> exp.Expression | None:
+    """`@ x` after its `@` token (the token type sqlglot also gives the `$` of `$n`)."""
+    if parser._prev.text != "@":
+        parser._advance(-1)
+        return parser._parse_type()
+    return parser.expression(exp.Anonymous(this="@", expressions=[parser._parse_term()]))
 
 
 _configure_dialect()

@@ -1434,10 +1434,15 @@ class Planner:
         return self._operator("#>>", node, scope)
 
     def _bind_Neg(self, node, scope):
-        inner = node.this
+        # the grammar folds minus signs into a numeric constant, through parentheses (doNegate):
+        # -(-2147483648) is the bigint 2147483648
+        inner, negative = node.this, True
+        while isinstance(inner, (exp.Paren, exp.Neg)):
+            negative ^= isinstance(inner, exp.Neg)
+            inner = inner.this
         if isinstance(inner, exp.Literal) and not inner.is_string:
-            return number_constant("-" + inner.this)
-        arg = self.bind(inner, scope)
+            return number_constant(("-" if negative else "") + inner.this)
+        arg = self.bind(node.this, scope)
         if arg.type.oid == UNKNOWN.oid:
             arg = self.coerce(arg, NUMERIC, "-")
         return self._call("-u", [arg], operator=True)
@@ -2012,6 +2017,8 @@ class Planner:
         if node.name.lower() == "row":
             args = tuple(self.bind(a, scope) for a in node.expressions)
             return RowValue(args, tuple(f"f{i + 1}" for i in range(len(args))))
+        if node.name == "@":                    # the prefix operator (parser.py)
+            return self._call("@u", [self.bind(node.expressions[0], scope)], operator=True)
         return self._bind_function(node, scope)
 
     def _bind_srf(self, name: str, raw_args: list[exp.Expression], scope: Scope) -> SrfCall:
@@ -2359,6 +2366,8 @@ def _figure_colname(node: exp.Expression) -> tuple[str, int]:
         return {"LEADING": "ltrim", "TRAILING": "rtrim"}.get((node.args.get("position") or "").upper(), "btrim"), 2
     if isinstance(node, exp.Anonymous) and node.name.lower() == "row":
         return "row", 2
+    if isinstance(node, exp.Anonymous) and node.name == "@":
+        return "?column?", 0
     if isinstance(node, exp.CurrentTimestamp) and not node.this:
         # now() and CURRENT_TIMESTAMP parse alike; the source span tells them apart
         span = (node.meta or {}).get("end", -1) - (node.meta or {}).get("start", 0)
