@@ -1404,6 +1404,14 @@ def _normalize_setting(name: str, value: str) -> str:
             raise SqlError("0A000", f"DateStyle {value} is not supported (only ISO output is)")
         order = next((p for p in parts if p in ("MDY", "DMY", "YMD")), "MDY")
         return f"ISO, {order}"
+    if name == "IntervalStyle":
+        style = v.strip("'\"").lower()
+        if style not in ("postgres", "postgres_verbose", "sql_standard", "iso_8601"):
+            raise SqlError("22023", f'invalid value for parameter "intervalstyle": "{value}"',
+                           hint="Available values: postgres, postgres_verbose, sql_standard, iso_8601.")
+        if style != "postgres":
+            raise SqlError("0A000", f"IntervalStyle {style} is not supported (only postgres output is)")
+        return style
     if name == "synchronous_commit":
         mode = _SYNCHRONOUS_COMMIT.get(v.strip("'\"").lower())
         if mode is None:

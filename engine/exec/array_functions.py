@@ -7,11 +7,14 @@ rewinddb stores (NULL elements never compare equal, as in PostgreSQL's containme
 """
 from __future__ import annotations
 
+import bisect
 from typing import Any
 
 from engine.errors import SqlError
 from engine.exec.functions import define, runtime
 from engine.types import BOOL, INT4, TEXT, OutputSettings, array_of, text_formatter
+
+INT4_ARRAY = array_of(INT4)
 
 # -------------------------------------------------------------------- shape
 
@@ -185,6 +188,44 @@ def array_cat(a: tuple | None, b: tuple | None) -> tuple | None:
 
 
 @runtime
+def width_bucket_thresholds(operand: Any, thresholds: tuple) -> int:
+    """width_bucket(operand, thresholds): how many of the (ascending) thresholds are <= operand."""
+    if thresholds and isinstance(thresholds[0], tuple):
+        raise SqlError("2202E", "thresholds must be one-dimensional array")
+    if None in thresholds:
+        raise SqlError("22004", "thresholds array must not contain NULLs")
+    return bisect.bisect_right(thresholds, operand)
+
+
+@runtime
+def trim_array(a: tuple, n: int) -> tuple:
+    if not 0 <= n <= len(a):
+        raise SqlError("2202E", f"number of elements to trim must be between 0 and {len(a)}")
+    return a[:len(a) - n]
+
+
+@runtime
+def array_fill(value: Any, lengths: tuple | None, lower_bounds: tuple | None = (1,)) -> tuple:
+    if lengths is None or lower_bounds is None:
+        raise SqlError("22004", "dimension array or low bound array cannot be null")
+    if lengths and isinstance(lengths[0], tuple) or lower_bounds and isinstance(lower_bounds[0], tuple):
+        raise SqlError("2202E", "wrong number of array subscripts",
+                       detail="Dimension array must be one dimensional.")
+    if None in lengths or None in lower_bounds:
+        raise SqlError("22004", "dimension values cannot be null")
+    if any(b != 1 for b in lower_bounds):
+        raise SqlError("0A000", "array lower bounds other than 1 are not supported")
+    if not lengths or 0 in lengths:
+        return ()
+    if any(n < 0 for n in lengths):
+        raise SqlError("2202E", "array size exceeds the maximum allowed (134217727)")
+    filled: Any = value
+    for n in reversed(lengths):
+        filled = (filled,) * n
+    return filled
+
+
+@runtime
 def array_position(a: tuple, x: Any, start: int = 1) -> int | None:
     _one_dimensional(a, "searching for elements")
     for i in range(max(start, 1) - 1, len(a)):
@@ -253,6 +294,10 @@ define("array_lower", ("anyarray", INT4), INT4, "array_lower({0}, {1})")
 define("array_ndims", ("anyarray",), INT4, "array_ndims({0})")
 define("array_dims", ("anyarray",), TEXT, "array_dims({0})")
 define("cardinality", ("anyarray",), INT4, "cardinality({0})")
+define("width_bucket", ("anycompatible", "anycompatiblearray"), INT4, "width_bucket_thresholds({0}, {1})")
+define("trim_array", ("anyarray", INT4), "anyarray", "trim_array({0}, {1})")
+define("array_fill", ("anyelement", INT4_ARRAY), "anyarray", "array_fill({0}, {1})", strict=False)
+define("array_fill", ("anyelement", INT4_ARRAY, INT4_ARRAY), "anyarray", "array_fill({0}, {1}, {2})", strict=False)
 define("array_append", ("anycompatiblearray", "anycompatible"), "anycompatiblearray", "array_append({0}, {1})",
        strict=False)
 define("array_prepend", ("anycompatible", "anycompatiblearray"), "anycompatiblearray", "array_prepend({0}, {1})",

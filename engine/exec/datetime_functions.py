@@ -570,6 +570,31 @@ _DAY_TAB = lambda year, month: calendar.monthrange(year, month)[1]  # noqa: E731
 
 
 @runtime
+def overlaps(s1: Any, e1: Any, s2: Any, e2: Any) -> bool | None:
+    """(s1, e1) OVERLAPS (s2, e2) with PostgreSQL's NULL rules (overlaps_timestamp): each
+    period is put in order; a period with one NULL end is its other end."""
+    def ordered(start: Any, end: Any) -> tuple[Any, Any]:
+        if start is None:
+            return end, None
+        if end is not None and start > end:
+            return end, start
+        return start, end
+    s1, e1 = ordered(s1, e1)
+    s2, e2 = ordered(s2, e2)
+    if s1 is None or s2 is None:
+        return None
+    if s1 > s2:
+        s1, e1, s2, e2 = s2, e2, s1, e1
+    if s1 < s2:
+        if e1 is None:
+            return None
+        if s2 < e1:
+            return True
+        return None if e2 is None else False
+    return None if e1 is None or e2 is None else True
+
+
+@runtime
 def age(a: dt.datetime, b: dt.datetime) -> Interval:
     """timestamp_age: a field-wise difference, borrowing from the next larger field."""
     fields = [a.microsecond - b.microsecond, a.second - b.second, a.minute - b.minute, a.hour - b.hour,
@@ -1247,6 +1272,8 @@ define("date_trunc", (TEXT, TIMESTAMPTZ, TEXT), TIMESTAMPTZ, "date_trunc_timesta
 define("date_trunc", (TEXT, INTERVAL), INTERVAL, "date_trunc_interval({0}, {1})")
 define("date_bin", (INTERVAL, TIMESTAMP, TIMESTAMP), TIMESTAMP, "date_bin({0}, {1}, {2})")
 define("date_bin", (INTERVAL, TIMESTAMPTZ, TIMESTAMPTZ), TIMESTAMPTZ, "date_bin({0}, {1}, {2})")
+for _t in (TIMESTAMP, TIMESTAMPTZ, TIME, TIMETZ):
+    define("overlaps", (_t, _t, _t, _t), BOOL, "overlaps({0}, {1}, {2}, {3})", strict=False)
 define("age", (TIMESTAMP, TIMESTAMP), INTERVAL, "age({0}, {1})")
 define("age", (TIMESTAMPTZ, TIMESTAMPTZ), INTERVAL, "age_tz({0}, {1}, ctx.timezone)")
 define("age", (TIMESTAMP,), INTERVAL, "age(dt.datetime.combine(current_date(ctx), dt.time()), {0})")

@@ -438,10 +438,24 @@ def select_common_type(types: list[SqlType]) -> SqlType | None:
     return best
 
 
+# PostgreSQL functions rewinddb knows it lacks: calls answer 0A000 naming the feature
+NOT_SUPPORTED = {
+    **{f"jsonb_path_{kind}{tz}": "SQL/JSON path expressions" for kind in ("exists", "match", "query", "query_array",
+                                                                           "query_first") for tz in ("", "_tz")},
+    "jsonb_set_lax": "jsonb_set_lax",
+    "json_populate_record": "json_populate_record", "jsonb_populate_record": "jsonb_populate_record",
+    "json_populate_recordset": "json_populate_recordset", "jsonb_populate_recordset": "jsonb_populate_recordset",
+    "json_to_record": "json_to_record", "jsonb_to_record": "jsonb_to_record",
+    "json_to_recordset": "json_to_recordset", "jsonb_to_recordset": "jsonb_to_recordset",
+}
+
+
 def resolve(name: str, arg_types: list[SqlType], operator: bool = False) -> Resolved:
     """The signature PostgreSQL would choose for `name(arg_types)`, with argument casts."""
     candidates = FUNCTIONS.get(name)
     if not candidates:
+        if name in NOT_SUPPORTED:
+            raise SqlError("0A000", f"{NOT_SUPPORTED[name]} ({name}) is not supported")
         raise _no_match(name, arg_types, operator)
     n = len(arg_types)
     fitting: list[tuple[Signature, list[SqlType], SqlType]] = []

@@ -705,6 +705,36 @@ def _build_object(args: list[Expr], settings: OutputSettings, binary: bool) -> C
     return build
 
 
+@runtime
+def json_object_of(keys: tuple, values: tuple | None, binary: bool) -> str:
+    """json_object(text[]) (alternating keys and values, or {{key, value}, ...}) and
+    json_object(keys text[], values text[]); jsonb_object likewise."""
+    def one_dimensional(a: tuple) -> tuple:
+        if a and isinstance(a[0], tuple):
+            raise SqlError("2202E", "wrong number of array subscripts")
+        return a
+    if values is not None:
+        keys, values = one_dimensional(keys), one_dimensional(values)
+        if len(keys) != len(values):
+            raise SqlError("2202E", "mismatched array dimensions")
+        pairs = list(zip(keys, values))
+    elif keys and isinstance(keys[0], tuple):
+        if isinstance(keys[0][0] if keys[0] else None, tuple):
+            raise SqlError("2202E", "wrong number of array subscripts")
+        if len(keys[0]) != 2:
+            raise SqlError("2202E", "array must have two columns")
+        pairs = [(k, v) for k, v in keys]
+    else:
+        if len(keys) % 2:
+            raise SqlError("2202E", "array must have even number of elements")
+        pairs = list(zip(keys[0::2], keys[1::2]))
+    if any(k is None for k, _ in pairs):
+        raise SqlError("22004", "null value not allowed for object key")
+    if binary:
+        return canonical_jsonb({k: v for k, v in pairs})
+    return "{" + ", ".join(f"{_quote(k)} : {'null' if v is None else _quote(v)}" for k, v in pairs) + "}"
+
+
 def _build_array(args: list[Expr], settings: OutputSettings, binary: bool) -> Callable:
     values = [json_converter(a.type, settings, a) for a in args]
 
@@ -784,6 +814,9 @@ define("json_build_object", (), JSON, "'{}'", strict=False)
 define("jsonb_build_object", (), JSONB, "'{}'", strict=False)
 define("json_build_object", ("any",), JSON, builder=lambda a, s: _build_object(a, s, False), strict=False, variadic=True)
 define("jsonb_build_object", ("any",), JSONB, builder=lambda a, s: _build_object(a, s, True), strict=False, variadic=True)
+for _name, _binary in (("json_object", False), ("jsonb_object", True)):
+    define(_name, (TEXT_ARRAY,), JSON if not _binary else JSONB, f"json_object_of({{0}}, None, {_binary})")
+    define(_name, (TEXT_ARRAY, TEXT_ARRAY), JSON if not _binary else JSONB, f"json_object_of({{0}}, {{1}}, {_binary})")
 define("json_build_array", (), JSON, "'[]'", strict=False)
 define("jsonb_build_array", (), JSONB, "'[]'", strict=False)
 define("json_build_array", ("any",), JSON, builder=lambda a, s: _build_array(a, s, False), strict=False, variadic=True)

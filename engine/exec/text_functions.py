@@ -15,9 +15,11 @@ Python cannot compile answers 2201B as PostgreSQL does.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
+import unicodedata
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from engine.catalog.system import quote_ident
 from engine.errors import SqlError
@@ -255,6 +257,87 @@ def _replacement(text: str) -> Callable[[re.Match], str]:
 def regexp_replace(value: str, pattern: str, replacement: str, flags: str = "") -> str:
     rx = pg_regex(pattern, flags)
     return rx.sub(_replacement(replacement), value, count=0 if "g" in flags else 1)
+
+
+def _parameter(name: str, value: int, lowest: int) -> int:
+    if value < lowest:
+        raise SqlError("22023", f'invalid value for parameter "{name}": {value}')
+    return value
+
+
+def _matches_from(function: str, value: str, pattern: str, start: int, flags: str) -> Iterator[re.Match]:
+    """The matches at or after the 1-based `start` of the PostgreSQL 15 regexp_* functions that
+    count matches themselves (so the "g" flag is an error)."""
+    _parameter("start", start, 1)
+    if "g" in flags:
+        raise SqlError("22023", f'{function}() does not support the "global" option')
+    return pg_regex(pattern, flags).finditer(value, start - 1)
+
+
+def _nth_match(function: str, value: str, pattern: str, start: int, n: int, flags: str,
+               subexpr: int) -> tuple[re.Match | None, int]:
+    """The n-th match at or after start and the group asked for (None when there is none)."""
+    _parameter("n", n, 1)
+    _parameter("subexpr", subexpr, 0)
+    m = next(itertools.islice(_matches_from(function, value, pattern, start, flags), n - 1, None), None)
+    if m is None or subexpr > m.re.groups or m.start(subexpr) < 0:
+        return None, 0
+    return m, subexpr
+
+
+@runtime
+def regexp_count(value: str, pattern: str, start: int = 1, flags: str = "") -> int:
+    return sum(1 for _ in _matches_from("regexp_count", value, pattern, start, flags))
+
+
+@runtime
+def regexp_instr(value: str, pattern: str, start: int = 1, n: int = 1, endoption: int = 0, flags: str = "",
+                 subexpr: int = 0) -> int:
+    if endoption not in (0, 1):
+        raise SqlError("22023", f'invalid value for parameter "endoption": {endoption}')
+    m, group = _nth_match("regexp_instr", value, pattern, start, n, flags, subexpr)
+    if m is None:
+        return 0
+    return (m.end(group) if endoption else m.start(group)) + 1
+
+
+@runtime
+def regexp_substr(value: str, pattern: str, start: int = 1, n: int = 1, flags: str = "",
+                  subexpr: int = 0) -> str | None:
+    m, group = _nth_match("regexp_substr", value, pattern, start, n, flags, subexpr)
+    return None if m is None else m.group(group)
+
+
+@runtime
+def regexp_like(value: str, pattern: str, flags: str = "") -> bool:
+    if "g" in flags:
+        raise SqlError("22023", 'regexp_like() does not support the "global" option')
+    return pg_regex(pattern, flags).search(value) is not None
+
+
+@runtime
+def regexp_replace_from(value: str, pattern: str, replacement: str, start: int, n: int | None = None,
+                        flags: str = "") -> str:
+    """regexp_replace with a start position: the n-th match at or after it (all of them for n = 0,
+    or without n under the "g" flag)."""
+    _parameter("start", start, 1)
+    if n is None:
+        n = 0 if "g" in flags else 1
+    _parameter("n", n, 0)
+    rx = pg_regex(pattern, flags)
+    expand = _replacement(replacement)
+    out: list[str] = [value[:start - 1]]
+    done = start - 1
+    for i, m in enumerate(rx.finditer(value, start - 1), 1):
+        if n and i < n:
+            continue
+        out.append(value[done:m.start()])
+        out.append(expand(m))
+        done = m.end()
+        if n:
+            break
+    out.append(value[done:])
+    return "".join(out)
 
 
 @runtime
@@ -633,14 +716,30 @@ define("to_hex", (INT8,), TEXT, "to_hex({0}, 64)")
 define("chr", (INT4,), TEXT, "chr_({0})")
 define("ascii", (TEXT,), INT4, "ascii_({0})")
 define("starts_with", (TEXT, TEXT), BOOL, "{0}.startswith({1})")
+define("normalize", (TEXT, TEXT), TEXT, "text_normalize({0}, {1})")
+define("unistr", (TEXT,), TEXT, "unistr({0})")
 define("string_to_array", (TEXT, TEXT), TEXT_ARRAY, "string_to_array({0}, {1})", strict=False)
 define("string_to_array", (TEXT, TEXT, TEXT), TEXT_ARRAY, "string_to_array({0}, {1}, {2})", strict=False)
 define("overlay", (TEXT, TEXT, INT4), TEXT, "overlay({0}, {1}, {2})")
 define("overlay", (TEXT, TEXT, INT4, INT4), TEXT, "overlay({0}, {1}, {2}, {3})")
 define("regexp_replace", (TEXT, TEXT, TEXT), TEXT, "regexp_replace({0}, {1}, {2})")
 define("regexp_replace", (TEXT, TEXT, TEXT, TEXT), TEXT, "regexp_replace({0}, {1}, {2}, {3})")
+define("regexp_replace", (TEXT, TEXT, TEXT, INT4), TEXT, "regexp_replace_from({0}, {1}, {2}, {3})")
+define("regexp_replace", (TEXT, TEXT, TEXT, INT4, INT4), TEXT, "regexp_replace_from({0}, {1}, {2}, {3}, {4})")
+define("regexp_replace", (TEXT, TEXT, TEXT, INT4, INT4, TEXT), TEXT,
+       "regexp_replace_from({0}, {1}, {2}, {3}, {4}, {5})")
 define("regexp_match", (TEXT, TEXT), TEXT_ARRAY, "regexp_match({0}, {1})")
 define("regexp_match", (TEXT, TEXT, TEXT), TEXT_ARRAY, "regexp_match({0}, {1}, {2})")
+for _n in range(2, 5):
+    define("regexp_count", (TEXT, TEXT, INT4, TEXT)[:_n], INT4, f"regexp_count({', '.join(f'{{{i}}}' for i in range(_n))})")
+for _n in range(2, 8):
+    define("regexp_instr", (TEXT, TEXT, INT4, INT4, INT4, TEXT, INT4)[:_n], INT4,
+           f"regexp_instr({', '.join(f'{{{i}}}' for i in range(_n))})")
+for _n in range(2, 7):
+    define("regexp_substr", (TEXT, TEXT, INT4, INT4, TEXT, INT4)[:_n], TEXT,
+           f"regexp_substr({', '.join(f'{{{i}}}' for i in range(_n))})")
+define("regexp_like", (TEXT, TEXT), BOOL, "regexp_like({0}, {1})")
+define("regexp_like", (TEXT, TEXT, TEXT), BOOL, "regexp_like({0}, {1}, {2})")
 define("regexp_split_to_array", (TEXT, TEXT), TEXT_ARRAY, "regexp_split({0}, {1})")
 define("regexp_split_to_array", (TEXT, TEXT, TEXT), TEXT_ARRAY, "regexp_split({0}, {1}, {2})")
 define("~", (TEXT, TEXT), BOOL, "regex_match({0}, {1})")
@@ -651,6 +750,51 @@ define("similar_to", (TEXT, TEXT), BOOL, "similar({0}, {1})")
 define("similar_to", (TEXT, TEXT, TEXT), BOOL, "similar({0}, {1}, {2})")
 define("~", (NAME, TEXT), BOOL, "regex_match({0}, {1})")
 define("~*", (NAME, TEXT), BOOL, "regex_match({0}, {1}, True)")
+
+
+_UNISTR_ESCAPE = re.compile(r"\\(?:\\|\+([0-9A-Fa-f]{6})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|([0-9A-Fa-f]{4}))?")
+
+
+@runtime
+def unistr(s: str) -> str:
+    """unistr(): \\XXXX, \\+XXXXXX, \\uXXXX and \\UXXXXXXXX are code points (surrogate pairs
+    combine), \\\\ is a backslash."""
+    out: list[str] = []
+    high: int | None = None
+    pos = 0
+    for m in _UNISTR_ESCAPE.finditer(s):
+        if m.group(0) == "\\" or (high is not None and m.start() != pos):
+            raise SqlError("42601", "invalid Unicode escape" if high is None else "invalid Unicode surrogate pair",
+                           hint="Unicode escapes must be \\XXXX, \\+XXXXXX, \\uXXXX, or \\UXXXXXXXX."
+                           if high is None else None)
+        out.append(s[pos:m.start()])
+        pos = m.end()
+        digits = next((g for g in m.groups() if g is not None), None)
+        if digits is None:                      # a doubled backslash
+            out.append("\\")
+            continue
+        code = int(digits, 16)
+        if high is not None:
+            if not 0xDC00 <= code <= 0xDFFF:
+                raise SqlError("42601", "invalid Unicode surrogate pair")
+            code, high = 0x10000 + ((high - 0xD800) << 10) + (code - 0xDC00), None
+        elif 0xD800 <= code <= 0xDBFF:
+            high = code
+            continue
+        elif 0xDC00 <= code <= 0xDFFF:
+            raise SqlError("42601", "invalid Unicode surrogate pair")
+        if code == 0 or code > 0x10FFFF:
+            raise SqlError("22023", f"invalid Unicode code point: {digits}")
+        out.append(chr(code))
+    if high is not None:
+        raise SqlError("42601", "invalid Unicode surrogate pair")
+    out.append(s[pos:])
+    return "".join(out)
+
+
+@runtime
+def text_normalize(s: str, form: str) -> str:
+    return unicodedata.normalize(form, s)
 
 
 @runtime

@@ -1216,7 +1216,7 @@ def _configure_dialect() -> None:
     for name in FUNCTIONS:
         if name.isidentifier():
             parser.FUNCTIONS.pop(name.upper(), None)
-    for name in ("CHR", "INITCAP", "DECODE", "DATE_PART"):
+    for name in ("CHR", "INITCAP", "DECODE", "DATE_PART", "JSON_OBJECT"):
         parser.FUNCTION_PARSERS.pop(name, None)
     Postgres.INDEX_OFFSET = 0
     # interval literals stay as written (sqlglot keeps only the first number and unit of

@@ -1818,6 +1818,25 @@ class Planner:
     def _bind_StrPosition(self, node, scope):
         return self._call("strpos", [self.bind(node.this, scope), self.bind(node.args["substr"], scope)])
 
+    def _bind_Normalize(self, node, scope):
+        form = node.args.get("form")
+        form_name = form.name.upper() if isinstance(form, exp.Expression) else "NFC"
+        if form_name not in ("NFC", "NFD", "NFKC", "NFKD"):
+            raise syntax_error(f'syntax error at or near "{form_name}"')
+        return self._call("normalize", [self.bind(node.this, scope), Const(form_name, TEXT)])
+
+    def _bind_Overlaps(self, node, scope):
+        """(s1, e1) OVERLAPS (s2, e2); an interval as the second item is a length."""
+        args: list[Expr] = []
+        for side, word in ((node.this, "left"), (node.expression, "right")):
+            if not isinstance(side, exp.Tuple) or len(side.expressions) != 2:
+                raise SqlError("42601", f"wrong number of parameters on {word} side of OVERLAPS expression")
+            start, end = (self.bind(item, scope) for item in side.expressions)
+            if end.type.oid == INTERVAL.oid:
+                end = self._binary_numeric("+", start, end)
+            args += [start, end]
+        return self._call("overlaps", args)
+
     def _bind_Overlay(self, node, scope):
         args = [self.bind(node.this, scope), self.bind(node.expression, scope), self.bind(node.args["from_"], scope)]
         if node.args.get("for_") is not None:
@@ -2274,7 +2293,7 @@ _KEYWORD_NAMES = {exp.CurrentTimestamp: "current_timestamp", exp.CurrentDate: "c
                   exp.Localtime: "localtime", exp.CurrentUser: "current_user", exp.SessionUser: "session_user",
                   exp.CurrentSchema: "current_schema", exp.CurrentCatalog: "current_catalog",
                   exp.Extract: "extract", exp.Substring: "substring", exp.StrPosition: "position",
-                  exp.Overlay: "overlay", exp.AtTimeZone: "timezone", exp.Array: "array", exp.Tuple: "row",
+                  exp.Overlay: "overlay", exp.Overlaps: "overlaps", exp.Normalize: "normalize", exp.AtTimeZone: "timezone", exp.Array: "array", exp.Tuple: "row",
                   exp.Greatest: "greatest", exp.Least: "least", exp.Nullif: "nullif", exp.Coalesce: "coalesce",
                   exp.Exists: "exists", exp.Interval: "interval", exp.Sqrt: "?column?", exp.Cbrt: "?column?",
                   exp.StartsWith: "?column?"}
