@@ -703,7 +703,7 @@ class _Renderer:
         if t is X.Call:
             if e.fn in _OPERATORS and len(e.args) == 2:
                 return f"({r(e.args[0])} {e.fn} {r(e.args[1])})"
-            if e.fn in ("-u", "~u", "@u"):        # prefix operators
+            if e.fn in ("-u", "+u", "~u", "@u"):        # prefix operators
                 return f"({e.fn[0]} {r(e.args[0])})"
             return f"{e.fn}({', '.join(r(a) for a in e.args)})"
         if t is X.Cast:

@@ -29,7 +29,7 @@ from engine.sql.parser import parse_sql
 from engine.sql.planner import NeedsLiteral, PlanEnv, Planner, RangeEntry, Scope, ScopeColumn, output_name
 from engine.types import BOOL, INT4, NUMERIC, REG_TYPES, UNKNOWN, SqlType, format_type, text_formatter
 
-_PREFIX_OPERATORS = frozenset(("-u", "~u", "@u"))
+_PREFIX_OPERATORS = frozenset(("-u", "+u", "~u", "@u"))
 _OPERATORS = frozenset(("+", "-", "*", "/", "%", "||")) | _PREFIX_OPERATORS
 _SQL_SYNTAX = {"current_timestamp": "CURRENT_TIMESTAMP", "current_date": "CURRENT_DATE",
                "current_user": "CURRENT_USER", "session_user": "SESSION_USER", "user": "CURRENT_USER",

@@ -1209,7 +1209,9 @@ def _configure_dialect() -> None:
     - interval literals stay as written;
     - the prefix operator `@ x` (absolute value) is read as a call of the function `@` (sqlglot
       would read a parameter named x; `@(x)` is also how PostgreSQL may write it). Its operand
-      extends over `+ - * / % ^`, as PostgreSQL's grammar binds a prefix operator more loosely.
+      extends over `+ - * / % ^`, as PostgreSQL's grammar binds a prefix operator more loosely;
+    - unary plus stays, as a call of the function `+` (sqlglot drops it; in PostgreSQL it is an
+      operator, so `+a` is named ?column?).
     """
     from engine.exec.functions import FUNCTIONS
     parser = Postgres.Parser
@@ -1222,7 +1224,11 @@ def _configure_dialect() -> None:
     # interval literals stay as written (sqlglot keeps only the first number and unit of
     # '1 day 01:02:03' when it canonicalizes them)
     exp.INTERVAL_STRING_RE = re.compile(r"(?!)")
-    parser.UNARY_PARSERS = {**parser.UNARY_PARSERS, TokenType.PARAMETER: _parse_prefix_at}
+    parser.UNARY_PARSERS = {
+        **parser.UNARY_PARSERS,
+        TokenType.PARAMETER: _parse_prefix_at,
+        TokenType.PLUS: lambda self: self.expression(exp.Anonymous(this="+", expressions=[self._parse_unary()])),
+    }
 
 
 def _parse_prefix_at(parser: Any) -> exp.Expression | None:

@@ -2036,8 +2036,8 @@ class Planner:
         if node.name.lower() == "row":
             args = tuple(self.bind(a, scope) for a in node.expressions)
             return RowValue(args, tuple(f"f{i + 1}" for i in range(len(args))))
-        if node.name == "@":                    # the prefix operator (parser.py)
-            return self._call("@u", [self.bind(node.expressions[0], scope)], operator=True)
+        if node.name in ("@", "+"):             # prefix operators (parser.py)
+            return self._call(f"{node.name}u", [self.bind(node.expressions[0], scope)], operator=True)
         return self._bind_function(node, scope)
 
     def _bind_srf(self, name: str, raw_args: list[exp.Expression], scope: Scope) -> SrfCall:
@@ -2385,7 +2385,7 @@ def _figure_colname(node: exp.Expression) -> tuple[str, int]:
         return {"LEADING": "ltrim", "TRAILING": "rtrim"}.get((node.args.get("position") or "").upper(), "btrim"), 2
     if isinstance(node, exp.Anonymous) and node.name.lower() == "row":
         return "row", 2
-    if isinstance(node, exp.Anonymous) and node.name == "@":
+    if isinstance(node, exp.Anonymous) and node.name in ("@", "+"):
         return "?column?", 0
     if isinstance(node, exp.CurrentTimestamp) and not node.this:
         # now() and CURRENT_TIMESTAMP parse alike; the source span tells them apart

@@ -65,3 +65,6 @@ SELECT 1 WHERE 'abc' LIKE 'a%' AND 'abc' ~ 'c$';
 SELECT 'a' || 'b' || 'c', 'a' || NULL, 'n=' || 1, 1 || '=n', 'x' || 1.5 || true;
 SELECT true::int, 1::boolean, 't'::boolean, 'off'::boolean, 'yes'::boolean;
 SELECT 'maybe'::boolean;
+SELECT @ -5.5, @ 7, @ -3::int2, pg_typeof(@ -3::int2), @ -5.5 + 1, - @ 2 ^ 2, -(-(2)), -(-2147483648), pg_typeof(-(-2147483648));
+SELECT @ 'x'::text;
+SET IntervalStyle = 'bogus';

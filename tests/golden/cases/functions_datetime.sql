@@ -55,3 +55,7 @@ SELECT count(*), min(date_trunc('month', ts)), max(extract(year from ts)) FROM d
 SELECT date_trunc('month', ts) AS m, count(*) FROM dt WHERE ts IS NOT NULL GROUP BY date_trunc('month', ts) ORDER BY m;
 SELECT ts FROM dt WHERE extract(year from ts) = 2024;
 SELECT id FROM dt WHERE ts >= now() - interval '100 years' ORDER BY id;
+SELECT (date '2024-01-01', date '2024-02-01') OVERLAPS (date '2024-01-15', date '2024-03-01'), (timestamp '2024-01-01', interval '1 day') OVERLAPS (timestamp '2024-01-01 12:00', interval '1 hour');
+SELECT (time '01:00', time '02:00') OVERLAPS (time '02:00', time '03:00'), (time '01:00', NULL::time) OVERLAPS (time '00:30', time '03:00'), (NULL::time, time '01:00') OVERLAPS (time '02:00', time '01:30');
+SELECT (timestamptz '2024-01-01', timestamptz '2024-01-03') OVERLAPS (timestamptz '2024-01-02', NULL), (timestamptz '2024-01-01', timestamptz '2024-01-03') OVERLAPS (timestamptz '2024-01-05', NULL);
+SELECT (1, 2, 3) OVERLAPS (1, 2);

@@ -64,3 +64,18 @@ SELECT string_agg(w, ', ' ORDER BY id) FROM words;
 SELECT left(w, 3) AS l, count(*) FROM words GROUP BY left(w, 3) ORDER BY l;
 SELECT 'ab' || repeat('-', 3) || 'cd', char_length(repeat('é', 4));
 SELECT encode('abc'::bytea, 'hex'), encode('abc'::bytea, 'base64'), encode(E'a\\001b'::bytea, 'escape'), convert_to('ü', 'UTF8'), convert_from('\xc3bc', 'UTF8');
+-- PostgreSQL 15's regexp_count/instr/substr/like and regexp_replace with a start position
+SELECT regexp_count('ABCABCAXYaxy', 'A.'), regexp_count('ABCABCAXYaxy', 'A.', 1, 'i'), regexp_count('ABCABCAXYaxy', 'A.', 4), regexp_count('aaa', ''), regexp_count('abc', 'x');
+SELECT regexp_instr('ABCDEF', 'c(.)(..)', 1, 1, 0, 'i'), regexp_instr('ABCDEF', 'c(.)(..)', 1, 1, 1, 'i', 2), regexp_instr('abcabc', 'b', 1, 2), regexp_instr('abcabc', 'b', 3), regexp_instr('abc', 'z'), regexp_instr('abc', '(z)?b', 1, 1, 0, '', 1);
+SELECT regexp_substr('ABCDEF', 'c(.)(..)', 1, 1, 'i', 2), regexp_substr('abcabc', 'b.', 1, 2), regexp_substr('abc', 'z'), regexp_like('Hello', 'hel', 'i'), regexp_like('Hello', 'hel');
+SELECT regexp_replace('abcabc', 'b', 'X', 2), regexp_replace('abcabc', 'b', 'X', 1, 2), regexp_replace('abcabcabc', 'b', 'X', 1, 0), regexp_replace('ABC', 'b', 'X', 1, 1, 'i');
+SELECT regexp_substr('abc', 'b', 5), regexp_count('abc', 'b', 5), regexp_instr('abc', 'b', 5), regexp_instr('abc', 'b', 1, 1, 0, '', 3);
+SELECT regexp_count('a', 'a', 0);
+SELECT regexp_instr('a', 'a', 1, 0);
+SELECT regexp_instr('a', 'a', 1, 1, 2);
+SELECT regexp_substr('abc', 'b', 1, 1, '', -1);
+SELECT regexp_like('a', 'a', 'g');
+SELECT normalize(U&'\0061\0308', NFC) = U&'\00E4', normalize(U&'\00E4', NFD) = U&'\0061\0308', normalize('ﬁ', NFKC), normalize('abc');
+SELECT unistr('\u0041\U00000042\\x\+000043'), unistr('\D83D\DE00'), unistr('plain');
+SELECT unistr('a\');
+SELECT unistr('\D800');

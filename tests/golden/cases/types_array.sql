@@ -51,3 +51,9 @@ SELECT '{"a\"b","c\\d"}'::text[], ARRAY['a"b', 'c\d', 'e,f', ' g'], ARRAY['{x}']
 SELECT ARRAY[true, false], ARRAY['2024-01-01'::date], ARRAY[1.5::float8, 2], ARRAY['1 day'::interval], ARRAY['{"a":1}'::jsonb];
 SELECT ARRAY[ARRAY[1, 2], ARRAY[3]];
 SELECT (ARRAY[[1, 2], [3, 4]])[1:2][2], (ARRAY[[1,2],[3,4]])[2:2][1:2];
+SELECT width_bucket(5, ARRAY[1, 3, 5, 7]), width_bucket(0, ARRAY[1, 3]), width_bucket(9, ARRAY[1, 3]), width_bucket('b', ARRAY['a', 'c']), width_bucket(2.5, ARRAY[1, 2, 3]);
+SELECT width_bucket(1, ARRAY[1, NULL]);
+SELECT array_fill(7, ARRAY[3]), array_fill('x'::text, ARRAY[2, 2]), array_fill(NULL::int, ARRAY[2]), array_fill(1, '{}');
+SELECT array_fill(1, NULL);
+SELECT trim_array(ARRAY[1, 2, 3], 1), trim_array(ARRAY[[1, 2], [3, 4]], 1), trim_array(ARRAY[1, 2, 3], 0);
+SELECT trim_array(ARRAY[1, 2], 3);

@@ -64,3 +64,8 @@ UPDATE docs SET b = b || '{"new": true}' WHERE id = 2;
 SELECT id, b FROM docs WHERE id IN (1, 2) ORDER BY id;
 SELECT '{"a": "x"}'::json -> 'a', '{"a": "x"}'::json ->> 'a', '[{"a": 1}]'::json -> 0 -> 'a', '{"a":1}'::json #>> '{a}';
 SELECT '{"a": 1, "a": 2}'::json -> 'a', '{"a": 1, "a": 2}'::json, json_typeof('{"a": 1}'), json_typeof('[1]'), json_typeof('1'), json_typeof('null');
+SELECT json_object('{a,1,b,2}'), json_object('{{a,1},{b,NULL}}'), jsonb_object('{a,1,b,2,a,3}'), json_object('{a,b}', '{1,2}'), jsonb_object('{b,a}'::text[], '{1,NULL}'), json_object('{}');
+SELECT json_object('{a}');
+SELECT json_object('{NULL,1}');
+SELECT json_object('{a,b}', '{1}');
+SELECT json_object('{{a,b,c}}');
