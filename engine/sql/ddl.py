@@ -1499,10 +1499,19 @@ def _alter_column_type(table: TableDef, col: ColumnDef, action: exp.AlterColumn,
     converted = [(rowid, row, convert(row)) for rowid, row in rows]
     target.emit(ev.ColumnAltered(table.table_id, col.slot, new))
     moved = target.catalog.tables[table.table_id]
+    rewritten = []
     for rowid, row, value in converted:
         values = list(row) + [None] * (moved.width - len(row))
         values[slot] = value
-        target.update(moved, rowid, tuple(values))
+        rewritten.append(tuple(values))
+        target.update(moved, rowid, rewritten[-1])
+    # the CHECK constraints on the column bind to its new type and hold for the rewritten rows
+    for c in moved.constraints:
+        if c.kind == "c" and c.check and _mentions(c.check, col.name):
+            test = target.row_function(moved, parse_sql("SELECT " + c.check).expressions[0], None, "CHECK")
+            if any(test(row) is False for row in rewritten):
+                raise SqlError("23514", f'check constraint "{c.name}" of relation "{table.name}" is violated by some row',
+                               table=table.name, constraint=c.name)
     # constraints and indexes follow the column to its new slot
     def move(slots: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(slot if s == col.slot else s for s in slots)

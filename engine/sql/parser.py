@@ -1273,6 +1273,9 @@ def parse_sql(text: str) -> exp.Expression:
         text = _space_parameters(text)
     source = _OID_ARRAY_TYPE.sub(lambda m: m.group(1) or f"{m.group(2)}pg_catalog.{m.group(3)}", text) \
         if "[]" in text else text
+    overriding = None
+    if "overriding" in source.lower():
+        source, overriding = _without_overriding(source)
     try:
         trees = sqlglot.parse(rewrite_transaction_forms(source), read="postgres")
     except ParseError as e:
@@ -1290,6 +1293,11 @@ def parse_sql(text: str) -> exp.Expression:
     if isinstance(tree, exp.Command):
         raise SqlError("0A000", f"{tree.name.upper()} is not supported", )
     tree = normalize_identifiers(tree, dialect="postgres")     # unquoted names fold to lower case
+    if overriding is not None:
+        insert = tree if isinstance(tree, exp.Insert) else tree.find(exp.Insert)
+        if insert is None:
+            raise syntax_error('syntax error at or near "OVERRIDING"')
+        insert.args["overriding"] = overriding
     if "pg_catalog." in text or "information_schema." in text or "COLLATE" in text.upper():
         tree = tree.transform(_plain_catalog_syntax)
     return tree
@@ -1301,6 +1309,23 @@ _OID_ARRAY_TYPE = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*")|(::\s*|\bAS\s+)
 _KEYWORD_LABEL = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*")|\b(AS\s+)(select|insert|update|delete|from|where|"""
                             r"""order|group|limit|offset|table|user|default|union|all|any|check|column|end|"""
                             r"""window|having|to|only|both|analyze|analyse|desc|asc)\b(?!\s*[(.])""", re.I)
+
+
+_OVERRIDING = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*")|\bOVERRIDING\s+(SYSTEM|USER)\s+VALUE\b""", re.I)
+
+
+def _without_overriding(text: str) -> tuple[str, str | None]:
+    """INSERT's `OVERRIDING SYSTEM VALUE` / `OVERRIDING USER VALUE` (which sqlglot does not
+    parse) taken out of the text: (the rest, "system" | "user" | None)."""
+    found: list[str] = []
+
+    def cut(m: re.Match) -> str:
+        if m.group(1):
+            return m.group(1)
+        found.append(m.group(2).lower())
+        return " "
+    rest = _OVERRIDING.sub(cut, text)
+    return rest, found[0] if found else None
 
 
 def _parse_with_keyword_labels(text: str) -> list | None:

@@ -2719,6 +2719,17 @@ class WritePlanner(Planner):
                 cols.append(c)
         source_tree = tree.expression
         base_types = [c.type.base for c in cols]
+        overriding = tree.args.get("overriding")        # OVERRIDING SYSTEM | USER VALUE (parser.py)
+
+        def identity_value(col: ColumnDef) -> bool:
+            """Whether a value given for `col` is replaced by its identity default (USER VALUE);
+            a GENERATED ALWAYS column takes one only with OVERRIDING SYSTEM VALUE."""
+            if col.identity and overriding == "user":
+                return True
+            if col.identity == "a" and overriding != "system":
+                raise _identity_always(col)
+            return False
+
         if isinstance(source_tree, exp.Values):
             rows_trees = [t.expressions if isinstance(t, exp.Tuple) else [t] for t in source_tree.expressions]
             if columns_given is None and any(len(r) < len(cols) for r in rows_trees):
@@ -2732,11 +2743,9 @@ class WritePlanner(Planner):
                     raise SqlError("42601", "INSERT has more target columns than expressions")
                 row = []
                 for value, col, t in zip(r, cols, base_types):
-                    if self._is_default(value, table):
+                    if self._is_default(value, table) or identity_value(col):
                         row.append(self.default_expr(table, col.slot))
                     else:
-                        if col.identity == "a":
-                            raise _identity_always(col)
                         row.append(self.coerce(self.bind(value, Scope([])), t, "INSERT", assignment=True))
                 rows.append(tuple(row))
             source: P.Node = P.Values(tuple(rows), tuple(P.OutputColumn(c.name, t) for c, t in zip(cols, base_types)))
@@ -2750,10 +2759,9 @@ class WritePlanner(Planner):
                 raise SqlError("42601", "INSERT has more expressions than target columns")
             cols = cols[:len(qcols)]
             base_types = base_types[:len(qcols)]
-            for c in cols:
-                if c.identity == "a":
-                    raise _identity_always(c)
-            exprs = tuple(self.coerce(Col(i, c.type), t, "INSERT", assignment=True) for i, (c, t) in enumerate(zip(qcols, base_types)))
+            exprs = tuple(self.default_expr(table, col.slot) if identity_value(col) else
+                          self.coerce(Col(i, c.type), t, "INSERT", assignment=True)
+                          for i, (c, t, col) in enumerate(zip(qcols, base_types, cols)))
             source = P.Project(query, exprs, tuple(P.OutputColumn(c.name, t) for c, t in zip(cols, base_types)))
         targeted = {c.slot for c in cols}
         defaults = tuple((c.slot, self.default_expr(table, c.slot)) for c in table.columns
