@@ -148,7 +148,6 @@ def _replay(storage: SegmentedLog, state: DatabaseState, progress: RecoveryProgr
     progress.replayed_lsn = state.lsn
     progress.replay_started = time.monotonic()
     counts = [0, 0, 0]                  # records, payload bytes, events
-    decoding = [state.lsn]              # the LSN being decoded, for the error message
 
     def decoded() -> Iterator[tuple[int, int, ev.Transaction]]:
         decode = ev.decode_transaction
@@ -156,7 +155,6 @@ def _replay(storage: SegmentedLog, state: DatabaseState, progress: RecoveryProgr
         next_report = progress.replay_started + REPORT_EVERY
         try:
             for lsn, commit_time_us, payload, _chain in storage.records(state.lsn + 1):
-                decoding[0] = lsn
                 txn = decode(payload)
                 yield lsn, commit_time_us, txn
                 records += 1
@@ -173,7 +171,7 @@ def _replay(storage: SegmentedLog, state: DatabaseState, progress: RecoveryProgr
     try:
         state.apply_all(decoded())
     except (ApplyError, msgspec.DecodeError, KeyError, IndexError, TypeError, ValueError) as exc:
-        lsn = decoding[0]
+        lsn = state.lsn + 1            # neither decoded nor applied: the state is just before it
         raise RecoveryError(f"record {lsn} cannot be applied ({type(exc).__name__}: {exc}); "
                             f"see `rewinddb verify` and `rewinddb log --from {lsn}`") from exc
     records, payload_bytes, progress.events = counts

@@ -382,3 +382,21 @@ async def test_a_failed_snapshot_write_is_not_fatal(tmp_path, caplog):
     await fill(session, 6, 2)
     assert await db.checkpoint() is not None
     await db.close()
+
+
+@pytest.mark.parametrize("payload", ["undecodable", "unappliable"])
+async def test_a_record_the_state_cannot_take_refuses_to_open_naming_it(tmp_path, payload):
+    from engine import events as ev
+    from engine.recovery import RecoveryError
+    from engine.storage.log import SegmentedLog
+    files = FaultyFileLayer()
+    db, session = await started(tmp_path, files)
+    await schema(session)
+    await db.close()
+    log = SegmentedLog.open(str(tmp_path / "data" / "log"), segment_size=CONFIG.segment_size, files=files)
+    bad = (b"\x93not msgpack of a transaction" if payload == "undecodable" else
+           ev.encode_transaction(ev.Transaction("u", "", "", None, [ev.RowDeleted(999, 1)])))
+    log.append_durable(2**60, bad)
+    await log.close()
+    with pytest.raises(RecoveryError, match=r"record 3 cannot be applied .*rewinddb log --from 3"):
+        open_db(tmp_path, files)
