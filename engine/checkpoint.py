@@ -111,7 +111,6 @@ class StateCapture:
         self.lsn = state.lsn
         self.commit_time_us = state.commit_time_us
         self.rows = 0
-        self._state = state
         self._pins = pins
         pins[self.lsn] += 1
         self._pinned = True
