@@ -14,7 +14,7 @@ import struct
 
 import pytest
 
-from engine.storage.files import FaultyFileLayer, OsFileLayer
+from engine.storage.files import FaultyFileLayer, FileHandle, OsFileLayer
 from engine.storage.log import Log, LogFailure, SegmentedLog
 from engine.storage.memory import MemoryLog
 
@@ -231,12 +231,47 @@ class TestMemoryLog(LogContract):
         log.fail_next_flush(error)
 
 
+class _SyncFailingFile:
+    """A real file whose next fdatasync/fsync raises the layer's armed error (once)."""
+
+    def __init__(self, layer: OsFilesWithFailingSync, handle: FileHandle) -> None:
+        self._layer, self._handle = layer, handle
+
+    def __getattr__(self, name: str):
+        return getattr(self._handle, name)
+
+    def fdatasync(self) -> None:
+        self._layer.raise_armed()
+        self._handle.fdatasync()
+
+    def fsync(self) -> None:
+        self._layer.raise_armed()
+        self._handle.fsync()
+
+
+class OsFilesWithFailingSync(OsFileLayer):
+    """The operating system's files, except that a sync can be made to fail: the disk's
+    answer to an fsync is the one thing a test cannot provoke on real files."""
+
+    def __init__(self) -> None:
+        self.armed: OSError | None = None
+
+    def open(self, path: str, *, write: bool = False, create: bool = False) -> FileHandle:
+        return _SyncFailingFile(self, super().open(path, write=write, create=create))
+
+    def raise_armed(self) -> None:
+        error, self.armed = self.armed, None
+        if error is not None:
+            raise error
+
+
 class TestSegmentedLogOnDisk(LogContract):
     def make(self) -> Log:
-        return SegmentedLog.open(self.tmp / "log", segment_size=1024, files=OsFileLayer())
+        self.files = OsFilesWithFailingSync()
+        return SegmentedLog.open(self.tmp / "log", segment_size=1024, files=self.files)
 
     def break_next_flush(self, log: Log, error: OSError) -> None:
-        pytest.skip("failure injection needs the faulty file layer")
+        self.files.armed = error
 
 
 class TestSegmentedLogOnFaultyFiles(LogContract):
