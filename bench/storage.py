@@ -3,7 +3,7 @@
     python -m bench.storage [commits] [replay] [restart] [latency] [--repeat N] [--rows N]
 
 - commits: commits per second with 1, 8 and 32 clients (asyncpg, one single-row INSERT per
-  transaction, synchronous_commit on), against rewinddb and a local PostgreSQL 15 in the same
+  transaction, synchronous_commit on and off), against rewinddb and a local PostgreSQL 15 in the same
   run; for rewinddb also records per fsync (the group size, from /metrics).
 - replay: events per second replaying a log with no snapshot, in-process (Database.open),
   for 1M single-row transactions and for 1M rows in 100-row transactions; wall and CPU time.
@@ -99,8 +99,10 @@ def metric_sum_count(port: int, name: str) -> tuple[float, float]:
 
 # -------------------------------------------------------------------- commits
 
-async def commit_rate(dsn: str, clients: int, seconds: float) -> float:
+async def commit_rate(dsn: str, clients: int, seconds: float, synchronous: bool) -> float:
     conns = [await asyncpg.connect(dsn) for _ in range(clients)]
+    for conn in conns:
+        await conn.execute(f"SET synchronous_commit = {'on' if synchronous else 'off'}")
     await conns[0].execute("DROP TABLE IF EXISTS commits_bench")
     await conns[0].execute("CREATE TABLE commits_bench (id int PRIMARY KEY, client int, v text)")
     done = 0
@@ -125,31 +127,37 @@ async def commit_rate(dsn: str, clients: int, seconds: float) -> float:
 
 def bench_commits(repeat: int, seconds: float) -> list[str]:
     rows = []
-    results: dict[tuple[str, int], list[float]] = {}
-    groups: dict[int, list[float]] = {}
+    results: dict[tuple[str, bool, int], list[float]] = {}
+    groups: dict[tuple[bool, int], list[float]] = {}
+    modes = [(synchronous, clients) for synchronous in (True, False) for clients in (1, 8, 32)]
     with postgres_server() as pg:
-        for clients in (1, 8, 32):
+        for synchronous, clients in modes:
             for _ in range(repeat):
-                results.setdefault(("pg", clients), []).append(asyncio.run(commit_rate(url(pg), clients, seconds)))
+                rate = asyncio.run(commit_rate(url(pg), clients, seconds, synchronous))
+                results.setdefault(("pg", synchronous, clients), []).append(rate)
     http = free_port()
     root = Path(tempfile.mkdtemp(prefix="rewinddb-bench-"))
     server = RunningServer(root / "data", ("--http-port", str(http))).start()
     try:
-        for clients in (1, 8, 32):
+        for synchronous, clients in modes:
             for _ in range(repeat):
                 before = metric_sum_count(http, "group_commit_size")
-                results.setdefault(("rw", clients), []).append(asyncio.run(commit_rate(url(server), clients, seconds)))
+                rate = asyncio.run(commit_rate(url(server), clients, seconds, synchronous))
+                results.setdefault(("rw", synchronous, clients), []).append(rate)
                 after = metric_sum_count(http, "group_commit_size")
-                groups.setdefault(clients, []).append((after[0] - before[0]) / max(1.0, after[1] - before[1]))
+                groups.setdefault((synchronous, clients), []).append(
+                    (after[0] - before[0]) / max(1.0, after[1] - before[1]))
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
-    rows.append("| clients | PostgreSQL commits/s | rewinddb commits/s | ratio | rewinddb records per fsync |")
-    rows.append("|---|---|---|---|---|")
-    for clients in (1, 8, 32):
-        pg_rate, rw_rate = results[("pg", clients)], results[("rw", clients)]
-        rows.append(f"| {clients} | {spread(pg_rate)} | {spread(rw_rate)} | "
-                    f"{statistics.median(rw_rate) / statistics.median(pg_rate):.2f} | {spread(groups[clients], '{:.1f}')} |")
+    rows.append("| synchronous_commit | clients | PostgreSQL commits/s | rewinddb commits/s | ratio "
+                "| rewinddb records per fsync |")
+    rows.append("|---|---|---|---|---|---|")
+    for synchronous, clients in modes:
+        pg_rate, rw_rate = results[("pg", synchronous, clients)], results[("rw", synchronous, clients)]
+        rows.append(f"| {'on' if synchronous else 'off'} | {clients} | {spread(pg_rate)} | {spread(rw_rate)} | "
+                    f"{statistics.median(rw_rate) / statistics.median(pg_rate):.2f} "
+                    f"| {spread(groups[(synchronous, clients)], '{:.1f}')} |")
     return rows
 
 
