@@ -193,6 +193,7 @@ def test_snapshot_verify_and_log_tools(tmp_path):
     with psycopg.connect(server.dsn, autocommit=True) as conn:
         conn.execute("UPDATE kv SET v = 'changed' WHERE k = 3")
         conn.execute("DELETE FROM kv WHERE k = 4")
+    with psycopg.connect(server.dsn, autocommit=True, application_name="tools-test") as conn:
         conn.execute("CREATE TABLE other (x int)")
         conn.execute("INSERT INTO other VALUES (1)")
     busy = rewinddb("snapshot", "--data-dir", str(server.data_dir))
@@ -225,6 +226,8 @@ def test_snapshot_verify_and_log_tools(tmp_path):
                                                      "--table", "other").stdout.splitlines()]
     assert [entry["lsn"] for entry in as_json] == [24, 25]
     assert as_json[1]["events"] == [{"type": "RowInserted", "table": "public.other", "rowid": 1, "values": {"x": 1}}]
+    assert {k: as_json[1][k] for k in ("user", "application_name", "client_addr")} == {
+        "user": "postgres", "application_name": "tools-test", "client_addr": "127.0.0.1"}, "who committed it"
     assert as_json[0]["events"][0]["definition"]["name"] == "other"
 
     server.start()
