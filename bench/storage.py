@@ -8,7 +8,8 @@
 - replay: events per second replaying a log with no snapshot, in-process (Database.open),
   for 1M single-row transactions and for 1M rows in 100-row transactions; wall and CPU time.
 - restart: seconds from starting `rewinddb serve` to its ready line for a 1M-row database
-  without a snapshot and with a recent one (a few hundred transactions after it).
+  without a snapshot and with a recent one (a few hundred transactions after it), and for an
+  empty one (interpreter start-up and imports alone) alternating with the latter.
 - latency: point-select latency (p50/p99/max) on a 1M-row database, idle and while a
   snapshot of it is written (CHECKPOINT from another connection), with a writer committing
   meanwhile.
@@ -222,9 +223,13 @@ def bench_restart(repeat: int, rows: int) -> list[str]:
                               capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
         assert made.returncode == 0, made.stderr
         add_tail(data, 500)
-        with_snapshot = [time_to_ready(data) for _ in range(repeat)]
+        with_snapshot, empty = [], []
+        for n in range(repeat):      # alternating, so both see the same machine load
+            with_snapshot.append(time_to_ready(data))
+            empty.append(time_to_ready(root / f"empty{n}")[0])
         lines.append(f"| {rows:,} rows, snapshot + 500 transactions | {spread([w[0] for w in with_snapshot], '{:.2f}')} "
                      f"| {with_snapshot[0][1]} |")
+        lines.append(f"| empty (start-up alone, measured between the runs above) | {spread(empty, '{:.2f}')} | |")
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return lines
