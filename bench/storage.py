@@ -36,7 +36,7 @@ import asyncpg
 
 from bench.common import machine, postgres_server, today
 from engine import events as ev
-from engine.database import Database, StorageConfig
+from engine.database import Database
 from engine.events import RowCodec
 from engine.session import Session
 from tests.conftest import ROOT, RunningServer
