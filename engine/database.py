@@ -31,6 +31,7 @@ from typing import Callable
 
 from engine import events as ev
 from engine.catalog.model import Catalog, RoleDef
+from engine.catalog.system import set_bootstrap_role
 from engine.checkpoint import Checkpointer
 from engine.errors import SqlError
 from engine.exec.plan import ReadPoint
@@ -91,9 +92,7 @@ class Database:
         self.sessions: dict[int, object] = {}
         self.shared_plans: dict = {}     # query plans sessions share (see Session._cached)
         self.settings: dict[str, str] = {}
-        # The superuser that exists before any CREATE ROLE (PostgreSQL's initdb user): not an
-        # event; a role of the same name in the catalog (ALTER ROLE on it) takes its place.
-        self.bootstrap_role = RoleDef("postgres", superuser=True, login=True)
+        self.bootstrap_role = RoleDef("postgres", superuser=True, login=True, createdb=True, createrole=True)
         # password -> stored SCRAM verifier; the server installs it (engine never imports protocol)
         self.password_verifier: Callable[[str], str] | None = None
         self.advisory_locks: dict[object, tuple[int, int]] = {}   # key -> (backend pid, times taken)
@@ -179,6 +178,18 @@ class Database:
         log.critical("the log failed: %s; no further commits will be acknowledged", exc)
         if self.on_fatal is not None:
             self.on_fatal(exc)
+
+    @property
+    def bootstrap_role(self) -> RoleDef:
+        """The superuser that exists before any CREATE ROLE (PostgreSQL's initdb user): not an
+        event; a role of the same name in the catalog (ALTER ROLE on it) takes its place. The
+        system catalogs list it too (with OID 10)."""
+        return self._bootstrap_role
+
+    @bootstrap_role.setter
+    def bootstrap_role(self, role: RoleDef) -> None:
+        self._bootstrap_role = role
+        set_bootstrap_role(role)
 
     def roles(self, catalog: Catalog | None = None) -> dict[str, RoleDef]:
         """Every role as of `catalog` (default: the newest): the catalog's and the bootstrap superuser."""

@@ -131,6 +131,8 @@ for _kind in ("collation", "opclass", "opfamily", "operator", "conversion", "sta
 define("pg_get_serial_sequence", (TEXT, TEXT), TEXT, "cat_serial_sequence(ctx, {0}, {1})")
 define("current_schemas", (BOOL,), array_of(NAME), "cat_current_schemas(ctx, {0})")
 define("pg_encoding_to_char", (INT4,), NAME, "('UTF8' if {0} == 6 else 'SQL_ASCII' if {0} == 0 else '')")
+define("getdatabaseencoding", (), NAME, "'UTF8'")
+define("pg_client_encoding", (), NAME, "ctx.session.show('client_encoding')")
 define("pg_char_to_encoding", (NAME,), INT4, "(6 if {0}.upper() in ('UTF8', 'UNICODE') else -1)")
 
 
@@ -198,6 +200,7 @@ define("pg_get_viewdef", (TEXT, BOOL), TEXT, "cat_viewdef(ctx, {0}, {1})")
 define("pg_get_function_result", (OID,), TEXT, "cat_function_result({0})")
 define("pg_get_function_arguments", (OID,), TEXT, "cat_function_arguments({0})")
 define("pg_get_function_identity_arguments", (OID,), TEXT, "cat_function_arguments({0})")
+define("pg_get_function_sqlbody", (OID,), TEXT, "None")      # no function has a SQL-standard body
 # objects rewinddb never has (triggers, rules other than views', extended statistics, partitions)
 define("pg_get_triggerdef", (OID,), TEXT, "None")
 define("pg_get_triggerdef", (OID, BOOL), TEXT, "None")
@@ -382,6 +385,17 @@ def _partition_ancestors(ctx, relation: int) -> list[tuple]:
     return [(relation,)]
 
 
+def _partition_tree(ctx, relation: int) -> list[tuple]:
+    """A table or index (never partitioned here) is the root and only leaf of its tree."""
+    known = relation in ctx.catalog.tables or relation in ctx.catalog.indexes
+    return [(relation, None, True, 0)] if known else []
+
+
+def _options_to_table(ctx, options: tuple) -> list[tuple]:
+    """pg_options_to_table: each "name=value" of a reloptions/ftoptions array as a row."""
+    return [tuple(option.split("=", 1)) if "=" in option else (option, None) for option in options]
+
+
 def _expandarray_arguments(types: list[SqlType]) -> list[SqlType]:
     if len(types) != 1 or types[0].element is None and types[0].oid not in (INT2VECTOR.oid, OIDVECTOR.oid):
         raise SqlError("42883", "function _pg_expandarray does not exist for these arguments")
@@ -404,6 +418,12 @@ register_srf("pg_get_keywords", SetReturning(
                                  ("baredesc", TEXT)], _keywords))
 register_srf("pg_partition_ancestors", SetReturning(
     _arguments(REGCLASS), lambda types: [("relid", REGCLASS)], _partition_ancestors))
+register_srf("pg_partition_tree", SetReturning(
+    _arguments(REGCLASS), lambda types: [("relid", REGCLASS), ("parentrelid", REGCLASS), ("isleaf", BOOL),
+                                         ("level", INT4)], _partition_tree, composite=True))
+register_srf("pg_options_to_table", SetReturning(
+    _arguments(array_of(TEXT)), lambda types: [("option_name", TEXT), ("option_value", TEXT)], _options_to_table,
+    composite=True))
 
 
 

@@ -12,6 +12,11 @@ constraints, column defaults, roles other than the bootstrap superuser, row type
 stable OID derived from their identity (`derived_oid`): the same in every catalog version
 and every process, so a client may cache it.
 
+Roles: the bootstrap superuser is configuration, not an event (`--superuser`, PostgreSQL's
+initdb user): `set_bootstrap_role` (called by the Database that owns this process's log)
+names it, and every SystemCatalog lists it with OID 10 next to the catalog's roles (a catalog
+role of the same name, after ALTER ROLE on it, takes its place).
+
 Invariant: a SystemCatalog never changes after construction except for memoized values
 computed from its own Catalog, which is immutable.
 """
@@ -120,33 +125,41 @@ class Relation:
 
 
 _CACHE: dict[int, SystemCatalog] = {}
+_BOOTSTRAP = [RoleDef("postgres", superuser=True, login=True, createdb=True, createrole=True)]
+
+
+def set_bootstrap_role(role: RoleDef) -> None:
+    """Name the bootstrap superuser (OID 10) that every SystemCatalog lists."""
+    if role != _BOOTSTRAP[0]:
+        _BOOTSTRAP[0] = role
+        _CACHE.clear()
 
 
 def system_catalog(catalog: Catalog) -> SystemCatalog:
     """The SystemCatalog of this Catalog value (the few most recent ones are kept)."""
     found = _CACHE.get(id(catalog))
-    if found is not None and found.catalog is catalog:
+    if found is not None and found.catalog is catalog and found.bootstrap is _BOOTSTRAP[0]:
         return found
     if len(_CACHE) >= 8:
         _CACHE.pop(next(iter(_CACHE)))
-    made = _CACHE[id(catalog)] = SystemCatalog(catalog)
+    made = _CACHE[id(catalog)] = SystemCatalog(catalog, _BOOTSTRAP[0])
     return made
 
 
 class SystemCatalog:
     """pg_catalog's view of one Catalog value: the oid of everything, and memoized rows."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, bootstrap: RoleDef) -> None:
         self.catalog = catalog
+        self.bootstrap = bootstrap
         self._memo: dict[Any, Any] = {}
         self.namespaces: dict[str, int] = dict(BUILTIN_NAMESPACES)
         for schema in catalog.schemas:
             self.namespaces.setdefault(schema, derived_oid("namespace", schema))
         self.namespace_names = {oid: name for name, oid in self.namespaces.items()}
-        roles = dict(catalog.roles) or {"postgres": RoleDef("postgres", superuser=True, createdb=True, createrole=True)}
-        bootstrap = "postgres" if "postgres" in roles else next((r.name for r in roles.values() if r.superuser), None)
+        roles = {bootstrap.name: bootstrap, **catalog.roles}
         self.roles: dict[str, tuple[int, RoleDef]] = {
-            name: (BOOTSTRAP_SUPERUSER if name == bootstrap else derived_oid("role", name), role)
+            name: (BOOTSTRAP_SUPERUSER if name == bootstrap.name else derived_oid("role", name), role)
             for name, role in roles.items()}
         self.role_names = {oid: name for name, (oid, _) in self.roles.items()}
         self.role_names.update({oid: name for oid, name in B.PREDEFINED_ROLES})

@@ -82,6 +82,7 @@ class VirtualTable:
     name: str
     columns: tuple[tuple[str, SqlType], ...]
     producer: Callable[[Any], list[tuple]]     # ExecContext -> rows
+    oid: int                                   # its pg_class oid (what `tableoid` reads)
 
 
 Producer = Callable[[SystemCatalog, Any], list[tuple]]
@@ -114,13 +115,14 @@ def virtual_table(catalog: Catalog, schema: str | None, name: str, search_path: 
         key = (schema, name)
         if key not in LAYOUTS:
             return None
+    oid = B.RELATIONS[key][0]
     producer = PRODUCERS.get(key)
     if producer is None:
-        return VirtualTable(name, LAYOUTS[key].columns, _no_rows)
+        return VirtualTable(name, LAYOUTS[key].columns, _no_rows, oid)
 
     def rows(ctx) -> list[tuple]:
         return producer(system_catalog(catalog), ctx)
-    return VirtualTable(name, LAYOUTS[key].columns, rows)
+    return VirtualTable(name, LAYOUTS[key].columns, rows, oid)
 
 
 def _no_rows(ctx) -> list[tuple]:
@@ -143,32 +145,35 @@ def _pg_namespace(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
 
 
 def _role_rows(sys: SystemCatalog):
-    """(oid, name, superuser, createrole, createdb, login, password) of every role."""
+    """(oid, name, superuser, createrole, createdb, login, replication and bypass RLS, password)
+    of every role; as in PostgreSQL, only the bootstrap superuser has REPLICATION and BYPASSRLS
+    (CREATE ROLE ... SUPERUSER grants neither, nor CREATEROLE or CREATEDB)."""
     for name, (oid, r) in sys.roles.items():
-        yield oid, name, r.superuser, r.createrole or r.superuser, r.createdb or r.superuser, r.login, r.password
+        bootstrap = oid == BOOTSTRAP_SUPERUSER
+        yield oid, name, r.superuser, r.createrole or bootstrap, r.createdb or bootstrap, r.login, bootstrap, r.password
     for oid, name in B.PREDEFINED_ROLES:
-        yield oid, name, False, False, False, False, None
+        yield oid, name, False, False, False, False, False, None
 
 
 @produces("pg_catalog", "pg_authid")
 def _pg_authid(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
     return [t.row(oid=oid, rolname=name, rolsuper=su, rolinherit=True, rolcreaterole=cr, rolcreatedb=cd,
-                  rolcanlogin=login, rolreplication=su, rolbypassrls=su, rolconnlimit=-1, rolpassword=pw)
-            for oid, name, su, cr, cd, login, pw in _role_rows(sys)]
+                  rolcanlogin=login, rolreplication=rep, rolbypassrls=rep, rolconnlimit=-1, rolpassword=pw)
+            for oid, name, su, cr, cd, login, rep, pw in _role_rows(sys)]
 
 
 @produces("pg_catalog", "pg_roles")
 def _pg_roles(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
     return [t.row(oid=oid, rolname=name, rolsuper=su, rolinherit=True, rolcreaterole=cr, rolcreatedb=cd,
-                  rolcanlogin=login, rolreplication=su, rolbypassrls=su, rolconnlimit=-1, rolpassword="********")
-            for oid, name, su, cr, cd, login, pw in _role_rows(sys)]
+                  rolcanlogin=login, rolreplication=rep, rolbypassrls=rep, rolconnlimit=-1, rolpassword="********")
+            for oid, name, su, cr, cd, login, rep, pw in _role_rows(sys)]
 
 
 @produces("pg_catalog", "pg_user")
 def _pg_user(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
-    return [t.row(usename=name, usesysid=oid, usecreatedb=cd, usesuper=su, userepl=su, usebypassrls=su,
+    return [t.row(usename=name, usesysid=oid, usecreatedb=cd, usesuper=su, userepl=rep, usebypassrls=rep,
                   passwd="********")
-            for oid, name, su, cr, cd, login, pw in _role_rows(sys) if login]
+            for oid, name, su, cr, cd, login, rep, pw in _role_rows(sys) if login]
 
 
 def database_rows(sys: SystemCatalog, ctx) -> list[tuple[int, str, bool, bool, list | None]]:
@@ -452,7 +457,7 @@ def _pg_rewrite(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
 
 @produces("pg_catalog", "pg_tables")
 def _pg_tables(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
-    out = [t.row(schemaname=schema, tablename=name, tableowner="postgres", hasindexes=True)
+    out = [t.row(schemaname=schema, tablename=name, tableowner=sys.bootstrap.name, hasindexes=True)
            for _, (schema, name, kind) in BUILTIN_RELATIONS.items() if kind == "r"]
     out += [t.row(schemaname=rel.schema, tablename=rel.name, tableowner=rel.owner, hasindexes=rel.has_index,
                   hastriggers=rel.has_triggers) for rel in sys.relation_rows() if rel.kind == "r"]
@@ -461,7 +466,7 @@ def _pg_tables(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
 
 @produces("pg_catalog", "pg_views")
 def _pg_views(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
-    out = [t.row(schemaname=schema, viewname=name, viewowner="postgres")
+    out = [t.row(schemaname=schema, viewname=name, viewowner=sys.bootstrap.name)
            for _, (schema, name, kind) in BUILTIN_RELATIONS.items() if kind == "v"]
     out += [t.row(schemaname=v.schema, viewname=v.name, viewowner="postgres",
                   definition=deparse.view_definition(sys.catalog, v, pretty=False))

@@ -75,6 +75,7 @@ class RangeEntry:
     alias: str                       # "" for the merged columns of USING joins (never qualified)
     columns: list[ScopeColumn]
     table: TableDef | None = None
+    relation_oid: int = 0            # the pg_class oid its `tableoid` system column reads (0: none)
 
 
 class Scope:
@@ -94,6 +95,10 @@ class Scope:
         scope: Scope | None = self
         while scope is not None:
             found = scope._find(name, qualifier)
+            if found is None and name == "tableoid":
+                oid = scope._relation_oid(qualifier)
+                if oid:
+                    return Const(oid, OID)
             if found is not None:
                 if depth == 0:
                     return Col(found.index, found.type, found.nullable)
@@ -124,6 +129,14 @@ class Scope:
         if len(matches) > 1:
             raise SqlError("42702", f'column reference "{name}" is ambiguous')
         return matches[0] if matches else None
+
+    def _relation_oid(self, qualifier: str | None) -> int:
+        """The oid of the one table (or system relation) `tableoid` names here, or 0."""
+        oids = [e.relation_oid or (e.table.table_id if e.table is not None else 0)
+                for e in self.entries if qualifier is None or e.alias == qualifier]
+        if qualifier is None and len(oids) > 1 and any(oids):
+            raise SqlError("42702", 'column reference "tableoid" is ambiguous')
+        return oids[0] if len(oids) == 1 else 0
 
     def column_info(self, index: int) -> ScopeColumn | None:
         for entry in self.entries:
@@ -939,6 +952,7 @@ class Planner:
                 cols = tuple(P.OutputColumn(n, t) for n, t in virtual.columns)
                 node = P.VirtualScan(virtual.name, virtual.producer, cols, narrow=getattr(virtual, "bounded", None))
                 entry = self._entry_for(node, alias, alias_node)
+                entry.relation_oid = getattr(virtual, "oid", 0)
                 return Relation(node, [entry], list(entry.columns))
         if found is None:
             raise at_position(SqlError("42P01", f'relation "{schema + "." if schema else ""}{name}" does not exist'),
