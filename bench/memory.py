@@ -54,7 +54,9 @@ def measure(load, rows: int) -> dict[str, int]:
         load(server.dsn)
         with psycopg.connect(server.dsn, autocommit=True) as conn:
             conn.execute("SELECT 1")
-        out["loaded"] = rss(server.proc.pid)
+            out["loaded"] = rss(server.proc.pid)
+            conn.execute("CREATE TABLE after_load (x int)")     # two transactions after the load: a
+            conn.execute("INSERT INTO after_load VALUES (1)")   # window of one leaves the load's history out
         server.stop()
         for name, extra in (("replayed, default history window", ()),
                             ("replayed, history window 1", ("--history-window", "1"))):

@@ -10,7 +10,8 @@ process (`--nonblocking`, 250 samples a second, idle time left out), and prints 
 markdown tables for bench/RESULTS.md: the functions where the samples were (self time) and
 the functions the samples were under (inclusive time), as shares of the busy samples, with
 the transactions per second pgbench saw while sampled (or the time the load took).
-`--flamegraph` also writes the samples as an SVG flame graph.
+`--flamegraph` also writes the samples as an SVG flame graph; `--gil` keeps only the samples
+that hold the GIL (the Python work, without system calls that release it, such as fsync).
 """
 from __future__ import annotations
 
@@ -35,10 +36,10 @@ def start_server(source: Path, data_dir: Path) -> RunningServer:
     return RunningServer(data_dir, QUIET, env={"PYTHONPATH": str(source)}, prefix=("env", "-C", str(source))).start()
 
 
-def sample(pid: int, seconds: int, raw: Path, flamegraph: Path | None) -> subprocess.Popen:
+def sample(pid: int, seconds: int, raw: Path, flamegraph: Path | None, gil: bool) -> subprocess.Popen:
     """py-spy recording the process for `seconds` (raw collapsed stacks into `raw`)."""
     command = ["py-spy", "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "250",
-               "--nonblocking", "--function"]
+               "--nonblocking", "--function", *(["--gil"] if gil else [])]
     if flamegraph is not None:
         subprocess.Popen([*command, "--format", "flamegraph", "--output", str(flamegraph)],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -81,6 +82,8 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--source", type=Path, default=Path(__file__).resolve().parent.parent)
     parser.add_argument("--flamegraph", type=Path)
+    parser.add_argument("--gil", action="store_true",
+                        help="only samples that hold the GIL: Python work, not waits in system calls")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         server = start_server(args.source.resolve(), Path(tmp) / "data")
@@ -88,14 +91,14 @@ def main() -> None:
         try:
             raw = Path(tmp) / "profile.txt"
             if args.script == "init":
-                spy = sample(proc.pid, 600, raw, args.flamegraph)
+                spy = sample(proc.pid, 600, raw, args.flamegraph, args.gil)
                 seconds, _ = pgbench_init(port, args.scale)
                 spy.send_signal(signal.SIGINT)        # py-spy writes what it sampled and exits
                 measured = f"pgbench -i took {seconds:.2f} s"
             else:
                 pgbench_init(port, args.scale)
                 tpcb(port, args.mode, args.clients, max(1, args.clients // 4), 3, args.script)   # warm the caches
-                spy = sample(proc.pid, args.seconds, raw, args.flamegraph)
+                spy = sample(proc.pid, args.seconds, raw, args.flamegraph, args.gil)
                 tps, _ = tpcb(port, args.mode, args.clients, max(1, args.clients // 4), args.seconds, args.script)
                 measured = f"{tps:,.0f} tps while sampled"
             spy.wait()
@@ -103,7 +106,7 @@ def main() -> None:
         finally:
             server.stop()
     print(f"# profile, {today()}, {machine()}: {args.script}, {args.mode}, {args.clients} client(s), "
-          f"scale {args.scale}, {args.seconds} s, source {args.source}\n")
+          f"scale {args.scale}, {args.seconds} s, source {args.source}{', GIL held' if args.gil else ''}\n")
     print(f"{measured}; {total:,} busy samples\n")
     print("| self | function |\n|---|---|")
     for name, n in own:
