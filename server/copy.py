@@ -169,42 +169,69 @@ class TextReader:
         return self._lines(_utf8(tail))
 
     def _lines(self, text: str) -> list[Sequence]:
-        lines = text.split("\n")
         if "\r" in text:
-            lines = [x[:-1] if x.endswith("\r") else x for x in lines]
+            text = text.replace("\r\n", "\n").removesuffix("\r")
         first_line = self.line + 1
-        self.line += len(lines)
         if self.header:
+            head, newline, text = text.partition("\n")
             if self.header == "match":
-                _match_header([_unescape_text(f) for f in lines[0].split(self.delimiter)], self.names)
+                _match_header([_unescape_text(f) for f in head.split(self.delimiter)], self.names)
             self.header = False
-            lines = lines[1:]
+            self.line += 1
             first_line += 1
-        escaped = "\\" in text
-        if escaped and "\\." in lines:
-            lines = lines[:lines.index("\\.")]
-            self.ended = True
-            self.tail = b""
-        if not lines:
-            return []
-        delimiter, columns = self.delimiter, self.columns
+            if not newline:
+                return []
+        if "\\" in text:
+            before = self._before_end_marker(text)
+            if before is None:
+                return []
+            text = before
+        self.line += text.count("\n") + 1
+        if "\\" in text:
+            return self._escaped_lines(text.split("\n"), first_line)
+        columns = self.columns
         width = columns.width
-        if escaped:
-            null = self.null
-            rows = [_split_escaped(line, delimiter, null) if "\\" in line
-                    else [None if f == null else f for f in line.split(delimiter)] for line in lines]
-        else:
-            rows = [line.split(delimiter) for line in lines]
-        if len(set(map(len, rows))) != 1 or len(rows[0]) != width:
-            for n, fields in enumerate(rows):
-                if len(fields) != width:
-                    columns.check_width(fields, first_line + n)
-        fields_by_column = list(zip(*rows))
-        if not escaped and self.null in text:
-            null = self.null
+        # every field of every line in one split, a line break standing as its own field:
+        # each line has `width` fields exactly when the breaks sit every width + 1 fields
+        fields = text.replace("\n", self.delimiter + "\n" + self.delimiter).split(self.delimiter)
+        lines = (len(fields) + 1) // (width + 1)
+        if len(fields) != lines * (width + 1) - 1 or fields[width::width + 1].count("\n") != lines - 1:
+            for n, line in enumerate(text.split("\n")):
+                line_fields = line.split(self.delimiter)
+                if len(line_fields) != width:
+                    columns.check_width(line_fields, first_line + n)
+        null = self.null
+        fields_by_column: list[Sequence[str | None]] = [fields[i::width + 1] for i in range(width)]
+        if null in text:
             fields_by_column = [[None if f == null else f for f in column] if null in column else column
                                 for column in fields_by_column]
         return columns.convert(fields_by_column, first_line)
+
+    def _before_end_marker(self, text: str) -> str | None:
+        """The lines before a line `\\.` (which ends the data: what follows is ignored), or
+        None when there are none."""
+        if text == "\\." or text.startswith("\\.\n"):
+            before = None
+        else:
+            at = text.find("\n\\.\n")
+            if at < 0 and text.endswith("\n\\."):
+                at = len(text) - 3
+            if at < 0:
+                return text
+            before = text[:at]
+        self.ended = True
+        self.tail = b""
+        return before
+
+    def _escaped_lines(self, lines: list[str], first_line: int) -> list[Sequence]:
+        """Lines with backslash escapes: split and unescaped a line at a time."""
+        delimiter, null, columns = self.delimiter, self.null, self.columns
+        rows = [_split_escaped(line, delimiter, null) if "\\" in line
+                else [None if f == null else f for f in line.split(delimiter)] for line in lines]
+        for n, fields in enumerate(rows):
+            if len(fields) != columns.width:
+                columns.check_width(fields, first_line + n)
+        return columns.convert(list(zip(*rows)), first_line)
 
 
 def _split_escaped(line: str, delimiter: str, null: str) -> list[str | None]:

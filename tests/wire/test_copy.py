@@ -116,3 +116,23 @@ def test_copy_into_a_table_with_a_key_checks_every_row(db):
             with conn.cursor().copy("COPY keyed FROM STDIN") as copy:
                 copy.write(b"20001\tnew\n20002\tnew\n20001\tagain\n")
         assert conn.execute("SELECT v FROM keyed WHERE k = 7").fetchone() == ("v7",)
+
+
+def test_text_lines_crlf_empty_lines_and_width_errors_by_line(db):
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE words (w text)")
+        with conn.cursor().copy("COPY words FROM STDIN") as copy:
+            copy.write(b"one\r\ntwo\r\n\r")              # CR LF line ends; an empty line is an empty string
+            copy.write(b"\n\\.\r\nafter the end marker\r\n")
+        with conn.cursor().copy("COPY words FROM STDIN") as copy:
+            copy.write(b"three\n\n\\.\n")
+        assert conn.execute("SELECT w FROM words").fetchall() == [("one",), ("two",), ("",), ("three",), ("",)]
+        for sql, data, message, line in (
+                ("COPY people (id, name) FROM STDIN", b"40\ta\n41\tb\n42\n", 'missing data for column "name"', 3),
+                ("COPY people FROM STDIN", b"40\ta\tb\t2000-01-01\t1\n41\tb\tc\td\te\tf\n",
+                 "extra data after last expected column", 2)):
+            with pytest.raises(psycopg.errors.BadCopyFileFormat) as info:
+                with conn.cursor().copy(sql) as copy:
+                    copy.write(data)
+            assert info.value.diag.message_primary == message
+            assert info.value.diag.context.startswith(f"COPY people, line {line}"), info.value.diag.context
