@@ -464,7 +464,7 @@ def _map_values(f: Callable[[Any], Any], values: Sequence) -> list:
         distinct = set(values)
         if len(distinct) * 4 < len(values):
             mapped = {v: f(v) for v in distinct if v is not None}
-            return [mapped.get(v) for v in values]
+            return list(map(mapped.get, values))
     if None in values:
         return [None if v is None else f(v) for v in values]
     return list(map(f, values))
