@@ -482,7 +482,8 @@ class Transaction:
         first = self.allocate_rowid(table, len(rows))
         rowids = range(first, first + len(rows))
         self._own(table_id).update(zip(rowids, rows))
-        self._undo.extend(zip(repeat(table_id), rowids, repeat(_MISSING)))
+        if self.savepoints:            # only a rollback to a savepoint reads undo entries
+            self._undo.extend(zip(repeat(table_id), rowids, repeat(_MISSING)))
         for tid, slots, keys in self._own_keys.values():
             if tid == table_id:
                 for rowid, row in zip(rowids, rows):

@@ -136,3 +136,19 @@ def test_text_lines_crlf_empty_lines_and_width_errors_by_line(db):
                     copy.write(data)
             assert info.value.diag.message_primary == message
             assert info.value.diag.context.startswith(f"COPY people, line {line}"), info.value.diag.context
+
+
+def test_copy_before_and_after_a_savepoint(db):
+    with psycopg.connect(db.dsn) as conn:
+        conn.execute("CREATE TABLE staged (n int)")
+        with conn.cursor().copy("COPY staged FROM STDIN") as copy:
+            copy.write(b"1\n2\n")
+        conn.execute("SAVEPOINT s")
+        with conn.cursor().copy("COPY staged FROM STDIN") as copy:
+            copy.write(b"3\n4\n")
+        assert conn.execute("SELECT count(*) FROM staged").fetchone() == (4,)
+        conn.execute("ROLLBACK TO SAVEPOINT s")
+        with conn.cursor().copy("COPY staged FROM STDIN") as copy:
+            copy.write(b"5\n")
+        conn.commit()
+        assert conn.execute("SELECT n FROM staged ORDER BY n").fetchall() == [(1,), (2,), (5,)]
