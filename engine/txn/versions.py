@@ -115,7 +115,7 @@ class TableData:
     def add_index(self, index: IndexDef) -> None:
         """Build an index over the current rows (IndexCreated, or loading a snapshot)."""
         idx = TableIndex(index.index_id, index.columns, index.unique, index.method == "btree")
-        idx.build(self.rows.items())
+        idx.build(self.rows)
         self.indexes[index.index_id] = idx
 
     def prune_history(self, keep_after_lsn: int) -> None:
