@@ -1,6 +1,7 @@
 """The PostgreSQL JDBC driver (42.7.13) through its protocol paths: prepared statements past
 the 5th execution (server-side statements, binary results), every common type, setFetchSize
-(named portals and PortalSuspended), batches, CopyManager, SQLSTATEs (java/WireDriver.java)."""
+(named portals and PortalSuspended), batches, CopyManager, SQLSTATEs, setQueryTimeout's
+cancel (java/WireDriver.java)."""
 from __future__ import annotations
 
 from tests.clients.jdbc import jdbc_url, run_java
@@ -19,4 +20,5 @@ def test_jdbc_driver_protocol_paths(server):
     assert out["after rollback"] == "0"
     assert out["copy"] == "2 2 100,from, copy/101,\\N/"
     assert out["error"] == "23505"
+    assert out["timeout"] == "57014"
     assert out["isolation"] == "read committed"

@@ -3,9 +3,11 @@ statement waiting for a row lock stops waiting, and the session goes on; NoticeR
 ParameterStatus reach the client."""
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
+import asyncpg
 import psycopg
 import pytest
 
@@ -68,6 +70,25 @@ def test_statement_timeout(server):
             holder.rollback()
         conn.execute("RESET statement_timeout")
         conn.execute("DELETE FROM slots WHERE id = 1")
+
+
+def test_asyncpg_timeouts_cancel_and_statement_timeout(server):
+    async def main():
+        conn = await asyncpg.connect(host="127.0.0.1", port=server.port, user="postgres", database="postgres",
+                                     server_settings={"statement_timeout": "400"})
+        try:
+            with pytest.raises(asyncio.TimeoutError):             # asyncpg sends a CancelRequest
+                await conn.fetchval(LONG_QUERY, timeout=0.3)
+            assert await conn.fetchval("SELECT 3") == 3
+            with pytest.raises(asyncpg.QueryCanceledError, match="statement timeout"):
+                await conn.fetchval(LONG_QUERY)
+            statement = await conn.prepare(LONG_QUERY)
+            with pytest.raises(asyncpg.QueryCanceledError, match="statement timeout"):
+                await statement.fetchval()                        # the extended protocol too
+            assert await conn.fetchval("SHOW statement_timeout") == "400ms"
+        finally:
+            await conn.close()
+    asyncio.run(main())
 
 
 def test_notices_and_parameter_status(server):

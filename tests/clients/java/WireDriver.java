@@ -18,7 +18,7 @@ import org.postgresql.copy.CopyManager;
  * The PostgreSQL JDBC driver's protocol paths against rewinddb: a prepared statement run
  * past prepareThreshold (the driver then uses a named server statement and binary results),
  * every common type through setXxx/getXxx, fetch size (a named portal read in pieces with
- * PortalSuspended), batches, CopyManager both ways, SQLSTATEs. Prints "name: value" lines.
+ * PortalSuspended), batches, CopyManager both ways, SQLSTATEs, a query timeout (CancelRequest). Prints "name: value" lines.
  */
 public class WireDriver {
     public static void main(String[] args) throws Exception {
@@ -101,6 +101,13 @@ public class WireDriver {
                 st.executeUpdate("INSERT INTO jtypes (id) VALUES (1)");
             } catch (SQLException e) {
                 System.out.println("error: " + e.getSQLState());
+            }
+            try (Statement st = conn.createStatement()) {
+                st.setQueryTimeout(1);                      // the driver sends a CancelRequest after 1 s
+                st.executeQuery("SELECT count(*) FROM generate_series(1, 1000) a, generate_series(1, 1000) b,"
+                        + " generate_series(1, 1000) c");
+            } catch (SQLException e) {
+                System.out.println("timeout: " + e.getSQLState());
             }
             try (Statement st = conn.createStatement();
                  ResultSet rs = st.executeQuery("SHOW TRANSACTION ISOLATION LEVEL")) {
