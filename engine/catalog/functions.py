@@ -350,6 +350,9 @@ for _fn, _template in (("pg_relation_size", "cat_relation_size(ctx, {0})"),
 define("pg_relation_size", (REGCLASS, TEXT), INT8, "cat_relation_size(ctx, {0})")
 define("pg_database_size", (NAME,), INT8, "cat_database_size(ctx)")
 define("pg_database_size", (OID,), INT8, "cat_database_size(ctx)")
+# the one database lives in pg_default; rewinddb keeps nothing in pg_global
+define("pg_tablespace_size", (OID,), INT8, "(cat_database_size(ctx) if {0} == 1663 else 0)")
+define("pg_tablespace_size", (NAME,), INT8, "(cat_database_size(ctx) if {0} == 'pg_default' else 0)")
 define("pg_size_pretty", (INT8,), TEXT, "cat_size_pretty({0})")
 define("pg_size_pretty", (NUMERIC,), TEXT, "cat_size_pretty({0})")
 define("pg_postmaster_start_time", (), TIMESTAMPTZ, "cat_start_time", strict=False)

@@ -1,6 +1,8 @@
 """Catalog queries that BI and admin tools send on connect and while browsing a schema, as
 captured from their public source (DBeaver's PostgreSQL plugin, Metabase's postgres driver,
-Grafana's PostgreSQL data source, pgAdmin 4) and from psql 15 (`psql -E`).
+Grafana's PostgreSQL data source, pgAdmin 4). psql 15's own catalog queries are replayed by
+the psql binary itself (tests/golden/psql: byte-for-byte output for the common meta-commands,
+success for all the others).
 
 Each `Probe` is one statement as the tool sends it (placeholders `%(name)s` stand for the
 values the tool binds: the test supplies the oid of the sample table `bi_orders`, of the

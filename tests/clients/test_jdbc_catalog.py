@@ -1,6 +1,7 @@
 """JDBC DatabaseMetaData against rewinddb: what a Java tool (DBeaver, Metabase, an ORM) reads
-to show a schema: schemas, tables, columns with JDBC types, primary keys, foreign keys and
-indexes, plus one prepared statement run past pgjdbc's server-prepare threshold."""
+to show a schema: schemas, catalogs, tables, columns with JDBC types, primary keys, foreign keys,
+indexes, privileges, types and functions, plus one prepared statement run past pgjdbc's
+server-prepare threshold."""
 from __future__ import annotations
 
 import psycopg
@@ -40,6 +41,16 @@ def test_database_metadata(server):
     assert imported == [("jdbc_users", "id", "jdbc_orders", "user_id", "1", "3", "0", "jdbc_orders_user_id_fkey",
                          "jdbc_users_pkey")]
     assert [r["FKTABLE_NAME"] for r in meta["getExportedKeys jdbc_users"]] == ["jdbc_orders"]
+    assert [(r["PKTABLE_NAME"], r["FKTABLE_NAME"], r["FKCOLUMN_NAME"], r["DELETE_RULE"])
+            for r in meta["getCrossReference"]] == [("jdbc_users", "jdbc_orders", "user_id", "0")]
+    assert {r["PRIVILEGE"] for r in meta["getTablePrivileges jdbc_users"]} == \
+        {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"}
+    assert [(r["COLUMN_NAME"], r["TYPE_NAME"]) for r in meta["getBestRowIdentifier jdbc_users"]] == [("id", "int4")]
+    assert [r["TABLE_CAT"] for r in meta["getCatalogs"]] == ["postgres", "template1"]
+    type_names = {r["TYPE_NAME"] for r in meta["getTypeInfo"]}
+    assert {"int4", "int8", "text", "varchar", "numeric", "timestamptz", "jsonb", "uuid", "_int4"} <= type_names
+    assert [(r["FUNCTION_SCHEM"], r["FUNCTION_NAME"]) for r in meta["getFunctions"]] == [("pg_catalog", "upper")]
+    assert {r["TYPE_NAME"] for r in meta["getUDTs"]} >= {"jdbc_users", "jdbc_orders"}   # the tables' row types
     indexes = sorted((r["INDEX_NAME"], r["NON_UNIQUE"], r["COLUMN_NAME"]) for r in meta["getIndexInfo jdbc_users"])
     assert indexes == [("jdbc_users_age_idx", "t", "age"), ("jdbc_users_email_key", "f", "email"),
                        ("jdbc_users_pkey", "f", "id")]

@@ -7,8 +7,9 @@ import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 
 /**
- * Prints what a JDBC tool sees of a database through DatabaseMetaData: schemas, tables,
- * columns, primary keys, foreign keys and indexes of the tables named on the command line,
+ * Prints what a JDBC tool sees of a database through DatabaseMetaData: schemas, tables, catalogs,
+ * types, functions, and the columns, keys, indexes, privileges and best row identifier of the
+ * tables named on the command line (the foreign keys from the second to the first),
  * the result-set metadata of a query on the first (which the driver reads from pg_attribute),
  * then runs one prepared statement ten times (past the driver's server-prepare threshold).
  * Usage: CatalogMetadata <jdbc url> <table>...  Output: "== <call>", a tab-separated header,
@@ -22,6 +23,10 @@ public class CatalogMetadata {
             print("getSchemas", meta.getSchemas());
             print("getTables", meta.getTables(null, "public", "%", new String[] {"TABLE", "VIEW"}));
             print("getTableTypes", meta.getTableTypes());
+            print("getCatalogs", meta.getCatalogs());
+            print("getTypeInfo", meta.getTypeInfo());
+            print("getFunctions", meta.getFunctions(null, "pg_catalog", "upper"));
+            print("getUDTs", meta.getUDTs(null, "public", "%", null));
             for (int i = 1; i < args.length; i++) {
                 String table = args[i];
                 print("getColumns " + table, meta.getColumns(null, "public", table, "%"));
@@ -29,6 +34,12 @@ public class CatalogMetadata {
                 print("getImportedKeys " + table, meta.getImportedKeys(null, "public", table));
                 print("getExportedKeys " + table, meta.getExportedKeys(null, "public", table));
                 print("getIndexInfo " + table, meta.getIndexInfo(null, "public", table, false, true));
+                print("getTablePrivileges " + table, meta.getTablePrivileges(null, "public", table));
+                print("getBestRowIdentifier " + table,
+                      meta.getBestRowIdentifier(null, "public", table, DatabaseMetaData.bestRowSession, true));
+            }
+            if (args.length > 2) {
+                print("getCrossReference", meta.getCrossReference(null, "public", args[1], null, "public", args[2]));
             }
             if (args.length > 1) {
                 // result-set metadata: pgjdbc looks the columns up in pg_attribute by table oid
