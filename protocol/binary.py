@@ -565,15 +565,17 @@ _CODECS.update({oid: _array_codec(element, name) for oid, (element, name) in _AR
 
 
 def _encode_char(value: str) -> bytes:
-    """The internal one-byte "char": its first byte (empty for the empty string)."""
+    """The internal one-byte "char": always exactly one byte, a zero byte for the empty string
+    (as PostgreSQL's charsend; SQLAlchemy's asyncpg reflection tests pg_attribute.attgenerated
+    against b"\\x00")."""
     _expect_type('"char"', value, str)
-    return value.encode()[:1]
+    return value.encode()[:1] or b"\x00"
 
 
 def _decode_char(data: bytes) -> str:
-    if len(data) > 1:
-        raise _bad('"char"', f"expected at most 1 byte, got {len(data)}")
-    return data.decode("latin-1")
+    if len(data) != 1:
+        raise _bad('"char"', f"expected 1 byte, got {len(data)}")
+    return "" if data == b"\x00" else data.decode("latin-1")
 
 
 def _vector_codec(element_oid: int, element_name: str) -> tuple[Encoder, Decoder]:
