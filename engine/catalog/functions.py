@@ -29,7 +29,7 @@ from engine.exec import functions as F
 from engine.exec.functions import define
 from engine.exec.srf import SetReturning, register as register_srf
 from engine.sql import deparse
-from engine.types import (BOOL, CHAR, INT2, INT2VECTOR, INT4, INT8, NAME, NUMERIC, OID, OIDVECTOR, PG_NODE_TREE,
+from engine.types import (BOOL, BPCHAR, CHAR, INT2, INT2VECTOR, INT4, INT8, NAME, NUMERIC, OID, OIDVECTOR, PG_NODE_TREE,
                           REGCLASS, REGNAMESPACE, REGPROC, REGPROCEDURE, REGROLE, REGTYPE, TEXT, TIMESTAMPTZ,
                           TYPES_BY_OID, SqlType, array_of)
 
@@ -131,6 +131,9 @@ for _kind in ("collation", "opclass", "opfamily", "operator", "conversion", "sta
 define("pg_get_serial_sequence", (TEXT, TEXT), TEXT, "cat_serial_sequence(ctx, {0}, {1})")
 define("current_schemas", (BOOL,), array_of(NAME), "cat_current_schemas(ctx, {0})")
 define("pg_encoding_to_char", (INT4,), NAME, "('UTF8' if {0} == 6 else 'SQL_ASCII' if {0} == 0 else '')")
+# bpchar(x): the function form of x::bpchar that pg_proc has for "char" and name (pgAdmin calls it)
+define("bpchar", (CHAR,), BPCHAR, "{0}")
+define("bpchar", (NAME,), BPCHAR, "{0}")
 define("getdatabaseencoding", (), NAME, "'UTF8'")
 define("pg_client_encoding", (), NAME, "ctx.session.show('client_encoding')")
 define("pg_char_to_encoding", (NAME,), INT4, "(6 if {0}.upper() in ('UTF8', 'UNICODE') else -1)")

@@ -1958,6 +1958,8 @@ class Planner:
         array = self.bind(target, scope)
         if array.type.oid == UNKNOWN.oid:
             array = self.coerce(array, array_of(left.type if left.type.oid != UNKNOWN.oid else TEXT), op)
+        elif array.type.oid in (INT2VECTOR.oid, OIDVECTOR.oid):      # pg_index.indkey & co. are arrays too
+            array = self.cast(array, array_of(INT2 if array.type.oid == INT2VECTOR.oid else OID), explicit=True)
         if array.type.element is None:
             raise SqlError("42809", "op ANY/ALL (array) requires array on right side")
         probe = self._compare(op, left, Col(0, array.type.element))

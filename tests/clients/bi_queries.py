@@ -300,6 +300,79 @@ FROM pg_catalog.pg_class rel
     WHERE rel.relkind IN ('r','s','t','p') AND rel.relnamespace = %(public_oid)s
     AND NOT rel.relispartition
     ORDER BY rel.relname""", 8, 2),
+    Probe("pgadmin", "sequences", """
+SELECT cl.oid as oid, relname as name, relnamespace as schema, description as comment
+FROM pg_catalog.pg_class cl
+LEFT OUTER JOIN pg_catalog.pg_description des ON (des.objoid=cl.oid
+    AND des.classoid='pg_class'::regclass)
+WHERE
+    relkind = 'S'
+    AND relnamespace = %(public_oid)s::oid
+ORDER BY relname""", 4, 2),
+    Probe("pgadmin", "sequence properties", """
+SELECT
+    cl.oid as oid,
+    cl.relname as name,
+    nsp.nspname as schema,
+    pg_catalog.pg_get_userbyid(cl.relowner) AS seqowner,
+    description as comment,
+    pg_catalog.array_to_string(cl.relacl::text[], ', ') as acl,
+    (SELECT pg_catalog.array_agg(provider || '=' || label) FROM pg_catalog.pg_seclabels sl1 WHERE sl1.objoid=cl.oid) AS securities,
+    depcl.relname AS owned_table,
+    att.attname AS owned_column,
+    (CASE WHEN cl.relpersistence = 'u' THEN true ELSE false END) AS relpersistence
+FROM pg_catalog.pg_class cl
+    LEFT OUTER JOIN pg_catalog.pg_namespace nsp ON cl.relnamespace = nsp.oid
+    LEFT OUTER JOIN pg_catalog.pg_description des ON (des.objoid=cl.oid
+        AND des.classoid='pg_class'::regclass)
+    LEFT OUTER JOIN pg_catalog.pg_depend dep ON (dep.objid=cl.oid and deptype = 'a')
+    LEFT JOIN pg_catalog.pg_attribute att ON dep.refobjid=att.attrelid AND dep.refobjsubid=att.attnum
+    LEFT JOIN pg_catalog.pg_class depcl ON depcl.oid = att.attrelid
+WHERE cl.relkind = 'S' AND cl.relnamespace  = %(public_oid)s::oid
+ORDER BY cl.relname""", 10, 2),
+    Probe("pgadmin", "views", """
+SELECT c.oid, c.relname AS name, description AS comment
+FROM pg_catalog.pg_class c
+LEFT OUTER JOIN pg_catalog.pg_description des ON (des.objoid=c.oid and des.objsubid=0 AND des.classoid='pg_class'::regclass)
+WHERE ((c.relhasrules AND (EXISTS (
+        SELECT r.rulename FROM pg_catalog.pg_rewrite r
+        WHERE ((r.ev_class = c.oid) AND (pg_catalog.bpchar(r.ev_type) = '1'::bpchar)) ))
+    ) AND (c.relkind = 'v'::char))
+    AND c.relnamespace = %(public_oid)s::oid
+ORDER BY c.relname""", 3, 1),
+    Probe("pgadmin", "view definition",
+          "SELECT pg_catalog.pg_get_viewdef(c.oid, true) AS definition FROM pg_catalog.pg_class c "
+          "WHERE c.relname = 'bi_paid' AND c.relkind = 'v'", 1, 1),
+    Probe("pgadmin", "columns", """
+SELECT DISTINCT att.attname as name, att.attnum as OID, pg_catalog.format_type(ty.oid,NULL) AS datatype,
+    pg_catalog.format_type(ty.oid,att.atttypmod) AS displaytypname, att.attnotnull as not_null,
+    att.atthasdef as has_default_val, des.description, pg_catalog.pg_get_expr(def.adbin, def.adrelid) AS defval,
+    att.attidentity, (SELECT count(1) FROM pg_catalog.pg_type t2 WHERE t2.typname=ty.typname) > 1 AS isdup,
+    CASE WHEN att.attnum = ANY(ind.indkey) THEN true ELSE false END AS is_pk
+FROM pg_catalog.pg_attribute att
+    JOIN pg_catalog.pg_type ty ON ty.oid=atttypid
+    LEFT OUTER JOIN pg_catalog.pg_attrdef def ON adrelid=att.attrelid AND adnum=att.attnum
+    LEFT OUTER JOIN pg_catalog.pg_description des ON (des.objoid=att.attrelid AND des.objsubid=att.attnum
+        AND des.classoid='pg_class'::regclass)
+    LEFT OUTER JOIN pg_catalog.pg_index ind ON (ind.indrelid = att.attrelid AND ind.indisprimary)
+WHERE att.attrelid = %(table_oid)s::oid
+    AND att.attnum > 0
+    AND att.attisdropped IS FALSE
+ORDER BY att.attnum""", 11, 5),
+    Probe("pgadmin", "functions", """
+SELECT pr.oid,
+    CASE WHEN pg_catalog.pg_get_function_identity_arguments(pr.oid) <> ''
+    THEN pr.proname || '(' || pg_catalog.pg_get_function_identity_arguments(pr.oid) || ')'
+    ELSE pr.proname::text END AS name,
+    lanname, pg_catalog.pg_get_userbyid(proowner) AS funcowner, description
+FROM pg_catalog.pg_proc pr
+JOIN pg_catalog.pg_type typ ON typ.oid=prorettype
+JOIN pg_catalog.pg_language lng ON lng.oid=prolang
+LEFT OUTER JOIN pg_catalog.pg_description des ON (des.objoid=pr.oid AND des.classoid='pg_proc'::regclass)
+WHERE pr.prokind IN ('f', 'w') AND typname NOT IN ('trigger', 'event_trigger')
+    AND pronamespace = 11::oid
+    AND pr.proname = 'upper'
+ORDER BY proname""", 5, 1),
     Probe("pgadmin", "server version", "SELECT version()", 1, 1),
     Probe("pgadmin", "stats", "SELECT numbackends AS \"Backends\" FROM pg_catalog.pg_stat_database "
           "WHERE datname = current_database()", 1, 1),

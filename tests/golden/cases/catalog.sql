@@ -74,3 +74,12 @@ SELECT obj_description('users'::regclass, 'pg_class'), col_description('users'::
 SELECT d.description, d.objsubid FROM pg_description d WHERE d.objoid = 'users'::regclass ORDER BY 2;
 SELECT pg_get_serial_sequence('orders', 'id'), pg_get_serial_sequence('app.things', 'id');
 SELECT pg_relation_size('users'), pg_table_size('users'), pg_total_relation_size('users'), pg_indexes_size('users'), pg_relation_size('small_seq'), pg_relation_size('big_orders'), pg_table_size('lines');
+SELECT a.attname, a.attnum = ANY (i.indkey) AS in_key FROM pg_attribute a JOIN pg_index i ON i.indrelid = a.attrelid WHERE i.indexrelid = 'items_label_note_idx'::regclass AND a.attnum > 0 ORDER BY a.attnum;
+SELECT a.attname FROM pg_attribute a JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary WHERE a.attrelid = 'users'::regclass AND a.attnum = ANY (i.indkey);
+SELECT c.relname, pg_catalog.bpchar(c.relkind) = 'r'::bpchar AS is_table FROM pg_class c WHERE c.relname IN ('users', 'items_qty_idx') ORDER BY 1;
+SELECT tableoid::regclass, relname FROM pg_class WHERE relname = 'users';
+SELECT c.tableoid::regclass, n.tableoid::regclass, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'users';
+SELECT count(*) FROM users WHERE tableoid = 'users'::regclass;
+SELECT rolname, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls FROM pg_roles WHERE rolname = current_user;
+SELECT getdatabaseencoding(), pg_client_encoding();
+SELECT * FROM pg_options_to_table(ARRAY['fillfactor=70', 'autovacuum_enabled=false']);
