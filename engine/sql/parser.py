@@ -25,78 +25,30 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.tokens import TokenType
 
 from engine.errors import SqlError, syntax_error
+from engine.sql.lexemes import coarse_lexemes
 from engine.sql.timetravel import rewrite_transaction_forms
 from engine.types import SqlType, type_from_name
 
 # -------------------------------------------------------------------- splitting
 
-_SPLIT_RE = re.compile(
-    r"""
-    (?P<squote>[EeBbXxUu]?&?'(?:[^']|'')*'?)        # string literals (E'' handled below)
-  | (?P<dquote>"(?:[^"]|"")*"?)
-  | (?P<line>--[^\n]*)
-  | (?P<block>/\*)
-  | (?P<dollar>\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$)
-  | (?P<semi>;)
-  | (?P<word>[A-Za-z_][A-Za-z_0-9$]*)
-    """,
-    re.VERBOSE,
-)
-
-
 def split_statements(sql: str) -> list[tuple[str, int]]:
-    """[(statement text, offset in sql)], empty statements dropped."""
+    """[(statement text, offset in sql)]; pieces holding nothing but blanks and comments dropped."""
     if "'" not in sql and '"' not in sql and "--" not in sql and "/*" not in sql and "$" not in sql:
         return _split_plain(sql)
     out: list[tuple[str, int]] = []
-    start = 0
-    pos = 0
-    n = len(sql)
-    while pos < n:
-        m = _SPLIT_RE.search(sql, pos)
-        if m is None:
-            break
-        kind = m.lastgroup
+    start = 0              # where the current piece begins
+    unread = 0             # where the text between lexemes not yet looked at begins
+    has_content = False
+    for kind, lexeme_start, lexeme_end in coarse_lexemes(sql):
+        if not has_content:
+            has_content = kind in ("literal", "other") or bool(sql[unread:lexeme_start].strip())
+        unread = lexeme_end
         if kind == "semi":
-            piece = sql[start:m.start()]
-            if piece.strip() and not _only_comments(piece):
-                out.append((piece, start))
-            start = pos = m.end()
-            continue
-        if kind == "block":
-            depth, i = 1, m.end()
-            while i < n and depth:
-                if sql.startswith("/*", i):
-                    depth, i = depth + 1, i + 2
-                elif sql.startswith("*/", i):
-                    depth, i = depth - 1, i + 2
-                else:
-                    i += 1
-            pos = i
-            continue
-        if kind == "dollar":
-            tag = m.group()
-            end = sql.find(tag, m.end())
-            pos = n if end < 0 else end + len(tag)
-            continue
-        if kind == "squote" and m.group()[:1] in "Ee" and m.group()[1:2] == "'":
-            i = m.start() + 2
-            while i < n:
-                if sql[i] == "\\":
-                    i += 2
-                    continue
-                if sql[i] == "'":
-                    if sql[i + 1:i + 2] == "'":
-                        i += 2
-                        continue
-                    break
-                i += 1
-            pos = i + 1
-            continue
-        pos = m.end()
-    piece = sql[start:]
-    if piece.strip() and not _only_comments(piece):
-        out.append((piece, start))
+            if has_content:
+                out.append((sql[start:lexeme_start], start))
+            start, has_content = lexeme_end, False
+    if has_content or sql[unread:].strip():
+        out.append((sql[start:], start))
     return out
 
 
@@ -112,11 +64,6 @@ def _split_plain(sql: str) -> list[tuple[str, int]]:
             out.append((piece, start))
         start += len(piece) + 1
     return out
-
-
-def _only_comments(text: str) -> bool:
-    stripped = re.sub(r"--[^\n]*|/\*.*?\*/", "", text, flags=re.S)
-    return not stripped.strip()
 
 
 # -------------------------------------------------------------------- literal lifting

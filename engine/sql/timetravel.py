@@ -8,10 +8,10 @@ rewrites those, in the SQL text and before sqlglot sees it, into the version for
 does parse (`FOR VERSION AS OF n`, `this="VERSION"`), padding with spaces so that every
 character keeps its position (error positions stay right).
 
-The scan is token-aware: string literals (including E'' and dollar quotes), quoted
-identifiers and comments are skipped, so a `for system_time` inside any of them is left
-alone. `version_point` turns a parsed `exp.Version` into a `TimeTravel` description the
-planner binds.
+The scan walks `engine.sql.lexemes`, which steps over string literals (E'' and dollar
+quotes included), quoted identifiers and comments, so a `for system_time` inside any of
+them is left alone. `version_point` turns a parsed `exp.Version` into a `TimeTravel`
+description the planner binds.
 
 Data flow: parser.parse_sql -> rewrite_transaction_forms -> sqlglot -> planner (version_point).
 """
@@ -23,24 +23,9 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from engine.errors import syntax_error
+from engine.sql.lexemes import lexemes
 
 _MARKER = re.compile(r"(?i)system_time")
-
-_TOKEN = re.compile(
-    r"""
-    (?P<estring>[Ee]'(?:[^'\\]|\\.|'')*'?)
-  | (?P<string>'(?:[^']|'')*'?)
-  | (?P<qident>"(?:[^"]|"")*"?)
-  | (?P<line>--[^\n]*)
-  | (?P<block>/\*)
-  | (?P<dollar>\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$)
-  | (?P<word>[A-Za-z_][A-Za-z_0-9$]*)
-  | (?P<open>\()
-  | (?P<close>\))
-  | (?P<other>\S)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,44 +37,20 @@ class _Word:
 
 
 def _words(sql: str) -> list[_Word | None]:
-    """The words of `sql` outside literals and comments; None stands for any other token."""
+    """The words of `sql` outside literals and comments; None stands for any other lexeme."""
     out: list[_Word | None] = []
     depth = 0
-    pos = 0
-    n = len(sql)
-    while pos < n:
-        m = _TOKEN.search(sql, pos)
-        if m is None:
-            break
-        kind = m.lastgroup
-        if kind == "block":
-            i, level = m.end(), 1
-            while i < n and level:
-                if sql.startswith("/*", i):
-                    level, i = level + 1, i + 2
-                elif sql.startswith("*/", i):
-                    level, i = level - 1, i + 2
-                else:
-                    i += 1
-            pos = i
+    for kind, start, end in lexemes(sql):
+        if kind == "comment":
             continue
-        if kind == "dollar":
-            tag = m.group()
-            end = sql.find(tag, m.end())
-            pos = n if end < 0 else end + len(tag)
-            out.append(None)
-            continue
-        pos = m.end()
         if kind == "word":
-            out.append(_Word(m.group().lower(), m.start(), m.end(), depth))
-        elif kind == "open":
+            out.append(_Word(sql[start:end].lower(), start, end, depth))
+            continue
+        if kind == "open":
             depth += 1
-            out.append(None)
         elif kind == "close":
             depth -= 1
-            out.append(None)
-        elif kind != "line":
-            out.append(None)
+        out.append(None)
     return out
 
 
