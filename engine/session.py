@@ -791,28 +791,35 @@ class Session:
         """Evaluate the statement's time-travel points into ctx.points; replan if a point
         turned out to read a schema other than the one the plan was bound against; rebuild
         (in a worker thread) the past states older than the in-memory history it reads."""
+        self._evaluate_points(prepared.points, ctx)
+        if self._points_moved(prepared.points, ctx.points):
+            self._replan(prepared, ctx.points)
         plan = prepared.points
+        await self.db.past.prepare(plan.points, ctx.points, plan.tables, self.search_path(), ctx.snapshot_lsn)
+
+    def _evaluate_points(self, plan: PointPlan, ctx: ExecContext) -> None:
+        """ctx.points: the (low, high) LSNs of rewind.as_of's point, then of each clause of `plan`."""
         lsns: list[tuple[int, int]] = ctx.points
         if self._as_of is not None:
             lsn = self._as_of_lsn(ctx.snapshot_lsn)
             lsns.append((lsn, lsn))
+        timezone = self.output_settings.timezone
         if plan.evaluator is not None:
             values = run_to_list(plan.evaluator, ctx)[0]
             at = 0
-            timezone = self.output_settings.timezone
             for point in plan.points[len(lsns):]:
                 n = len(point.bounds)
                 lsns.append(self.db.resolve_read_point(point, values[at:at + n], ctx.snapshot_lsn, timezone))
                 at += n
         else:
             for point in plan.points[len(lsns):]:
-                lsns.append(self.db.resolve_read_point(point, (), ctx.snapshot_lsn, self.output_settings.timezone))
-        for table in plan.tables:
-            if self._point_catalog(table.point, table.schema, table.name, lsns) is not table.catalog:
-                self._replan(prepared, lsns)
-                plan = prepared.points
-                break
-        await self.db.past.prepare(plan.points, lsns, plan.tables, self.search_path(), ctx.snapshot_lsn)
+                lsns.append(self.db.resolve_read_point(point, (), ctx.snapshot_lsn, timezone))
+
+    def _points_moved(self, plan: PointPlan, lsns: list[tuple[int, int]]) -> bool:
+        """Whether a table read at a point binds, at the evaluated LSNs, against another
+        catalog than the plan's (the plan must then be made again with `lsns`)."""
+        return any(self._point_catalog(table.point, table.schema, table.name, lsns) is not table.catalog
+                   for table in plan.tables)
 
     def _lock_timeout(self) -> float | None:
         ms = _milliseconds(self.settings["lock_timeout"])
@@ -1315,13 +1322,22 @@ class _DdlTarget:
         return function
 
     def query(self, tree, run: bool):
-        """A query's (name, type) columns, and its rows when `run`."""
-        planner = Planner(self.session._plan_env(self.catalog, []))
-        node = optimize(planner.plan_query(tree), self.catalog)
+        """A query's (name, type) columns, and its rows when `run`. Its FOR SYSTEM_TIME
+        points are evaluated here, and a past state older than the in-memory history is
+        rebuilt in place (CREATE TABLE AS ... AS OF a point outside the window)."""
+        session = self.session
+        planner = Planner(session._plan_env(self.catalog, []))
+        node = planner.plan_query(tree)
+        ctx = self._ctx()
+        if run and (point_plan := session._point_plan(planner)) is not None:
+            session._evaluate_points(point_plan, ctx)
+            if session._points_moved(point_plan, ctx.points):
+                node = Planner(session._plan_env(self.catalog, [], ctx.points)).plan_query(tree)
+        node = optimize(node, self.catalog)
         columns = [(c.name, c.type) for c in node.columns]
         if not run:
             return columns, []
-        return columns, run_to_list(compile_plan(node, self.session.output_settings), self._ctx())
+        return columns, run_to_list(compile_plan(node, session.output_settings), ctx)
 
     def set_sequence(self, seq, value: int, is_called: bool) -> None:
         self.session.db.set_sequence_value(seq, value, is_called, self.txn)

@@ -25,7 +25,7 @@ from engine.catalog.model import Catalog, ColumnDef, ConstraintDef, IndexDef, Ta
 from engine.errors import SqlError
 from engine.exec.expr import (AggCall, And, Call, Case, Cast, Coalesce, Col, Compare, Const, Expr, InList, IsBool, IsNull,
                               Like, Not, Or, Param, Subquery)
-from engine.sql.parser import parse_sql
+from engine.sql.parser import expression_sql, parse_sql
 from engine.sql.planner import NeedsLiteral, PlanEnv, Planner, RangeEntry, Scope, ScopeColumn, output_name
 from engine.types import BOOL, INT4, NUMERIC, REG_TYPES, UNKNOWN, SqlType, format_type, text_formatter
 
@@ -429,6 +429,9 @@ def _select_definition(catalog: Catalog, view: ViewDef, tree: exp.Expression, pr
 
 def _from_item(catalog: Catalog, table: exp.Table) -> str:
     name = _qualified_name(catalog, table.db or "public", table.name)
+    version = table.args.get("version")            # FOR SYSTEM_TIME ..., before the alias
+    if version is not None:
+        name = f"{name} {expression_sql(version)}"
     alias = table.alias
     return name if not alias or alias == table.name else f"{name} {_ident(alias)}"
 

@@ -19,7 +19,7 @@ of any other non-blank characters: numbers, operators, `$1`).
 As in PostgreSQL's lexer, a name may contain `$`, so `a$b$` is a name and not the opening of
 a dollar quote, and `ae'x'` is the name ae followed by a plain string.
 
-Data flow: parser.split_statements -> coarse_lexemes; timetravel.rewrite_transaction_forms
+Data flow: parser.split_statements -> coarse_lexemes; timetravel.rewrite_system_time_clauses
 -> lexemes -> coarse_lexemes.
 """
 from __future__ import annotations

@@ -26,7 +26,7 @@ from sqlglot.tokens import TokenType
 
 from engine.errors import SqlError, syntax_error
 from engine.sql.lexemes import coarse_lexemes
-from engine.sql.timetravel import rewrite_transaction_forms
+from engine.sql.timetravel import rewrite_system_time_clauses, version_sql
 from engine.types import SqlType, type_from_name
 
 # -------------------------------------------------------------------- splitting
@@ -1158,7 +1158,8 @@ def _configure_dialect() -> None:
       would read a parameter named x; `@(x)` is also how PostgreSQL may write it). Its operand
       extends over `+ - * / % ^`, as PostgreSQL's grammar binds a prefix operator more loosely;
     - unary plus stays, as a call of the function `+` (sqlglot drops it; in PostgreSQL it is an
-      operator, so `+a` is named ?column?).
+      operator, so `+a` is named ?column?);
+    - a FOR SYSTEM_TIME clause prints in our syntax (timetravel.version_sql).
     """
     from engine.exec.functions import FUNCTIONS
     parser = Postgres.Parser
@@ -1176,6 +1177,7 @@ def _configure_dialect() -> None:
         TokenType.PARAMETER: _parse_prefix_at,
         TokenType.PLUS: lambda self: self.expression(exp.Anonymous(this="+", expressions=[self._parse_unary()])),
     }
+    Postgres.Generator.TRANSFORMS[exp.Version] = version_sql
 
 
 def _parse_prefix_at(parser: Any) -> exp.Expression | None:
@@ -1224,7 +1226,7 @@ def parse_sql(text: str) -> exp.Expression:
     if "overriding" in source.lower():
         source, overriding = _without_overriding(source)
     try:
-        trees = sqlglot.parse(rewrite_transaction_forms(source), read="postgres")
+        trees = sqlglot.parse(rewrite_system_time_clauses(source), read="postgres")
     except ParseError as e:
         trees = _parse_with_keyword_labels(text)
         if trees is None:
@@ -1282,7 +1284,7 @@ def _parse_with_keyword_labels(text: str) -> list | None:
     if quoted == text:
         return None
     try:
-        return sqlglot.parse(rewrite_transaction_forms(quoted), read="postgres")
+        return sqlglot.parse(rewrite_system_time_clauses(quoted), read="postgres")
     except (ParseError, TokenError):
         return None
 

@@ -3,17 +3,20 @@
 sqlglot's postgres dialect parses `FOR SYSTEM_TIME AS OF <expr>`, `BETWEEN a AND b`,
 `FROM a TO b` and `ALL` after a table name into `exp.Version(this="TIMESTAMP", kind=...)`,
 but not our transaction forms (`AS OF TRANSACTION n`, `BETWEEN TRANSACTION a AND
-TRANSACTION b`, `FROM TRANSACTION a TO TRANSACTION b`). `rewrite_transaction_forms`
+TRANSACTION b`, `FROM TRANSACTION a TO TRANSACTION b`). `rewrite_system_time_clauses`
 rewrites those, in the SQL text and before sqlglot sees it, into the version form sqlglot
 does parse (`FOR VERSION AS OF n`, `this="VERSION"`), padding with spaces so that every
-character keeps its position (error positions stay right).
+character keeps its position (error positions stay right); it also turns the TO of
+`FROM a TO b` into AND (which sqlglot accepts there too): sqlglot would read
+`interval '1 day' TO now()` as an interval `DAY TO ...`.
 
 The scan walks `engine.sql.lexemes`, which steps over string literals (E'' and dollar
 quotes included), quoted identifiers and comments, so a `for system_time` inside any of
 them is left alone. `version_point` turns a parsed `exp.Version` into a `TimeTravel`
 description the planner binds.
 
-Data flow: parser.parse_sql -> rewrite_transaction_forms -> sqlglot -> planner (version_point).
+Data flow: parser.parse_sql -> rewrite_system_time_clauses -> sqlglot -> planner (version_point);
+sqlglot's generator -> version_sql (registered by the parser's dialect set-up).
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import re
 from dataclasses import dataclass
 
 from sqlglot import exp
+from sqlglot.generator import Generator
 
 from engine.errors import syntax_error
 from engine.sql.lexemes import lexemes
@@ -54,8 +58,9 @@ def _words(sql: str) -> list[_Word | None]:
     return out
 
 
-def rewrite_transaction_forms(sql: str) -> str:
-    """`sql` with every `FOR SYSTEM_TIME ... TRANSACTION n` form in sqlglot's `FOR VERSION` form."""
+def rewrite_system_time_clauses(sql: str) -> str:
+    """`sql` with every `FOR SYSTEM_TIME ... TRANSACTION n` form in sqlglot's `FOR VERSION`
+    form, and the TO of every `FROM a TO b` as AND, each the same length as before."""
     if _MARKER.search(sql) is None:
         return sql
     words = _words(sql)
@@ -96,6 +101,15 @@ def rewrite_transaction_forms(sql: str) -> str:
                 chars[system_time.start:system_time.end] = "VERSION".ljust(len("system_time"))
                 blank(words[j + 1])
                 blank(words[k + 1])
+            if separator == "to" and k < len(words):
+                to = words[k]
+                # sqlglot takes a TO right after an interval literal for the interval's
+                # `DAY TO SECOND` form; its FROM form accepts AND as well, which nothing eats.
+                # The blank before (or after) TO makes room for the third letter.
+                if to.start > 0 and sql[to.start - 1].isspace():
+                    chars[to.start - 1:to.end] = "AND"
+                elif to.end < len(sql) and sql[to.end].isspace():
+                    chars[to.start:to.end + 1] = "AND"
     return "".join(chars)
 
 
@@ -106,6 +120,21 @@ class TimeTravel:
     kind: str
     by_lsn: bool
     bounds: tuple[exp.Expression, ...]
+
+
+def version_sql(generator: Generator, version: exp.Version) -> str:
+    """A parsed clause printed back in rewinddb's syntax (sqlglot would print `FOR TIMESTAMP
+    BETWEEN (a, b)`), so that SQL text generated from a tree (a view's stored query, its
+    definition) reads back the same through `rewrite_system_time_clauses`."""
+    travel = version_point(version)
+    points = [("TRANSACTION " if travel.by_lsn else "") + generator.sql(b) for b in travel.bounds]
+    if travel.kind == "as_of":
+        return f"FOR SYSTEM_TIME AS OF {points[0]}"
+    if travel.kind == "between":
+        return f"FOR SYSTEM_TIME BETWEEN {points[0]} AND {points[1]}"
+    if travel.kind == "from_to":
+        return f"FOR SYSTEM_TIME FROM {points[0]} TO {points[1]}"
+    return "FOR SYSTEM_TIME ALL"
 
 
 def version_point(version: exp.Version) -> TimeTravel:

@@ -6,7 +6,7 @@ from hypothesis import given, strategies as st
 
 from engine.sql.lexemes import coarse_lexemes, lexemes
 from engine.sql.parser import split_statements
-from engine.sql.timetravel import rewrite_transaction_forms
+from engine.sql.timetravel import rewrite_system_time_clauses
 
 
 def kinds(sql: str) -> list[tuple[str, str]]:
@@ -44,7 +44,7 @@ def test_split_keeps_offsets():
 
 def test_time_travel_rewrite_sees_only_real_clauses():
     sql = "SELECT 'for system_time as of transaction 1' FROM t FOR SYSTEM_TIME AS OF TRANSACTION 3 -- for system_time as of transaction 2"
-    rewritten = rewrite_transaction_forms(sql)
+    rewritten = rewrite_system_time_clauses(sql)
     assert len(rewritten) == len(sql)
     assert rewritten.split(" FROM t ")[0] == "SELECT 'for system_time as of transaction 1'"
     assert "FOR VERSION     AS OF             3" in rewritten
