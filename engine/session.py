@@ -289,9 +289,9 @@ class Session:
         if self.portals:
             self.portals = {name: p for name, p in self.portals.items() if p.held}
         if committed:
-            for listen, channel in self._listen_changes:
-                self._listen(channel) if listen else self._unlisten(channel)
-        self._listen_changes.clear()
+            self._apply_listen_changes()
+        else:
+            self._listen_changes.clear()
         if self._held_notifications:
             self.notifications.extend(self._held_notifications)
             self._held_notifications.clear()
@@ -340,13 +340,27 @@ class Session:
         if txn is None:
             self._transaction_ended(True)
             return
+        # LISTEN/UNLISTEN count from this commit on, for its own notifications too (PostgreSQL's
+        # PreCommit_Notify); a commit that fails undoes them
+        listening_before = set(self.listening) if self._listen_changes else None
+        self._apply_listen_changes()
         try:
             await self.db.commit(txn, self.user, self.settings["application_name"], self.client_addr,
                                  synchronous=self.settings["synchronous_commit"] != "off")
         except BaseException:
+            if listening_before is not None:
+                for channel in self.listening - listening_before:
+                    self._unlisten(channel)
+                for channel in listening_before - self.listening:
+                    self._listen(channel)
             self._transaction_ended(False)
             raise
         self._transaction_ended(True)
+
+    def _apply_listen_changes(self) -> None:
+        for listen, channel in self._listen_changes:
+            self._listen(channel) if listen else self._unlisten(channel)
+        self._listen_changes.clear()
 
     def _rollback(self) -> None:
         txn = self.txn

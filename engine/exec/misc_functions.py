@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import base64
 import uuid
+from dataclasses import replace
 
 from engine.errors import SqlError
 from engine.exec.functions import define, runtime
+from engine.exec.srf import fixed, register
 from engine.types import BOOL, BYTEA, INT4, INT8, NAME, RECORD, REGCLASS, REGTYPE, TEXT, UUID, VOID, NamedOid, array_of, format_type
 
 # -------------------------------------------------------------------- bytea
@@ -181,6 +183,10 @@ define("current_catalog", (), NAME, "ctx.database", strict=False)
 define("current_schema", (), NAME, "ctx.current_schema()", strict=False)
 define("pg_backend_pid", (), INT4, "ctx.backend_pid", strict=False)
 define("pg_notify", (TEXT, TEXT), VOID, "(ctx.session.notify({0}, {1}) or '')", strict=False, volatile=True)
+register("pg_listening_channels", replace(
+    fixed("pg_listening_channels", ((),), [("pg_listening_channels", TEXT)],
+          lambda ctx: [(channel,) for channel in sorted(ctx.session.listening)]),
+    composite=False))
 
 # advisory locks (engine/session.py keeps them)
 for _key_args, _key in (((INT8,), "{0}"), ((INT4, INT4), "({0}, {1})")):

@@ -488,23 +488,8 @@ def parse_utility(text: str) -> Utility | None:
         w.expect()
         what = w.expect("all", "plans", "sequences", "temporary", "temp").lower()
         return Utility("discard", {"what": what}, text)
-    if first == "listen":
-        w.expect()
-        return Utility("listen", {"channel": w.name()}, text)
-    if first == "unlisten":
-        w.expect()
-        if w.rest() == "*":
-            return Utility("unlisten", {"channel": "*"}, text)
-        return Utility("unlisten", {"channel": w.name()}, text)
-    if first == "notify":
-        w.expect()
-        channel = w.name()
-        payload = ""
-        rest = w.rest()
-        if rest.startswith(","):
-            values = _set_values(rest[1:])
-            payload = values[0] if values else ""
-        return Utility("notify", {"channel": channel, "payload": payload}, text)
+    if first in ("listen", "unlisten", "notify"):
+        return _notification_statement(_Tokens(text), text)
     if first == "deallocate":
         w.expect()
         w.take("prepare")
@@ -939,6 +924,20 @@ def copy_options(given: dict[str, Any], direction: str) -> CopyOptions:
 
 
 # PREPARE / EXECUTE, cursors -------------------------------------------------------------------
+
+
+def _notification_statement(t: _Tokens, text: str) -> Utility:
+    """LISTEN channel | UNLISTEN { channel | * } | NOTIFY channel [ , 'payload' ]."""
+    kind = t.expect_word("listen", "unlisten", "notify")
+    if kind == "unlisten" and t.punct("*"):
+        channel = "*"
+    else:
+        channel = t.name()
+    a = {"channel": channel}
+    if kind == "notify":
+        a["payload"] = t.string() if t.punct(",") else ""
+    t.done()
+    return Utility(kind, a, text)
 
 
 def _prepare_statement(t: _Tokens, text: str) -> Utility:

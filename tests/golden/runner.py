@@ -4,7 +4,9 @@ A case file (`cases/<topic>.sql`) is a sequence of statements. Each one is sent 
 with libpq's simple query protocol (psycopg's `pgconn.exec_`), on one connection, so
 transactions and session settings carry over from statement to statement. For each
 statement we keep the command tag, the column names and type OIDs, and every value exactly
-as the server sent it in text format; for an error, its SQLSTATE and message.
+as the server sent it in text format; for an error, its SQLSTATE and message; and the
+notifications (LISTEN/NOTIFY) that arrived with its answer, as channel, payload and whether
+this session sent it.
 
 `record.py` writes these results, taken from a real PostgreSQL 15, into `expected/<topic>.json`;
 `test_golden.py` runs the same files against rewinddb and compares.
@@ -39,7 +41,13 @@ def run_case(dsn: str, case: Path) -> list[dict]:
         pgconn = conn.pgconn
         for sql in statements(case):
             res = pgconn.exec_(sql.encode())
-            results.append(_result(sql, res))
+            result = _result(sql, res)
+            notifications = []
+            while (n := pgconn.notifies()) is not None:
+                notifications.append([n.relname.decode(), n.extra.decode(), n.be_pid == pgconn.backend_pid])
+            if notifications:
+                result["notifications"] = notifications
+            results.append(result)
     return results
 
 
@@ -68,6 +76,8 @@ def compare(expected: dict, actual: dict) -> str | None:
         return None
     if "error" in actual:
         return f"expected success, got error {actual['error']}: {actual['message']}"
+    if actual.get("notifications", []) != expected.get("notifications", []):
+        return f"notifications {actual.get('notifications', [])} != {expected.get('notifications', [])}"
     if actual.get("tag") != expected.get("tag"):
         return f"tag {actual.get('tag')!r} != {expected.get('tag')!r}"
     if "columns" in expected:

@@ -1,0 +1,86 @@
+-- LISTEN / NOTIFY / UNLISTEN and pg_notify(): what a session receives, and when.
+-- (One session, so every notification is its own: PostgreSQL delivers those too.)
+SELECT pg_listening_channels();
+LISTEN alpha;
+NOTIFY alpha;
+NOTIFY alpha, 'hello';
+NOTIFY beta, 'nobody listens';
+LISTEN alpha;
+NOTIFY alpha, 'listening twice is once';
+-- channel names are identifiers: folded to lower case unless quoted; pg_notify takes them as they are
+LISTEN "MixedCase";
+NOTIFY "MixedCase", 'quoted';
+NOTIFY MixedCase, 'folded';
+SELECT pg_notify('MixedCase', 'exact');
+SELECT pg_notify('mixedcase', 'lower');
+SELECT pg_listening_channels() AS channel ORDER BY 1;
+SELECT c FROM pg_listening_channels() c ORDER BY c;
+-- inside a transaction: delivered at COMMIT, in the order sent, identical ones once
+BEGIN;
+NOTIFY alpha, 'first';
+SELECT pg_notify('alpha', 'second');
+NOTIFY alpha, 'first';
+NOTIFY "MixedCase", 'first';
+SELECT 1;
+COMMIT;
+SELECT pg_notify('alpha', v::text) FROM generate_series(1, 3) v;
+SELECT pg_notify('alpha', 'x') FROM generate_series(1, 3) v;
+-- rolled back work sends nothing
+BEGIN;
+NOTIFY alpha, 'rolled back';
+ROLLBACK;
+BEGIN;
+NOTIFY alpha, 'failed';
+SELECT 1 / 0;
+COMMIT;
+BEGIN;
+NOTIFY alpha, 'before savepoint';
+SAVEPOINT s;
+NOTIFY alpha, 'inside savepoint';
+ROLLBACK TO SAVEPOINT s;
+NOTIFY alpha, 'after savepoint';
+RELEASE SAVEPOINT s;
+COMMIT;
+BEGIN;
+SAVEPOINT s;
+NOTIFY alpha, 'released savepoint';
+RELEASE SAVEPOINT s;
+COMMIT;
+-- LISTEN and UNLISTEN take effect at commit
+BEGIN;
+LISTEN gamma;
+ROLLBACK;
+NOTIFY gamma, 'not listening';
+BEGIN;
+LISTEN gamma;
+NOTIFY gamma, 'listening from commit on';
+COMMIT;
+BEGIN;
+UNLISTEN gamma;
+NOTIFY gamma, 'unlisten at commit';
+COMMIT;
+NOTIFY gamma, 'gone';
+UNLISTEN nothing_here;
+UNLISTEN alpha;
+NOTIFY alpha, 'gone';
+SELECT pg_listening_channels() AS channel ORDER BY 1;
+UNLISTEN *;
+NOTIFY "MixedCase", 'gone';
+SELECT count(*) FROM pg_listening_channels();
+-- payload and channel limits
+LISTEN alpha;
+NOTIFY alpha, '';
+SELECT pg_notify('alpha', NULL);
+SELECT pg_notify('alpha', repeat('x', 7999)) IS NULL AS fits;
+SELECT pg_notify('alpha', repeat('x', 8000));
+SELECT pg_notify('alpha', repeat('é', 4000));
+SELECT pg_notify('', 'empty channel');
+SELECT pg_notify(NULL, 'null channel');
+SELECT pg_notify(repeat('c', 63), 'longest channel');
+SELECT pg_notify(repeat('c', 64), 'too long');
+NOTIFY alpha, E'tab\there, quote '' and newline\n';
+SELECT pg_typeof(pg_notify('alpha', 'typed'));
+NOTIFY alpha 'no comma';
+NOTIFY alpha, 42;
+NOTIFY;
+UNLISTEN;
