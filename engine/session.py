@@ -551,7 +551,7 @@ class Session:
         if high is not None:
             catalog = state.catalog_at(high)
             if point.kind != "all" or catalog.relation(name, schema, search_path) is not None:
-                return catalog
+                return points.under_current_name(catalog, self.catalog(), schema, name, search_path) or catalog
         else:
             catalog = self.catalog()
             if catalog.relation(name, schema, search_path) is not None:

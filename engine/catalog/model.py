@@ -107,6 +107,9 @@ class ViewDef(msgspec.Struct, frozen=True, array_like=True):
     column_names: tuple[str, ...] = ()
     comment: str | None = None
     depends_on: tuple[int, ...] = ()  # the tables and views it reads (they cannot be dropped without CASCADE)
+    # the columns of a view that reads the past (FOR SYSTEM_TIME), as made: they are shaped
+    # by the catalog of that point, which today's catalog cannot tell
+    past_columns: tuple[ColumnDef, ...] = ()
 
 
 class RoleDef(msgspec.Struct, frozen=True, array_like=True):

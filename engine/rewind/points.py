@@ -12,6 +12,8 @@ in the future means "now").
 clauses, a compiled evaluator of their bound expressions (run once per execution, with
 the statement's parameters), and which catalog each time-travel table reference was bound
 against, so the session can tell whether the plan still fits the points it resolves to.
+A table reference at a point binds by the name the table had then, or by its current name
+(`under_current_name`).
 
 Data flow: planner (ReadPoint) -> Session.execute -> `resolve` (here, via
 Database.lsn_at_time) -> ctx.points -> engine.rewind.history reads the rows.
@@ -23,6 +25,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import msgspec
+
+from engine.catalog.model import Catalog
 from engine.errors import SqlError
 from engine.exec.plan import ReadPoint
 from engine.types import TIMESTAMPTZ, UTC, parse_text
@@ -137,3 +142,33 @@ class PointPlan:
     evaluator: Any                  # CompiledPlan of one row: every bound expression, in order
     tables: tuple[PointTable, ...]
     session_point: bool             # points[0] is rewind.as_of's, resolved by the session
+
+
+_UNDER_CURRENT_NAME: dict[tuple[int, int, str, str], tuple[Catalog, Catalog]] = {}
+
+
+def under_current_name(past: Catalog, current: Catalog, schema: str | None, name: str,
+                       search_path: tuple[str, ...]) -> Catalog | None:
+    """`past` with the table that `name` means in `current` shown under that name, when the
+    name means nothing in `past` but the table existed then under another one (renamed
+    since): a table answers to its current name at every point where it existed, as well
+    as to the name it had then. None when that does not apply. The same catalog object is
+    returned for the same question (plans compare catalogs by identity)."""
+    found = current.relation(name, schema, search_path)
+    if found is None or found[0] != "table" or past.relation(name, schema, search_path) is not None:
+        return None
+    then = past.tables.get(found[1])
+    if then is None:
+        return None
+    now = current.tables[found[1]]
+    key = (id(past), now.table_id, now.schema, now.name)
+    memo = _UNDER_CURRENT_NAME.get(key)
+    if memo is not None and memo[0] is past:
+        return memo[1]
+    tables = dict(past.tables)
+    tables[now.table_id] = msgspec.structs.replace(then, schema=now.schema, name=now.name)
+    derived = Catalog(tables, past.indexes, past.sequences, past.views, past.schemas, past.roles, past.next_id)
+    if len(_UNDER_CURRENT_NAME) > 256:
+        _UNDER_CURRENT_NAME.clear()
+    _UNDER_CURRENT_NAME[key] = (past, derived)
+    return derived

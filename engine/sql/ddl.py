@@ -602,8 +602,11 @@ def create_view(tree: exp.Create, target: DdlTarget) -> str:
         view_id = old.view_id
         if view_id in depends_on:
             raise SqlError("42P17", f'infinite recursion detected in rules for relation "{name}"')
+    reads_past = query.find(exp.Version) is not None
     view = ViewDef(view_id or target.allocate_id(), schema, name, sql, tuple(names),
-                   catalog.views[view_id].comment if view_id else None, tuple(depends_on))
+                   catalog.views[view_id].comment if view_id else None, tuple(depends_on),
+                   tuple(ColumnDef(i, n, t.oid, t.typmod) for i, (n, (_, t)) in enumerate(zip(names, columns)))
+                   if reads_past else ())
     target.emit(ev.ViewCreated(view))
     return "CREATE VIEW"
 

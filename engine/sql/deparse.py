@@ -82,6 +82,9 @@ def _planner(catalog: Catalog, schema: str) -> Planner:
 
 def view_columns(catalog: Catalog, view: ViewDef) -> list[tuple[str, SqlType]]:
     """(name, type) of each column a view returns."""
+    if view.past_columns:          # its types as made (ALTER VIEW may rename its columns since)
+        return [(n, c.type) for n, c in zip(view.column_names, view.past_columns)]
+
     def compute():
         node = _planner(catalog, view.schema).plan_query(parse_sql(view.sql))
         names = list(view.column_names) + [c.name for c in node.columns[len(view.column_names):]]

@@ -22,10 +22,11 @@ SELECT label FROM s FOR SYSTEM_TIME AS OF TRANSACTION 4;
 SELECT * FROM s FOR SYSTEM_TIME AS OF TRANSACTION 6 ORDER BY 1;
 SELECT extra FROM s FOR SYSTEM_TIME AS OF TRANSACTION 6;
 SELECT extra FROM s FOR SYSTEM_TIME AS OF TRANSACTION 5 ORDER BY 1;
--- a renamed table answers to its old name at old points, to its new name after
+-- a renamed table answers to its old name at old points, and to its current name wherever it existed
 SELECT * FROM s FOR SYSTEM_TIME AS OF TRANSACTION 7;
 SELECT * FROM s2 FOR SYSTEM_TIME AS OF TRANSACTION 7 ORDER BY 1;
-SELECT * FROM s2 FOR SYSTEM_TIME AS OF TRANSACTION 6;
+SELECT * FROM s2 FOR SYSTEM_TIME AS OF TRANSACTION 6 ORDER BY 1;
+SELECT * FROM s2 FOR SYSTEM_TIME AS OF TRANSACTION 1;
 SELECT * FROM s;
 SELECT * FROM s2 ORDER BY 1;
 -- rows of different schema versions line up in one query
@@ -64,7 +65,14 @@ SELECT * FROM s_then ORDER BY id;
 SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 's_then' ORDER BY ordinal_position;
 CREATE TABLE s_first AS SELECT * FROM s FOR SYSTEM_TIME AS OF (SELECT committed_at FROM rewind.transactions WHERE lsn = 2);
 SELECT * FROM s_first ORDER BY id;
--- a view may read the past
+-- a view may read the past, and keeps reading it when the table is renamed
+CREATE TABLE r (x int);
+INSERT INTO r VALUES (1);
+CREATE VIEW r_then AS SELECT x FROM r FOR SYSTEM_TIME AS OF TRANSACTION 20;
+ALTER TABLE r RENAME TO r_renamed;
+INSERT INTO r_renamed VALUES (2);
+SELECT * FROM r_then;
+SELECT pg_get_viewdef('r_then'::regclass, true);
 CREATE VIEW s_at_4 AS SELECT id, extra FROM s FOR SYSTEM_TIME AS OF TRANSACTION 4;
 SELECT * FROM s_at_4 ORDER BY id;
 CREATE VIEW s2_history AS SELECT id, label, _op FROM s2 FOR SYSTEM_TIME ALL;
@@ -74,3 +82,6 @@ SELECT pg_get_viewdef('s2_history'::regclass, true);
 CREATE VIEW recent AS SELECT id, label FROM s2 FOR SYSTEM_TIME FROM now() - interval '1 day' TO now() r WHERE r.id > 1;
 SELECT pg_get_viewdef('recent'::regclass, true);
 SELECT * FROM recent ORDER BY id;
+-- a view of the past keeps the columns it had, whatever the table became
+SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 's_at_4'::regclass AND attnum > 0 ORDER BY attnum;
+SELECT relname, relnatts FROM pg_class WHERE relname IN ('s_at_4', 's2_history', 'r_then', 'recent') ORDER BY 1;
