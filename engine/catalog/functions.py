@@ -190,6 +190,20 @@ def cat_function_arguments(oid: int) -> str | None:
     return ", ".join(f"{n} {format_type_sql(t, None)}".strip() for n, t in zip(names, row[7]))
 
 
+def cat_functiondef(oid: int) -> str | None:
+    """pg_get_functiondef of a built-in function, laid out as PostgreSQL's ruleutils does."""
+    row = PROCS_BY_OID.get(oid)
+    if row is None:
+        return None
+    _, name, kind, _, volatility, strict, _, _, _, source = row
+    if kind == "a":
+        raise SqlError("42809", f'"{name}" is an aggregate function')
+    options = "".join((" WINDOW" if kind == "w" else "", {"i": " IMMUTABLE", "s": " STABLE"}.get(volatility, ""),
+                       " PARALLEL SAFE", " STRICT" if strict else ""))
+    return (f"CREATE OR REPLACE FUNCTION pg_catalog.{quote_ident(name)}({cat_function_arguments(oid)})\n"
+            f" RETURNS {cat_function_result(oid)}\n LANGUAGE internal\n{options}\nAS $function${source}$function$\n")
+
+
 define("pg_get_expr", (PG_NODE_TREE, OID), TEXT, "cat_get_expr(ctx, {0}, {1})")
 define("pg_get_expr", (PG_NODE_TREE, OID, BOOL), TEXT, "cat_get_expr(ctx, {0}, {1}, {2})")
 define("pg_get_constraintdef", (OID,), TEXT, "cat_constraintdef(ctx, {0})")
@@ -204,6 +218,7 @@ define("pg_get_function_result", (OID,), TEXT, "cat_function_result({0})")
 define("pg_get_function_arguments", (OID,), TEXT, "cat_function_arguments({0})")
 define("pg_get_function_identity_arguments", (OID,), TEXT, "cat_function_arguments({0})")
 define("pg_get_function_sqlbody", (OID,), TEXT, "None")      # no function has a SQL-standard body
+define("pg_get_functiondef", (OID,), TEXT, "cat_functiondef({0})")
 # objects rewinddb never has (triggers, rules other than views', extended statistics, partitions)
 define("pg_get_triggerdef", (OID,), TEXT, "None")
 define("pg_get_triggerdef", (OID, BOOL), TEXT, "None")

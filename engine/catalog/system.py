@@ -344,14 +344,24 @@ class SystemCatalog:
             if oid is None:
                 raise SqlError("42P01", f'relation "{s}" does not exist')
             return self.label(reg_oid, oid, path)
-        if reg_oid in (REGPROC.oid, REGPROCEDURE.oid):
-            name = parts[-1].split("(")[0].strip()
-            rows = PROCS_BY_NAME.get(name)
+        if reg_oid == REGPROC.oid:
+            rows = PROCS_BY_NAME.get(parts[-1])
             if not rows:
                 raise SqlError("42883", f'function "{s}" does not exist')
-            if reg_oid == REGPROC.oid and len(rows) > 1:
+            if len(rows) > 1:
                 raise SqlError("42725", f'more than one function named "{s}"')
             return self.label(reg_oid, rows[0][0], path)
+        if reg_oid == REGPROCEDURE.oid:
+            # name(argument type, ...): the one function with exactly these argument types
+            head, paren, arguments = s.partition("(")
+            if not paren or not arguments.rstrip().endswith(")"):
+                raise SqlError("22P02", "expected a left parenthesis" if not paren else "expected a right parenthesis")
+            arguments = arguments.rstrip()[:-1]
+            wanted = tuple(type_from_name(a.strip()).oid for a in arguments.split(",")) if arguments.strip() else ()
+            found = next((row for row in PROCS_BY_NAME.get(_unquote(head.strip())[-1], ()) if row[7] == wanted), None)
+            if found is None:
+                raise SqlError("42883", f'function "{s}" does not exist')
+            return self.label(reg_oid, found[0], path)
         if reg_oid == REGNAMESPACE.oid:
             oid = self.namespaces.get(parts[-1])
             if oid is None:
