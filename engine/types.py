@@ -428,7 +428,9 @@ def _parse_bool(text: str) -> bool:
     raise invalid_text("boolean", text)
 
 
-_DATE_RE = re.compile(r"(\d{4,})-(\d{1,2})-(\d{1,2})")
+_DATE_RE = re.compile(r"(\d{4,})([-/.])(\d{1,2})\2(\d{1,2})(?!\d)")      # year first: 2024-01-05, 2024/1/5, 2024.01.05
+_DAY_OF_YEAR_RE = re.compile(r"(\d{4})[-.](\d{3})(?![\d.:-])")              # 1999.008, 2024-001
+_MONTH_FIRST_RE = re.compile(r"(\d{1,2})([-/.])(\d{1,2})\2(\d{4}|\d{2})(?![\d.:])")  # DateStyle MDY: 01/05/2024, 5.1.24
 _TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?")
 _ZONE_RE = re.compile(r"(?:(Z)|([+-]\d{1,2}(?::?\d{2})?(?::?\d{2})?)|([A-Za-z][A-Za-z0-9_/+-]*))$")
 _MONTHS = {m: i + 1 for i, m in enumerate(
@@ -456,17 +458,27 @@ def timezone_abbreviation(name: str) -> dt.tzinfo | None:
 
 def _date_part(s: str, label: str, text: str) -> tuple[dt.date, str]:
     m = _DATE_RE.match(s)
+    day_of_year = _DAY_OF_YEAR_RE.match(s) if m is None else None
     if m:
-        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        y, mo, d = int(m.group(1)), int(m.group(3)), int(m.group(4))
         rest = s[m.end():]
+    elif day_of_year:
+        y, n = int(day_of_year.group(1)), int(day_of_year.group(2))
+        if not 1 <= n <= 366:
+            raise SqlError("22008", f'date/time field value out of range: "{text}"')
+        first = dt.date(y, 1, 1) + dt.timedelta(days=n - 1)
+        y, mo, d = first.year, first.month, first.day
+        rest = s[day_of_year.end():]
     else:
-        m2 = re.match(r"(\d{1,2})/(\d{1,2})/(\d{4})", s)  # MDY
+        m2 = _MONTH_FIRST_RE.match(s)
         m3 = re.match(r"(\d{1,2})[- ]([a-z]{3})[a-z]*[- ](\d{4})", s, re.IGNORECASE)
         m4 = re.match(r"([a-z]{3})[a-z]*\.?[- ](\d{1,2}),?[- ](\d{4})", s, re.IGNORECASE)
         m5 = re.match(r"(\d{4})(\d{2})(\d{2})(?!\d)", s)
         m6 = re.match(r"(\d{4})-([a-z]{3})[a-z]*-(\d{1,2})", s, re.IGNORECASE)
         if m2:
-            mo, d, y = int(m2.group(1)), int(m2.group(2)), int(m2.group(3))
+            mo, d, y = int(m2.group(1)), int(m2.group(3)), int(m2.group(4))
+            if len(m2.group(4)) == 2:
+                y += 2000 if y < 70 else 1900
             rest = s[m2.end():]
         elif m3 and m3.group(2).lower() in _MONTHS:
             d, mo, y = int(m3.group(1)), _MONTHS[m3.group(2).lower()], int(m3.group(3))

@@ -966,8 +966,6 @@ def parse_datetime(text: str, fmt: str, kind: str) -> tuple[dt.datetime, int | N
             raise SqlError("22007", f'invalid value "{text[start:start + width]}" for "{key}"',
                            detail='Value must be an integer.')
         fields[k] = int(digits)
-    if pos < n and text[pos:].strip():
-        pass
     year = fields.get("YYYY", fields.get("Y,YYY", fields.get("IYYY")))
     if year is None and "YY" in fields:
         yy = fields["YY"]
@@ -977,8 +975,10 @@ def parse_datetime(text: str, fmt: str, kind: str) -> tuple[dt.datetime, int | N
         year = y + 2000 if y < 100 else y + 1000
     if year is None and "CC" in fields:
         year = (fields["CC"] - 1) * 100 + 1
-    if year is None:
-        year = 1
+    if year is None and "J" not in fields:
+        # PostgreSQL's year 0 (1 BC), which Python's dates do not have
+        raise SqlError("0A000", "dates before the Christian era (BC) are not supported",
+                       detail="A format without a year gives a date in year 1 BC.")
     if "J" in fields:
         d = dt.date.fromordinal(fields["J"] - _JULIAN_EPOCH)
         month, day = d.month, d.day

@@ -67,3 +67,8 @@ SELECT '12:00'::time + '1 hour'::interval > '12:30'::time, '1 day'::interval + '
 SELECT interval '2 days 3 hours' > interval '51 hours', interval '-1 day' < interval '0', interval '1 year' + interval '1 month' * 2;
 SELECT x FROM (VALUES (interval '1 day'), (interval '23 hours'), (interval '1 month'), (interval '-5 minutes'), (interval '29 days 25 hours')) v(x) ORDER BY x;
 SELECT x FROM (VALUES ('2024-01-02'::date), ('2023-12-31'), ('2024-01-01')) v(x) ORDER BY x DESC;
+SELECT '2024.01.05'::date, '2024-001'::date, '1999.008'::date, '2023-366'::date, '05.01.2024'::date, '2024/01/05'::date, '01/05/24'::date, '5-Jan-2024'::date, 'Jan-05-2024'::date, '2024-Jan-05'::date, '05 January 2024'::date, '12-25-1999'::date;
+SELECT '2024-1-5'::date, '2024-01-05 10:00'::timestamp, '2024/01/05 10:00:00'::timestamp, '01/05/2024 10:00'::timestamp, '2024.01.05 10:00'::timestamptz;
+SELECT '13/05/2024'::date;
+SELECT '2024-02-30 10:00'::timestamp;
+SELECT to_date('2024-060', 'YYYY-DDD'), to_date('2460000', 'J'), to_date('2024-01-01xyz', 'YYYY-MM-DD');
