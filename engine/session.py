@@ -228,7 +228,8 @@ class Session:
         if self._output is None:
             self._output = OutputSettings(timezone_named(self.settings["TimeZone"]),
                                           int(self.settings["extra_float_digits"]),
-                                          self.settings["bytea_output"])
+                                          self.settings["bytea_output"],
+                                          self.settings["IntervalStyle"])
         return self._output
 
     def search_path(self) -> tuple[str, ...]:
@@ -1439,8 +1440,6 @@ def _normalize_setting(name: str, value: str) -> str:
         if style not in ("postgres", "postgres_verbose", "sql_standard", "iso_8601"):
             raise SqlError("22023", f'invalid value for parameter "intervalstyle": "{value}"',
                            hint="Available values: postgres, postgres_verbose, sql_standard, iso_8601.")
-        if style != "postgres":
-            raise SqlError("0A000", f"IntervalStyle {style} is not supported (only postgres output is)")
         return style
     if name == "synchronous_commit":
         mode = _SYNCHRONOUS_COMMIT.get(v.strip("'\"").lower())

@@ -1046,6 +1046,7 @@ class OutputSettings:
     timezone: dt.tzinfo = UTC
     extra_float_digits: int = 1
     bytea_output: str = "hex"
+    interval_style: str = "postgres"
 
 
 def format_float8(v: float, extra_float_digits: int = 1) -> str:
@@ -1160,6 +1161,83 @@ def format_interval(v: Interval) -> str:
     return " ".join(parts)
 
 
+def _interval_fields(v: Interval) -> tuple[int, int, int, int, int, int, int]:
+    """(years, months, days, hours, minutes, seconds, microseconds), each with the sign of the
+    part it comes from (months, days or time), as PostgreSQL's interval2itm splits them."""
+    def split(value: int, unit: int) -> tuple[int, int]:
+        q = abs(value) // unit
+        return (q, abs(value) - q * unit) if value >= 0 else (-q, -(abs(value) - q * unit))
+    years, months = split(v.months, 12)
+    hours, rest = split(v.micros, 3_600_000_000)
+    minutes, rest = split(rest, 60_000_000)
+    seconds, micros = split(rest, 1_000_000)
+    return years, months, v.days, hours, minutes, seconds, micros
+
+
+def _seconds_text(seconds: int, micros: int, zero_padded: bool) -> str:
+    text = f"{abs(seconds):02d}" if zero_padded else str(abs(seconds))
+    return text + (f".{abs(micros):06d}".rstrip("0") if micros else "")
+
+
+def format_interval_style(v: Interval, style: str) -> str:
+    """IntervalStyle sql_standard, iso_8601 and postgres_verbose (PostgreSQL's EncodeInterval)."""
+    year, mon, mday, hour, minute, sec, fsec = _interval_fields(v)
+    fields = (year, mon, mday, hour, minute, sec, fsec)
+    if style == "iso_8601":
+        if not any(fields):
+            return "PT0S"
+        out = "P" + "".join(f"{n}{u}" for n, u in ((year, "Y"), (mon, "M"), (mday, "D")) if n)
+        if hour or minute or sec or fsec:
+            out += "T" + "".join(f"{n}{u}" for n, u in ((hour, "H"), (minute, "M")) if n)
+            if sec or fsec:
+                out += ("-" if sec < 0 or fsec < 0 else "") + _seconds_text(sec, fsec, False) + "S"
+        return out
+    if style == "sql_standard":
+        negative = any(n < 0 for n in fields)
+        positive = any(n > 0 for n in fields)
+        year_month, day_time = bool(year or mon), bool(mday or hour or minute or sec or fsec)
+        standard = not (negative and positive) and not (year_month and day_time)
+        if not negative and not positive:
+            return "0"
+        if not standard:
+            year_sign = "-" if year < 0 or mon < 0 else "+"
+            day_sign = "-" if mday < 0 else "+"
+            sec_sign = "-" if hour < 0 or minute < 0 or sec < 0 or fsec < 0 else "+"
+            return (f"{year_sign}{abs(year)}-{abs(mon)} {day_sign}{abs(mday)} "
+                    f"{sec_sign}{abs(hour)}:{abs(minute):02d}:{_seconds_text(sec, fsec, True)}")
+        sign = "-" if negative else ""
+        if year_month:
+            return f"{sign}{abs(year)}-{abs(mon)}"
+        clock = f"{abs(hour)}:{abs(minute):02d}:{_seconds_text(sec, fsec, True)}"
+        return f"{sign}{abs(mday)} {clock}" if mday else sign + clock
+    # postgres_verbose
+    out = "@"
+    is_zero, is_negative = True, False
+    for value, unit in ((year, "year"), (mon, "mon"), (mday, "day"), (hour, "hour"), (minute, "min")):
+        if value == 0:
+            continue
+        if is_zero:
+            is_negative, value = value < 0, abs(value)
+        elif is_negative:
+            value = -value
+        out += f" {value} {unit}{'' if value == 1 else 's'}"
+        is_zero = False
+    if sec or fsec:
+        out += " "
+        if sec < 0 or (sec == 0 and fsec < 0):
+            if is_zero:
+                is_negative = True
+            elif not is_negative:
+                out += "-"
+        elif is_negative:
+            out += "-"
+        out += _seconds_text(sec, fsec, False) + (" sec" if abs(sec) == 1 and not fsec else " secs")
+        is_zero = False
+    if is_zero:
+        out += " 0"
+    return out + (" ago" if is_negative else "")
+
+
 def format_timetz(v: dt.time) -> str:
     offset = v.utcoffset() or dt.timedelta(0)
     total = int(offset.total_seconds())
@@ -1260,7 +1338,10 @@ def text_formatter(t: SqlType, settings: OutputSettings = OutputSettings()) -> C
     if oid == TIMETZ.oid:
         return format_timetz
     if oid == INTERVAL.oid:
-        return format_interval
+        if settings.interval_style == "postgres":
+            return format_interval
+        style = settings.interval_style
+        return lambda v: format_interval_style(v, style)
     if oid == BYTEA.oid:
         return format_bytea_escape if settings.bytea_output == "escape" else format_bytea
     if oid == RECORD.oid:

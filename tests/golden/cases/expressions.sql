@@ -67,4 +67,3 @@ SELECT true::int, 1::boolean, 't'::boolean, 'off'::boolean, 'yes'::boolean;
 SELECT 'maybe'::boolean;
 SELECT @ -5.5, @ 7, @ -3::int2, pg_typeof(@ -3::int2), @ -5.5 + 1, - @ 2 ^ 2, -(-(2)), -(-2147483648), pg_typeof(-(-2147483648));
 SELECT @ 'x'::text;
-SET IntervalStyle = 'bogus';

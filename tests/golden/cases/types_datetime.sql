@@ -72,3 +72,15 @@ SELECT '2024-1-5'::date, '2024-01-05 10:00'::timestamp, '2024/01/05 10:00:00'::t
 SELECT '13/05/2024'::date;
 SELECT '2024-02-30 10:00'::timestamp;
 SELECT to_date('2024-060', 'YYYY-DDD'), to_date('2460000', 'J'), to_date('2024-01-01xyz', 'YYYY-MM-DD');
+CREATE TABLE ivstyle (i interval);
+INSERT INTO ivstyle VALUES ('0'), ('1 year 2 months 3 days 04:05:06.7'), ('-1 year -2 months'), ('1 year -2 months'), ('-3 days'), ('-3 days 04:00'), ('-04:05:06.5'), ('00:00:00.25'), ('-00:00:00.25'), ('1 day -00:00:01'), ('5 years'), ('14 months'), ('1 sec'), ('-1 sec'), ('2 mons -3 days +04:05:06'), ('1 hour'), ('-1 year +1 day'), ('100 days 00:00:01'), ('-1 min');
+SET IntervalStyle = 'iso_8601';
+SELECT i, i::text FROM ivstyle;
+SET IntervalStyle = 'sql_standard';
+SELECT i FROM ivstyle;
+SET IntervalStyle = 'postgres_verbose';
+SELECT i, ARRAY[i], to_json(i) FROM ivstyle;
+SHOW IntervalStyle;
+RESET IntervalStyle;
+SELECT i FROM ivstyle;
+SET IntervalStyle = 'bogus';
