@@ -381,9 +381,14 @@ def _parse_numeric(text: str) -> Decimal:
     if not re.fullmatch(r"[+-]?(\d[\d_]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?", s):
         raise invalid_text("numeric", text)
     try:
-        return Decimal(s.replace("_", ""))
+        d = Decimal(s.replace("_", ""))
     except InvalidOperation:
         raise invalid_text("numeric", text) from None
+    sign, digits, exponent = d.as_tuple()
+    if exponent > 0:
+        # 1e3 is 1000 (scale 0), as numeric_in reads it, not 1E+3
+        d = Decimal((sign, digits + (0,) * exponent, 0))
+    return d
 
 
 def _parse_float(t: SqlType) -> Callable[[str], float]:
@@ -1076,8 +1081,8 @@ def format_float4(v: float, extra_float_digits: int = 1) -> str:
 
 def _pg_float_style(r: str, fixed_limit: int) -> str:
     """Render shortest digits the way PostgreSQL does: fixed for -4 <= exponent < limit."""
-    if r in ("0.0", "-0.0"):
-        return r[:-2]
+    if r in ("0", "-0", "0.0", "-0.0"):
+        return r.removesuffix(".0")
     mantissa, _, exp = r.partition("e")
     sign = "-" if mantissa.startswith("-") else ""
     mantissa = mantissa.lstrip("-")

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.errors import SqlError, division_by_zero
 from engine.exec.functions import define, numeric_div, runtime
-from engine.types import (BOOL, DATE, FLOAT8, INT4, INT8, INTERVAL, NUMERIC, NUMERIC_CONTEXT, TEXT, TIME,
+from engine.types import (BOOL, DATE, FLOAT4, FLOAT8, INT4, INT8, INTERVAL, NUMERIC, NUMERIC_CONTEXT, TEXT, TIME,
                           TIMESTAMP, TIMESTAMPTZ, TIMETZ, UTC, Interval, timezone_abbreviation)
 
 USECS_PER_DAY = 86_400_000_000
@@ -1058,9 +1058,10 @@ def _roman(n: int) -> str:
     return "".join(out)
 
 
-def format_number(value: Decimal, fmt: str) -> str:
+def format_number(value: Decimal, fmt: str, rounding: str = "ROUND_HALF_UP") -> str:
     """to_char(number, format): the common NUM format features (9 0 . D , G S MI PL SG PR FM
-    EEEE L RN V TH)."""
+    EEEE L RN V TH). Numerics round half away from zero; floats are given exactly (their
+    binary value) with ROUND_HALF_EVEN, as C's printf rounds them."""
     upper = fmt.upper()
     fm = "FM" in upper
     body = re.sub(r"(?i)fm", "", fmt)
@@ -1083,17 +1084,15 @@ def format_number(value: Decimal, fmt: str) -> str:
     frac_digits = sum(1 for c in frac_part if c in "09")
     int_digits = sum(1 for c in int_part if c in "09")
     if "EEEE" in upper:
-        exponent = 0
-        if value != 0:
-            exponent = value.adjusted() - (int_digits - 1 if int_digits else 0)
-        mantissa = value.scaleb(-exponent).quantize(Decimal(1).scaleb(-frac_digits))
-        if mantissa >= Decimal(10) ** max(int_digits, 1):
+        # one digit before the point, however many the format has (sprintf's %e)
+        exponent = value.adjusted() if value != 0 else 0
+        mantissa = value.scaleb(-exponent).quantize(Decimal(1).scaleb(-frac_digits), rounding=rounding)
+        if mantissa >= 10:
             exponent += 1
-            mantissa = value.scaleb(-exponent).quantize(Decimal(1).scaleb(-frac_digits))
+            mantissa = value.scaleb(-exponent).quantize(Decimal(1).scaleb(-frac_digits), rounding=rounding)
         text = f"{mantissa:f}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
         return ("-" if negative else " ") + text if not fm else ("-" if negative else "") + text
-    rounded = value.quantize(Decimal(1).scaleb(-frac_digits), rounding="ROUND_HALF_UP") if frac_digits else \
-        value.quantize(Decimal(1), rounding="ROUND_HALF_UP")
+    rounded = value.quantize(Decimal(1).scaleb(-frac_digits), rounding=rounding)
     whole, _, fraction = f"{rounded:f}".partition(".")
     whole = whole.lstrip("0")
     overflow = len(whole) > int_digits
@@ -1189,12 +1188,36 @@ def _sign_tokens(text: str) -> str:
     return text
 
 
+_FRACTION = re.compile(r"(?i)([.D])([^.D]*)")
+
+
+def _float_format(value: float, fmt: str, significant: int) -> str:
+    """The format float8_to_char/float4_to_char really apply: no more fraction digits than
+    the type's significant digits (DBL_DIG 15, FLT_DIG 6) leave after the integer part."""
+    m = _FRACTION.search(fmt)
+    if m is None or "EEEE" in fmt.upper():
+        return fmt
+    integer_digits = len(f"{abs(value):.0f}")
+    wanted = sum(1 for c in m.group(2) if c in "09")
+    keep = 0 if integer_digits >= significant else min(wanted, significant - integer_digits)
+    if keep == wanted:
+        return fmt
+    fraction, kept = [], 0
+    for c in m.group(2):
+        if c in "09":
+            if kept == keep:
+                continue
+            kept += 1
+        fraction.append(c)
+    return fmt[:m.start()] + (m.group(1) if keep else "") + "".join(fraction) + fmt[m.end():]
+
+
 @runtime
-def to_char_number(value: Any, fmt: str) -> str:
+def to_char_number(value: Any, fmt: str, significant: int = 15) -> str:
     if isinstance(value, float):
         if value != value or math.isinf(value):
             return format_number(Decimal(0), fmt).replace("0", "#")
-        value = Decimal(repr(value))
+        return format_number(Decimal(value), _float_format(value, fmt, significant), "ROUND_HALF_EVEN")
     return format_number(Decimal(value), fmt)
 
 
@@ -1302,6 +1325,7 @@ define("to_char", (NUMERIC, TEXT), TEXT, "to_char_number({0}, {1})")
 define("to_char", (INT4, TEXT), TEXT, "to_char_number({0}, {1})")
 define("to_char", (INT8, TEXT), TEXT, "to_char_number({0}, {1})")
 define("to_char", (FLOAT8, TEXT), TEXT, "to_char_number({0}, {1})")
+define("to_char", (FLOAT4, TEXT), TEXT, "to_char_number({0}, {1}, 6)")
 define("to_timestamp", (TEXT, TEXT), TIMESTAMPTZ, "to_timestamp_text({0}, {1}, ctx.timezone)")
 define("to_timestamp", (FLOAT8,), TIMESTAMPTZ, "to_timestamp_epoch({0})")
 define("to_date", (TEXT, TEXT), DATE, "to_date_text({0}, {1})")

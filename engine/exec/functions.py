@@ -504,10 +504,12 @@ def _narrow(fitting, arg_types: list[SqlType]):
     fitting = keep_max(fitting, lambda f: exact[id(f[0])])
     if len(fitting) == 1:
         return fitting
-    # preferred types of the input's own category, at the known inputs needing a cast
-    fitting = keep_max(fitting, lambda f: sum(1 for have, want in zip(arg_types, f[1])
-                                               if have.oid != UNKNOWN.oid and (have.oid == want.oid or (
-                                                   want.category == have.category and is_preferred(want)))))
+    # preferred types of the input's own category, at the known inputs needing a cast (a
+    # polymorphic declared type is neither the input's type nor preferred)
+    fitting = keep_max(fitting, lambda f: sum(1 for have, want, declared in zip(arg_types, f[1], f[0].args)
+                                               if have.oid != UNKNOWN.oid and not isinstance(declared, str) and (
+                                                   have.oid == want.oid or (
+                                                       want.category == have.category and is_preferred(want)))))
     if len(fitting) == 1:
         return fitting
     unknown_positions = [i for i, t in enumerate(arg_types) if t.oid == UNKNOWN.oid]

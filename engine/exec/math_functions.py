@@ -423,7 +423,7 @@ for _name in ("log", "log10"):
     define(_name, (NUMERIC,), NUMERIC, "numeric_log(Decimal(10), {0})")
 define("log", (NUMERIC, NUMERIC), NUMERIC, "numeric_log({0}, {1})")
 define("pi", (), FLOAT8, "math.pi")
-define("degrees", (FLOAT8,), FLOAT8, "math.degrees({0})")
+define("degrees", (FLOAT8,), FLOAT8, "check_float({0} / 0.017453292519943295, {0})")     # float.c's arithmetic
 define("radians", (FLOAT8,), FLOAT8, "math.radians({0})")
 for _name in ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh"):
     define(_name, (FLOAT8,), FLOAT8, f"float_trig('{_name}', {{0}})")

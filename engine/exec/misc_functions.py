@@ -9,11 +9,13 @@ from __future__ import annotations
 import base64
 import uuid
 from dataclasses import replace
+from typing import Any, Callable
 
 from engine.errors import SqlError
 from engine.exec.functions import define, runtime
 from engine.exec.srf import fixed, register
-from engine.types import BOOL, BYTEA, INT4, INT8, NAME, RECORD, REGCLASS, REGTYPE, TEXT, UUID, VOID, NamedOid, array_of, format_type
+from engine.types import (BOOL, BPCHAR, BYTEA, FLOAT4, FLOAT8, INT4, INT8, NAME, NUMERIC, RECORD, REGCLASS, REGTYPE,
+                          TEXT, UUID, VOID, NamedOid, array_of, format_type)
 
 # -------------------------------------------------------------------- bytea
 
@@ -124,16 +126,23 @@ def distinct_values(a, b) -> bool:
     return a != b
 
 
-@runtime
-def greatest_of(*values):
-    present = [v for v in values if v is not None]
-    return max(present) if present else None
+def _nan_highest(v: Any) -> tuple:
+    return (1, 0) if v != v else (0, v)
 
 
-@runtime
-def least_of(*values):
-    present = [v for v in values if v is not None]
-    return min(present) if present else None
+def _extreme_builder(pick: Callable) -> Callable:
+    """GREATEST/LEAST over the arguments' common type, ordered as SQL orders it: NaN above
+    every number, char(n) without its trailing spaces."""
+    def build(args: list, settings: Any) -> Callable:
+        oid = args[0].type.oid
+        key = _nan_highest if oid in (FLOAT4.oid, FLOAT8.oid, NUMERIC.oid) else \
+            (lambda v: v.rstrip(" ")) if oid == BPCHAR.oid else None
+
+        def extreme(*values: Any) -> Any:
+            present = [v for v in values if v is not None]
+            return pick(present, key=key) if present else None
+        return extreme
+    return build
 
 
 @runtime
@@ -169,8 +178,8 @@ define("pg_typeof", ("any",), REGTYPE, builder=lambda args, settings: (
     lambda value: lambda v: value)(NamedOid(args[0].type.oid, format_type(args[0].type.base))), strict=False)
 define("is_distinct_from", ("any", "any"), BOOL, "distinct_values({0}, {1})", strict=False)
 define("is_not_distinct_from", ("any", "any"), BOOL, "(not distinct_values({0}, {1}))", strict=False)
-define("greatest", ("anycompatible",), "anycompatible", "greatest_of({args})", strict=False, variadic=True)
-define("least", ("anycompatible",), "anycompatible", "least_of({args})", strict=False, variadic=True)
+define("greatest", ("anycompatible",), "anycompatible", builder=_extreme_builder(max), strict=False, variadic=True)
+define("least", ("anycompatible",), "anycompatible", builder=_extreme_builder(min), strict=False, variadic=True)
 define("num_nulls", ("any",), INT4, "count_nulls({args})", strict=False, variadic=True)
 define("num_nonnulls", ("any",), INT4, "(len(({args},)) - count_nulls({args}))", strict=False, variadic=True)
 define("version", (), TEXT, "ctx.version_string", strict=False)

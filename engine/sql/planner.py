@@ -42,7 +42,7 @@ from engine.types import (CHAR, INT2VECTOR, OID, OIDVECTOR, REG_TYPES, record_fi
                           OutputSettings, BOOL, BPCHAR, BYTEA, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8,
                           INTERVAL, JSON, JSONB, NUMERIC, NUMERIC_PRECEDENCE, STRING_TYPES, TEXT, TIME,
                           TIMESTAMP, TIMESTAMPTZ, TIMETZ, UNKNOWN, VARCHAR, SqlType, array_of, format_type,
-                          type_from_name)
+                          text_parser, type_from_name)
 
 
 # SQL's value keywords that sqlglot may read as column names
@@ -1697,7 +1697,12 @@ class Planner:
         a = self.bind(node.this, scope)
         b = self.bind(node.expression, scope)
         cond = self._compare("=", a, b)
-        return Case(((cond, Const(None, a.type)),), a, a.type)
+        # the result is the `=` operator's left operand, promoted as the operator needs it
+        left = cond.left if isinstance(cond, Compare) else a
+        promoted = _equality_left_type(left.type, b.type)
+        if promoted is not None:
+            left = self.coerce(left, promoted, "NULLIF")
+        return Case(((cond, Const(None, left.type)),), left, left.type)
 
     def _bind_Greatest(self, node, scope, name: str = "greatest"):
         args = [self.bind(a, scope) for a in [node.this] + list(node.expressions)]
@@ -2500,6 +2505,19 @@ def _has_modifiers(node: exp.Expression) -> bool:
     return any(node.args.get(k) for k in ("order", "limit", "offset"))
 
 
+def _equality_left_type(left: SqlType, right: SqlType) -> SqlType | None:
+    """The type PostgreSQL's `=` between two different number types casts its left operand to
+    (None: it has a cross-type operator, int4 = int8 or float4 = float8, and keeps it)."""
+    if left.oid not in NUMERIC_PRECEDENCE or right.oid not in NUMERIC_PRECEDENCE or left.oid == right.oid:
+        return None
+    floats = (FLOAT4.oid, FLOAT8.oid)
+    if left.oid in _INTEGERS:
+        return None if right.oid in _INTEGERS else (NUMERIC if right.oid == NUMERIC.oid else FLOAT8)
+    if left.oid == NUMERIC.oid:
+        return FLOAT8 if right.oid in floats else None
+    return None                                 # float4 and float8 meet everything with float48 operators
+
+
 def number_constant(text: str) -> Const:
     """A numeric literal as PostgreSQL types it: int4 if it fits, else int8, else numeric."""
     if re.fullmatch(r"-?\d+", text):
@@ -2508,8 +2526,7 @@ def number_constant(text: str) -> Const:
             return Const(v, INT4)
         if -2**63 <= v <= 2**63 - 1:
             return Const(v, INT8)
-    from decimal import Decimal
-    return Const(Decimal(text), NUMERIC)
+    return Const(text_parser(NUMERIC)(text), NUMERIC)
 
 
 def undefined_named(name: str, args: list[Expr], named: dict[str, Expr]) -> SqlError:
