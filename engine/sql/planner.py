@@ -1698,10 +1698,11 @@ class Planner:
         b = self.bind(node.expression, scope)
         cond = self._compare("=", a, b)
         # the result is the `=` operator's left operand, promoted as the operator needs it
-        left = cond.left if isinstance(cond, Compare) else a
-        promoted = _equality_left_type(left.type, b.type)
-        if promoted is not None:
-            left = self.coerce(left, promoted, "NULLIF")
+        if a.type.oid in NUMERIC_PRECEDENCE and b.type.oid in NUMERIC_PRECEDENCE:
+            promoted = _equality_left_type(a.type, b.type)
+            left = self.coerce(a, promoted, "NULLIF") if promoted is not None else a
+        else:
+            left = cond.left if isinstance(cond, Compare) else a
         return Case(((cond, Const(None, left.type)),), left, left.type)
 
     def _bind_Greatest(self, node, scope, name: str = "greatest"):
@@ -2506,9 +2507,9 @@ def _has_modifiers(node: exp.Expression) -> bool:
 
 
 def _equality_left_type(left: SqlType, right: SqlType) -> SqlType | None:
-    """The type PostgreSQL's `=` between two different number types casts its left operand to
+    """The type PostgreSQL's `=` between two number types casts its left operand to
     (None: it has a cross-type operator, int4 = int8 or float4 = float8, and keeps it)."""
-    if left.oid not in NUMERIC_PRECEDENCE or right.oid not in NUMERIC_PRECEDENCE or left.oid == right.oid:
+    if left.oid == right.oid:
         return None
     floats = (FLOAT4.oid, FLOAT8.oid)
     if left.oid in _INTEGERS:
