@@ -1221,6 +1221,8 @@ def parse_sql(text: str) -> exp.Expression:
         text = _space_parameters(text)
     source = _OID_ARRAY_TYPE.sub(lambda m: m.group(1) or f"{m.group(2)}pg_catalog.{m.group(3)}", text) \
         if "[]" in text else text
+    if "::" in source and "'" in source:
+        source = _TYPED_LITERAL_CAST.sub(_typed_literal_cast, source)
     overriding = None
     if "overriding" in source.lower():
         source, overriding = _without_overriding(source)
@@ -1257,6 +1259,19 @@ _OID_ARRAY_TYPE = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*")|(::\s*|\bAS\s+)
 _KEYWORD_LABEL = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*")|\b(AS\s+)(select|insert|update|delete|from|where|"""
                             r"""order|group|limit|offset|table|user|default|union|all|any|check|column|end|"""
                             r"""window|having|to|only|both|analyze|analyse|desc|asc)\b(?!\s*[(.])""", re.I)
+
+
+# `timestamp '...'::text`: sqlglot reads the typed literal's type as applying after the `::`
+# cast (CAST('...'::text AS timestamp)); written as CAST('...' AS timestamp)::text it reads right
+_TYPED_LITERAL_CAST = re.compile(
+    r"""('(?:[^']|'')*'|"(?:[^"]|"")*")|(?<![\w.:"])(timestamp(?:\s+with(?:out)?\s+time\s+zone)?|timestamptz|"""
+    r"""time(?:\s+with(?:out)?\s+time\s+zone)?|timetz|date|int2|int4|int8|smallint|integer|int|bigint|numeric|"""
+    r"""decimal|real|float4|float8|double\s+precision|float|boolean|bool|text|varchar|character\s+varying|char|"""
+    r"""character|bpchar|name|uuid|jsonb|json|bytea|oid|regclass|regtype)\s+('(?:[^']|'')*')(?=\s*::)""", re.I)
+
+
+def _typed_literal_cast(m: re.Match) -> str:
+    return m.group(1) or f"CAST({m.group(3)} AS {m.group(2)})"
 
 
 _OVERRIDING = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*")|\bOVERRIDING\s+(SYSTEM|USER)\s+VALUE\b""", re.I)

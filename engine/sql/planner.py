@@ -2413,6 +2413,8 @@ def _figure_colname(node: exp.Expression) -> tuple[str, int]:
         # now() and CURRENT_TIMESTAMP parse alike; the source span tells them apart
         span = (node.meta or {}).get("end", -1) - (node.meta or {}).get("start", 0)
         return ("now", 2) if span == 2 else ("current_timestamp", 2)
+    if isinstance(node, exp.Interval):
+        return "interval", 1                    # a typed literal: a cast, named after its type
     for cls, name in _KEYWORD_NAMES.items():
         if isinstance(node, cls):
             return name, (0 if name == "?column?" else 2)

@@ -49,3 +49,5 @@ SELECT 'abc'::int;
 SELECT 1::date;
 SELECT true::date;
 SELECT '1'::uuid;
+SELECT timestamp '2000-02-29 10:00'::text, timestamp '2000-02-29 10:00'::date, timestamp '2000-02-29 10:00'::time, date '1999-12-31'::timestamptz, timestamptz '2024-03-10 01:30:00-05'::timestamp;
+SELECT interval '1 day 02:00'::text, date '2024-02-29'::text, numeric '1.5'::int, double precision '2.5'::numeric, text 'abc'::varchar(2), timestamp with time zone '2024-01-01 00:00+00'::date, int '7'::text;
