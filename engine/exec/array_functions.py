@@ -44,6 +44,11 @@ def flatten(a: tuple) -> list:
     return out
 
 
+def _one_dimensional_operand(a: tuple) -> None:
+    if a and isinstance(a[0], tuple):
+        raise SqlError("22000", "argument must be empty or one-dimensional array")
+
+
 def _one_dimensional(a: tuple, what: str) -> None:
     if a and isinstance(a[0], tuple):
         raise SqlError("0A000", f"{what} for multidimensional arrays is not supported")
@@ -152,14 +157,14 @@ def cardinality(a: tuple) -> int:
 @runtime
 def array_append(a: tuple | None, x: Any) -> tuple:
     a = a or ()
-    _one_dimensional(a, "appending an element")
+    _one_dimensional_operand(a)
     return a + (x,)
 
 
 @runtime
 def array_prepend(x: Any, a: tuple | None) -> tuple:
     a = a or ()
-    _one_dimensional(a, "prepending an element")
+    _one_dimensional_operand(a)
     return (x,) + a
 
 

@@ -208,15 +208,23 @@ def _path(value: Any, path: tuple) -> Any:
     return value
 
 
+def _element(value: Any, key: Any) -> Any:
+    """jsonb -> key: a scalar is stored as a one-element array, so element 0 (or -1) of a
+    scalar is the scalar itself, as in PostgreSQL."""
+    if isinstance(key, int) and key in (0, -1) and not isinstance(value, (list, dict)):
+        return value
+    return _child(value, key)
+
+
 @runtime
 def jsonb_get(text: str, key: Any) -> str | None:
-    v = _child(load(text), key)
+    v = _element(load(text), key)
     return None if v is _MISSING else dump(v)
 
 
 @runtime
 def jsonb_get_text(text: str, key: Any) -> str | None:
-    v = _child(load(text), key)
+    v = _element(load(text), key)
     return None if v is _MISSING else _scalar_text(v)
 
 
@@ -310,9 +318,15 @@ def _compare_values(x: Any, y: Any) -> int:
 
 @runtime
 def jsonb_cmp(a: str, b: str) -> int:
-    """jsonb ordering: object > array > boolean > number > string > null; containers by
-    size, then member by member; numbers numerically."""
-    return 0 if a == b else _compare_values(load(a), load(b))
+    """jsonb ordering: object > array > boolean > number > string > null, except that an
+    empty top-level array sorts below everything; containers by size, then member by member;
+    numbers numerically."""
+    if a == b:
+        return 0
+    x, y = load(a), load(b)
+    if x == [] or y == []:
+        return -1 if x == [] else 1
+    return _compare_values(x, y)
 
 
 @runtime
@@ -409,7 +423,7 @@ def jsonb_set(target: str, path: tuple, new: str, create_missing: bool = True) -
     v = load(target)
     if not isinstance(v, (dict, list)):
         raise SqlError("22023", "cannot set path in scalar")
-    if not path:
+    if not path or (not v and not create_missing):
         return target
     replacement = load(new)
     _set_path(v, path, replacement, create_missing, 0)
@@ -485,8 +499,12 @@ def json_strip_nulls(a: str) -> str:
     return _compact(_strip_nulls(_load_ordered(a)))
 
 
+class _NumberText(str):
+    """A json number kept as written (json, unlike jsonb, keeps 2e3 and 1.50 as they are)."""
+
+
 def _load_ordered(text: str) -> Any:
-    return json.loads(text, parse_float=Decimal, object_pairs_hook=dict)
+    return json.loads(text, parse_float=_NumberText, parse_int=_NumberText, object_pairs_hook=dict)
 
 
 def _compact(v: Any) -> str:
@@ -502,6 +520,8 @@ def _scalar_json(v: Any) -> str:
         return "null"
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, _NumberText):
+        return str(v)
     if isinstance(v, str):
         return _quote(v)
     if isinstance(v, Decimal):

@@ -546,7 +546,9 @@ def overlay(s: str, placing: str, start: int, count: int | None = None) -> str:
 
 
 @runtime
-def string_to_array(s: str, delimiter: str | None, null_string: str | None = None) -> tuple:
+def string_to_array(s: str | None, delimiter: str | None, null_string: str | None = None) -> tuple | None:
+    if s is None:
+        return None
     if s == "":
         return ()
     if delimiter is None:

@@ -57,3 +57,6 @@ SELECT array_fill(7, ARRAY[3]), array_fill('x'::text, ARRAY[2, 2]), array_fill(N
 SELECT array_fill(1, NULL);
 SELECT trim_array(ARRAY[1, 2, 3], 1), trim_array(ARRAY[[1, 2], [3, 4]], 1), trim_array(ARRAY[1, 2, 3], 0);
 SELECT trim_array(ARRAY[1, 2], 3);
+SELECT string_to_array(NULL, ','), string_to_array(NULL, ''), string_to_array(NULL, NULL), string_to_array('a,b', NULL);
+SELECT array_append(ARRAY[[1, 2], [3, 4]], 7);
+SELECT array_prepend(7, ARRAY[[1, 2], [3, 4]]);

@@ -69,3 +69,7 @@ SELECT json_object('{a}');
 SELECT json_object('{NULL,1}');
 SELECT json_object('{a,b}', '{1}');
 SELECT json_object('{{a,b,c}}');
+SELECT '"str"'::jsonb -> 0, '"str"'::jsonb -> -1, '"str"'::jsonb -> 1, '5'::jsonb ->> 0, '"str"'::json -> 0, '"str"'::jsonb #> '{0}', 'null'::jsonb -> 0;
+SELECT '[]'::jsonb < 'null'::jsonb, '[]'::jsonb < '"a"', '[1]'::jsonb > '{}'::jsonb, '[[]]'::jsonb < 'null', '{}'::jsonb > '[1,2]', '[1,2]'::jsonb > '[3]', '{"a":1}'::jsonb < '{"b":0,"c":1}', 'true'::jsonb > '1', '1'::jsonb > '"a"', '"a"'::jsonb > 'null';
+SELECT json_strip_nulls('[1.50, 2e3, {"a": null, "b": 1.0}]'), json_strip_nulls('12.5e1'), json_strip_nulls('{"a" : 1 ,  "b":null}');
+SELECT jsonb_set('[]'::jsonb, '{b,0}', '"v"', false), jsonb_set('{}'::jsonb, '{a}', '1', false), jsonb_set('{}'::jsonb, '{a}', '1');
