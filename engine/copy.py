@@ -103,9 +103,10 @@ def _positions(columns: list[ColumnDef], names: tuple[str, ...], option: str) ->
 
 
 def copy_columns(table: TableDef, names: list[str] | None) -> list[ColumnDef]:
-    """The columns a COPY names (all of the table's, in order, when it names none)."""
+    """The columns a COPY names (all of the table's but the generated ones, in order, when it
+    names none)."""
     if names is None:
-        return list(table.columns)
+        return [c for c in table.columns if c.generated is None]
     out: list[ColumnDef] = []
     for name in names:
         column = table.column(name)
@@ -113,5 +114,8 @@ def copy_columns(table: TableDef, names: list[str] | None) -> list[ColumnDef]:
             raise SqlError("42703", f'column "{name}" of relation "{table.name}" does not exist')
         if column in out:
             raise SqlError("42701", f'column "{name}" specified more than once')
+        if column.generated is not None:
+            raise SqlError("42P10", f'column "{name}" is a generated column',
+                           detail="Generated columns cannot be used in COPY.")
         out.append(column)
     return out

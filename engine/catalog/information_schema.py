@@ -124,6 +124,8 @@ def _column_rows(t: Layout, sys: SystemCatalog | None, db: str, schema: str, nam
         facts = type_facts(ctype)
         identity = definition.identity if definition is not None else ""
         default = deparse.stored_default(definition) if definition is not None and not identity else None
+        generation = default if definition is not None and definition.generated is not None else None
+        default = None if generation is not None else default
         sequence = _identity_sequence(sys, rel, definition) if identity else None
         type_row = TYPE_ROWS.get(ctype.oid)
         out.append(t.row(
@@ -138,7 +140,10 @@ def _column_rows(t: Layout, sys: SystemCatalog | None, db: str, schema: str, nam
             identity_increment=str(sequence.increment) if sequence else None,
             identity_maximum=str(sequence.max_value) if sequence else None,
             identity_minimum=str(sequence.min_value) if sequence else None,
-            identity_cycle=_yes(bool(sequence and sequence.cycle)), is_generated="NEVER",
+            identity_cycle=_yes(bool(sequence and sequence.cycle)),
+            is_generated="ALWAYS" if generation is not None else "NEVER",
+            generation_expression=deparse.expression(sys.catalog, rel.table, generation, False, definition)
+            if generation is not None else None,
             is_updatable=_yes(kind == "r"), **facts))
     return out
 

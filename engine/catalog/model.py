@@ -27,6 +27,7 @@ class ColumnDef(msgspec.Struct, frozen=True, array_like=True):
     default: str | None = None      # SQL text of the DEFAULT expression
     identity: str = ""              # "", "a" (ALWAYS) or "d" (BY DEFAULT), as pg_attribute.attidentity
     comment: str | None = None
+    generated: str | None = None    # SQL text of GENERATED ALWAYS AS (...) STORED, over the row
 
     @property
     def type(self) -> SqlType:

@@ -320,17 +320,18 @@ def _pg_attribute(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
             not_null = definition.not_null if definition is not None else rel.kind == "S"
             default = deparse.stored_default(definition) if definition is not None else None
             identity = definition.identity if definition is not None else ""
-            out.append(_attribute(t, rel.oid, col, ctype, num, not_null, default, identity))
+            generated = "s" if definition is not None and definition.generated is not None else ""
+            out.append(_attribute(t, rel.oid, col, ctype, num, not_null, default, identity, generated))
     return out
 
 
 def _attribute(t: Layout, relid: int, name: str, ctype: SqlType, attnum: int, not_null: bool,
-               default: str | None, identity: str) -> tuple:
+               default: str | None, identity: str, generated: str = "") -> tuple:
     row = TYPE_ROWS.get(ctype.oid) or TYPE_ROWS[TEXT.oid]
     return t.row(attrelid=relid, attname=name, atttypid=ctype.oid, attstattarget=-1, attlen=row[2], attnum=attnum,
                  attndims=1 if ctype.element is not None else 0, attcacheoff=-1, atttypmod=ctype.typmod,
                  attbyval=row[3], attalign=row[19], attstorage=row[20], attcompression="", attnotnull=not_null,
-                 atthasdef=default is not None and not identity, attidentity=identity, attgenerated="",
+                 atthasdef=default is not None and not identity, attidentity=identity, attgenerated=generated,
                  attislocal=True, attcollation=type_collation(ctype))
 
 

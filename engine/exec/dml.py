@@ -8,7 +8,8 @@ the statement's conditions on the newest version (so concurrent `SET n = n + 1` 
 an update) while REPEATABLE READ and SERIALIZABLE fail with 40001.
 
 Every row version written, by the statement itself or by a foreign key's cascade, goes
-through `TableRules` of its table: types' length and precision, NOT NULL, CHECK, unique
+through `TableRules` of its table: generated columns computed from the row, types' length
+and precision, NOT NULL, CHECK, unique
 keys, the foreign keys it holds (the referenced row must exist; it is locked FOR KEY SHARE
 so it cannot vanish before commit) and the foreign keys that point at it (ON DELETE /
 ON UPDATE: NO ACTION and RESTRICT refuse, CASCADE, SET NULL and SET DEFAULT change the
@@ -84,6 +85,8 @@ class TableRules:
                        if c.kind == "c" and c.check]
         self.defaults = {c.slot: compiler.compile_text(table, c.default, c.type) for c in table.columns
                          if c.default is not None}
+        self.generated = [(c.slot, compiler.compile_text(table, c.generated, c.type)) for c in table.columns
+                          if c.generated is not None]
         self.holds = [_foreign_key(catalog, table, c) for c in table.constraints if c.kind == "f"]
         self.referenced_by = [_foreign_key(catalog, child, c) for child in catalog.tables.values()
                               for c in child.constraints if c.kind == "f" and c.ref_table == table.table_id]
@@ -401,16 +404,22 @@ class RowWriter:
 class _BoundRules:
     """A table's rules with their compiled expressions opened for one execution."""
 
-    __slots__ = ("table_rules", "checks", "defaults")
+    __slots__ = ("table_rules", "checks", "defaults", "generated")
 
     def __init__(self, rules: TableRules, ctx: ExecContext) -> None:
         self.table_rules = rules
         self.checks = [(name, make(ctx.params, ctx)) for name, make in rules.checks]
         self.defaults = {slot: make(ctx.params, ctx) for slot, make in rules.defaults.items()}
+        self.generated = [(slot, make(ctx.params, ctx)) for slot, make in rules.generated]
 
     def validate(self, row: tuple) -> tuple:
         rules = self.table_rules
         table = rules.table
+        if self.generated:
+            values = list(row)
+            for slot, compute in self.generated:       # from the other columns, never each other
+                values[slot] = compute(row)
+            row = tuple(values)
         if rules.enforce:
             values = list(row)
             for slot, f in rules.enforce:
@@ -451,6 +460,8 @@ def _validate_columns(rules: _BoundRules, columns: list[Sequence]) -> list[tuple
     for slot, enforce in t.enforce:
         columns[slot] = _map_values(enforce, columns[slot])
     rows = list(zip(*columns))
+    if rules.generated:
+        return [rules.validate(row) for row in rows]
     if any(None in columns[slot] for slot, _ in t.not_null) or rules.checks:
         validate = rules.validate
         for row in rows:

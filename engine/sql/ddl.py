@@ -36,7 +36,7 @@ from engine.events import storage_value
 from engine.exec.casts import castable
 from engine.exec.functions import FUNCTIONS, implicitly_castable
 from engine.sql.parser import expression_sql, parse_sql
-from engine.sql.planner import datatype_to_sql
+from engine.sql.planner import datatype_to_sql, function_name
 from engine.types import (INT2, INT4, INT8, SERIAL_NAMES, UNKNOWN, UTC, SqlType, format_type, text_parser,
                           type_from_name)
 
@@ -211,6 +211,7 @@ class _TableBuilder:
         self.keys: list[tuple[str | None, str, tuple[str, ...]]] = []          # (name, "p"/"u", columns)
         self.checks: list[tuple[str | None, exp.Expression, str | None]] = []
         self.defaults: list[tuple[str, SqlType, exp.Expression]] = []      # (column, type, DEFAULT) as written
+        self.generated: list[tuple[str, SqlType, exp.Expression]] = []     # (column, type, expression) as written
         self.foreign: list[tuple[str | None, tuple[str, ...], exp.Expression]] = []
 
     def column(self, item: exp.ColumnDef) -> ColumnDef:
@@ -223,6 +224,7 @@ class _TableBuilder:
         col_type, serial = _column_type(kind)
         not_null = False
         default: str | None = None
+        generated: str | None = None
         identity = ""
         identity_options: dict[str, int] = {}
         slot = self.width
@@ -249,12 +251,18 @@ class _TableBuilder:
                 for key in ("start", "increment", "minvalue", "maxvalue"):
                     if k.args.get(key) is not None:
                         identity_options[key] = _integer(k.args[key])
+            elif isinstance(k, exp.ComputedColumnConstraint):
+                generated = expression_sql(k.this)
+                self.generated.append((col_name, col_type, k.this))
             elif isinstance(k, exp.Reference):
                 self.foreign.append((cname, (col_name,), k))
             elif isinstance(k, exp.CollateColumnConstraint):
                 continue
             else:
                 raise feature_not_supported(f"column constraint {c.sql('postgres')}")
+        if generated is not None and (default is not None or identity or serial is not None):
+            raise SqlError("42601", f'both {"default" if default is not None or serial else "identity"} and generation '
+                                    f'expression specified for column "{col_name}" of table "{self.name}"')
         if serial is not None or identity:
             seq_name = choose_name(self.target.catalog, self.schema, f"{self.name}_{col_name}", "seq", self.names_taken)
             self.names_taken.add(seq_name)
@@ -263,7 +271,8 @@ class _TableBuilder:
             self.sequences.append(seq)
             default = f"nextval('{_quote_name(seq_name)}'::regclass)"
             not_null = True
-        column = ColumnDef(slot, col_name, col_type.oid, col_type.typmod, not_null, default, identity)
+        column = ColumnDef(slot, col_name, col_type.oid, col_type.typmod, not_null, default, identity,
+                           generated=generated)
         self.columns.append(column)
         self.width = slot + 1
         return column
@@ -436,12 +445,32 @@ def create_table(tree: exp.Create, target: DdlTarget) -> str:
     table = TableDef(builder.table_id, schema, name, tuple(builder.columns), builder.width, tuple(constraints))
     for _, col_type, node in builder.defaults:
         check_default(table, node, col_type, target)
+    for _, col_type, node in builder.generated:
+        check_generated(table, node, col_type, target)
     target.emit(ev.TableCreated(table))
     for seq in builder.sequences:
         target.emit(ev.SequenceCreated(seq))
     for index in indexes:
         target.emit(ev.IndexCreated(index))
     return "CREATE TABLE"
+
+
+def check_generated(table: TableDef, node: exp.Expression, col_type: SqlType, target: DdlTarget) -> None:
+    """A generation expression reads the row's other (not generated) columns with immutable
+    functions only, and casts to the column's type."""
+    for ref in node.find_all(exp.Column):
+        col = table.column(ref.name)
+        if col is not None and col.generated is not None:
+            raise SqlError("42P17", f'cannot use generated column "{col.name}" in column generation expression',
+                           detail="A generated column cannot reference another generated column.")
+    if any(True for _ in node.find_all(exp.Subquery, exp.Exists, exp.Select)):
+        raise SqlError("0A000", "cannot use subquery in column generation expression")
+    for call in node.find_all(exp.Func):
+        signatures = FUNCTIONS.get(function_name(call), ())
+        if isinstance(call, (exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime)) or \
+                any(not s.immutable for s in signatures) and not any(s.immutable for s in signatures):
+            raise SqlError("42P17", "generation expression is not immutable")
+    target.row_function(table, node, col_type, "generation")
 
 
 def check_default(table: TableDef, node: exp.Expression, col_type: SqlType, target: DdlTarget) -> None:
@@ -1265,6 +1294,10 @@ def _add_column(table: TableDef, item: exp.ColumnDef, target: DdlTarget) -> None
         volatile = _is_volatile(default_node)
         if rows and not volatile:
             fill = target.row_function(table, default_node, column.type, "DEFAULT")(())
+    elif column.generated is not None:
+        default_node = parse_sql("SELECT " + column.generated).expressions[0]
+        check_generated(table, default_node, column.type, target)
+        volatile = True                     # computed row by row, as a volatile default is
     if column.not_null and rows and fill is None and not volatile:
         raise SqlError("23502", f'column "{column.name}" of relation "{table.name}" contains null values',
                        table=table.name, column=column.name)
@@ -1276,6 +1309,9 @@ def _add_column(table: TableDef, item: exp.ColumnDef, target: DdlTarget) -> None
         for rowid, row in target.items(widened):
             values = list(row)
             values[column.slot] = compute(row)
+            if values[column.slot] is None and column.not_null:
+                raise SqlError("23502", f'column "{column.name}" of relation "{table.name}" contains null values',
+                               table=table.name, column=column.name)
             target.update(widened, rowid, tuple(values))
     if added is not column:
         target.emit(ev.ColumnAltered(table.table_id, column.slot, column))
@@ -1374,6 +1410,15 @@ def _drop_column(table: TableDef, name: str, missing_ok: bool, cascade: bool, ta
                                detail=f"view {v.name} depends on column {name} of table {table.name}",
                                hint="Use DROP ... CASCADE to drop the dependent objects too.")
             _drop_objects([("view", v.view_id)], target, cascade=True)
+    for other in table.columns:
+        if other.generated is not None and other.slot != col.slot and _mentions(other.generated, name):
+            if not cascade:
+                raise SqlError("2BP01", f"cannot drop column {name} of table {table.name} because other objects depend on it",
+                               detail=f"column {other.name} of table {table.name} depends on column {name} of table {table.name}",
+                               hint="Use DROP ... CASCADE to drop the dependent objects too.")
+            target.notice(f"drop cascades to column {other.name} of table {table.name}")
+            _drop_column(target.catalog.tables[table.table_id], other.name, False, True, target)
+            table = target.catalog.tables[table.table_id]
     # constraints and indexes on the column go with it (foreign keys pointing at it need CASCADE)
     for c in table.constraints:
         if col.slot in c.columns or (c.kind == "c" and _mentions(c.check or "", name)):
@@ -1415,6 +1460,11 @@ def _rename_column(table: TableDef, old: str, new: str, target: DdlTarget) -> No
     if table.column(new) is not None:
         raise SqlError("42701", f'column "{new}" of relation "{table.name}" already exists')
     target.emit(ev.ColumnRenamed(table.table_id, col.slot, new))
+    table = target.catalog.tables[table.table_id]
+    for other in table.columns:
+        if other.generated is not None and _mentions(other.generated, old):
+            target.emit(ev.ColumnAltered(table.table_id, other.slot, msgspec.structs.replace(
+                other, generated=_renamed_columns(other.generated, old, new))))
     table = target.catalog.tables[table.table_id]
     if any(c.kind == "c" and c.check for c in table.constraints):
         _emit_table(target, msgspec.structs.replace(table, constraints=tuple(
@@ -1471,6 +1521,8 @@ def _alter_column(table: TableDef, action: exp.AlterColumn, target: DdlTarget) -
     elif action.args.get("drop"):
         new = msgspec.structs.replace(col, default=None)
     elif action.args.get("default") is not None:
+        if col.generated is not None:
+            raise SqlError("42601", f'column "{name}" of relation "{table.name}" is a generated column')
         node = action.args["default"]
         check_default(table, node, col.type, target)
         new = msgspec.structs.replace(col, default=expression_sql(node))
@@ -1487,6 +1539,10 @@ def _alter_column_type(table: TableDef, col: ColumnDef, action: exp.AlterColumn,
     for v in target.catalog.views.values():
         if table.table_id in v.depends_on and _mentions(v.sql, col.name):
             raise feature_not_supported(f"altering the type of a column used by a view ({v.name})")
+    for other in table.columns:
+        if other.generated is not None and _mentions(other.generated, col.name):
+            raise SqlError("0A000", "cannot alter type of a column used by a generated column",
+                           detail=f'Column "{col.name}" is used by generated column "{other.name}".')
     if using is None:
         if not castable(col.type, new_type, "assignment"):
             raise SqlError("42804", f'column "{col.name}" cannot be cast automatically to type {format_type(new_type)}',
@@ -1497,7 +1553,8 @@ def _alter_column_type(table: TableDef, col: ColumnDef, action: exp.AlterColumn,
     default = col.default
     if default is not None:
         target.row_function(table, parse_sql("SELECT " + default).expressions[0], new_type, "DEFAULT")
-    new = ColumnDef(slot, col.name, new_type.oid, new_type.typmod, col.not_null, default, col.identity, col.comment)
+    new = ColumnDef(slot, col.name, new_type.oid, new_type.typmod, col.not_null, default, col.identity, col.comment,
+                    col.generated)
     rows = target.items(table)
     converted = [(rowid, row, convert(row)) for rowid, row in rows]
     target.emit(ev.ColumnAltered(table.table_id, col.slot, new))

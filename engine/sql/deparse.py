@@ -50,8 +50,9 @@ def _memo(catalog: Catalog, key: tuple, compute: Callable[[], object]):
 
 
 def stored_default(column: ColumnDef) -> str | None:
-    """A column's DEFAULT as recorded, or None when it has none (DEFAULT NULL is none)."""
-    d = column.default
+    """What pg_attrdef records for a column: its DEFAULT or its generation expression, or None
+    when it has neither (DEFAULT NULL is none)."""
+    d = column.default if column.generated is None else column.generated
     if d is None or d.strip().upper() == "NULL":
         return None
     return d

@@ -2760,6 +2760,9 @@ class WritePlanner(Planner):
         def identity_value(col: ColumnDef) -> bool:
             """Whether a value given for `col` is replaced by its identity default (USER VALUE);
             a GENERATED ALWAYS column takes one only with OVERRIDING SYSTEM VALUE."""
+            if col.generated is not None:
+                raise SqlError("428C9", f'cannot insert a non-DEFAULT value into column "{col.name}"',
+                               detail=f'Column "{col.name}" is a generated column.')
             if col.identity and overriding == "user":
                 return True
             if col.identity == "a" and overriding != "system":
@@ -2872,9 +2875,10 @@ class WritePlanner(Planner):
                 raise SqlError("42601", f'multiple assignments to same column "{name}"')
             seen.add(col.slot)
             is_default = isinstance(value, exp.Expression) and self._is_default(value, table)
-            if col.identity == "a" and not is_default:
+            if (col.identity == "a" or col.generated is not None) and not is_default:
                 raise SqlError("428C9", f'column "{name}" can only be updated to DEFAULT',
-                               detail=f'Column "{name}" is an identity column defined as GENERATED ALWAYS.')
+                               detail=f'Column "{name}" is a generated column.' if col.generated is not None else
+                               f'Column "{name}" is an identity column defined as GENERATED ALWAYS.')
             if is_default:
                 e = self.default_expr(table, col.slot)
             else:

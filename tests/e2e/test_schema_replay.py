@@ -1,7 +1,7 @@
 """Schema changes are events in the log: after a restart (a full replay) every table, column,
 constraint, foreign key, sequence position, view, schema and comment is as it was, and the
-rows rewritten by DDL (ALTER COLUMN TYPE, ADD COLUMN with a default, TRUNCATE, CREATE TABLE
-AS) read back the same. Checked against the real server with psycopg."""
+rows rewritten by DDL (ALTER COLUMN TYPE, ADD COLUMN with a default or a generation
+expression, TRUNCATE, CREATE TABLE AS) read back the same. Checked against the real server with psycopg."""
 from __future__ import annotations
 
 import psycopg
@@ -34,6 +34,9 @@ SETUP = [
     "INSERT INTO emp (full_name, dept_id, salary) VALUES ('di', 1, 40000) ON CONFLICT DO NOTHING",
     "INSERT INTO emp (id, full_name, dept_id, salary) VALUES (1, 'ann2', 1, 11000)"
     " ON CONFLICT (id) DO UPDATE SET full_name = excluded.full_name",
+    "CREATE TABLE area (w int, h int, size int GENERATED ALWAYS AS (w * h) STORED)",
+    "INSERT INTO area (w, h) VALUES (2, 3)",
+    "ALTER TABLE area ADD COLUMN label text GENERATED ALWAYS AS ('w' || w) STORED",
 ]
 
 CHECKS = [
@@ -47,6 +50,7 @@ CHECKS = [
     "SELECT conname, contype FROM pg_constraint WHERE conrelid = 'emp'::regclass ORDER BY conname",
     "SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute"
     " WHERE attrelid = 'emp'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+    "SELECT * FROM area",
 ]
 
 
@@ -77,6 +81,8 @@ def test_schema_and_rows_survive_a_restart(fresh_server):
             conn.execute("INSERT INTO emp (full_name, salary) VALUES ('x', -5)")
         with pytest.raises(psycopg.errors.DependentObjectsStillExist):
             conn.execute("DROP TABLE emp")
+        # generated columns are still computed from the row
+        assert conn.execute("UPDATE area SET w = 5 RETURNING size, label").fetchone() == (15, "w5")
         conn.execute("DROP SCHEMA app CASCADE")
         assert conn.execute("SELECT count(*) FROM pg_constraint WHERE contype = 'f'").fetchone() == (0,)
     fresh_server.restart()
