@@ -1241,7 +1241,8 @@ def parse_sql(text: str) -> exp.Expression:
         raise syntax_error("syntax error: expected one statement")
     tree = trees[0]
     if isinstance(tree, exp.Command):
-        raise SqlError("0A000", f"{tree.name.upper()} is not supported", )
+        words = " ".join(text.split())
+        raise SqlError("0A000", f"{words if len(words) <= 80 else words[:77] + '...'} is not supported")
     tree = normalize_identifiers(tree, dialect="postgres")     # unquoted names fold to lower case
     if overriding is not None:
         insert = tree if isinstance(tree, exp.Insert) else tree.find(exp.Insert)
