@@ -16,7 +16,7 @@ from engine.errors import SqlError
 from engine.types import (INT2VECTOR, OIDVECTOR, BOOL, BPCHAR, CHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8,
                           INT_RANGES, INTERVAL, JSON, JSONB, NUMERIC, NUMERIC_CONTEXT, NUMERIC_PRECEDENCE,
                           OID, REG_TYPES, STRING_TYPES, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN, UTC,
-                          VARCHAR, OutputSettings, SqlType, format_numeric, format_type, text_formatter,
+                          VARCHAR, Interval, OutputSettings, SqlType, format_numeric, format_type, text_formatter,
                           text_parser)
 from engine.exec.functions import implicitly_castable, to_float4
 
@@ -59,6 +59,13 @@ def castable(src: SqlType, dst: SqlType, context: str) -> bool:
     if s == JSONB.oid and d in _JSONB_SCALAR_TARGETS:
         return True
     return False
+
+
+def _interval_time(v: Interval) -> dt.time:
+    """interval -> time: the time part modulo a day (interval_time); days and months drop."""
+    seconds, micros = divmod(v.micros % 86_400_000_000, 1_000_000)
+    minutes, second = divmod(seconds, 60)
+    return dt.time(minutes // 60, minutes % 60, second, micros)
 
 
 # the catalogs' vector types are their element arrays, binary-coercible both ways
@@ -168,6 +175,10 @@ def _base_cast(src: SqlType, dst: SqlType, settings: OutputSettings) -> Callable
     if d == TIME.oid and s == TIMESTAMPTZ.oid:
         tz = settings.timezone
         return lambda v: v.astimezone(tz).time().replace(tzinfo=None)
+    if d == INTERVAL.oid and s == TIME.oid:
+        return lambda v: Interval(0, 0, ((v.hour * 60 + v.minute) * 60 + v.second) * 1_000_000 + v.microsecond)
+    if d == TIME.oid and s == INTERVAL.oid:
+        return _interval_time
     if {s, d} <= {JSON.oid, JSONB.oid}:
         return text_parser(dst, settings.timezone)
     if s in _OID_LIKE or d in _OID_LIKE:
