@@ -65,8 +65,10 @@ def like(value: str, pattern: str, case_insensitive: bool = False, escape: str |
     return _like_cache(pattern, case_insensitive, escape).match(value) is not None
 
 
-def similar_regex(pattern: str, escape: str | None = "\\") -> str:
-    """A SIMILAR TO pattern as Python regex source (whole-string match), as similar_escape()."""
+def similar_regex(pattern: str, escape: str | None = "\\", lazy: bool = False) -> str:
+    """A SIMILAR TO pattern as Python regex source (whole-string match), as similar_escape();
+    `lazy` makes its quantifiers match as little as they can."""
+    mark = "?" if lazy else ""
     out = []
     i = 0
     n = len(pattern)
@@ -86,10 +88,12 @@ def similar_regex(pattern: str, escape: str | None = "\\") -> str:
             in_bracket = True
             out.append(c)
         elif c == "%":
-            out.append(".*")
+            out.append(".*" + mark)
         elif c == "_":
             out.append(".")
-        elif c in "|*+?{}()":
+        elif c in "*+?}":
+            out.append(c + mark)
+        elif c in "|{()":
             out.append(c)
         else:
             out.append(re.escape(c))
@@ -392,7 +396,8 @@ def similar_substring(value: str, pattern: str, escape: str) -> str | None:
     marker = escape + '"'
     pieces = pattern.split(marker)
     if len(pieces) == 3:
-        source = "(?:" + similar_regex(pieces[0], escape)[3:-3] + ")(" + similar_regex(pieces[1], escape)[3:-3] + \
+        # the part before the match is as short as it can be (PostgreSQL makes it non-greedy)
+        source = "(?:" + similar_regex(pieces[0], escape, lazy=True)[3:-3] + ")(" + similar_regex(pieces[1], escape)[3:-3] + \
                  ")(?:" + similar_regex(pieces[2], escape)[3:-3] + r")\Z"
         m = _compile(source, re.S).match(value)
         return m.group(1) if m else None

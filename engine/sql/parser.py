@@ -1171,12 +1171,29 @@ def _configure_dialect() -> None:
     # interval literals stay as written (sqlglot keeps only the first number and unit of
     # '1 day 01:02:03' when it canonicalizes them)
     exp.INTERVAL_STRING_RE = re.compile(r"(?!)")
+    substring = parser.FUNCTION_PARSERS["SUBSTRING"]
+    parser.FUNCTION_PARSERS = {**parser.FUNCTION_PARSERS,
+                               "SUBSTRING": lambda self: _parse_substring_similar(self) or substring(self)}
     parser.UNARY_PARSERS = {
         **parser.UNARY_PARSERS,
         TokenType.PARAMETER: _parse_prefix_at,
         TokenType.PLUS: lambda self: self.expression(exp.Anonymous(this="+", expressions=[self._parse_unary()])),
     }
     Postgres.Generator.TRANSFORMS[exp.Version] = version_sql
+
+
+def _parse_substring_similar(parser: Any) -> exp.Expression | None:
+    """`substring(s SIMILAR pattern ESCAPE e)`, the SQL-standard form of substring(s, pattern,
+    e); None (nothing read) for the other forms."""
+    start = parser._index
+    value = parser._parse_bitwise()
+    if value is None or not parser._match_text_seq("SIMILAR"):
+        parser._retreat(start)
+        return None
+    pattern = parser._parse_bitwise()
+    if not parser._match_text_seq("ESCAPE"):
+        parser.raise_error("Expected ESCAPE")
+    return exp.Anonymous(this="substring", expressions=[value, pattern, parser._parse_bitwise()])
 
 
 def _parse_prefix_at(parser: Any) -> exp.Expression | None:

@@ -79,3 +79,6 @@ SELECT normalize(U&'\0061\0308', NFC) = U&'\00E4', normalize(U&'\00E4', NFD) = U
 SELECT unistr('\u0041\U00000042\\x\+000043'), unistr('\D83D\DE00'), unistr('plain');
 SELECT unistr('a\');
 SELECT unistr('\D800');
+SELECT substring('Thomas' similar '%#"o_a#"_' escape '#'), substring('Thomas' SIMILAR '#"T%#"' ESCAPE '#'), substring('foobar' similar '%#"o+#"%' escape '#'), substring('Thomas' similar 'x' escape '#');
+SELECT substring('Thomas', '%#"o_a#"_', '#');
+SELECT substring('aaa' similar 'a#"a*#"' escape '#'), substring('abcabc' similar '%#"b_#"%' escape '#'), substring('xyz' similar '#"x#"%' escape '#'), substring('aXbXc' similar '%X#"%#"' escape '#');
