@@ -254,6 +254,13 @@ def type_from_name(name: str, modifiers: tuple[int, ...] = ()) -> SqlType:
     return t
 
 
+def numeric_typmod(typmod: int) -> tuple[int, int]:
+    """(precision, scale) of a numeric typmod; the scale may be negative (PostgreSQL 15)."""
+    mod = typmod - 4
+    scale = mod & 0x7FF
+    return (mod >> 16) & 0xFFFF, scale - 0x800 if scale & 0x400 else scale
+
+
 def typmod_for(t: SqlType, modifiers: tuple[int, ...]) -> int:
     if t.oid in (VARCHAR.oid, BPCHAR.oid):
         if len(modifiers) != 1 or modifiers[0] < 1:
@@ -266,7 +273,7 @@ def typmod_for(t: SqlType, modifiers: tuple[int, ...]) -> int:
             raise SqlError("22023", f"NUMERIC precision {precision} must be between 1 and 1000")
         if not -1000 <= scale <= 1000:
             raise SqlError("22023", f"NUMERIC scale {scale} must be between -1000 and 1000")
-        return ((precision << 16) | (scale & 0xFFFF)) + 4
+        return ((precision << 16) | (scale & 0x7FF)) + 4      # an 11-bit scale, as numeric.c packs it
     if t.oid in (TIMESTAMP.oid, TIMESTAMPTZ.oid, TIME.oid, TIMETZ.oid, INTERVAL.oid):
         if not 0 <= modifiers[0]:
             raise SqlError("22023", f"{format_type(t)}({modifiers[0]}) precision must not be negative")
@@ -294,8 +301,8 @@ def format_type(t: SqlType) -> str:
     if t.oid in (VARCHAR.oid, BPCHAR.oid):
         return f"{name}({t.typmod - 4})"
     if t.oid == NUMERIC.oid:
-        mod = t.typmod - 4
-        return f"numeric({mod >> 16},{mod & 0xFFFF})"
+        precision, scale = numeric_typmod(t.typmod)
+        return f"numeric({precision},{scale})"
     if t.oid in (TIMESTAMP.oid, TIMESTAMPTZ.oid, TIME.oid, TIMETZ.oid):
         base, _, rest = name.partition(" ")
         return f"{base}({t.typmod}) {rest}".strip()
@@ -393,10 +400,15 @@ def _parse_numeric(text: str) -> Decimal:
         d = Decimal(s.replace("_", ""))
     except InvalidOperation:
         raise invalid_text("numeric", text) from None
+    return scale_at_least_zero(d)
+
+
+def scale_at_least_zero(d: Decimal) -> Decimal:
+    """1E+3 as 1000: numeric values never have a negative display scale (numeric_in reads
+    1e3 as 1000, and numeric(3,-2) rounds 12345 to 12300)."""
     sign, digits, exponent = d.as_tuple()
-    if exponent > 0:
-        # 1e3 is 1000 (scale 0), as numeric_in reads it, not 1E+3
-        d = Decimal((sign, digits + (0,) * exponent, 0))
+    if isinstance(exponent, int) and exponent > 0:
+        return Decimal((sign, digits + (0,) * exponent, 0))
     return d
 
 

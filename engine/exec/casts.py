@@ -16,8 +16,8 @@ from engine.errors import SqlError
 from engine.types import (INT2VECTOR, OIDVECTOR, BOOL, BPCHAR, CHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8,
                           INT_RANGES, INTERVAL, JSON, JSONB, NUMERIC, NUMERIC_CONTEXT, NUMERIC_PRECEDENCE,
                           OID, REG_TYPES, STRING_TYPES, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN, UTC,
-                          VARCHAR, Interval, OutputSettings, SqlType, format_numeric, format_type, text_formatter,
-                          text_parser)
+                          VARCHAR, Interval, OutputSettings, SqlType, format_numeric, format_type, numeric_typmod,
+                          scale_at_least_zero, text_formatter, text_parser)
 from engine.exec.functions import implicitly_castable, to_float4
 
 _JSONB_SCALAR_TARGETS = frozenset({BOOL.oid, INT2.oid, INT4.oid, INT8.oid, NUMERIC.oid, FLOAT4.oid, FLOAT8.oid})
@@ -218,10 +218,7 @@ def typmod_enforcer(t: SqlType, explicit: bool) -> Callable[[Any], Any] | None:
             return v.ljust(n) if pad else v
         return enforce_length
     if t.oid == NUMERIC.oid:
-        mod = t.typmod - 4
-        precision, scale = mod >> 16, mod & 0xFFFF
-        if scale > 0x7FFF:
-            scale -= 0x10000
+        precision, scale = numeric_typmod(t.typmod)
         quantum = Decimal(1).scaleb(-scale)
         limit = Decimal(10) ** (precision - scale)
 
@@ -238,8 +235,8 @@ def typmod_enforcer(t: SqlType, explicit: bool) -> Callable[[Any], Any] | None:
             if r is None or abs(r) >= limit:
                 raise SqlError("22003", "numeric field overflow",
                                detail=f"A field with precision {precision}, scale {scale} must round to an absolute value less than "
-                                      + (f"10^{precision - scale}" if precision - scale > 0 else "1") + ".")
-            return r
+                                      + (f"10^{precision - scale}" if precision != scale else "1") + ".")
+            return scale_at_least_zero(r) if scale < 0 else r
         return enforce_numeric
     if t.oid in (TIMESTAMP.oid, TIMESTAMPTZ.oid, TIME.oid):
         p = t.typmod

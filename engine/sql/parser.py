@@ -1240,6 +1240,8 @@ def parse_sql(text: str) -> exp.Expression:
         if "[]" in text else text
     if "::" in source and "'" in source:
         source = _TYPED_LITERAL_CAST.sub(_typed_literal_cast, source)
+    if "-" in source and "(" in source:
+        source = _NEGATIVE_SCALE.sub(lambda m: m.group(1) or f'{m.group(2)}({m.group(3)}, "-{m.group(4)}")', source)
     overriding = None
     if "overriding" in source.lower():
         source, overriding = _without_overriding(source)
@@ -1291,6 +1293,10 @@ _TYPED_LITERAL_CAST = re.compile(
 def _typed_literal_cast(m: re.Match) -> str:
     return m.group(1) or f"CAST({m.group(3)} AS {m.group(2)})"
 
+
+# numeric(3, -2): sqlglot reads no negative type modifier, but does read a quoted one
+_NEGATIVE_SCALE = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*")|\b(numeric|decimal)\s*\(\s*(\d+)\s*,\s*-\s*(\d+)\s*\)""",
+                             re.I)
 
 _OVERRIDING = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*")|\bOVERRIDING\s+(SYSTEM|USER)\s+VALUE\b""", re.I)
 
