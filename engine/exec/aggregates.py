@@ -26,8 +26,8 @@ from typing import Any, Callable
 from engine.errors import SqlError
 from engine.exec.functions import numeric_div, numeric_scale   # first: it loads the function modules in order
 from engine.exec.datetime_functions import interval_div
-from engine.types import (BOOL, BYTEA, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, JSON, JSONB,
-                          NAME, NUMERIC, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN, VARCHAR, SqlType,
+from engine.types import (BOOL, BYTEA, CHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, JSON, JSONB,
+                          NAME, NUMERIC, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN, UUID, VARCHAR, SqlType,
                           array_of, canonical_jsonb, format_float8, format_numeric, format_type,
                           parse_json_text, text_formatter)
 
@@ -90,8 +90,10 @@ def result_type(name: str, types: list[SqlType]) -> SqlType:
         out = {INT2.oid: NUMERIC, INT4.oid: NUMERIC, INT8.oid: NUMERIC, NUMERIC.oid: NUMERIC, FLOAT4.oid: FLOAT8,
                FLOAT8.oid: FLOAT8, INTERVAL.oid: INTERVAL}.get(oid)
     elif name in ("min", "max"):
-        out = t.base if t.category in _ORDERED_CATEGORIES and oid not in (JSON.oid,) else None
-        if oid in (VARCHAR.oid, NAME.oid):
+        # PostgreSQL 15 has no min/max of uuid, bytea or json(b); "char", name and varchar are text's
+        out = t.base if t.category in _ORDERED_CATEGORIES and oid not in (JSON.oid, JSONB.oid, UUID.oid, BYTEA.oid) \
+            else None
+        if oid in (VARCHAR.oid, NAME.oid, CHAR.oid):
             out = TEXT
     elif name in ("bool_and", "bool_or", "every"):
         out = BOOL if oid == BOOL.oid else None
