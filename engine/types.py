@@ -429,13 +429,17 @@ def _parse_float(t: SqlType) -> Callable[[str], float]:
             v = float(s)
         except ValueError:
             raise invalid_text(label, text) from None
-        if math.isinf(v):
-            raise SqlError("22003", f'"{text.strip()}" is out of range for type {label}')
+        out_of_range = SqlError("22003", f'"{text.strip()}" is out of range for type {label}')
+        if math.isinf(v) or (v == 0 and re.search(r"[1-9]", s.partition("e")[0])):
+            raise out_of_range                  # overflow, or underflow to zero
         if t is FLOAT4:
             try:
-                v = struct.unpack("f", struct.pack("f", v))[0]
+                narrowed = struct.unpack("f", struct.pack("f", v))[0]
             except OverflowError:
-                raise SqlError("22003", f'"{text.strip()}" is out of range for type real') from None
+                raise out_of_range from None
+            if narrowed == 0 and v != 0:
+                raise out_of_range
+            v = narrowed
         return v
 
     return parse

@@ -325,6 +325,7 @@ class _TableBuilder:
             indexes.append(IndexDef(self.target.allocate_id(), cname, self.table_id, tuple(slots), True, "btree",
                                     cname, kind == "p"))
         for cname, node, col_name in self.checks:
+            _refuse_subquery(node, "check constraint")
             referenced = [c.name for c in node.find_all(exp.Column)]
             for ref in referenced:
                 if ref not in by_name:
@@ -455,6 +456,11 @@ def create_table(tree: exp.Create, target: DdlTarget) -> str:
     return "CREATE TABLE"
 
 
+def _refuse_subquery(node: exp.Expression, where: str) -> None:
+    if any(True for _ in node.find_all(exp.Subquery, exp.Exists, exp.Select)):
+        raise SqlError("0A000", f"cannot use subquery in {where}")
+
+
 def check_generated(table: TableDef, node: exp.Expression, col_type: SqlType, target: DdlTarget) -> None:
     """A generation expression reads the row's other (not generated) columns with immutable
     functions only, and casts to the column's type."""
@@ -463,8 +469,7 @@ def check_generated(table: TableDef, node: exp.Expression, col_type: SqlType, ta
         if col is not None and col.generated is not None:
             raise SqlError("42P17", f'cannot use generated column "{col.name}" in column generation expression',
                            detail="A generated column cannot reference another generated column.")
-    if any(True for _ in node.find_all(exp.Subquery, exp.Exists, exp.Select)):
-        raise SqlError("0A000", "cannot use subquery in column generation expression")
+    _refuse_subquery(node, "column generation expression")
     for call in node.find_all(exp.Func):
         signatures = FUNCTIONS.get(function_name(call), ())
         if isinstance(call, (exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime)) or \
@@ -477,6 +482,7 @@ def check_default(table: TableDef, node: exp.Expression, col_type: SqlType, targ
     """A DEFAULT expression must bind without columns and cast to the column's type. A string
     literal is converted now, as PostgreSQL's parser converts one (DEFAULT 'x' on an integer
     column fails at CREATE TABLE; DEFAULT 1/0 or a too long value at the first insert)."""
+    _refuse_subquery(node, "DEFAULT expression")
     if any(True for _ in node.find_all(exp.Column)):
         raise SqlError("0A000", "cannot use column reference in default expression")
     target.row_function(table, node, col_type, "DEFAULT")
@@ -1360,9 +1366,11 @@ def _add_constraint(table: TableDef, item: exp.Expression, target: DdlTarget) ->
     builder = _TableBuilder(target, table.schema, table.name, table.table_id, list(table.columns), table.width)
     builder.names_taken = {c.name for c in table.constraints}
     name = item.name if isinstance(item, exp.Constraint) else None
+    builder.constraint(item)
+    if any(kind == "p" for _, kind, _ in builder.keys) and any(c.kind == "p" for c in table.constraints):
+        raise SqlError("42P16", f'multiple primary keys for table "{table.name}" are not allowed')
     if name and any(c.name == name for c in table.constraints):
         raise SqlError("42710", f'constraint "{name}" for relation "{table.name}" already exists')
-    builder.constraint(item)
     constraints, indexes = builder.finish(table.constraints)
     _install_constraints(table, constraints, indexes, target)
 
