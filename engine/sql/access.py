@@ -133,6 +133,19 @@ class _Conditions:
                     comparable(c.arg.type, c.array.type.element):
                 self.listed.setdefault(c.arg.index, (pos, c.array))     # key = ANY (array)
 
+    def bounds(self, slot: int, used: list[int]) -> tuple[Expr | None, bool, Expr | None, bool]:
+        """The range conditions on `slot` as (lower, lower inclusive, upper, upper inclusive);
+        the positions of the conjuncts they come from are added to `used`."""
+        lower = upper = None
+        lower_inclusive = upper_inclusive = True
+        if slot in self.lower:
+            pos, lower, lower_inclusive = self.lower[slot]
+            used.append(pos)
+        if slot in self.upper:
+            pos, upper, upper_inclusive = self.upper[slot]
+            used.append(pos)
+        return lower, lower_inclusive, upper, upper_inclusive
+
 
 def _search(scan: P.SeqScan, index: IndexDef, found: _Conditions, catalog: Catalog, stats: Statistics) -> tuple[float, P.IndexLookup] | None:
     """The best search of `index` for the scan's conditions, with its estimated rows."""
@@ -162,12 +175,7 @@ def _search(scan: P.SeqScan, index: IndexDef, found: _Conditions, catalog: Catal
     elif ordered and (p or columns[p] in found.lower or columns[p] in found.upper):
         estimate = rows / distinct ** (p / len(columns)) if p else float(rows)
         slot = columns[p]
-        if slot in found.lower:
-            pos, lower, lower_inclusive = found.lower[slot]
-            used.append(pos)
-        if slot in found.upper:
-            pos, upper, upper_inclusive = found.upper[slot]
-            used.append(pos)
+        lower, lower_inclusive, upper, upper_inclusive = found.bounds(slot, used)
         if lower is not None or upper is not None:
             bounds = [Compare(op, Col(slot, value.type), value) for op, value in
                       (((">=" if lower_inclusive else ">"), lower), (("<=" if upper_inclusive else "<"), upper))
@@ -261,15 +269,7 @@ def _ordered_search(scan: P.SeqScan, keys: list[tuple[int, bool, bool]], catalog
             continue
         used = [found.equal[s][0] for s in columns[:p]]
         prefix = tuple(found.equal[s][1] for s in columns[:p])
-        lower = upper = None
-        lower_inclusive = upper_inclusive = True
-        slot = columns[p]
-        if slot in found.lower:
-            pos, lower, lower_inclusive = found.lower[slot]
-            used.append(pos)
-        if slot in found.upper:
-            pos, upper, upper_inclusive = found.upper[slot]
-            used.append(pos)
+        lower, lower_inclusive, upper, upper_inclusive = found.bounds(columns[p], used)
         rest = [c for pos, c in enumerate(found.parts) if pos not in used]
         # rows the search visits: those matching its own conditions, until `keep` pass the rest
         matching = rows / max(stats.index_distinct(table_id, index.index_id), 1) ** (p / len(columns)) if p else rows
