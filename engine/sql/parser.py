@@ -25,7 +25,7 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.tokens import TokenType
 
 from engine.errors import SqlError, syntax_error
-from engine.sql.lexemes import coarse_lexemes
+from engine.sql.lexemes import coarse_lexemes, lexemes
 from engine.sql.timetravel import rewrite_system_time_clauses, version_sql
 from engine.types import SqlType, type_from_name
 
@@ -1206,26 +1206,25 @@ def _parse_prefix_at(parser: Any) -> exp.Expression | None:
 
 _configure_dialect()
 
-_PARAM_SCAN = re.compile(r"""[EeBbXxUu]?&?'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|/\*.*?\*/|(\$\d+)(?=[^\s\d])|(\$[A-Za-z_]*\$)""",
-                         re.DOTALL)
+_PARAMETER = re.compile(r"\$\d+")
 
 
 def _space_parameters(text: str) -> str:
     """Put a space after each $n that is directly followed by something else: sqlglot reads
-    `$1,$2` as the start of a dollar-quoted string."""
+    `$1,$2` as the start of a dollar-quoted string. (Parameters are in the "other" lexemes:
+    never inside literals, quoted names, comments or names like `a$1`.)"""
     parts: list[str] = []
-    pos = scan = 0
-    while (m := _PARAM_SCAN.search(text, scan)) is not None:
-        scan = m.end()
-        if m.group(2) is not None:
-            end = text.find(m.group(2), m.end())
-            if end < 0:
-                break
-            scan = end + len(m.group(2))
-        elif m.group(1) is not None:
-            parts.append(text[pos:m.end()])
-            parts.append(" ")
-            pos = m.end()
+    pos = 0
+    n = len(text)
+    for kind, start, end in lexemes(text):
+        if kind != "other":
+            continue
+        for m in _PARAMETER.finditer(text, start, end):
+            after = m.end()
+            if after < n and not text[after].isspace() and not text[after].isdigit():
+                parts.append(text[pos:after])
+                parts.append(" ")
+                pos = after
     if not parts:
         return text
     parts.append(text[pos:])
