@@ -66,3 +66,11 @@ def test_split_pieces_and_lexemes_cover_the_text(sql):
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
     covered = set().union(*(range(start, end) for start, end in spans))
     assert all(sql[i].isspace() for i in range(len(sql)) if i not in covered)
+
+
+def test_parameters_are_spaced_only_outside_literals_and_names():
+    from engine.sql.parser import _space_parameters
+    assert _space_parameters("SELECT $1,$2::int, a$1, '$3,x', E'\\'$4,', \"$5,\" -- $6,\n") == \
+        "SELECT $1 ,$2 ::int, a$1, '$3,x', E'\\'$4,', \"$5,\" -- $6,\n"
+    assert _space_parameters("SELECT $1") == "SELECT $1"
+    assert _space_parameters("SELECT $1$$x$$") == "SELECT $1 $$x$$"
