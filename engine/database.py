@@ -95,6 +95,7 @@ class Database:
         self.bootstrap_role = RoleDef("postgres", superuser=True, login=True, createdb=True, createrole=True)
         # password -> stored SCRAM verifier; the server installs it (engine never imports protocol)
         self.password_verifier: Callable[[str], str] | None = None
+        self.query_memory_limit = 0         # bytes a statement's operators may hold (0: no limit; the server sets it)
         self.advisory_locks: dict[object, tuple[int, int]] = {}   # key -> (backend pid, times taken)
         self._sequence_positions: dict[int, tuple[int, bool]] = {}
         self.past = PastReader(self)

@@ -745,7 +745,7 @@ class Session:
     def _context(self, txn: Transaction, params: tuple) -> ExecContext:
         return ExecContext(params, txn.statement_lsn, txn, self, self.output_settings.timezone,
                            txn.started_at, self.user, self.database, self.backend_pid, VERSION_STRING,
-                           self.catalog())
+                           self.catalog(), self.db.query_memory_limit)
 
     async def execute(self, prepared: Prepared, params: tuple = ()) -> Cursor:
         """Run a prepared statement. Queries return lazily produced batches."""

@@ -84,6 +84,10 @@ class Server:
         db.password_verifier = password_verifier
         db.on_fatal = lambda exc: self.stop(1)
         db.settings["synchronous_commit"] = self.config.synchronous_commit
+        for name in ("statement_timeout", "idle_session_timeout", "idle_in_transaction_session_timeout"):
+            if getattr(self.config, name):
+                db.settings[name] = str(getattr(self.config, name))
+        db.query_memory_limit = self.config.query_memory_limit
         db.log.on_flushed = self.metrics.flushed
         await db.start()
         self.db = db

@@ -13,12 +13,15 @@ Settings (`AuthConfig`, built from server/config.py's `local_auth`, `auth`, `sup
 METHOD is one of PostgreSQL's pg_hba.conf names: `trust`, `password` (cleartext; use it only
 over TLS), `md5`, `scram-sha-256`. As in PostgreSQL, `md5` runs SCRAM-SHA-256 for a role
 whose stored password is a SCRAM verifier (every role but a bootstrap superuser whose
-password comes from the configuration). Over TLS, SCRAM-SHA-256-PLUS (channel binding to
+password comes from the configuration), and for an unknown user (as PostgreSQL does, so the
+challenge does not tell whether a user exists). Over TLS, SCRAM-SHA-256-PLUS (channel binding to
 the server certificate) is offered first.
 
 Answers: an unknown user and a wrong password both fail with FATAL 28P01 "password
-authentication failed for user ..." (the SCRAM exchange runs against a fake verifier, so
-the two are indistinguishable); with `trust`, an unknown user gets 28000 "role ... does
+authentication failed for user ..." (the SCRAM exchange runs against a fake verifier with a
+stable per-user salt, a cleartext password is checked against a fake verifier at the same
+cost, and every comparison is constant-time, so the two are indistinguishable, in content
+and in timing); every failure is answered after `auth_failure_delay` seconds; with `trust`, an unknown user gets 28000 "role ... does
 not exist"; a role without LOGIN gets 28000 after authenticating.
 
 Roles live in the catalog (CREATE/ALTER/DROP ROLE are events; engine/session.py); passwords
@@ -87,6 +90,16 @@ def password_matches(verifier: str | None, password: str) -> bool:
     return hmac.compare_digest(computed.encode(), verifier.encode())
 
 
+_FAKE_VERIFIER: list[str] = []
+
+
+def _fake_verifier() -> str:
+    """A verifier no password matches, derived like a real one (its check costs the same)."""
+    if not _FAKE_VERIFIER:
+        _FAKE_VERIFIER.append(password_verifier(secrets.token_hex(32)))
+    return _FAKE_VERIFIER[0]
+
+
 Send = Callable[[bytes], None]
 Receive = Callable[[], Awaitable[Any]]
 
@@ -106,13 +119,15 @@ async def authenticate(config: AuthConfig, method: str, user: str, role: RoleDef
     elif method == "password":
         send(B.authentication_cleartext_password())
         password = A.parse_password((await _password_message(receive)).data)
-        if role is None or not password_matches(role.password, password):
+        # an unknown user (or one without a password) costs the same key derivation as a known one
+        verifier = role.password if role is not None and role.password is not None else _fake_verifier()
+        if not password_matches(verifier, password) or role is None or role.password is None:
             raise failed
-    elif method == "md5" and (role is None or (bootstrap and config.password is not None)):
+    elif method == "md5" and bootstrap and config.password is not None:
         salt = secrets.token_bytes(4)
         send(B.authentication_md5_password(salt))
         response = A.parse_password((await _password_message(receive)).data)
-        if role is None or not A.check_md5_response(A.md5_password_hash(user, config.password), salt, response):
+        if not A.check_md5_response(A.md5_password_hash(user, config.password), salt, response):
             raise failed
     else:
         await _scram(user, role, send, receive, channel_binding, failed)

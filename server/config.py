@@ -131,8 +131,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_connections", INT, 100, "Most concurrent client sessions over the wire protocol.", "listening"),
     Setting("max_message_size", SIZE, 64 << 20, "Largest protocol message or HTTP request body accepted.",
             "listening"),
+    Setting("authentication_timeout", FLOAT, 60.0,
+            "Seconds a client has from connecting until it is logged in (startup, TLS handshake and "
+            "authentication), as PostgreSQL's authentication_timeout: slower or silent clients are "
+            "disconnected, so they cannot hold connection slots.", "listening"),
     Setting("shutdown_grace", FLOAT, 30.0,
             "Seconds a shutdown waits for statements in flight to finish before closing connections.", "listening"),
+    # limits on what one session or statement may take (docs/security.md)
+    Setting("statement_timeout", INT, 0,
+            "Milliseconds a statement may run before it is canceled with 57014 (0: no limit); the "
+            "default of PostgreSQL's setting of the same name, which sessions can SET.", "limits"),
+    Setting("idle_session_timeout", INT, 0,
+            "Milliseconds a session may sit idle outside a transaction before it is closed with 57P05 "
+            "(0: never); the default of PostgreSQL's setting of the same name.", "limits"),
+    Setting("idle_in_transaction_session_timeout", INT, 0,
+            "Milliseconds a session may sit idle inside a transaction block before it is closed with "
+            "25P03 (0: never); the default of PostgreSQL's setting of the same name.", "limits"),
+    Setting("query_memory_limit", SIZE, 1 << 30,
+            "Memory one statement may hold for sorting, hashing, aggregating and buffering rows "
+            "(estimated); beyond it the statement fails with 53200 out_of_memory. 0: no limit.", "limits"),
     # storage
     Setting("data_dir", STRING, "./rewinddb-data", "Data directory: the log, snapshots and the lock file.",
             "storage"),
@@ -167,6 +184,9 @@ SETTINGS: tuple[Setting, ...] = (
             "security"),
     Setting("password", STRING, "", "The bootstrap superuser's password (until ALTER ROLE changes it).",
             "security"),
+    Setting("auth_failure_delay", FLOAT, 0.5,
+            "Seconds a failed login waits before its error is sent (as PostgreSQL's auth_delay), "
+            "which slows password guessing; other sessions are not delayed.", "security"),
     # logging
     Setting("log_format", STRING, "text", "Server log format: one line of text per event, or one JSON object.",
             "logging", choices=("text", "json")),

@@ -220,17 +220,22 @@ class Connection(asyncio.Protocol):
                 except asyncio.TimeoutError:
                     return None
 
-    def _idle_in_transaction_timeout(self) -> float | None:
-        """idle_in_transaction_session_timeout, when the session sits in a transaction block."""
+    def _idle_timeout(self) -> float | None:
+        """Seconds the session may wait for its next message: idle_session_timeout outside a
+        transaction block, idle_in_transaction_session_timeout inside one (None: for ever)."""
         session = self.session
-        if session.status == "I":
-            return None
-        ms = _milliseconds(session.settings["idle_in_transaction_session_timeout"])
+        name = "idle_session_timeout" if session.status == "I" else "idle_in_transaction_session_timeout"
+        ms = _milliseconds(session.settings[name])
         return ms / 1000 if ms > 0 else None
 
     async def _run(self) -> None:
         try:
-            if not await self._startup():
+            try:
+                logged_in = await asyncio.wait_for(self._startup(), self.server.config.authentication_timeout)
+            except asyncio.TimeoutError:
+                log.info("connection from %s closed: not logged in within authentication_timeout", self.peer)
+                return
+            if not logged_in:
                 return
             await self._serve()
         except ClientGone:
@@ -320,6 +325,7 @@ class Connection(asyncio.Protocol):
                                bootstrap=role is db.bootstrap_role)
         except AuthError as e:
             log.info("authentication of %s from %s failed: %s", user, self.peer, e.message)
+            await asyncio.sleep(self.server.config.auth_failure_delay)
             self.send(B.error_response("FATAL", e.sqlstate, e.message))
             return False
         try:
@@ -352,9 +358,13 @@ class Connection(asyncio.Protocol):
         while True:
             if not in_batch or self.out_size > WRITE_CHUNK:
                 self.flush()
-            msg = await self.next_message(self._idle_in_transaction_timeout())
+            msg = await self.next_message(self._idle_timeout())
             if msg is None:
-                self.send(B.error_response("FATAL", "25P03", "terminating connection due to idle-in-transaction timeout"))
+                if self.session.status == "I":
+                    self.send(B.error_response("FATAL", "57P05", "terminating connection due to idle-session timeout"))
+                else:
+                    self.send(B.error_response("FATAL", "25P03",
+                                               "terminating connection due to idle-in-transaction timeout"))
                 return
             in_batch = type(msg) in _BATCHED
             self.busy = True
@@ -460,11 +470,23 @@ class Connection(asyncio.Protocol):
         return found[2], found[3]
 
     def _internal_error(self, e: Exception) -> None:
-        log.error("internal error: %s", traceback.format_exc())
+        """A statement raised something other than SqlError: Python's own limits become
+        PostgreSQL's 54001 / 53200 (logged in one line: a client can provoke them at will);
+        anything else is our bug (XX000, with its traceback in the log)."""
+        if isinstance(e, RecursionError):
+            error = SqlError("54001", "statement is too complex")
+        elif isinstance(e, MemoryError):
+            error = SqlError("53200", "out of memory")
+        else:
+            error = SqlError("XX000", f"internal error: {type(e).__name__}: {e}")
+        if error.sqlstate == "XX000":
+            log.error("internal error: %s", traceback.format_exc())
+        else:
+            log.info("statement from %s failed: %s (%s)", self.peer, error.message, type(e).__name__)
         if self.session is not None:
             self.session.fail(e)
-        message = "statement is too complex" if isinstance(e, RecursionError) else f"internal error: {type(e).__name__}: {e}"
-        self.send_error(SqlError("54001" if isinstance(e, RecursionError) else "XX000", message))
+        self.server.metrics.statement_failed(error.sqlstate)
+        self.send_error(error)
 
     async def _send_rows(self, batches: Iterable[list], encode: Callable[[tuple], bytes]) -> int:
         """Stream row batches to the client; returns how many rows were sent."""

@@ -18,7 +18,8 @@ import re
 import sys
 
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
-_PASSWORD_LITERAL = re.compile(r"(\bPASSWORD\s+)(E?'(?:[^']|'')*')", re.IGNORECASE)
+_PASSWORD_LITERAL = re.compile(r"(\bPASSWORD\s+)([Ee]'(?:[^'\\]|''|\\.)*'?|'(?:[^']|'')*'?|"
+                               r"\$([A-Za-z_]\w*|)\$.*?(?:\$\3\$|\Z))", re.IGNORECASE | re.DOTALL)
 
 
 def _timestamp(record: logging.LogRecord, sep: str) -> str:
@@ -57,4 +58,4 @@ def setup(log_format: str = "text", log_level: str = "info") -> None:
 
 def redact(sql: str) -> str:
     """The statement with every PASSWORD literal replaced by '********'."""
-    return _PASSWORD_LITERAL.sub(r"\1'********'", sql)
+    return _PASSWORD_LITERAL.sub(lambda m: m.group(1) + "'********'", sql)

@@ -275,7 +275,10 @@ class CodeGen:
     def build(self, src: str) -> Callable:
         try:
             code = compile(src, "<rewinddb>", "exec")
-        except RecursionError:
+        except (RecursionError, MemoryError, SyntaxError):
+            # Python's parser refuses nesting beyond its own limits ("too many nested
+            # parentheses", "too many statically nested blocks"): the generated source is
+            # valid otherwise, so the statement is too deep, not wrong
             raise SqlError("54001", "statement is too complex") from None
         namespace = dict(self.env)
         exec(code, namespace)

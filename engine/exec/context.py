@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any, Iterable, Protocol
 
 from engine.catalog.model import Catalog, TableDef
+from engine.exec.memory import MemoryBudget
 from engine.exec.plan import ReadPoint
 from engine.txn.index import Search
 
@@ -25,11 +26,12 @@ class TableReader(Protocol):
 
 class ExecContext:
     __slots__ = ("params", "snapshot_lsn", "reader", "session", "timezone", "transaction_time", "user", "database",
-                 "backend_pid", "version_string", "outer", "cache", "points", "catalog", "worktables")
+                 "backend_pid", "version_string", "outer", "cache", "points", "catalog", "worktables", "memory")
 
     def __init__(self, params: tuple, snapshot_lsn: int, reader: TableReader, session: Any,
                  timezone: dt.tzinfo, transaction_time: dt.datetime, user: str, database: str,
-                 backend_pid: int, version_string: str, catalog: Catalog | None = None) -> None:
+                 backend_pid: int, version_string: str, catalog: Catalog | None = None,
+                 memory_limit: int = 0) -> None:
         self.params = params
         self.snapshot_lsn = snapshot_lsn      # the statement's read point (MVCC snapshot)
         self.reader = reader
@@ -45,6 +47,7 @@ class ExecContext:
         self.points: list[tuple[int, int]] = []   # FOR SYSTEM_TIME clauses: (low, high) LSNs by ReadPoint.index
         self.catalog = catalog                # the catalog the statement reads (catalog functions use it)
         self.worktables: dict[int, list] = {}  # WITH RECURSIVE: each recursive query's previous round
+        self.memory = MemoryBudget(memory_limit)  # what operators hold (engine/exec/memory.py)
 
     def current_schema(self) -> str | None:
         return self.session.current_schema()

@@ -34,12 +34,14 @@ from engine.exec.casts import cast_function
 from engine.exec.compiler import CodeGen, quantified
 from engine.exec.context import ExecContext
 from engine.exec.expr import AggCall, Col, Expr, Subquery
+from engine.exec.memory import row_bytes
 from engine.exec.srf import SET_RETURNING, zip_rows
 from engine.txn.index import Search
 from engine.types import FLOAT4, FLOAT8, NUMERIC, Interval, OutputSettings
 
 BATCH = 1024
 TICK: list = []
+_DICT_ENTRY = 50       # bytes of one hash-table slot (hash, key and value pointers, spare room)
 
 Batches = Iterator[list]
 Opener = Callable[[ExecContext], Batches]
@@ -455,6 +457,7 @@ class _Builder:
             def open_distinct_on(ctx: ExecContext) -> Batches:
                 key = key_fn(ctx.params, ctx)
                 seen: set = set()
+                charge = ctx.memory.charge
                 for batch in child(ctx):
                     out = []
                     for r in batch:
@@ -462,12 +465,15 @@ class _Builder:
                         if k not in seen:
                             seen.add(k)
                             out.append(r)
+                    charge(out)
                     yield out
             return open_distinct_on
 
         def open_distinct(ctx: ExecContext) -> Batches:
             seen: dict = {}
+            charge = ctx.memory.charge
             for batch in child(ctx):
+                charge(batch)
                 seen.update(dict.fromkeys(batch))
                 yield TICK
             yield from _chunks(list(seen))
@@ -500,8 +506,10 @@ class _Builder:
 
         def open_sort(ctx: ExecContext, keep: int | None) -> Batches:
             parts: list = []
+            charge = ctx.memory.charge
             for batch in child(ctx):
                 if batch:
+                    charge(batch)
                     parts.append(batch)
                 yield TICK
             rows = parts[0] if len(parts) == 1 else list(chain.from_iterable(parts))
@@ -573,6 +581,8 @@ class _Builder:
         if not node.groups and node.sets is None and all(map(_column_fold, node.aggs)):
             return self._column_aggregate(node, child, g, scan_filter)
         aggs = [_AggCode(a, g) for a in node.aggs]
+        if any(a.collects for a in aggs):
+            child = _charging(child)
         guard = f"if not {g.predicate(scan_filter)}:\n    continue\n" if scan_filter is not None else ""
         finals = [a.final for a in aggs]
         for i, f in enumerate(finals):
@@ -632,7 +642,14 @@ class _Builder:
 
         def open_grouped(ctx: ExecContext) -> Batches:
             groups: dict = {}
-            yield from make(ctx.params, ctx)(child(ctx), groups)
+            charge = ctx.memory.charge_bytes
+            held = 0
+            for tick in make(ctx.params, ctx)(child(ctx), groups):
+                if len(groups) > held:
+                    key, states = next(reversed(groups.items()))
+                    charge((len(groups) - held) * (row_bytes(key) + row_bytes(states) + _DICT_ENTRY))
+                    held = len(groups)
+                yield tick
             for j in empty_sets:
                 k = (j,) + (None,) * n_groups
                 if k not in groups:
@@ -678,7 +695,9 @@ class _Builder:
         def open_window(ctx: ExecContext) -> Batches:
             p = ctx.params
             rows: list = []
+            charge = ctx.memory.charge
             for batch in child(ctx):
+                charge(batch)
                 rows.extend(batch)
                 yield TICK
             keys = [(make(p, ctx), False, False) for make in part_keys] + \
@@ -723,12 +742,15 @@ class _Builder:
                 yield from left(ctx)
                 yield from right(ctx)
                 return
+            charge = ctx.memory.charge
             lrows: list = []
             for b in left(ctx):
+                charge(b)
                 lrows.extend(b)
                 yield TICK
             rrows: list = []
             for b in right(ctx):
+                charge(b)
                 rrows.extend(b)
                 yield TICK
             if kind == "union":
@@ -762,10 +784,12 @@ class _Builder:
         def open_recursive(ctx: ExecContext) -> Batches:
             seen: set = set()
             work: list = []
+            charge = ctx.memory.charge
             for batch in anchor(ctx):
                 if distinct:
                     batch = [r for r in dict.fromkeys(batch) if r not in seen]
                     seen.update(batch)
+                charge(batch)
                 work.extend(batch)
                 yield batch
             saved = ctx.worktables.get(key)
@@ -777,6 +801,7 @@ class _Builder:
                         if distinct:
                             batch = [r for r in dict.fromkeys(batch) if r not in seen]
                             seen.update(batch)
+                        charge(batch)
                         produced.extend(batch)
                         yield batch
                     work = produced
@@ -806,6 +831,7 @@ class _Builder:
                 return False
             rows: list = []
             for batch in opener(ctx):
+                ctx.memory.charge(batch)
                 rows.extend(batch)
                 if kind == "scalar" and len(rows) > 1:
                     raise SqlError("21000", "more than one row returned by a subquery used as an expression")
@@ -897,6 +923,16 @@ def _filtered(rows: Iterator[tuple], keep: Callable[[list], list]) -> Iterator[t
             yield row
 
 
+def _charging(child: Opener) -> Opener:
+    """`child`, with every batch charged to the statement's memory budget (its consumer keeps it)."""
+    def open_charging(ctx: ExecContext) -> Batches:
+        charge = ctx.memory.charge
+        for batch in child(ctx):
+            charge(batch)
+            yield batch
+    return open_charging
+
+
 def _pipe(child: Opener, transform) -> Opener:
     if transform is None:
         return child
@@ -986,7 +1022,9 @@ def _hash_join(left: Opener, right: Opener, lkey, rkey, probe, residual, kind: s
         rk = rkey(p, ctx)
         table: dict = {}
         right_rows: list = []
+        charge = ctx.memory.charge
         for batch in right(ctx):
+            charge(batch)
             for r in batch:
                 k = rk(r)
                 if k is None if single else None in k:
@@ -1048,6 +1086,7 @@ def _nested_loop(left: Opener, right: Opener, residual, kind: str, lw: int, rw: 
         check = residual(ctx.params, ctx) if residual is not None else None
         right_rows: list = []
         for batch in right(ctx):
+            ctx.memory.charge(batch)
             right_rows.extend(batch)
             yield TICK
         matched: set[int] = set()
@@ -1108,7 +1147,7 @@ class _AggCode:
     """One aggregate call compiled for the aggregation loop: its state's initial value, the
     statements folding one row into the state (`code(state)`), and its final function."""
 
-    __slots__ = ("init", "final", "fresh", "_assign", "_args", "_body", "_filter", "_strict")
+    __slots__ = ("init", "final", "fresh", "collects", "_assign", "_args", "_body", "_filter", "_strict")
 
     def __init__(self, a: AggCall, g: CodeGen) -> None:
         d = A.definition(a.name, [x.type for x in a.args], a.type, a.star)
@@ -1130,6 +1169,7 @@ class _AggCode:
         self._filter = g.predicate(a.filter) if a.filter is not None else None
         init_fn = g.function("r=()", self.init)
         self.fresh = lambda: init_fn(None, None)()
+        self.collects = self.init == "[]"       # keeps its inputs (array_agg, string_agg, DISTINCT, ORDER BY)
 
     def code(self, state: str) -> str:
         body = self._body(state)

@@ -466,10 +466,16 @@ def translate(s: str, source: str, target: str) -> str:
     return "".join(out)
 
 
+# PostgreSQL refuses to build a text longer than 1 GiB / 4 (its longest UTF-8 character)
+MAX_TEXT_CHARS = 268435455
+
+
 @runtime
 def pad(s: str, length: int, fill: str, left: bool) -> str:
     if length <= 0:
         return ""
+    if length > MAX_TEXT_CHARS:
+        raise SqlError("54000", "requested length too large")
     if len(s) >= length:
         return s[:length]
     if not fill:
@@ -515,7 +521,7 @@ def text_replace(s: str, old: str, new: str) -> str:
 
 @runtime
 def text_repeat(s: str, n: int) -> str:
-    if n > 0 and len(s) * n > 268435455:
+    if n > 0 and len(s) * n > MAX_TEXT_CHARS:
         raise SqlError("54000", "requested length too large")
     return s * max(n, 0)
 
