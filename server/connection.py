@@ -58,6 +58,7 @@ log = logging.getLogger("rewinddb.server")
 PROGRESS_SECONDS = 5.0      # a long COPY FROM logs how far it got this often
 YIELD_EVERY = 0.005          # seconds of work between yields to the event loop
 WRITE_CHUNK = 64 * 1024      # flush the output buffer beyond this many bytes
+READ_AHEAD = 1024 * 1024     # unprocessed client input buffered before the socket stops being read
 COPY_CHUNK = 256 * 1024      # COPY FROM data is parsed this many bytes at a time
 
 _CANCELED = "canceling statement due to user request"
@@ -93,6 +94,7 @@ class Connection(asyncio.Protocol):
         self.interrupted: SqlError | None = None
         self._timeout: asyncio.TimerHandle | None = None
         self._shapes: dict[tuple[int, tuple[int, ...]], tuple] = {}   # see _shape
+        self._reading_paused = False
 
     # ---------------------------------------------------------------- asyncio.Protocol
 
@@ -108,7 +110,18 @@ class Connection(asyncio.Protocol):
             self.decoder.feed(data)
         except ProtocolViolation:
             pass          # reported when the task reads the next message
+        if self.decoder.pending() > READ_AHEAD and not self._reading_paused:
+            # a client pipelining faster than its statements run: let TCP push back on it
+            # instead of buffering without bound; `_input_consumed` reads on
+            self._reading_paused = True
+            self.transport.pause_reading()
         self._wake.set()
+
+    def _input_consumed(self, waiting: bool) -> None:
+        """Read from the socket again once the buffered input is small (or `waiting` for more)."""
+        if self._reading_paused and (waiting or self.decoder.pending() <= READ_AHEAD) and not self.closed:
+            self._reading_paused = False
+            self.transport.resume_reading()
 
     def eof_received(self) -> bool:
         self.closed = True
@@ -207,6 +220,8 @@ class Connection(asyncio.Protocol):
         """The next message; with `idle_timeout`, None if none arrives in that many seconds."""
         while True:
             msg = self.decoder.next_message()
+            if self._reading_paused:
+                self._input_consumed(waiting=msg is None)
             if msg is not None:
                 return msg
             if self.closed:
@@ -238,7 +253,7 @@ class Connection(asyncio.Protocol):
             if not logged_in:
                 return
             await self._serve()
-        except ClientGone:
+        except (ClientGone, ProtocolViolation):
             pass
         except ProtocolViolation as e:
             self.send(B.error_response("FATAL", e.sqlstate, e.message))
@@ -422,7 +437,7 @@ class Connection(asyncio.Protocol):
                 self.send_error(e)
                 ok = False
                 break
-            except ClientGone:
+            except (ClientGone, ProtocolViolation):
                 raise
             except Exception as e:
                 self._internal_error(e)
@@ -527,6 +542,8 @@ class Connection(asyncio.Protocol):
         copy_data = self.decoder.copy_data
         while True:
             data = copy_data()
+            if self._reading_paused:
+                self._input_consumed(waiting=not data)
             msg = M.CopyData(data) if data else await self.next_message()
             if isinstance(msg, M.CopyData):
                 pending.append(msg.data)
@@ -634,7 +651,7 @@ class Connection(asyncio.Protocol):
             self.send_notices()
             self.send_error(e)
             self.skip_to_sync = True
-        except ClientGone:
+        except (ClientGone, ProtocolViolation):
             raise
         except Exception as e:
             self._internal_error(e)
