@@ -28,9 +28,9 @@ import re
 from collections.abc import Iterator
 
 _SPECIAL = re.compile(r"""[-'"$;/]""")
-_STRING_BODY = re.compile(r"(?:[^']|'')*'?")
-_ESCAPE_STRING_BODY = re.compile(r"(?:[^'\\]|\\.|'')*'?", re.DOTALL)
-_QUOTED_NAME = re.compile(r'"(?:[^"]|"")*"?')
+_STRING_BODY = re.compile(r"(?:[^']++|'')*+'?")        # possessive: linear on huge literals
+_ESCAPE_STRING_BODY = re.compile(r"(?:[^'\\]++|\\.|'')*+'?", re.DOTALL)
+_QUOTED_NAME = re.compile(r'"(?:[^"]++|"")*+"?')
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$")
 _BLOCK_EDGE = re.compile(r"/\*|\*/")
 _PLAIN = re.compile(r"""

@@ -72,8 +72,8 @@ _LIFT_RE = re.compile(
     r"""
     (?=["'\d.$/-])                  # (a first-character test that lets the scan skip ahead fast)
     (?:
-      (?P<qident>"(?:[^"]|"")*")
-    | (?P<string>'(?:[^']|'')*')
+      (?P<qident>"(?:[^"]++|"")*+")
+    | (?P<string>'(?:[^']++|'')*+')
     | (?<![\w$.])(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
     | (?P<bad>\$|--|/\*)
     )
