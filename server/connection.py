@@ -253,7 +253,7 @@ class Connection(asyncio.Protocol):
             if not logged_in:
                 return
             await self._serve()
-        except (ClientGone, ProtocolViolation):
+        except ClientGone:
             pass
         except ProtocolViolation as e:
             self.send(B.error_response("FATAL", e.sqlstate, e.message))

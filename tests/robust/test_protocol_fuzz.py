@@ -121,31 +121,36 @@ CLASSICS = {
 def test_classic_garbage_before_startup(watched, name: str) -> None:
     server, watchdog = watched
     replies = H.exchange(H.connect(server.port), CLASSICS[name])
-    assert set(replies.sqlstates) <= {"08P01", "0A000"}, replies.sqlstates
+    # like PostgreSQL, a bad startup packet may just close the connection (and the error, when
+    # one is sent, can be lost to the reset caused by the rest of the client's bytes)
+    assert replies.sqlstates in ([], ["0A000" if name == "protocol_2" else "08P01"]), replies.sqlstates
     after(server, watchdog)
 
 
-REGULAR_CLASSICS = {
-    "zero_length": b"Q" + struct.pack("!i", 0),
-    "negative_length": b"Q" + struct.pack("!i", -5),
-    "length_1gib": b"Q" + struct.pack("!i", 1 << 30) + b"SELECT 1",
-    "length_over_max_message_size": b"P" + struct.pack("!i", 2 << 20) + b"\0" * 1000,
-    "truncated_query": W.query("SELECT 1")[:-2],
-    "unknown_type": H.frame(b"!", b""),
-    "after_terminate": H.TERMINATE + W.query("SELECT 1") + W.SYNC,
-    "invalid_utf8": H.frame(b"Q", b"SELECT '\xff\xfe'\0"),
-    "startup_again": H.startup_packet(),
-    "bind_param_count_lies": H.frame(b"B", b"\0\0\0\0\x7f\xff"),
-    "copy_data_when_idle": H.frame(b"d", b"1\tx\n") + H.COPY_DONE + W.query("SELECT 1"),
-    "execute_missing_portal": W.execute("nope") + W.SYNC,
+REGULAR_CLASSICS = {         # bytes sent after startup -> the SQLSTATE that must come back (None: no error)
+    "zero_length": (b"Q" + struct.pack("!i", 0), "08P01"),
+    "negative_length": (b"Q" + struct.pack("!i", -5), "08P01"),
+    "length_1gib": (b"Q" + struct.pack("!i", 1 << 30) + b"SELECT 1", "08P01"),
+    "length_over_max_message_size": (b"P" + struct.pack("!i", 2 << 20) + b"\0" * 1000, "08P01"),
+    "truncated_query": (W.query("SELECT 1")[:-2], None),
+    "unknown_type": (H.frame(b"!", b""), "08P01"),
+    "after_terminate": (H.TERMINATE + W.query("SELECT 1") + W.SYNC, None),
+    "invalid_utf8": (H.frame(b"Q", b"SELECT '\xff\xfe'\0"), "22021"),
+    "startup_again": (H.startup_packet(), "08P01"),
+    "bind_param_count_lies": (H.frame(b"B", b"\0\0\0\0\x7f\xff"), "08P01"),
+    "copy_data_when_idle": (H.frame(b"d", b"1\tx\n") + H.COPY_DONE + W.query("SELECT 1"), None),
+    "execute_missing_portal": (W.execute("nope") + W.SYNC, "34000"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(REGULAR_CLASSICS))
 def test_classic_garbage_after_startup(watched, name: str) -> None:
     server, watchdog = watched
-    replies = H.exchange(H.open_in_state(server.port, "idle"), REGULAR_CLASSICS[name])
-    assert "XX000" not in replies.sqlstates
+    data, expected = REGULAR_CLASSICS[name]
+    replies = H.exchange(H.open_in_state(server.port, "idle"), data)
+    assert replies.sqlstates == ([expected] if expected else []), replies.sqlstates
+    if name == "after_terminate":
+        assert replies.messages == []          # nothing after Terminate is even looked at
     after(server, watchdog)
 
 
