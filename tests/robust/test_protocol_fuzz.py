@@ -130,8 +130,9 @@ def test_classic_garbage_before_startup(watched, name: str) -> None:
 REGULAR_CLASSICS = {         # bytes sent after startup -> the SQLSTATE that must come back (None: no error)
     "zero_length": (b"Q" + struct.pack("!i", 0), "08P01"),
     "negative_length": (b"Q" + struct.pack("!i", -5), "08P01"),
-    "length_1gib": (b"Q" + struct.pack("!i", 1 << 30) + b"SELECT 1", "08P01"),
-    "length_over_max_message_size": (b"P" + struct.pack("!i", 2 << 20) + b"\0" * 1000, "08P01"),
+    # (refused from the header alone: a body sent after it would only race the close with a reset)
+    "length_1gib": (b"Q" + struct.pack("!i", 1 << 30), "08P01"),
+    "length_over_max_message_size": (b"P" + struct.pack("!i", 2 << 20), "08P01"),
     "truncated_query": (W.query("SELECT 1")[:-2], None),
     "unknown_type": (H.frame(b"!", b""), "08P01"),
     "after_terminate": (H.TERMINATE + W.query("SELECT 1") + W.SYNC, None),
