@@ -164,6 +164,8 @@ def _read_until(sock: socket.socket, kinds: bytes) -> bytes:
             if len(data) - pos < 1 + length:
                 break
             kind = data[pos:pos + 1]
+            if kind == b"E":
+                raise ConnectionError(f"error while the test set up a state: {W.fields(data[pos + 5:pos + 1 + length])}")
             pos += 1 + length
             if kind in kinds:
                 return data[:pos]
