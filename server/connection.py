@@ -159,9 +159,17 @@ class Connection(asyncio.Protocol):
             raise ClientGone()
 
     def send_error(self, e: SqlError) -> None:
-        self.send(B.error_response(e.severity, e.sqlstate, e.message, detail=e.detail, hint=e.hint,
-                                   position=e.position, table=e.table, column=e.column,
-                                   constraint=e.constraint, where=e.where))
+        try:
+            data = B.error_response(e.severity, e.sqlstate, e.message, detail=e.detail, hint=e.hint,
+                                    position=e.position, table=e.table, column=e.column,
+                                    constraint=e.constraint, where=e.where)
+        except ValueError:      # a field quotes client input with a NUL in it: the wire cannot carry it
+            def text(v: str | None) -> str | None:
+                return v.replace("\0", "\\0") if v is not None else None
+            data = B.error_response(e.severity, e.sqlstate, text(e.message), detail=text(e.detail),
+                                    hint=text(e.hint), position=e.position, table=text(e.table),
+                                    column=text(e.column), constraint=text(e.constraint), where=text(e.where))
+        self.send(data)
 
     def send_notices(self) -> None:
         session = self.session
@@ -776,6 +784,8 @@ def _decode_params(prepared: Prepared, msg: M.Bind, session: Session) -> tuple:
                 text = bytes(raw).decode()
             except UnicodeDecodeError:
                 raise SqlError("22021", 'invalid byte sequence for encoding "UTF8"') from None
+            if "\0" in text:
+                raise SqlError("22021", 'invalid byte sequence for encoding "UTF8": 0x00')
             out.append(text_parser(t, tz)(text))
     return tuple(out)
 

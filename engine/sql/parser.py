@@ -1177,7 +1177,7 @@ def _configure_dialect() -> None:
     parser.UNARY_PARSERS = {
         **parser.UNARY_PARSERS,
         TokenType.PARAMETER: _parse_prefix_at,
-        TokenType.PLUS: lambda self: self.expression(exp.Anonymous(this="+", expressions=[self._parse_unary()])),
+        TokenType.PLUS: lambda self: _prefix_call(self, "+", self._parse_unary()),
     }
     Postgres.Generator.TRANSFORMS[exp.Version] = version_sql
 
@@ -1196,12 +1196,19 @@ def _parse_substring_similar(parser: Any) -> exp.Expression | None:
     return exp.Anonymous(this="substring", expressions=[value, pattern, parser._parse_bitwise()])
 
 
+def _prefix_call(parser: Any, operator: str, operand: exp.Expression | None) -> exp.Expression:
+    """A prefix operator as a call of the function named `operator` (an operand is required)."""
+    if operand is None:
+        parser.raise_error(f"syntax error at or near \"{operator}\"")
+    return parser.expression(exp.Anonymous(this=operator, expressions=[operand]))
+
+
 def _parse_prefix_at(parser: Any) -> exp.Expression | None:
     """`@ x` after its `@` token (the token type sqlglot also gives the `$` of `$n`)."""
     if parser._prev.text != "@":
         parser._advance(-1)
         return parser._parse_type()
-    return parser.expression(exp.Anonymous(this="@", expressions=[parser._parse_term()]))
+    return _prefix_call(parser, "@", parser._parse_term())
 
 
 _configure_dialect()

@@ -141,6 +141,8 @@ REGULAR_CLASSICS = {         # bytes sent after startup -> the SQLSTATE that mus
     "bind_param_count_lies": (H.frame(b"B", b"\0\0\0\0\x7f\xff"), "08P01"),
     "copy_data_when_idle": (H.frame(b"d", b"1\tx\n") + H.COPY_DONE + W.query("SELECT 1"), None),
     "execute_missing_portal": (W.execute("nope") + W.SYNC, "34000"),
+    "text_parameter_with_nul": (W.parse("", "SELECT $1::int", (23,)) + W.bind("", "", (b"1\x00",)) + W.SYNC,
+                                "22021"),
 }
 
 

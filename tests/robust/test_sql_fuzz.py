@@ -122,6 +122,7 @@ BIG = {
     "identifier_100k": (f"SELECT 1 AS {'x' * 100_000}", None),
     "quoted_identifier_100k": (f'SELECT 1 AS "{"y" * 100_000}"', None),
     "literal_10mb": ("SELECT length('" + "z" * 10_000_000 + "')", None),
+    "prefix_operator_without_operand": ("SELECT + -- nothing follows", "42601"),
     "repeat_huge": ("SELECT length(repeat('x', 2000000000))", "54000"),
     "lpad_huge": ("SELECT length(lpad('x', 2000000000))", "54000"),
     "sort_over_budget": ("SELECT count(*) FROM (SELECT g FROM generate_series(1, 10000000) g ORDER BY g DESC) s",
