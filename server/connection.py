@@ -247,8 +247,11 @@ class Connection(asyncio.Protocol):
         """Seconds the session may wait for its next message: idle_session_timeout outside a
         transaction block, idle_in_transaction_session_timeout inside one (None: for ever)."""
         session = self.session
-        name = "idle_session_timeout" if session.status == "I" else "idle_in_transaction_session_timeout"
-        ms = _milliseconds(session.settings[name])
+        value = session.settings["idle_session_timeout" if session.status == "I"
+                                 else "idle_in_transaction_session_timeout"]
+        if value == "0":            # the default: skip parsing on every statement
+            return None
+        ms = _milliseconds(value)
         return ms / 1000 if ms > 0 else None
 
     async def _run(self) -> None:
