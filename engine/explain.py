@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.errors import feature_not_supported
 from engine.exec import plan as P
+from engine.exec.cte_writes import CompiledCteWrites
 from engine.exec.dml import CompiledWrite
 from engine.exec.locking import CompiledLockingQuery
 from engine.exec.operators import NodeStats, compile_plan
@@ -27,6 +28,8 @@ _WRITE_NAMES = {P.InsertPlan: "Insert", P.UpdatePlan: "Update", P.DeletePlan: "D
 def plan_tree(prepared: Any) -> P.Node:
     """The node to render for a planned query or write (writes as a pseudo-node on top)."""
     compiled = prepared.plan
+    if isinstance(compiled, CompiledCteWrites):
+        raise feature_not_supported("EXPLAIN of a statement with data-modifying WITH queries")
     if prepared.kind == "query":
         return compiled.node
     return compiled.plan

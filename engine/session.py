@@ -38,6 +38,7 @@ from engine import explain
 from engine.exec import plan as P
 from engine.exec.casts import cast_function, typmod_enforcer
 from engine.exec.context import ExecContext
+from engine.exec.cte_writes import CompiledCteWrites, reject_snapshot_conflicts
 from engine.exec.dml import CompiledWrite, RowCompiler
 from engine.exec.locking import CompiledLockingQuery
 from engine.exec.operators import _Builder, compile_plan, run_to_list
@@ -642,21 +643,27 @@ class Session:
         if statement.kind == "query":
             self.db.plans += 1
             env = self._plan_env(catalog, types, point_lsns, lifted)
-            planner = Planner(env)
+            planner = WritePlanner(env)        # a query's WITH may hold writes
+            planner.statement = tree
             node = optimize(planner.plan_query(tree), catalog, self.db.state)
             _finish_param_types(types)
             compiled = (CompiledLockingQuery(node, self.output_settings) if isinstance(node, P.LockRows)
                         else compile_plan(node, self.output_settings))
+            if planner.cte_writes:
+                compiled = self._with_cte_writes(planner.cte_writes, compiled, node, catalog)
             return Prepared(text, statement, types, "query", node.columns, compiled, catalog, lifted,
                             self._point_plan(planner), self._basis(node))
         if statement.kind in ("insert", "update", "delete"):
             self.db.plans += 1
             env = self._plan_env(catalog, types, point_lsns, lifted)
             planner = WritePlanner(env)
-            plan = getattr(planner, "plan_" + statement.kind)(tree)
+            planner.statement = tree
+            plan = planner.plan_write(tree)
             plan = dataclasses.replace(plan, source=optimize(plan.source, catalog, self.db.state))
             _finish_param_types(types)
             compiled = CompiledWrite(plan, self.output_settings, self.row_compiler(catalog))
+            if planner.cte_writes:
+                compiled = self._with_cte_writes(planner.cte_writes, compiled, plan.source, catalog)
             return Prepared(text, statement, types, "write", plan.columns or None, compiled, catalog, lifted,
                             self._point_plan(planner), self._basis(plan.source))
         return Prepared(text, statement, types, "ddl")
@@ -678,6 +685,14 @@ class Session:
             if abs(now - then) > 100 and not then / 2 <= now <= then * 2:
                 return True
         return False
+
+    def _with_cte_writes(self, writes: list[P.CteWrite], main: Any, main_reads: P.Node, catalog) -> CompiledCteWrites:
+        """`main` preceded by the statement's data-modifying WITH queries."""
+        writes = [dataclasses.replace(w, plan=dataclasses.replace(w.plan, source=optimize(w.plan.source, catalog, self.db.state)))
+                  for w in writes]
+        reject_snapshot_conflicts(writes, main_reads)
+        rows = self.row_compiler(catalog)
+        return CompiledCteWrites([(w.key, CompiledWrite(w.plan, self.output_settings, rows)) for w in writes], main)
 
     def row_compiler(self, catalog) -> RowCompiler:
         """Compiles the CHECK and DEFAULT texts of the catalog's tables for writes."""
@@ -775,7 +790,7 @@ class Session:
             if prepared.points is not None:
                 await self._resolve_points(prepared, ctx)
         plan = prepared.plan
-        if prepared.kind == "query" and type(plan) is not CompiledLockingQuery:
+        if prepared.kind == "query" and type(plan) is CompiledPlan:
             return Cursor(prepared.columns, plan.open(ctx), None)
         txn.interrupted = None
         if prepared.kind == "query":

@@ -429,6 +429,16 @@ class DeletePlan:
     columns: tuple[OutputColumn, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class CteWrite:
+    """A data-modifying WITH query (`WITH name AS (DELETE ... RETURNING ...)`): it runs once,
+    to completion, before the statement; the statement reads its RETURNING rows through
+    WorkTableScans with the same key."""
+    name: str
+    key: int
+    plan: InsertPlan | UpdatePlan | DeletePlan
+
+
 # -------------------------------------------------------------------- EXPLAIN
 
 

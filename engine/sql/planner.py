@@ -295,6 +295,8 @@ class Planner:
         self.point_tables: list[PointTable] = []
         self._view_point: tuple[P.ReadPoint, Catalog] | None = None
         self.locking: dict[str, tuple[int, str, str]] = {}   # FROM alias -> (mode, wait, clause) being locked
+        self.statement: exp.Expression | None = None   # the statement's own tree (data-modifying WITH sits there)
+        self.cte_writes: list[P.CteWrite] = []         # its data-modifying WITH queries, in order
 
     # ---------------------------------------------------------------- queries
 
@@ -322,18 +324,25 @@ class Planner:
             return plan()
         recursive = bool(w.args.get("recursive"))
         frame: dict[str, CteDef] = {}
+        writes = []
         for cte in w.expressions:
             body = cte.this
-            if not isinstance(body, (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery)):
-                raise feature_not_supported("data-modifying statements in WITH")
             alias = cte.args.get("alias")
             names = [c.name for c in alias.columns] if alias is not None and alias.columns else None
             name = cte.alias_or_name
             if name in frame:
                 raise SqlError("42712", f'WITH query name "{name}" specified more than once')
             frame[name] = CteDef(body, names, parent, recursive and _mentions_table(body, name))
+            if isinstance(body, (exp.Insert, exp.Update, exp.Delete)):
+                if tree is not self.statement:
+                    raise SqlError("0A000", "WITH clause containing a data-modifying statement must be at the top level")
+                writes.append(name)
+            elif not isinstance(body, (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery)):
+                raise feature_not_supported(f"{type(body).__name__} in WITH")
         self.ctes.append(frame)
         try:
+            for name in writes:
+                self._plan_cte_write(frame[name], name)
             node = plan()
             for name, d in frame.items():
                 if not d.used:
@@ -349,12 +358,35 @@ class Planner:
                 return d
         return None
 
+    def _plan_cte_write(self, d: CteDef, name: str) -> None:
+        """A data-modifying WITH query: planned once, in order, to run before the statement;
+        references to it read its RETURNING rows."""
+        d.used = d.busy = True
+        try:
+            plan = self.plan_write(d.tree)
+        finally:
+            d.busy = False
+        key = next(self._worktable_keys)
+        self.cte_writes.append(P.CteWrite(name, key, plan))
+        if plan.columns:
+            names = d.names or []
+            if len(names) > len(plan.columns):
+                raise SqlError("42P10", f'WITH query "{name}" has {len(plan.columns)} columns available but {len(names)} columns specified')
+            columns = tuple(P.OutputColumn(names[i] if i < len(names) else c.name, c.type)
+                            for i, c in enumerate(plan.columns))
+            d.worktable = P.WorkTableScan(name, key, columns)
+
+    def plan_write(self, tree: exp.Expression):
+        raise feature_not_supported(f"{type(tree).__name__} here")
+
     def _plan_cte(self, d: CteDef, name: str, parent: Scope | None) -> P.Node:
         """A WITH query's plan where it is referenced: inlined, with its references to outer
         queries adjusted for how many query levels deeper the reference sits."""
         d.used = True
         if d.worktable is not None:
             return d.worktable
+        if isinstance(d.tree, (exp.Insert, exp.Update, exp.Delete)):
+            raise SqlError("0A000", f'WITH query "{name}" does not have a RETURNING clause')
         if d.recursive:
             node = self._plan_recursive(d, name)
         else:
@@ -2733,6 +2765,13 @@ class WritePlanner(Planner):
         return isinstance(value, exp.Var) and value.name.upper() == "DEFAULT" or \
             isinstance(value, exp.Column) and value.name.upper() == "DEFAULT" and not value.table \
             and not value.this.args.get("quoted") and table.column("default") is None
+
+    def plan_write(self, tree: exp.Expression) -> P.InsertPlan | P.UpdatePlan | P.DeletePlan:
+        """INSERT, UPDATE or DELETE, with the WITH clause in front of it (if any) visible to it."""
+        kind = {exp.Insert: "insert", exp.Update: "update", exp.Delete: "delete"}.get(type(tree))
+        if kind is None:
+            return super().plan_write(tree)
+        return self._with(tree, None, lambda: getattr(self, "plan_" + kind)(tree))
 
     def plan_insert(self, tree: exp.Insert) -> P.InsertPlan:
         target = tree.this
