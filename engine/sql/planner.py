@@ -2948,7 +2948,7 @@ class WritePlanner(Planner):
                     for t, v in zip(names, source.expressions):
                         assign(t, v)
                 elif isinstance(source, (exp.Subquery, exp.Select)):
-                    for t, v in zip(names, self._row_subquery(source, len(names), scope)):
+                    for t, v in zip(names, self._assignment_subquery(source, len(names), scope)):
                         assign(t, v)
                 else:
                     raise SqlError("42601", "source for a multiple-column UPDATE item must be a sub-SELECT or ROW() expression")
@@ -2956,7 +2956,7 @@ class WritePlanner(Planner):
                 assign(target, value)
         return out
 
-    def _row_subquery(self, tree: exp.Expression, width: int, scope: Scope) -> list[Expr]:
+    def _assignment_subquery(self, tree: exp.Expression, width: int, scope: Scope) -> list[Expr]:
         """(a, b) = (SELECT x, y ...): one scalar subquery per column of the sub-select."""
         plan = self.plan_query(tree.this if isinstance(tree, exp.Subquery) else tree, scope)
         if len(plan.columns) != width:
