@@ -115,11 +115,14 @@ def main() -> None:
     # run in other processes), and in Python it would compete with the queries for the GIL
     quiet = ("--snapshot-events", "1000000000", "--snapshot-log-bytes", "100GiB")
     with postgres_server() as pg, rewinddb_server(quiet) as rw:
+        with psycopg.connect(pg.dsn) as conn:
+            pg_version = conn.execute("SHOW server_version").fetchone()[0]
         pg_load = load(pg.dsn, args.rows)
         rw_load = load(rw.dsn, args.rows)
         result = measure(pg.dsn, rw.dsn, rw.proc.pid, args.repeat)
     lines = report(result, args.rows, pg_load, rw_load)
-    header = f"analytics benchmark, {today()}, {machine()}, {args.rows:,} rows, median of {args.repeat}"
+    header = (f"analytics benchmark, {today()}, {machine()}, PostgreSQL {pg_version}, {args.rows:,} rows, "
+              f"median of {args.repeat}")
     print("# " + header)
     print("\n".join(lines))
     if args.record:

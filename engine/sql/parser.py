@@ -1276,7 +1276,21 @@ def parse_sql(text: str) -> exp.Expression:
         insert.args["overriding"] = overriding
     if "pg_catalog." in text or "information_schema." in text or "COLLATE" in text.upper():
         tree = tree.transform(_plain_catalog_syntax)
+    if tree.find(exp.WindowSpec) is not None:
+        _frame_offset_sides(tree)
     return tree
+
+
+def _frame_offset_sides(tree: exp.Expression) -> None:
+    """`RANGE BETWEEN interval '1 day' PRECEDING ...`: with interval strings kept as written,
+    sqlglot reads PRECEDING/FOLLOWING as the interval's unit; make them the bound's side again."""
+    for spec in tree.find_all(exp.WindowSpec):
+        for bound, side in (("start", "start_side"), ("end", "end_side")):
+            offset = spec.args.get(bound)
+            unit = offset.args.get("unit") if isinstance(offset, exp.Interval) else None
+            if isinstance(unit, exp.Var) and unit.name.upper() in ("PRECEDING", "FOLLOWING") and not spec.args.get(side):
+                spec.set(side, unit.name.upper())
+                offset.set("unit", None)
 
 
 # sqlglot reads `x::oid[]` (asyncpg's `= any($1::oid[])`) as a subscript; `pg_catalog.oid[]` it reads as a type

@@ -1646,6 +1646,10 @@ class Planner:
         if node.args.get("unnest") or node.args.get("field"):
             raise feature_not_supported("IN (UNNEST ...)")
         items = [self.bind(v, scope) for v in node.expressions]
+        if isinstance(arg, RowValue) or any(isinstance(i, RowValue) for i in items):
+            # (a, b) IN ((1, 2), ...) is (a, b) = (1, 2) OR ..., row comparisons with their NULL rules
+            alternatives = tuple(self._compare("=", arg, i) for i in items)
+            return alternatives[0] if len(alternatives) == 1 else Or(alternatives)
         types = [arg.type] + [i.type for i in items]
         if arg.type.oid in _OID_FAMILY and all(i.type.oid in _OID_FAMILY or i.type.oid in _INTEGERS
                                                 or i.type.oid == UNKNOWN.oid for i in items):

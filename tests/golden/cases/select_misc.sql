@@ -95,3 +95,7 @@ SELECT id FROM p WHERE price = 1.5 ORDER BY id;
 SELECT id FROM p WHERE id = 2.0;
 SELECT id FROM p WHERE id = '3';
 SELECT id FROM p WHERE id IN (SELECT id FROM p WHERE qty = 10) ORDER BY id;
+SELECT id FROM p WHERE (name, qty) IN (('pen', 10), ('pad', 3)) ORDER BY id;
+SELECT id, (name, price) IN (('ink', 12.00), ('pad', NULL)), (name, price) NOT IN (('ink', 12.00), ('pad', NULL)) FROM p ORDER BY id;
+SELECT (1, 2) IN ((1, 2), (3, 4)), (1, NULL) IN ((1, 2)), ROW(1, 2) NOT IN (ROW(3, 4), ROW(1, NULL));
+SELECT (1, 2) IN ((1, 2, 3));

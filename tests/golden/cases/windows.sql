@@ -91,3 +91,5 @@ SELECT id, upper(dept) OVER () FROM w;
 SELECT id, rank() OVER w1 FROM w WINDOW w1 AS (ORDER BY id), w1 AS (ORDER BY salary);
 SELECT id, rank() OVER (w1 PARTITION BY dept) FROM w WINDOW w1 AS (ORDER BY id);
 SELECT id, sum(salary) OVER (w1 ORDER BY salary) FROM w WINDOW w1 AS (ORDER BY id);
+SELECT id, hired, count(*) OVER (ORDER BY hired RANGE BETWEEN interval '1 year' PRECEDING AND CURRENT ROW) FROM w ORDER BY hired, id;
+SELECT id, hired, sum(salary) OVER (ORDER BY hired RANGE BETWEEN CURRENT ROW AND interval '400 days' FOLLOWING) FROM w ORDER BY hired, id;
