@@ -37,6 +37,9 @@ AGGREGATE_NAMES = frozenset({
     "stddev_pop", "variance", "var_samp", "var_pop",
 })
 
+ORDERED_SET_NAMES = frozenset({"percentile_cont", "percentile_disc", "mode"})   # WITHIN GROUP (ORDER BY ...)
+AGGREGATE_NAMES = AGGREGATE_NAMES | ORDERED_SET_NAMES
+
 _INTEGERS = (INT2.oid, INT4.oid, INT8.oid)
 _ORDERED_CATEGORIES = frozenset("NSDTUA")   # types min/max accept (numeric, string, datetime, ...)
 
@@ -49,7 +52,7 @@ class AggregateDef:
     strict: bool = True
 
 
-def _no_such(name: str, types: list[SqlType]) -> SqlError:
+def no_such_aggregate(name: str, types: list[SqlType]) -> SqlError:
     shown = ", ".join(format_type(t) if t.oid != UNKNOWN.oid else "unknown" for t in types)
     return SqlError("42883", f"function {name}({shown}) does not exist",
                     hint="No function matches the given name and argument types. You might need to add explicit type casts.")
@@ -72,16 +75,18 @@ def result_type(name: str, types: list[SqlType]) -> SqlType:
     t = types[0] if types else None
     if name == "count":
         return INT8
+    if name in ORDERED_SET_NAMES:       # of the sorted value; percentile_cont's is float8
+        return types[0]
     if name in ("json_object_agg", "jsonb_object_agg"):
         if n != 2:
-            raise _no_such(name, types)
+            raise no_such_aggregate(name, types)
         return JSON if name == "json_object_agg" else JSONB
     if name == "string_agg":
         if n != 2 or {x.oid for x in types} - {TEXT.oid, BYTEA.oid}:
-            raise _no_such(name, types)
+            raise no_such_aggregate(name, types)
         return types[0]
     if n != 1 or t is None:
-        raise _no_such(name, types)
+        raise no_such_aggregate(name, types)
     oid = t.oid
     if name == "sum":
         out = {INT2.oid: INT8, INT4.oid: INT8, INT8.oid: NUMERIC, NUMERIC.oid: NUMERIC, FLOAT4.oid: FLOAT4,
@@ -110,7 +115,7 @@ def result_type(name: str, types: list[SqlType]) -> SqlType:
     else:
         out = None
     if out is None:
-        raise _no_such(name, types)
+        raise no_such_aggregate(name, types)
     return out
 
 
@@ -167,7 +172,46 @@ def definition(name: str, arg_types: list[SqlType], result: SqlType, star: bool 
             return AggregateDef("[0.0, 0.0, 0.0]", step, lambda s: _float_variance(s, sample, root))
         return AggregateDef("[0, 0, 0]", "{S}[0] += 1\n{S}[1] += {A0}\n{S}[2] += {A0} * {A0}",
                             lambda s: _numeric_variance(s, sample, root))
+    if name in ORDERED_SET_NAMES:
+        # collected (value, fraction) in the WITHIN GROUP order; NULL values never arrive
+        final = {"percentile_cont": _percentile_cont, "percentile_disc": _percentile_disc, "mode": _mode}[name]
+        return AggregateDef("[]", "{S}.append((" + "".join(f"{{A{i}}}, " for i in range(len(arg_types))) + "))", final)
     raise SqlError("0A000", f"aggregate function {name} is not supported")
+
+
+def _fraction(s: list) -> float | None:
+    fraction = s[0][1]
+    if not 0 <= fraction <= 1:
+        raise SqlError("22003", f"percentile value {fraction:g} is not between 0 and 1")
+    return fraction
+
+
+def _percentile_cont(s: list) -> float | None:
+    """PostgreSQL's interpolation between the two rows around fraction * (n - 1)."""
+    if not s:
+        return None
+    position = _fraction(s) * (len(s) - 1)
+    low, high = math.floor(position), math.ceil(position)
+    first = s[low][0]
+    return first if low == high else first + (s[high][0] - first) * (position - low)
+
+
+def _percentile_disc(s: list) -> Any:
+    """The first value whose position in the order reaches fraction * n."""
+    if not s:
+        return None
+    return s[max(math.ceil(_fraction(s) * len(s)), 1) - 1][0]
+
+
+def _mode(s: list) -> Any:
+    """The most frequent value; among equally frequent ones, the first in the order."""
+    best, best_count, current, count = None, 0, None, 0
+    for (value,) in s:
+        count = count + 1 if count and value == current else 1
+        current = value
+        if count > best_count:
+            best, best_count = value, count
+    return best
 
 
 def step_source(d: AggregateDef, state: str, args: list[str]) -> str:

@@ -25,7 +25,7 @@ from engine.catalog.system import system_catalog
 from engine.errors import SqlError, feature_not_supported, syntax_error
 from engine.exec import functions as F
 from engine.exec import plan as P
-from engine.exec.aggregates import AGGREGATE_NAMES
+from engine.exec.aggregates import AGGREGATE_NAMES, ORDERED_SET_NAMES, no_such_aggregate
 from engine.exec.aggregates import argument_types as aggregate_argument_types
 from engine.exec.aggregates import result_type as aggregate_result_type
 from engine.exec.casts import cast_function, castable
@@ -2108,6 +2108,8 @@ class Planner:
         return SrfCall(name, tuple(args), columns[0][1] if len(columns) == 1 else record_of(columns))
 
     def _bind_aggregate(self, name: str, node: exp.Func, scope: Scope, window: bool = False) -> AggCall:
+        if name in ORDERED_SET_NAMES:        # without WITHIN GROUP
+            raise no_such_aggregate(name, [self.bind(a, scope).type for a in function_args(node)])
         distinct = False
         star = False
         raw = function_args(node)
@@ -2148,8 +2150,40 @@ class Planner:
             raise SqlError("42P10", "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list")
         return AggCall("count" if name == "count" else name, tuple(args), result, distinct, star, None, tuple(order_items))
 
+    def _bind_WithinGroup(self, node: exp.WithinGroup, scope: Scope) -> AggCall:
+        """An ordered-set aggregate: percentile_cont/percentile_disc(fraction) or mode(), WITHIN
+        GROUP (ORDER BY x). Bound as an aggregate of (x, fraction) with ORDER BY x inside the
+        call, so it collects and sorts like string_agg(... ORDER BY ...)."""
+        func = node.this
+        name = function_name(func) if isinstance(func, exp.Func) else ""
+        order = node.expression.expressions if isinstance(node.expression, exp.Order) else []
+        direct = function_args(func)
+        keys = [self._bind_order_item(o, scope, [], []) for o in order]
+        fraction = [self.bind(a, scope) for a in direct]
+        if name not in ORDERED_SET_NAMES or len(keys) != 1 or len(direct) != (0 if name == "mode" else 1) or \
+                name == "percentile_cont" and keys[0].expr.type.category not in "NU":
+            raise no_such_aggregate(name, [e.type for e in fraction] + [k.expr.type for k in keys])
+        key = keys[0]
+        value = key.expr
+        if any(isinstance(x, (AggCall, WindowCall)) for e in [value, *fraction] for x in walk(e)):
+            raise SqlError("42803", "aggregate function calls cannot be nested")
+        if fraction and fraction[0].type.category == "A":
+            raise feature_not_supported(f"{name} with an array of fractions")
+        fraction = [self.coerce(f, FLOAT8, name) for f in fraction]
+        if name == "percentile_cont":
+            if value.type.oid == INTERVAL.oid:
+                raise feature_not_supported("percentile_cont over interval")
+            value = self.coerce(value, FLOAT8, name)
+        elif value.type.oid == UNKNOWN.oid:
+            value = self.coerce(value, TEXT, name)
+        order_item = OrderItem(value, key.descending, key.nulls_first)
+        return AggCall(name, (value, *fraction), aggregate_result_type(name, [value.type]), order=(order_item,))
+
     def _bind_Filter(self, node: exp.Filter, scope: Scope) -> Expr:
         inner = node.this
+        if isinstance(inner, exp.WithinGroup):
+            call = self._bind_WithinGroup(inner, scope)
+            return dataclasses.replace(call, filter=self.bind_condition(node.expression.this, scope, "FILTER"))
         name = function_name(inner) if isinstance(inner, exp.Func) else ""
         if name not in AGGREGATE_NAMES:
             raise SqlError("42809", f"FILTER specified, but {name or 'this'} is not an aggregate function")
@@ -2165,6 +2199,8 @@ class Planner:
         filter_tree = None
         if isinstance(inner, exp.Filter):
             filter_tree, inner = inner.expression.this, inner.this
+        if isinstance(inner, exp.WithinGroup):
+            raise SqlError("0A000", f"OVER is not supported for ordered-set aggregate {output_name(inner)}")
         if not isinstance(inner, exp.Func):
             raise syntax_error("syntax error at or near \"OVER\"")
         name = function_name(inner)
@@ -2454,7 +2490,7 @@ def _figure_colname(node: exp.Expression) -> tuple[str, int]:
     for cls, name in _KEYWORD_NAMES.items():
         if isinstance(node, cls):
             return name, (0 if name == "?column?" else 2)
-    if isinstance(node, (exp.Window, exp.Filter)):
+    if isinstance(node, (exp.Window, exp.Filter, exp.WithinGroup)):
         return _figure_colname(node.this)
     if isinstance(node, (exp.Stddev, exp.Variance)) and type(node) in (exp.Stddev, exp.Variance):
         return ("stddev" if isinstance(node, exp.Stddev) else "variance"), 2
