@@ -32,7 +32,7 @@ from engine.exec.casts import cast_function, castable
 from engine.exec.expr import (AggCall, And, ArrayExpr, Call, Case, Cast, Coalesce, Col, Compare, Const, Expr, Frame,
                               GroupingCall, InList, IsBool, IsNull, Like, Not, Or, OrderItem, OuterCol,
                               Param, Quantified, RowValue, SrfCall, Subquery, WindowCall, WindowSpec, map_children,
-                              map_expr, walk)
+                              children, map_expr, walk)
 from engine.exec.srf import SET_RETURNING
 from engine.exec.windows import WINDOW_FUNCTIONS, window_signature
 from engine.rewind.points import PointTable
@@ -495,6 +495,8 @@ class Planner:
         aggs = _collect(everything, AggCall)
         groupings = _collect(everything, GroupingCall)
         if aggs or group_exprs or sets is not None or having_expr is not None or groupings:
+            if sets is None and group_exprs:
+                group_exprs = group_exprs + _functionally_dependent(scope, group_exprs, everything)
             node, rewrite = self._aggregate(node, scope, group_exprs, sets, aggs, groupings)
             bound = [rewrite(b) for b in bound]
             order_keys = [P.SortKey(rewrite(k.expr), k.descending, k.nulls_first) for k in order_keys]
@@ -876,6 +878,11 @@ class Planner:
             inner = ref.this
             alias_node = ref.args.get("alias")
             if isinstance(inner, exp.Subquery):
+                inner = inner.copy()
+                if alias_node is not None:
+                    inner.set("alias", alias_node)
+                return self._plan_lateral(inner, parent, left)
+            if isinstance(inner, exp.Unnest):     # keeps its WITH ORDINALITY column (`offset`)
                 inner = inner.copy()
                 if alias_node is not None:
                     inner.set("alias", alias_node)
@@ -1540,6 +1547,16 @@ class Planner:
                            hint="No operator matches the given name and argument types. You might need to add explicit type casts.")
         return Compare(op, left, right)
 
+    def _subquery_columns(self, tree: exp.Expression, width: int, scope: Scope, mismatch: str | None = None) -> list[Expr]:
+        """(a, b) op (SELECT x, y ...), SET (a, b) = (SELECT x, y ...): one scalar subquery per
+        column of the sub-select (each at most one row, as a scalar subquery)."""
+        plan = self.plan_query(tree.this if isinstance(tree, exp.Subquery) else tree, scope)
+        if len(plan.columns) != width:
+            raise SqlError("42601", mismatch or f"subquery has too {'many' if len(plan.columns) > width else 'few'} columns")
+        correlated = _plan_depth(plan) >= 1
+        return [Subquery("scalar", P.Project(plan, (Col(i, c.type),), (c,)), c.type, correlated=correlated)
+                for i, c in enumerate(plan.columns)]
+
     def _compare_rows(self, op: str, left: Expr, right: Expr) -> Expr:
         """(a, b) op (c, d): = and <> pairwise; < <= > >= lexicographically, NULLs making it NULL."""
         if not (isinstance(left, RowValue) and isinstance(right, RowValue)):
@@ -1991,7 +2008,11 @@ class Planner:
         elif isinstance(right, exp.Anonymous) and right.name.upper() in ("ANY", "SOME", "ALL") and len(right.expressions) == 1:
             quantifier, target = ("all" if right.name.upper() == "ALL" else "any"), right.expressions[0]
         if quantifier is None:
-            return self._compare(op, self.bind(node.this, scope), self.bind(right, scope))
+            left = self.bind(node.this, scope)
+            if isinstance(left, RowValue) and isinstance(right, exp.Subquery):
+                columns = self._subquery_columns(right, len(left.args), scope)
+                return self._compare(op, left, RowValue(tuple(columns), tuple(f"f{i + 1}" for i in range(len(columns)))))
+            return self._compare(op, left, self.bind(right, scope))
         left = self.bind(node.this, scope)
         while isinstance(target, exp.Paren):
             target = target.this
@@ -2375,6 +2396,34 @@ def at_position(error: SqlError, node: exp.Expression | None) -> SqlError:
         if start is not None:
             error.position = start + 1
     return error
+
+
+def _functionally_dependent(scope: Scope, groups: list[Expr], used: list[Expr]) -> list[Col]:
+    """The ungrouped columns `used` (outside aggregate calls) that belong to a table whose
+    primary key is grouped: PostgreSQL accepts them (they have one value per group), and they
+    become extra group keys."""
+    grouped = {g.index for g in groups if isinstance(g, Col)}
+    ungrouped: list[Col] = []
+
+    def visit(e: Expr) -> None:
+        if isinstance(e, Col) and e.index not in grouped:
+            ungrouped.append(e)
+        elif not isinstance(e, AggCall):
+            for child in children(e):
+                visit(child)
+    for e in used:
+        visit(e)
+    if not ungrouped:
+        return []
+    dependent: set[int] = set()
+    for entry in scope.entries:
+        key = entry.table.primary_key if entry.table is not None else None
+        if key is None:
+            continue
+        by_slot = {c.slot: sc for sc, c in zip(entry.columns, entry.table.columns)}
+        if all(slot in by_slot and by_slot[slot].index in grouped for slot in key.columns):
+            dependent.update(sc.index for sc in entry.columns)
+    return list(dict.fromkeys(c for c in ungrouped if c.index in dependent))
 
 
 def output_name(node: exp.Expression) -> str:
@@ -2988,22 +3037,13 @@ class WritePlanner(Planner):
                     for t, v in zip(names, source.expressions):
                         assign(t, v)
                 elif isinstance(source, (exp.Subquery, exp.Select)):
-                    for t, v in zip(names, self._assignment_subquery(source, len(names), scope)):
+                    for t, v in zip(names, self._subquery_columns(source, len(names), scope, "number of columns does not match number of values")):
                         assign(t, v)
                 else:
                     raise SqlError("42601", "source for a multiple-column UPDATE item must be a sub-SELECT or ROW() expression")
             else:
                 assign(target, value)
         return out
-
-    def _assignment_subquery(self, tree: exp.Expression, width: int, scope: Scope) -> list[Expr]:
-        """(a, b) = (SELECT x, y ...): one scalar subquery per column of the sub-select."""
-        plan = self.plan_query(tree.this if isinstance(tree, exp.Subquery) else tree, scope)
-        if len(plan.columns) != width:
-            raise SqlError("42601", "number of columns does not match number of values")
-        correlated = _plan_depth(plan) >= 1
-        return [Subquery("scalar", P.Project(plan, (Col(i, c.type),), (c,)), c.type, correlated=correlated)
-                for i, c in enumerate(plan.columns)]
 
     def _target_scan(self, tree: exp.Expression, table: TableDef, from_items: list[exp.Expression]):
         """The rows a target table's UPDATE/DELETE reaches: the table (with rowids), joined to

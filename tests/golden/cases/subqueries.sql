@@ -97,3 +97,14 @@ SELECT id, (grp, val) NOT IN (SELECT 'a', 10 UNION ALL SELECT 'b', NULL) FROM s 
 SELECT id FROM s WHERE (id, grp) = ANY (SELECT s_id, 'a' FROM r) ORDER BY id;
 SELECT id, (id, val) > ALL (SELECT 2, 5 UNION ALL SELECT 1, 100) FROM s ORDER BY id;
 SELECT id FROM s WHERE (id, val) IN (SELECT 1, 2, 3);
+CREATE TABLE rsq (id int PRIMARY KEY, x int, t text);
+INSERT INTO rsq VALUES (1, 10, 'p'), (2, 20, 'q'), (3, NULL, 'r'), (4, 40, NULL);
+SELECT * FROM rsq WHERE (x, t) = (SELECT 10, 'p');
+SELECT * FROM rsq WHERE (x, t) = (SELECT x, t FROM rsq WHERE id = 2);
+SELECT id, (x, t) <> (SELECT 10, 'p') FROM rsq ORDER BY id;
+SELECT * FROM rsq WHERE (x, t) = (SELECT x, t FROM rsq);
+SELECT * FROM rsq WHERE (x, t) = (SELECT x FROM rsq WHERE id = 1);
+SELECT * FROM rsq WHERE (x, t) = (SELECT x, t, id FROM rsq WHERE id = 1);
+SELECT id, (id, x) > (SELECT 2, 15) FROM rsq ORDER BY id;
+SELECT * FROM rsq o WHERE (x, t) = (SELECT i.x, i.t FROM rsq i WHERE i.id = o.id) ORDER BY id;
+SELECT id, (x, t) = (SELECT x, t FROM rsq WHERE false) FROM rsq ORDER BY id;
