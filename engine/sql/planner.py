@@ -1754,6 +1754,8 @@ class Planner:
         if a.type.oid in NUMERIC_PRECEDENCE and b.type.oid in NUMERIC_PRECEDENCE:
             promoted = _equality_left_type(a.type, b.type)
             left = self.coerce(a, promoted, "NULLIF") if promoted is not None else a
+        elif a.type.oid == VARCHAR.oid:
+            left = self.cast(a, TEXT, explicit=False)      # varchar = takes text's operator
         else:
             left = cond.left if isinstance(cond, Compare) else a
         return Case(((cond, Const(None, left.type)),), left, left.type)
@@ -2124,8 +2126,8 @@ class Planner:
         targets = SET_RETURNING[name].arguments([a.type for a in args])
         args = [self.coerce(a, t, name) for a, t in zip(args, targets)]
         columns = SET_RETURNING[name].columns([a.type for a in args])
-        if any(isinstance(x, (AggCall, WindowCall, SrfCall)) for a in args for x in walk(a)):
-            raise feature_not_supported("set-returning functions with aggregate, window or set-returning arguments")
+        if any(isinstance(x, SrfCall) for a in args for x in walk(a)):
+            raise feature_not_supported("set-returning functions with set-returning arguments")
         return SrfCall(name, tuple(args), columns[0][1] if len(columns) == 1 else record_of(columns))
 
     def _bind_aggregate(self, name: str, node: exp.Func, scope: Scope, window: bool = False) -> AggCall:

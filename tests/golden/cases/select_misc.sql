@@ -99,3 +99,5 @@ SELECT id FROM p WHERE (name, qty) IN (('pen', 10), ('pad', 3)) ORDER BY id;
 SELECT id, (name, price) IN (('ink', 12.00), ('pad', NULL)), (name, price) NOT IN (('ink', 12.00), ('pad', NULL)) FROM p ORDER BY id;
 SELECT (1, 2) IN ((1, 2), (3, 4)), (1, NULL) IN ((1, 2)), ROW(1, 2) NOT IN (ROW(3, 4), ROW(1, NULL));
 SELECT (1, 2) IN ((1, 2, 3));
+SELECT nullif(name, 'pen'), nullif(1, 1.5), nullif('a'::varchar, 'b'::varchar), nullif(qty, 10::bigint), nullif(1.5::float4, 2::float8) FROM p ORDER BY id;
+SELECT pg_typeof(nullif('x'::varchar(3), 'x')), pg_typeof(nullif(1, 2.5)), pg_typeof(nullif(2.5, 1)), pg_typeof(nullif(1::int2, 2)), pg_typeof(nullif('a'::char(2), 'b'));
