@@ -14,7 +14,11 @@ Each query runs `--repeat` times per server (after one warm-up run), alternating
 servers so both see the same machine load; the median counts. The ratio is PostgreSQL's time
 / rewinddb's time (1.0: as fast as PostgreSQL; the performance issue's target is 0.5). The
 rewinddb server's CPU time per query is reported too: on a shared machine it shows what the
-query costs without other processes' load. `--record` appends the table to bench/RESULTS.md.
+query costs without other processes' load. For a like-for-like figure that the machine's load
+does not move, each query also runs on PostgreSQL without parallel workers
+(max_parallel_workers_per_gather = 0, one process like rewinddb) while its backend's CPU time
+is taken: the CPU ratio is that PostgreSQL CPU time / rewinddb's server CPU time. `--record`
+appends the table to bench/RESULTS.md.
 """
 from __future__ import annotations
 
@@ -86,22 +90,40 @@ def measure(pg_dsn: str, rw_dsn: str, rw_pid: int, repeat: int) -> dict[str, dic
                 rw_cpu.append(cpu_seconds(rw_pid) - cpu)
             out[name] = {"pg": statistics.median(pg_times), "rw": statistics.median(rw_times),
                          "rw_cpu": statistics.median(rw_cpu), "rw_all": rw_times, "pg_all": pg_times,
+                         "pg_cpu": _serial_cpu(pg, sql, repeat),
                          "same": sorted(map(str, pg_rows)) == sorted(map(str, rw_rows))}
     return out
 
 
+def _serial_cpu(pg: psycopg.Connection, sql: str, repeat: int) -> float:
+    """Median CPU seconds of PostgreSQL's backend running `sql` without parallel workers."""
+    backend = pg.execute("SELECT pg_backend_pid()").fetchone()[0]
+    pg.execute("SET max_parallel_workers_per_gather = 0")
+    try:
+        pg.execute(sql).fetchall()
+        times = []
+        for _ in range(repeat):
+            cpu = cpu_seconds(backend)
+            pg.execute(sql).fetchall()
+            times.append(cpu_seconds(backend) - cpu)
+        return statistics.median(times)
+    finally:
+        pg.execute("RESET max_parallel_workers_per_gather")
+
+
 def report(result: dict[str, dict], rows: int, pg_load: float, rw_load: float) -> list[str]:
     """`measure`'s result (and the load times) as a markdown table."""
-    lines = ["| query | PostgreSQL ms | rewinddb ms | ratio (PG time / rewinddb time) | rewinddb server CPU ms | "
-             "spread (PG; rewinddb) |", "|---|---|---|---|---|---|"]
+    lines = ["| query | PostgreSQL ms | rewinddb ms | ratio (PG time / rewinddb time) | spread (PG; rewinddb) | "
+             "PostgreSQL CPU ms, 1 process | rewinddb server CPU ms | CPU ratio |", "|---|---|---|---|---|---|---|---|"]
     for name in QUERIES:
         r = result[name]
         spread = (f"{min(r['pg_all']) * 1000:.0f}-{max(r['pg_all']) * 1000:.0f}; "
                   f"{min(r['rw_all']) * 1000:.0f}-{max(r['rw_all']) * 1000:.0f}")
-        lines.append(f"| {name} | {r['pg'] * 1000:.1f} | {r['rw'] * 1000:.1f} | {r['pg'] / r['rw']:.2f} | "
-                     f"{r['rw_cpu'] * 1000:.1f} | {spread}{'' if r['same'] else ' (RESULTS DIFFER)'} |")
+        lines.append(f"| {name}{'' if r['same'] else ' (RESULTS DIFFER)'} | {r['pg'] * 1000:.1f} | {r['rw'] * 1000:.1f} | "
+                     f"{r['pg'] / r['rw']:.2f} | {spread} | {r['pg_cpu'] * 1000:.1f} | {r['rw_cpu'] * 1000:.1f} | "
+                     f"{r['pg_cpu'] / r['rw_cpu']:.2f} |")
     lines.append(f"| load ({rows:,} rows, multi-row INSERTs) | {pg_load * 1000:.0f} | {rw_load * 1000:.0f} | "
-                 f"{pg_load / rw_load:.2f} | | |")
+                 f"{pg_load / rw_load:.2f} | | | | |")
     return lines
 
 
