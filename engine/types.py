@@ -1339,7 +1339,7 @@ def format_array(v: tuple, element_formatter: Callable[[Any], str], element: Sql
     def fmt(item: Any) -> str:
         if item is None:
             return "NULL"
-        if isinstance(item, tuple) and element.oid != INT2VECTOR.oid:
+        if isinstance(item, tuple) and element.oid not in (INT2VECTOR.oid, RECORD.oid):   # records are tuples too
             return "{" + delim.join(fmt(x) for x in item) + "}"
         s = element_formatter(item)
         if s == "" or s.upper() == "NULL" or any(c in s for c in '{},"\\ \t\n\r\v\f'):

@@ -28,7 +28,7 @@ from engine.exec.functions import numeric_div, numeric_scale   # first: it loads
 from engine.exec.datetime_functions import interval_div
 from engine.types import (BOOL, BYTEA, CHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, JSON, JSONB,
                           NAME, NUMERIC, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN, UUID, VARCHAR, SqlType,
-                          array_of, canonical_jsonb, format_float8, format_numeric, format_type,
+                          array_of, record_fields, canonical_jsonb, format_float8, format_numeric, format_type,
                           parse_json_text, text_formatter)
 
 AGGREGATE_NAMES = frozenset({
@@ -148,8 +148,10 @@ def definition(name: str, arg_types: list[SqlType], result: SqlType, star: bool 
         return AggregateDef("[]", "{S}.append({A0})", _array_final, strict=False)
     if name in ("json_agg", "jsonb_agg"):
         convert = json_converter(t, jsonb=name == "jsonb_agg")
-        final = _json_array_final if name == "json_agg" else _jsonb_array_final
-        return AggregateDef("[]", "{S}.append({A0})", lambda s, c=convert, f=final: f(s, c), strict=False)
+        if name == "jsonb_agg":
+            return AggregateDef("[]", "{S}.append({A0})", lambda s: _jsonb_array_final(s, convert), strict=False)
+        structured = t.is_array or record_fields(t) is not None
+        return AggregateDef("[]", "{S}.append({A0})", lambda s: _json_array_final(s, convert, structured), strict=False)
     if name in ("json_object_agg", "jsonb_object_agg"):
         key_convert = text_formatter(arg_types[0])
         value_convert = json_converter(arg_types[1], jsonb=name == "jsonb_object_agg")
@@ -297,6 +299,14 @@ def json_converter(t: SqlType, jsonb: bool = False) -> Callable[[Any], str]:
             return "[" + sep.join("null" if x is None else (array_json(x) if isinstance(x, tuple) else element(x))
                                   for x in v) + "]"
         return array_json
+    fields = record_fields(t)
+    if fields is not None:            # a row with named fields (a table's whole row): an object
+        members = [(json.dumps(name, ensure_ascii=False), json_converter(ft, jsonb)) for name, ft in fields]
+
+        def row_json(v: tuple) -> str:
+            text = "{" + ",".join(f"{n}:{'null' if x is None else f(x)}" for (n, f), x in zip(members, v)) + "}"
+            return canonical_jsonb(parse_json_text(text)) if jsonb else text
+        return row_json
     if oid == BOOL.oid:
         return lambda v: "true" if v else "false"
     if oid in _INTEGERS:
@@ -332,10 +342,12 @@ def _iso_tz(v: dt.datetime) -> str:
     return _iso(v.replace(tzinfo=None)) + f"{sign}{h:02d}:{rem // 60:02d}"
 
 
-def _json_array_final(s: list, convert: Callable[[Any], str]) -> str | None:
+def _json_array_final(s: list, convert: Callable[[Any], str], structured: bool) -> str | None:
+    """json_agg's text: arrays and rows after the first go on a new line, as PostgreSQL writes them."""
     if not s:
         return None
-    return "[" + ", ".join("null" if v is None else convert(v) for v in s) + "]"
+    return "[" + ", ".join("null" if v is None else ("\n " if structured and i else "") + convert(v)
+                           for i, v in enumerate(s)) + "]"
 
 
 def _jsonb_array_final(s: list, convert: Callable[[Any], str]) -> str | None:

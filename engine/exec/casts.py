@@ -150,7 +150,7 @@ def _base_cast(src: SqlType, dst: SqlType, settings: OutputSettings) -> Callable
             if math.isinf(f) and not (isinstance(v, (float, Decimal)) and v in (math.inf, -math.inf)):
                 shown = format_numeric(v) if isinstance(v, Decimal) else str(v)
                 raise SqlError("22003", f'"{shown}" is out of range for type {label}')
-            return f
+            return f if f or isinstance(v, float) else 0.0     # numeric has no negative zero: -0.0 becomes 0
         return to_float
     if d == BOOL.oid and s == INT4.oid:
         return bool

@@ -731,6 +731,10 @@ class Planner:
                     keys.append(P.SortKey(Col(pos - 1, node.columns[pos - 1].type), desc, nf))
                 elif isinstance(target, exp.Parameter):
                     raise NeedsLiteral()
+                elif isinstance(tree, (exp.Union, exp.Intersect, exp.Except)) and not isinstance(target, exp.Column):
+                    raise SqlError("0A000", "invalid UNION/INTERSECT/EXCEPT ORDER BY clause",
+                                   detail="Only result column names can be used, not expressions or functions.",
+                                   hint="Add the expression/function to every SELECT, or move the UNION into a FROM clause.")
                 else:
                     keys.append(P.SortKey(self.bind(target, scope), desc, nf))
             node = P.Sort(node, tuple(keys), node.columns)
@@ -1291,7 +1295,8 @@ class Planner:
         for entry in scope.entries:
             if entry.alias == alias:
                 columns = [c for c in entry.columns if not c.hidden]
-                return RowValue(tuple(Col(c.index, c.type, c.nullable) for c in columns), tuple(c.name for c in columns))
+                return RowValue(tuple(Col(c.index, c.type, c.nullable) for c in columns), tuple(c.name for c in columns),
+                                record_of([(c.name, c.type) for c in columns]))
         raise at_position(SqlError("42P01", f'missing FROM-clause entry for table "{alias}"'), node)
 
     def _bind_Identifier(self, node, scope):

@@ -101,3 +101,9 @@ SELECT (1, 2) IN ((1, 2), (3, 4)), (1, NULL) IN ((1, 2)), ROW(1, 2) NOT IN (ROW(
 SELECT (1, 2) IN ((1, 2, 3));
 SELECT nullif(name, 'pen'), nullif(1, 1.5), nullif('a'::varchar, 'b'::varchar), nullif(qty, 10::bigint), nullif(1.5::float4, 2::float8) FROM p ORDER BY id;
 SELECT pg_typeof(nullif('x'::varchar(3), 'x')), pg_typeof(nullif(1, 2.5)), pg_typeof(nullif(2.5, 1)), pg_typeof(nullif(1::int2, 2)), pg_typeof(nullif('a'::char(2), 'b'));
+SELECT (-0.0)::float8, CAST(-0.0 AS float8), '-0'::float8, -0.0::float8, (-0.0)::real;
+SELECT json_agg(p ORDER BY id) FROM p WHERE id < 3;
+SELECT jsonb_agg(p.*) FILTER (WHERE id = 1), json_agg(ARRAY[id, qty] ORDER BY id) FROM p;
+SELECT array_agg(p ORDER BY id)::text FROM p WHERE id > 2;
+SELECT array_agg(ROW(id, name) ORDER BY id) FROM p;
+SELECT name, json_agg(p ORDER BY id) FROM p GROUP BY name ORDER BY name;
