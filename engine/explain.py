@@ -29,7 +29,7 @@ def plan_tree(prepared: Any) -> P.Node:
     """The node to render for a planned query or write (writes as a pseudo-node on top)."""
     compiled = prepared.plan
     if isinstance(compiled, CompiledCteWrites):
-        raise feature_not_supported("EXPLAIN of a statement with data-modifying WITH queries")
+        compiled = compiled.main
     if prepared.kind == "query":
         return compiled.node
     return compiled.plan
@@ -40,15 +40,22 @@ async def run(session: Any, explain: Explain, inner: Any, params: tuple, plannin
     if explain.format != "text":
         raise feature_not_supported(f"EXPLAIN (FORMAT {explain.format.upper()})")
     tree = plan_tree(inner)
+    ctes = [cte for cte, _ in inner.plan.writes] if isinstance(inner.plan, CompiledCteWrites) else []
     if not explain.analyze:
-        return _render(tree, explain.verbose)
+        return _with_ctes(_render(tree, explain.verbose), ctes, explain.verbose)
     stats: dict[int, NodeStats] = {}
     instrumented = inner
-    if inner.kind == "query" and not isinstance(inner.plan, CompiledLockingQuery):
-        instrumented = dataclasses.replace(inner, plan=compile_plan(tree, session.output_settings, stats))
+    main = inner.plan.main if ctes else inner.plan
+    if inner.kind == "query" and not isinstance(main, CompiledLockingQuery):
+        main = compile_plan(tree, session.output_settings, stats)
     elif inner.kind == "write":
-        compiled = CompiledWrite(tree, session.output_settings, session.row_compiler(inner.catalog), stats)
-        instrumented = dataclasses.replace(inner, plan=compiled)
+        main = CompiledWrite(tree, session.output_settings, session.row_compiler(inner.catalog), stats)
+    if ctes:
+        rows_compiler = session.row_compiler(inner.catalog)
+        main = CompiledCteWrites([(cte, CompiledWrite(cte.plan, session.output_settings, rows_compiler, stats))
+                                  for cte in ctes], main, stats)
+    if main is not inner.plan:
+        instrumented = dataclasses.replace(inner, plan=main)
     started = time.perf_counter()
     cursor = await session.execute(instrumented, params)
     rows = 0
@@ -57,8 +64,9 @@ async def run(session: Any, explain: Explain, inner: Any, params: tuple, plannin
     elapsed = time.perf_counter() - started
     if inner.kind == "write" or not stats:
         stats[id(tree)] = NodeStats(rows=rows, loops=1, first=elapsed, total=elapsed)
-    lines = _render(tree, explain.verbose, lambda n: _actual(stats.get(id(n)), explain.timing),
-                    lambda n: _removed(stats.get(id(n))))
+    annotate = lambda n: _actual(stats.get(id(n)), explain.timing)  # noqa: E731
+    details = lambda n: _removed(stats.get(id(n)))  # noqa: E731
+    lines = _with_ctes(_render(tree, explain.verbose, annotate, details), ctes, explain.verbose, annotate, details)
     if explain.summary is not False:
         lines.append(f"Planning Time: {planning * 1000:.3f} ms")
         lines.append(f"Execution Time: {elapsed * 1000:.3f} ms")
@@ -73,6 +81,21 @@ def _render(tree: Any, verbose: bool, annotate=None, details=None) -> list[str]:
     for line in P.render(tree.source, annotate, verbose, details):
         lines.append("  ->  " + line if not line.startswith(" ") else "      " + line)
     return lines
+
+
+def _with_ctes(lines: list[str], ctes: list[P.CteWrite], verbose: bool, annotate=None, details=None) -> list[str]:
+    """The plan's lines with each data-modifying WITH query's plan as a "CTE name" block under
+    the top node, after its detail lines and before its inputs, as PostgreSQL lays them out."""
+    if not ctes:
+        return lines
+    at = next((i for i, line in enumerate(lines[1:], 1) if line.startswith("  ->  ")), len(lines))
+    blocks = []
+    for cte in ctes:
+        inner = _render(cte.plan, verbose, annotate, details)
+        blocks.append(f"  CTE {cte.name}")
+        blocks.append("    ->  " + inner[0])
+        blocks.extend(" " * 8 + line for line in inner[1:])
+    return lines[:at] + blocks + lines[at:]
 
 
 def _removed(stats: NodeStats | None) -> list[str]:

@@ -692,7 +692,7 @@ class Session:
                   for w in writes]
         reject_snapshot_conflicts(writes, main_reads)
         rows = self.row_compiler(catalog)
-        return CompiledCteWrites([(w.key, CompiledWrite(w.plan, self.output_settings, rows)) for w in writes], main)
+        return CompiledCteWrites([(w, CompiledWrite(w.plan, self.output_settings, rows)) for w in writes], main)
 
     def row_compiler(self, catalog) -> RowCompiler:
         """Compiles the CHECK and DEFAULT texts of the catalog's tables for writes."""

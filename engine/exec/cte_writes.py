@@ -14,30 +14,39 @@ answering differently.
 """
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from engine.errors import SqlError
 from engine.exec import plan as P
 from engine.exec.context import ExecContext
 from engine.exec.dml import CompiledWrite
-from engine.exec.operators import CompiledPlan, run_to_list
+from engine.exec.operators import CompiledPlan, NodeStats, run_to_list
 
 
 class CompiledCteWrites:
     """The statement's data-modifying WITH queries, then the statement (`main`: a compiled
     query, locking query or write). `run` returns what `main`'s run returns (a query's rows;
-    a write's count and RETURNING rows); `kind` is the write's command, for the tag."""
+    a write's count and RETURNING rows); `kind` is the write's command, for the tag. With
+    `stats` (EXPLAIN ANALYZE), each WITH query's rows and time are recorded under its plan."""
 
-    __slots__ = ("writes", "main", "kind")
+    __slots__ = ("writes", "main", "kind", "stats")
 
-    def __init__(self, writes: list[tuple[int, CompiledWrite]], main: Any) -> None:
+    def __init__(self, writes: list[tuple[P.CteWrite, CompiledWrite]], main: Any,
+                 stats: dict[int, NodeStats] | None = None) -> None:
         self.writes = writes
         self.main = main
         self.kind = getattr(main, "kind", None)
+        self.stats = stats
 
     async def run(self, txn, ctx: ExecContext, lock_timeout: float | None) -> Any:
-        for key, write in self.writes:
-            _, ctx.worktables[key] = await write.run(txn, ctx, lock_timeout)
+        for cte, write in self.writes:
+            started = time.perf_counter()
+            _, rows = await write.run(txn, ctx, lock_timeout)
+            ctx.worktables[cte.key] = rows
+            if self.stats is not None:
+                elapsed = time.perf_counter() - started
+                self.stats[id(cte.plan)] = NodeStats(rows=len(rows), loops=1, first=elapsed, total=elapsed)
         if isinstance(self.main, CompiledPlan):
             return run_to_list(self.main, ctx)
         return await self.main.run(txn, ctx, lock_timeout)

@@ -139,10 +139,12 @@ class FunctionScan(Node):
 
 @dataclass(frozen=True, slots=True)
 class WorkTableScan(Node):
-    """The rows the enclosing RecursiveUnion produced in its previous round."""
+    """The rows the enclosing RecursiveUnion produced in its previous round, or (`cte`) the
+    RETURNING rows of a data-modifying WITH query (a CteWrite with the same key)."""
     name: str
     key: int
     columns: tuple[OutputColumn, ...]
+    cte: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -553,7 +555,7 @@ class _Renderer:
         if isinstance(n, Values):
             return f'Values Scan on "{n.alias}"'
         if isinstance(n, WorkTableScan):
-            return f"WorkTable Scan on {n.name}"
+            return f"{'CTE' if n.cte else 'WorkTable'} Scan on {n.name}"
         if isinstance(n, Join):
             if n.left_keys:
                 return "Hash" + (_JOIN_NAMES[n.kind] or " Join")

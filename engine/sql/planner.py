@@ -374,7 +374,7 @@ class Planner:
                 raise SqlError("42P10", f'WITH query "{name}" has {len(plan.columns)} columns available but {len(names)} columns specified')
             columns = tuple(P.OutputColumn(names[i] if i < len(names) else c.name, c.type)
                             for i, c in enumerate(plan.columns))
-            d.worktable = P.WorkTableScan(name, key, columns)
+            d.worktable = P.WorkTableScan(name, key, columns, cte=True)
 
     def plan_write(self, tree: exp.Expression):
         raise feature_not_supported(f"{type(tree).__name__} here")
