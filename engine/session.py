@@ -41,7 +41,7 @@ from engine.exec.context import ExecContext
 from engine.exec.cte_writes import CompiledCteWrites, reject_snapshot_conflicts
 from engine.exec.dml import CompiledWrite, RowCompiler
 from engine.exec.locking import CompiledLockingQuery
-from engine.exec.operators import _Builder, compile_plan, run_to_list
+from engine.exec.operators import CompiledPlan, _Builder, compile_plan, run_to_list
 from engine.sql import ddl
 from engine.sql.parser import (Explain, Lifted, Parsed, Utility, lift_literals, parse_sql, parse_statement,
                                parse_type_name, quote_ident)
