@@ -1089,6 +1089,8 @@ class Session:
         prepared = self.prepare(a["query"], [t.oid for t in self._declared_param_types(a, ())])
         if prepared.kind != "query":
             raise syntax_error(f'syntax error at or near "{a["query"].split()[0]}"')
+        if isinstance(prepared.plan, CompiledCteWrites):
+            raise SqlError("0A000", "DECLARE CURSOR must not contain data-modifying statements in WITH")
         portal = Portal(name, prepared, params, holdable=a["hold"], scroll=a["scroll"], binary=a["binary"])
         portal.cursor = await self.execute(prepared, params)
         self.portals[name] = portal

@@ -97,3 +97,8 @@ EXECUTE cte_p(2);
 EXECUTE cte_p(2);
 WITH i AS (INSERT INTO cte_inv VALUES ('d', 1) RETURNING sku) INSERT INTO cte_moves (sku, delta) SELECT sku, 1 FROM i RETURNING sku, delta;
 SELECT count(*) FROM cte_moves;
+CREATE TABLE cte_dc (id int);
+BEGIN;
+DECLARE c CURSOR FOR WITH d AS (INSERT INTO cte_dc VALUES (1) RETURNING id) SELECT * FROM d;
+ROLLBACK;
+SELECT count(*) FROM cte_dc;
