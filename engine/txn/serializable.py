@@ -148,8 +148,12 @@ class SerializableTracker:
                 self._edge(r, s, current=s)
 
     def _readers_concurrent_with(self, writer: SerialTxn) -> list[SerialTxn]:
+        # A commit registers before its record is durable and visible: one that registered
+        # before the writer started can still be missing from the writer's snapshot, and
+        # then the two overlap as much as if it had committed later.
         out = [r for r in self.active.values() if r is not writer]
-        out.extend(r for r in self.committed if r.commit_seq > writer.start_seq)
+        out.extend(r for r in self.committed
+                   if r.commit_seq > writer.start_seq or (r.wrote and r.commit_lsn > writer.snapshot_lsn))
         return out
 
     # ---------------------------------------------------------------- conflicts
