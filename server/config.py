@@ -147,6 +147,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("idle_in_transaction_session_timeout", INT, 0,
             "Milliseconds a session may sit idle inside a transaction block before it is closed with "
             "25P03 (0: never); the default of PostgreSQL's setting of the same name.", "limits"),
+    Setting("output_batch_rows", INT, 1000,
+            "Most rows (DataRow or COPY data messages) a statement buffers before writing them to the "
+            "client, which is also written to whenever 64 KiB are buffered; a statement whose client is "
+            "not reading waits there (back-pressure). Values below 1 count as 1.", "limits"),
     Setting("query_memory_limit", SIZE, 1 << 30,
             "Memory one statement may hold for sorting, hashing, aggregating and buffering rows "
             "(estimated); beyond it the statement fails with 53200 out_of_memory. 0: no limit.", "limits"),

@@ -148,6 +148,7 @@ class Connection(asyncio.Protocol):
     def flush(self) -> None:
         if self.out and self.transport is not None and not self.transport.is_closing():
             self.transport.write(b"".join(self.out) if len(self.out) > 1 else self.out[0])
+            self.server.metrics.output_writes += 1
         self.out.clear()
         self.out_size = 0
 
@@ -515,17 +516,25 @@ class Connection(asyncio.Protocol):
         self.send_error(error)
 
     async def _send_rows(self, batches: Iterable[list], encode: Callable[[tuple], bytes]) -> int:
-        """Stream row batches to the client; returns how many rows were sent."""
-        count = 0
+        """Stream row batches to the client, writing at most `output_batch_rows` rows (or about
+        WRITE_CHUNK bytes) at a time and waiting while the client does not read; returns how
+        many rows were sent."""
+        count = pending = 0             # rows sent; rows buffered since the last write
+        most = max(1, self.server.config.output_batch_rows)
         deadline = time.monotonic() + YIELD_EVERY
         send = self.send
         for batch in batches:
-            if batch:
-                for row in batch:
+            start, n = 0, len(batch)
+            while start < n:
+                end = min(n, start + most - pending)
+                for row in batch if start == 0 and end == n else batch[start:end]:
                     send(encode(row))
-                count += len(batch)
-                if self.out_size > WRITE_CHUNK:
+                pending += end - start
+                start = end
+                if pending >= most or self.out_size > WRITE_CHUNK:
+                    pending = 0
                     await self.drain()
+            count += n
             if time.monotonic() > deadline:
                 await asyncio.sleep(0)
                 deadline = time.monotonic() + YIELD_EVERY

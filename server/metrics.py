@@ -79,6 +79,7 @@ class Metrics:
         self.fsync = Histogram(FSYNC_BOUNDS)
         self.group_size = Histogram(GROUP_BOUNDS)
         self.connections_total = 0
+        self.output_writes = 0                    # buffered protocol output written to a client socket
         self.http_requests: dict[tuple[str, int], int] = {}
 
     # ---------------------------------------------------------------- the hot path
@@ -142,6 +143,8 @@ class Metrics:
                    [f"rewinddb_snapshot_age_seconds {max(0.0, time.time() - written):.3f}"])
         sessions = sum(1 for c in server.connections if c.session is not None)
         metric("connections", "gauge", "Open wire-protocol client sessions.", [f"rewinddb_connections {sessions}"])
+        metric("output_writes_total", "counter", "Writes of buffered protocol output to client sockets.",
+               [f"rewinddb_output_writes_total {self.output_writes}"])
         metric("connections_total", "counter", "Wire-protocol sessions started since the server started.",
                [f"rewinddb_connections_total {self.connections_total}"])
         latency: list[str] = []

@@ -1,12 +1,14 @@
 """Limits that protect the server from slow, silent or greedy clients, each a setting in
 server/config.py: authentication_timeout (clients that do not log in are dropped),
 idle_session_timeout and statement_timeout as server-wide defaults, query_memory_limit (53200,
-and the session goes on). The memory budget's operators are exercised one by one in
+and the session goes on), output_batch_rows (rows written to the client at a time, counted by
+`rewinddb_output_writes_total`). The memory budget's operators are exercised one by one in
 test_sql_fuzz.py; max_connections in tests/txn/test_connections.py; max_message_size and a
 client that never reads its results in test_protocol_fuzz.py.
 """
 from __future__ import annotations
 
+import re
 import socket
 import time
 
@@ -14,6 +16,7 @@ import psycopg
 import pytest
 
 from tests.conftest import RunningServer
+from tests.ops.http_client import HttpServer
 from tests.robust import hostile as H
 
 
@@ -104,5 +107,29 @@ def test_limits_are_settings(tmp_path) -> None:
     from server.config import SETTINGS_BY_NAME
     for name in ("max_connections", "max_message_size", "authentication_timeout", "statement_timeout",
                  "idle_session_timeout", "idle_in_transaction_session_timeout", "query_memory_limit",
-                 "auth_failure_delay"):
+                 "auth_failure_delay", "output_batch_rows"):
         assert name in SETTINGS_BY_NAME, name
+
+
+def _output_writes(server: HttpServer) -> int:
+    status, _, body = server.get("/metrics")
+    assert status == 200
+    return int(re.search(r"^rewinddb_output_writes_total (\d+)$", body.decode(), re.M).group(1))
+
+
+@pytest.mark.parametrize("batch_rows, fewest, most", [(10, 100, None), (None, 1, 5)])
+def test_rows_reach_the_client_at_most_output_batch_rows_at_a_time(tmp_path, batch_rows, fewest, most) -> None:
+    args = ("--output-batch-rows", str(batch_rows)) if batch_rows else ()
+    server = HttpServer(tmp_path / "data", args).start()
+    try:
+        with psycopg.connect(server.dsn, autocommit=True) as conn:
+            conn.execute("SELECT 1")
+            before = _output_writes(server)
+            rows = conn.execute("SELECT g FROM generate_series(1, 1000) g").fetchall()
+            writes = _output_writes(server) - before
+            assert rows == [(g,) for g in range(1, 1001)]
+            assert writes >= fewest and (most is None or writes <= most), writes
+            with conn.cursor().copy("COPY (SELECT g FROM generate_series(1, 1000) g) TO STDOUT") as copy:
+                assert b"".join(copy) == b"".join(b"%d\n" % g for g in range(1, 1001))
+    finally:
+        server.stop()
