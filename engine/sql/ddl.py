@@ -428,7 +428,7 @@ def create_table(tree: exp.Create, target: DdlTarget) -> str:
     schema_node = tree.this
     if not isinstance(schema_node, exp.Schema):
         raise feature_not_supported("CREATE TABLE without a column list")
-    schema, name = _new_relation(tree, schema_node.this, target, "CREATE TABLE")
+    schema, name = _new_relation(tree, schema_node.this, target)
     if name is None:
         return "CREATE TABLE"
     builder = _TableBuilder(target, schema, name, target.allocate_id())
@@ -495,19 +495,23 @@ def check_default(table: TableDef, node: exp.Expression, col_type: SqlType, targ
         text_parser(as_type, UTC)(inner.this)
 
 
-def _new_relation(tree: exp.Create, ref: exp.Table, target: DdlTarget, what: str) -> tuple[str, str | None]:
-    """The schema and name of a relation about to be created (name None: IF NOT EXISTS and it does)."""
+def _creation_place(tree: exp.Create, ref: exp.Table, target: DdlTarget, temporary: str) -> tuple[str, str]:
+    """The existing schema and the name a CREATE puts its relation at; TEMPORARY answers 0A000
+    naming `temporary`."""
     schema, name = _qualified(ref)
     schema = schema or target.creation_schema()
-    catalog = target.catalog
-    if schema not in catalog.schemas:
+    if schema not in target.catalog.schemas:
         raise SqlError("3F000", f'schema "{schema}" does not exist')
     for prop in (tree.args.get("properties").expressions if tree.args.get("properties") else []):
         if isinstance(prop, exp.TemporaryProperty):
-            raise feature_not_supported("temporary tables and views")
-        if isinstance(prop, exp.UnloggedProperty):
-            continue
-    if catalog.name_taken(schema, name):
+            raise feature_not_supported(temporary)
+    return schema, name
+
+
+def _new_relation(tree: exp.Create, ref: exp.Table, target: DdlTarget) -> tuple[str, str | None]:
+    """The schema and name of a relation about to be created (name None: IF NOT EXISTS and it does)."""
+    schema, name = _creation_place(tree, ref, target, "temporary tables and views")
+    if target.catalog.name_taken(schema, name):
         if tree.args.get("exists"):
             target.notice(f'relation "{name}" already exists, skipping', "42P07")
             return schema, None
@@ -522,7 +526,7 @@ def create_table_as(tree: exp.Create, target: DdlTarget) -> str:
     if isinstance(ref, exp.Schema):
         names = [i.name for i in ref.expressions]
         ref = ref.this
-    schema, name = _new_relation(tree, ref, target, "CREATE TABLE AS")
+    schema, name = _new_relation(tree, ref, target)
     if name is None:
         return "CREATE TABLE AS"
     with_data = True
@@ -597,14 +601,8 @@ def create_view(tree: exp.Create, target: DdlTarget) -> str:
     if isinstance(ref, exp.Schema):
         names = [i.name for i in ref.expressions]
         ref = ref.this
-    schema, name = _qualified(ref)
-    schema = schema or target.creation_schema()
+    schema, name = _creation_place(tree, ref, target, "temporary views")
     catalog = target.catalog
-    if schema not in catalog.schemas:
-        raise SqlError("3F000", f'schema "{schema}" does not exist')
-    for prop in (tree.args.get("properties").expressions if tree.args.get("properties") else []):
-        if isinstance(prop, exp.TemporaryProperty):
-            raise feature_not_supported("temporary views")
     query = tree.expression
     columns, _ = target.query(query, False)
     if len(names) > len(columns):
