@@ -200,7 +200,8 @@ def _rows_at(data: TableData, lsn: int, width: int) -> Iterable[list[tuple[int, 
 
 
 def load_state(chunks: Iterable[bytes]) -> tuple[DatabaseState, bytes]:
-    """The state a snapshot holds, and the log chain value it was taken after.
+    """The state a snapshot holds, and the log chain value it was taken after. The state
+    has no indexes yet (see `DatabaseState.build_indexes`): callers replay after it first.
 
     Raises SnapshotContentError if the content is not a complete snapshot."""
     it = iter(chunks)
@@ -210,7 +211,7 @@ def load_state(chunks: Iterable[bytes]) -> tuple[DatabaseState, bytes]:
         raise SnapshotContentError(f"no readable header: {exc}") from exc
     if not isinstance(header, SnapshotHeader) or header.format != SNAPSHOT_FORMAT:
         raise SnapshotContentError("the first chunk is not a snapshot header of a known format")
-    state = DatabaseState()
+    state = DatabaseState(indexed=False)
     state.restore_catalog_history([(change.lsn, change.events) for change in header.schema_changes])
     catalog = state.catalog
     state.lsn = header.lsn
@@ -253,8 +254,6 @@ def load_state(chunks: Iterable[bytes]) -> tuple[DatabaseState, bytes]:
         raise SnapshotContentError(f"rows of table {exc} which the header does not list") from exc
     if end is None or end.rows != rows or end.tables != len(header.tables):
         raise SnapshotContentError(f"incomplete: {rows} rows read, the end marker says {end}")
-    for index in catalog.indexes.values():
-        state.tables[index.table_id].add_index(index)
     return state, header.chain
 
 

@@ -85,6 +85,7 @@ def verify_database(data_dir: str | os.PathLike[str]) -> VerifyReport:
             if chain_after != chain:
                 problem = f"it does not match the log: the chain values after LSN {info.lsn} differ"
             else:
+                loaded.build_indexes()
                 difference = describe_difference(loaded, state)
                 if difference is not None:
                     problem = f"it differs from a replay of the log to LSN {info.lsn}: {difference}"

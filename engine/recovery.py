@@ -3,8 +3,9 @@
 Data flow: the opened log (which already truncated a torn tail and refused damage
 elsewhere) and the snapshot store -> the newest intact snapshot whose LSN the log covers
 and whose chain value matches the log's at that LSN (`checkpoint.load_state`) -> every
-record after it, decoded and applied with `DatabaseState.apply` -> the state at the log's
-last LSN.
+record after it, decoded and applied with `DatabaseState.apply_all` a read buffer's worth at
+a time -> the state at the log's last LSN -> its indexes, built once over the final rows
+(`DatabaseState.build_indexes`; cheaper than keeping them up to date through the replay).
 
 A snapshot that fails its checksums, does not decode, or does not match the log is set
 aside (`.corrupt`, logged) and the next older one is tried; with none left, replay starts
@@ -23,8 +24,8 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import msgspec
 
@@ -36,9 +37,9 @@ from engine.storage.segment import FRAME_HEADER_SIZE
 from engine.storage.snapshot import SnapshotCorruption, SnapshotInfo, SnapshotStore
 
 log = logging.getLogger("rewinddb.recovery")
+_LSN_OF, _TIME_OF = itemgetter(2), itemgetter(3)      # of a frame header
 
 REPORT_EVERY = 5.0          # seconds between progress lines
-CHECK_EVERY = 4096          # records between looks at the clock
 
 
 class RecoveryError(Exception):
@@ -48,7 +49,7 @@ class RecoveryError(Exception):
 @dataclass(slots=True)
 class RecoveryProgress:
     """How far recovery is; written by the recovering thread, readable from any other."""
-    phase: str = "starting"           # starting, loading snapshot, replaying, done
+    phase: str = "starting"           # starting, loading snapshot, replaying, building indexes, done
     snapshot_lsn: int = 0
     start_lsn: int = 0                # the first record to replay
     target_lsn: int = 0               # the log's last record
@@ -107,6 +108,8 @@ def recover(storage: SegmentedLog, snapshots: SnapshotStore, *, history_window: 
         state.set_history_floor(max(state.history_floor, storage.last_lsn - history_window))
         progress.phase = "replaying"
         records, tail_bytes = _replay(storage, state, progress)
+        progress.phase = "building indexes"
+        state.build_indexes()
     finally:
         if was_enabled:
             gc.enable()
@@ -123,7 +126,7 @@ def _newest_usable_snapshot(storage: SegmentedLog, snapshots: SnapshotStore) -> 
     while True:
         opened = snapshots.open_newest_valid(storage.last_lsn)
         if opened is None:
-            return DatabaseState(), None
+            return DatabaseState(indexed=False), None
         info, chunks = opened
         started = time.monotonic()
         try:
@@ -142,39 +145,31 @@ def _newest_usable_snapshot(storage: SegmentedLog, snapshots: SnapshotStore) -> 
 
 
 def _replay(storage: SegmentedLog, state: DatabaseState, progress: RecoveryProgress) -> tuple[int, int]:
-    """Apply every record after the state's LSN; returns (records, bytes) replayed."""
+    """Apply every record after the state's LSN, a read buffer's worth at a time; returns
+    (records, bytes) replayed."""
     progress.start_lsn = state.lsn + 1
     progress.target_lsn = storage.last_lsn
     progress.replayed_lsn = state.lsn
     progress.replay_started = time.monotonic()
-    counts = [0, 0, 0]                  # records, payload bytes, events
-
-    def decoded() -> Iterator[tuple[int, int, ev.Transaction]]:
-        decode = ev.decode_transaction
-        records = payload_bytes = events = 0
-        next_report = progress.replay_started + REPORT_EVERY
-        try:
-            for lsn, commit_time_us, payload, _chain in storage.records(state.lsn + 1):
-                txn = decode(payload)
-                yield lsn, commit_time_us, txn
-                records += 1
-                payload_bytes += len(payload)
-                events += len(txn.events)
-                if not records % CHECK_EVERY:
-                    progress.replayed_lsn, progress.events = lsn, events
-                    if time.monotonic() >= next_report:
-                        next_report += REPORT_EVERY
-                        _report(progress)
-        finally:
-            counts[:] = records, payload_bytes, events
-
+    decode = ev.decode_transaction
+    records = payload_bytes = 0
+    events_before = state.events_applied
+    next_report = progress.replay_started + REPORT_EVERY
     try:
-        state.apply_all(decoded())
+        for headers, payloads in storage.record_batches(state.lsn + 1):
+            # decoded lazily, one record after another is applied: a record that does not
+            # decode or apply leaves the state right before it
+            state.apply_all(zip(map(_LSN_OF, headers), map(_TIME_OF, headers), map(decode, payloads)))
+            records += len(headers)
+            payload_bytes += sum(map(len, payloads))
+            progress.replayed_lsn, progress.events = state.lsn, state.events_applied - events_before
+            if time.monotonic() >= next_report:
+                next_report += REPORT_EVERY
+                _report(progress)
     except (ApplyError, msgspec.DecodeError, KeyError, IndexError, TypeError, ValueError) as exc:
-        lsn = state.lsn + 1            # neither decoded nor applied: the state is just before it
+        lsn = state.lsn + 1
         raise RecoveryError(f"record {lsn} cannot be applied ({type(exc).__name__}: {exc}); "
                             f"see `rewinddb verify` and `rewinddb log --from {lsn}`") from exc
-    records, payload_bytes, progress.events = counts
     progress.replayed_lsn = state.lsn
     return records, payload_bytes + records * FRAME_HEADER_SIZE
 

@@ -16,6 +16,11 @@ small), so a snapshot can carry it and a restarted server knows the schema at ev
 including those before its snapshot. Row history (the undo entries of `TableData`) is kept
 from `history_floor` on: replay does not record it for LSNs older than the history window,
 and `set_history_floor` drops it as the window moves on.
+
+Indexes are kept up to date by `apply` once built. A state being rebuilt (recovery, a
+snapshot being loaded, a past state for time travel) starts without them (`indexed=False`):
+nothing reads it until it is complete, and building each index once over the final rows
+(`build_indexes`) costs less than maintaining it through every event of the replay.
 """
 from __future__ import annotations
 
@@ -87,7 +92,7 @@ class TransactionIndex:
 
 
 class DatabaseState:
-    def __init__(self) -> None:
+    def __init__(self, *, indexed: bool = True) -> None:
         self.lsn = 0
         self.commit_time_us = 0
         self.catalog = Catalog()
@@ -100,6 +105,7 @@ class DatabaseState:
         self.transactions = TransactionIndex()
         self.history_floor = 0      # no undo entries are kept before this LSN
         self.events_applied = 0     # row and schema events applied by this process
+        self.indexed = indexed      # False: the tables hold no indexes until `build_indexes`
 
     def catalog_at(self, lsn: int) -> Catalog:
         """The catalog as it was right after transaction `lsn`."""
@@ -143,7 +149,7 @@ class DatabaseState:
         self.apply_all(((lsn, commit_time_us, txn),))
 
     def apply_all(self, records: Iterable[tuple[int, int, ev.Transaction]]) -> None:
-        """`apply` each (lsn, commit time, transaction) in turn: replay hands over all its
+        """`apply` each (lsn, commit time, transaction) in turn: replay hands over many
         records in one call, which saves the per-call setup on the hot path."""
         tables, codecs, add_transaction = self.tables, self.codecs, self.transactions.add
         applied = self.events_applied
@@ -151,54 +157,71 @@ class DatabaseState:
             for lsn, commit_time_us, txn in records:
                 if lsn != self.lsn + 1:
                     raise ApplyError(f"record {lsn} does not follow {self.lsn}")
-                catalog = self.catalog
-                schema_events: list[ev.Event] | None = None
                 events = txn.events
-                n = len(events)
-                i = 0
-                while i < n:
-                    event = events[i]
-                    i += 1
-                    t = type(event)
-                    if t is _RowInserted:
-                        table_id = event.table_id
-                        end = i
-                        if n - i > 1000 and _one_table_inserts(events[i - 1:], table_id):
-                            end = n                # the rest is one bulk load (COPY): checked at C speed
-                        while end < n and type(events[end]) is _RowInserted and events[end].table_id == table_id:
-                            end += 1
-                        if end == i:
-                            tables[table_id].insert(lsn, event.rowid, codecs[table_id].decode(event.values))
-                        else:              # a run of inserts into one table (COPY, multi-row INSERT)
-                            self._insert_run(lsn, events[i - 1:end])
-                            i = end
-                    elif t is _RowUpdated:
-                        tables[event.table_id].update(lsn, event.rowid, codecs[event.table_id].decode(event.values))
-                    elif t is _RowDeleted:
-                        tables[event.table_id].delete(lsn, event.rowid)
-                    elif t in _NOT_SCHEMA:
-                        if t is ev.SequenceAdvanced:
-                            self._advance_sequence(catalog, event)
-                        elif t is ev.TableTruncated:
-                            tables[event.table_id].truncate(lsn)
-                    else:
-                        catalog = apply_event(catalog, event)
-                        self._apply_schema_data(lsn, catalog, event)
-                        if schema_events is None:
-                            schema_events = []
-                        schema_events.append(event)
-                if schema_events is not None:
-                    self.schema_changes.append((lsn, schema_events))
-                if catalog is not self.catalog:
-                    self.catalog = catalog
-                    self._catalog_lsns.append(lsn)
-                    self._catalogs.append(catalog)
+                if len(events) == 1 and type(event := events[0]) is _RowInserted:    # the commonest record
+                    tables[event.table_id].insert(lsn, event.rowid, codecs[event.table_id].decode(event.values))
+                else:
+                    self._apply_events(lsn, events)
                 self.lsn = lsn
                 self.commit_time_us = commit_time_us
                 add_transaction(commit_time_us, txn.user)
                 applied += len(events)
         finally:
             self.events_applied = applied
+
+    def _apply_events(self, lsn: int, events: list[ev.Event]) -> None:
+        """The events of transaction `lsn`, in order."""
+        tables, codecs = self.tables, self.codecs
+        catalog = self.catalog
+        schema_events: list[ev.Event] | None = None
+        n = len(events)
+        i = 0
+        while i < n:
+            event = events[i]
+            i += 1
+            t = type(event)
+            if t is _RowInserted:
+                table_id = event.table_id
+                end = i
+                if n - i > 1000 and _one_table_inserts(events[i - 1:], table_id):
+                    end = n                # the rest is one bulk load (COPY): checked at C speed
+                while end < n and type(events[end]) is _RowInserted and events[end].table_id == table_id:
+                    end += 1
+                if end == i:
+                    tables[table_id].insert(lsn, event.rowid, codecs[table_id].decode(event.values))
+                else:              # a run of inserts into one table (COPY, multi-row INSERT)
+                    self._insert_run(lsn, events[i - 1:end])
+                    i = end
+            elif t is _RowUpdated:
+                tables[event.table_id].update(lsn, event.rowid, codecs[event.table_id].decode(event.values))
+            elif t is _RowDeleted:
+                tables[event.table_id].delete(lsn, event.rowid)
+            elif t in _NOT_SCHEMA:
+                if t is ev.SequenceAdvanced:
+                    self._advance_sequence(catalog, event)
+                elif t is ev.TableTruncated:
+                    tables[event.table_id].truncate(lsn)
+            else:
+                catalog = apply_event(catalog, event)
+                self._apply_schema_data(lsn, catalog, event)
+                if schema_events is None:
+                    schema_events = []
+                schema_events.append(event)
+        if schema_events is not None:
+            self.schema_changes.append((lsn, schema_events))
+        if catalog is not self.catalog:
+            self.catalog = catalog
+            self._catalog_lsns.append(lsn)
+            self._catalogs.append(catalog)
+
+    def build_indexes(self) -> None:
+        """Build every index of the newest catalog over the newest rows (a state made with
+        `indexed=False`, now complete); `apply` keeps them up to date from here on."""
+        if self.indexed:
+            return
+        for index in self.catalog.indexes.values():
+            self.tables[index.table_id].add_index(index)
+        self.indexed = True
 
     def restore_catalog_history(self, changes: list[tuple[int, list[ev.Event]]]) -> None:
         """Rebuild every catalog version from the schema events that made them (a snapshot
@@ -258,7 +281,8 @@ class DatabaseState:
                 data.reshape(lsn, table.width)
             self.codecs[tid] = RowCodec(table)
         elif isinstance(event, ev.IndexCreated):
-            self.tables[event.index.table_id].add_index(event.index)
+            if self.indexed:
+                self.tables[event.index.table_id].add_index(event.index)
         elif isinstance(event, ev.IndexDropped):
             for data in self.tables.values():
                 data.indexes.pop(event.index_id, None)

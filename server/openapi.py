@@ -97,7 +97,7 @@ def openapi_document() -> dict[str, Any]:
                 "Health": {"type": "object", "required": ["status"], "properties": {
                     "status": {"type": "string", "enum": ["ok", "recovering", "stopping", "failed"]},
                     "lsn": {"type": "integer", "minimum": 0, "description": "Newest durable LSN."},
-                    "phase": {"type": "string", "enum": ["starting", "loading snapshot", "replaying", "done"],
+                    "phase": {"type": "string", "enum": ["starting", "loading snapshot", "replaying", "building indexes", "done"],
                               "description": "While recovering: what recovery is doing."},
                     "replayed_lsn": {"type": "integer", "minimum": 0,
                                      "description": "While recovering: records replayed so far (updated every 4096)."},

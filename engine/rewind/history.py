@@ -293,6 +293,7 @@ class PastStates:
         with _collector_paused():
             state = self._checkpoint_at_or_before(low)
             self._replay(state, high)
+            state.build_indexes()
         return state
 
     def publish_at(self, state: DatabaseState) -> None:
@@ -318,9 +319,10 @@ class PastStates:
         return None
 
     def build_table(self, table_id: int, upto: int) -> DatabaseState:
-        state = DatabaseState()
+        state = DatabaseState(indexed=False)
         with _collector_paused():
             self._replay(state, upto, table_id)
+            state.build_indexes()
         return state
 
     def publish_table(self, table_id: int, state: DatabaseState) -> None:
@@ -330,7 +332,8 @@ class PastStates:
     # -- internals
 
     def _checkpoint_at_or_before(self, lsn: int) -> DatabaseState:
-        """The state of the newest usable snapshot at or before `lsn` (an empty state if none)."""
+        """The state of the newest usable snapshot at or before `lsn` (an empty state if
+        none), without indexes yet."""
         db = self.db
         while lsn > 0:
             opened = db.snapshots.open_at_or_before(lsn)
@@ -345,7 +348,7 @@ class PastStates:
             if state.lsn == info.lsn and db.log.chain_at(info.lsn) == chain:
                 return state
             lsn = info.lsn - 1
-        return DatabaseState()
+        return DatabaseState(indexed=False)
 
     def _replay(self, state: DatabaseState, upto: int, table_id: int | None = None) -> None:
         """Apply the records after the state's LSN up to `upto`; with `table_id`, only that

@@ -22,8 +22,9 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from .files import FileHandle, FileLayer
 from .segment import FRAME_HEADER_SIZE, SEGMENT_HEADER_SIZE, FrameReader, SegmentHeader, crc32c, next_chain
@@ -33,6 +34,7 @@ INDEX_MAGIC = b"RWDBIDX\x00"
 INDEX_VERSION = 1
 INDEX_SUFFIX = ".idx"
 _HEAD = struct.Struct("<8sIQQQQQQ32sI")
+_LSN_OF, _TIME_OF = itemgetter(2), itemgetter(3)  # of a frame header
 
 
 def _column() -> array[int]:
@@ -186,17 +188,27 @@ def scan_segment(
             index.add(lsn, t, reader.pos)
             last_offset, last_length, last_chain = reader.pos, len(record.payload), record.chain
             expected, prev_time = lsn + 1, t
-    else:  # the same checks without building records: this is most of the time SegmentedLog.open takes
+    else:  # the same checks a read buffer at a time: this is most of the time SegmentedLog.open takes
         entry_due = SEGMENT_HEADER_SIZE
-        for length, _crc, lsn, t, _kind, _batch_pos, chain in reader.headers():
-            if lsn != expected or t < prev_time:
-                problem = _out_of_order(reader.pos, lsn, t, expected, prev_time)
+        for _buf, offset, starts, headers in reader.batches():
+            lsns, times = list(map(_LSN_OF, headers)), list(map(_TIME_OF, headers))
+            good = len(headers)
+            if lsns != list(range(expected, expected + good)) or times[0] < prev_time or times != sorted(times):
+                good = next(k for k in range(good) if lsns[k] != expected + k
+                            or times[k] < (times[k - 1] if k else prev_time))
+                reader.pos = offset + starts[good]
+                problem = _out_of_order(reader.pos, lsns[good], times[good], expected + good,
+                                        times[good - 1] if good else prev_time)
+            k = bisect_left(starts, entry_due - offset, 0, good)
+            while k < good:
+                index.add(lsns[k], times[k], offset + starts[k])
+                entry_due = offset + starts[k] + INDEX_INTERVAL
+                k = bisect_left(starts, entry_due - offset, k + 1, good)
+            if good:
+                last_offset, last_length, last_chain = offset + starts[good - 1], headers[good - 1][0], headers[good - 1][6]
+                expected, prev_time = lsns[good - 1] + 1, times[good - 1]
+            if problem is not None:
                 break
-            if reader.pos >= entry_due:
-                index.add(lsn, t, reader.pos)
-                entry_due = reader.pos + INDEX_INTERVAL
-            last_offset, last_length, last_chain = reader.pos, length, chain
-            expected, prev_time = lsn + 1, t
     if expected > base:
         index.finish(expected - 1, prev_time, last_offset, last_offset + FRAME_HEADER_SIZE + last_length, last_chain)
     return index, reader, problem

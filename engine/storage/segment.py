@@ -25,7 +25,7 @@ import hashlib
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import crc32c as _crc32c
 
@@ -50,7 +50,7 @@ MAX_PAYLOAD = 1 << 30
 GENESIS_CHAIN = bytes(32)
 
 READ_CHUNK = 1 << 20
-FIRST_READ = 16 << 10
+FIRST_READ = 8 << 10  # twice the sparse index's interval: a point read's frame is in the first read
 _ZEROS = bytes(READ_CHUNK)
 
 
@@ -114,17 +114,30 @@ class StoredRecord(NamedTuple):
     chain: bytes  # the 32-byte chain value after this record
 
 
+class FrameBatch(NamedTuple):
+    """The good frames found in one buffer read from a segment: `buffer[0]` is at file
+    offset `base`; frame k starts at `buffer[starts[k]]` and `headers[k]` is its unpacked
+    header (`FRAME_HEADER`'s fields: payload length, CRC, LSN, commit time, type, batch
+    position, chain)."""
+
+    buffer: bytes
+    base: int
+    starts: list[int]
+    headers: list[tuple[int, int, int, int, int, int, bytes]]
+
+
 class FrameReader:
     """Reads consecutive frames of one segment file from `start` up to `limit`.
 
-    Iterating yields a `StoredRecord` for each frame whose length is plausible, whose CRC
-    matches and whose type is known (`headers()` yields just the unpacked frame header,
-    `FRAME_HEADER`'s fields, for scans that need no payload), with `pos` at that frame's
-    offset while the consumer holds it. It stops at the first frame that is not (or at
-    `limit`); then `pos` is where it stopped and `stop` says why: None (reached `limit`),
-    "short" (the frame runs past `limit`), "length" (implausible length), "crc" or "type".
-    Whether LSNs and times make sense is the caller's business. Reads `FIRST_READ` bytes,
-    then four times more each time up to `READ_CHUNK`.
+    `batches()` yields a `FrameBatch` per buffer read, holding the good frames in it:
+    frames whose length is plausible, whose CRC matches and whose type is known. It stops
+    at the first frame that is not (or at `limit`); then `pos` is where it stopped and
+    `stop` says why: None (reached `limit`), "short" (the frame runs past `limit`),
+    "length" (implausible length), "crc" or "type". Whether LSNs and times make sense is
+    the caller's business. Iterating yields a `StoredRecord` per frame and `headers()` just
+    the unpacked frame header (for scans that need no payload), with `pos` at that frame's
+    offset while the consumer holds it. Reads `FIRST_READ` bytes, then four times more each
+    time up to `READ_CHUNK`: cheap point lookups, fast streaming.
     """
 
     __slots__ = ("handle", "pos", "limit", "stop")
@@ -136,61 +149,71 @@ class FrameReader:
         self.stop: str | None = None
 
     def __iter__(self) -> Iterator[StoredRecord]:
-        return self._walk(True)
+        make, record, hsize = tuple.__new__, StoredRecord, FRAME_HEADER_SIZE
+        for buf, base, starts, headers in self.batches():
+            for i, fields in zip(starts, headers):
+                self.pos = base + i
+                yield make(record, (fields[2], fields[3], buf[i + hsize : i + hsize + fields[0]], fields[6]))
 
     def headers(self) -> Iterator[tuple[int, int, int, int, int, int, bytes]]:
-        return self._walk(False)
+        for _buf, base, starts, headers in self.batches():
+            for i, fields in zip(starts, headers):
+                self.pos = base + i
+                yield fields
 
-    def _walk(self, records: bool) -> Iterator[Any]:
+    def batches(self) -> Iterator[FrameBatch]:
         handle, limit = self.handle, self.limit
         unpack, hsize, crc = FRAME_HEADER.unpack_from, FRAME_HEADER_SIZE, crc32c
-        make, record = tuple.__new__, StoredRecord
         base = self.pos  # file offset of buf[0]
         buf = b""
-        view = memoryview(buf)
         i = 0
-        chunk = FIRST_READ  # grows to READ_CHUNK: cheap point lookups, fast streaming
+        chunk = FIRST_READ
         while True:
-            pos = base + i
-            self.pos = pos
-            if pos >= limit:
+            view = memoryview(buf)
+            last = min(len(buf), limit - base)  # frames must end by here
+            starts: list[int] = []
+            headers: list[tuple[int, int, int, int, int, int, bytes]] = []
+            add_start, add_header = starts.append, headers.append
+            stop = need = None  # why frames stop here; or how many bytes from i the next frame needs
+            while True:
+                if i + hsize > last:
+                    if i + hsize > limit - base:
+                        stop = "short" if i < limit - base else None
+                    else:
+                        need = hsize
+                    break
+                fields = unpack(buf, i)
+                end = i + hsize + fields[0]
+                if end > last:
+                    if fields[0] > MAX_PAYLOAD:
+                        stop = "length"
+                    elif end > limit - base:
+                        stop = "short"
+                    else:
+                        need = end - i
+                    break
+                if crc(view[i + 8 : end]) != fields[1]:
+                    stop = "crc"
+                    break
+                if fields[4] != TYPE_TRANSACTION:
+                    stop = "type"
+                    break
+                add_start(i)
+                add_header(fields)
+                i = end
+            if starts:
+                yield FrameBatch(buf, base, starts, headers)
+            self.pos = base + i
+            if need is None:
+                self.stop = stop
                 return
-            if len(buf) - i < hsize:
-                if limit - pos < hsize:
-                    self.stop = "short"
-                    return
-                buf = buf[i:] + handle.pread(chunk, base + len(buf))
-                chunk = min(chunk * 4, READ_CHUNK)
-                view = memoryview(buf)
-                base, i = pos, 0
-                if len(buf) < hsize:
-                    self.stop = "short"
-                    return
-            fields = unpack(buf, i)
-            length = fields[0]
-            end = i + hsize + length
-            if length > MAX_PAYLOAD:
-                self.stop = "length"
-                return
-            if pos + hsize + length > limit:
+            size = len(buf)
+            buf = buf[i:] + handle.pread(max(chunk, need - (size - i)), base + size)
+            base, i = base + i, 0
+            chunk = min(chunk * 4, READ_CHUNK)
+            if len(buf) < need:
                 self.stop = "short"
                 return
-            if end > len(buf):
-                buf = buf[i:] + handle.pread(max(chunk, end - len(buf)), base + len(buf))
-                chunk = min(chunk * 4, READ_CHUNK)
-                view = memoryview(buf)
-                base, i, end = pos, 0, hsize + length
-                if end > len(buf):
-                    self.stop = "short"
-                    return
-            if crc(view[i + 8 : end]) != fields[1]:
-                self.stop = "crc"
-                return
-            if fields[4] != TYPE_TRANSACTION:
-                self.stop = "type"
-                return
-            yield make(record, (fields[2], fields[3], buf[i + hsize : end], fields[6])) if records else fields
-            i = end
 
 
 def read_record(handle: FileHandle, offset: int, limit: int) -> StoredRecord | None:

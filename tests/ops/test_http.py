@@ -74,7 +74,7 @@ def test_health_is_503_while_recovering(tmp_path):
             seen.append((status, json.loads(body)))
         assert seen[0][0] == 503 and seen[0][1]["status"] == "recovering"
         assert {body["phase"] for status, body in seen if status == 503} <= {"starting", "loading snapshot",
-                                                                              "replaying", "done"}
+                                                                              "replaying", "building indexes", "done"}
         assert {body["target_lsn"] for status, body in seen if status == 503} <= {0, 1}   # 0: log not open yet
         assert seen[-1] == (200, {"status": "ok", "lsn": 1})
         assert server.post_sql("SELECT count(*) FROM big") == (200, {

@@ -59,9 +59,21 @@ def test_snapshot_plus_tail_equals_full_replay(seed, n, cut):
     loaded, chain = load_state(snapshot_of(replay(transactions, upto=at)))
     assert chain == CHAIN and loaded.lsn == at and loaded.history_floor == at
     replay(transactions, loaded)
+    loaded.build_indexes()          # as recovery does: a loaded state has none until replay is done
     assert describe_difference(loaded, full) is None
     assert describe_difference(full, loaded) is None
     assert_same_catalogs(loaded, full, n)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 60))
+def test_indexes_built_after_a_replay_equal_indexes_kept_through_it(seed, n):
+    transactions = list(History(seed).transactions(n))
+    kept = replay(transactions)
+    built = replay(transactions, DatabaseState(indexed=False))
+    assert all(not data.indexes for data in built.tables.values())
+    built.build_indexes()
+    assert describe_difference(built, kept) is None
 
 
 def test_a_difference_is_described():

@@ -269,7 +269,6 @@ async def test_long_recoveries_report_progress(tmp_path, caplog, monkeypatch):
     await schema(session)
     await fill(session, 1, 40)
     await db.close()
-    monkeypatch.setattr(recovery, "CHECK_EVERY", 8)
     monkeypatch.setattr(recovery, "REPORT_EVERY", 0.0)
     progress = recovery.RecoveryProgress()
     with caplog.at_level(logging.INFO, logger="rewinddb.recovery"):
