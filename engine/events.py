@@ -6,7 +6,11 @@ table id and row id (a per-table number assigned at insert that never changes, s
 of the primary key and schema changes replay correctly).
 
 Row values travel in their storage form: msgpack-native values, converted per column type
-by `RowCodec` (numeric as text, dates as ordinal days, timestamps as microseconds, ...).
+by `RowCodec` (numeric as text, dates as ordinal days, timestamps as microseconds since
+1970, times as microseconds since midnight, ...). The values Python's datetime lacks use
+numbers no real value can have, so every log written before them decodes as it did:
+'infinity' / '-infinity' are INT32 max / min as a date and INT64 max / min as a timestamp
+(as in PostgreSQL's binary form), and time 24:00:00 is 86,400,000,000 microseconds.
 Encoding is msgspec msgpack; decoding is typed, so a payload either decodes into these
 structs or fails loudly.
 """
@@ -20,7 +24,8 @@ from typing import Any, Callable, Union
 import msgspec
 
 from engine.catalog.model import ColumnDef, IndexDef, RoleDef, SequenceDef, TableDef, ViewDef
-from engine.types import DATE, INTERVAL, NUMERIC, TIME, TIMESTAMP, TIMESTAMPTZ, UTC, UUID, Interval, SqlType
+from engine.types import (DATE, INFINITY, INTERVAL, MINUS_INFINITY, NUMERIC, TIME, TIMESTAMP, TIMESTAMPTZ, UTC, UUID,
+                          InfiniteDatetime, Interval, SqlType, time_from_micros, time_micros)
 
 
 class Event(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -202,6 +207,41 @@ _ONE_US = dt.timedelta(microseconds=1)
 _timedelta = dt.timedelta  # positional (days, seconds, microseconds) is the fast form
 
 
+_DATE_INFINITIES = {INFINITY: 2**31 - 1, MINUS_INFINITY: -2**31}
+_TIMESTAMP_INFINITIES = {INFINITY: 2**63 - 1, MINUS_INFINITY: -2**63}
+_INFINITIES_STORED = {stored: value for infinities in (_DATE_INFINITIES, _TIMESTAMP_INFINITIES)
+                      for value, stored in infinities.items()}
+
+
+def _date_to_storage(v: dt.date | InfiniteDatetime) -> int:
+    return _DATE_INFINITIES[v] if v.__class__ is InfiniteDatetime else v.toordinal()
+
+
+def _timestamp_to_storage(epoch: dt.datetime) -> Callable[[Any], int]:
+    def to_storage(v: dt.datetime | InfiniteDatetime) -> int:
+        return _TIMESTAMP_INFINITIES[v] if v.__class__ is InfiniteDatetime else (v - epoch) // _ONE_US
+    return to_storage
+
+
+def _date_from_storage(v: int) -> dt.date | InfiniteDatetime:
+    try:
+        return _fromordinal(v)
+    except ValueError:          # only the infinities lie outside 0001-01-01..9999-12-31
+        return _INFINITIES_STORED[v]
+
+
+def _timestamp_from_storage(epoch: dt.datetime) -> Callable[[int], Any]:
+    def from_storage(v: int) -> dt.datetime | InfiniteDatetime:
+        try:
+            return epoch + _timedelta(0, 0, v)
+        except OverflowError:   # only the infinities lie outside years 1..9999
+            return _INFINITIES_STORED[v]
+    return from_storage
+
+
+_fromordinal = dt.date.fromordinal
+
+
 def _to_storage(t: SqlType) -> Callable[[Any], Any] | None:
     """Value -> msgpack-native storage form, or None when the value is already native."""
     oid = t.oid
@@ -213,13 +253,13 @@ def _to_storage(t: SqlType) -> Callable[[Any], Any] | None:
     if oid == NUMERIC.oid:
         return str
     if oid == DATE.oid:
-        return dt.date.toordinal
+        return _date_to_storage
     if oid == TIMESTAMP.oid:
-        return lambda v: (v - _EPOCH) // _ONE_US
+        return _timestamp_to_storage(_EPOCH)
     if oid == TIMESTAMPTZ.oid:
-        return lambda v: (v - _EPOCH_TZ) // _ONE_US
+        return _timestamp_to_storage(_EPOCH_TZ)
     if oid == TIME.oid:
-        return lambda v: ((v.hour * 60 + v.minute) * 60 + v.second) * 1_000_000 + v.microsecond
+        return time_micros
     if oid == INTERVAL.oid:
         return lambda v: [v.months, v.days, v.micros]
     if oid == UUID.oid:
@@ -237,18 +277,13 @@ def _from_storage(t: SqlType) -> Callable[[Any], Any] | None:
     if oid == NUMERIC.oid:
         return Decimal
     if oid == DATE.oid:
-        return dt.date.fromordinal
+        return _date_from_storage
     if oid == TIMESTAMP.oid:
-        return lambda v: _EPOCH + _timedelta(0, 0, v)
+        return _timestamp_from_storage(_EPOCH)
     if oid == TIMESTAMPTZ.oid:
-        return lambda v: _EPOCH_TZ + _timedelta(0, 0, v)
+        return _timestamp_from_storage(_EPOCH_TZ)
     if oid == TIME.oid:
-        def time_from(v: int) -> dt.time:
-            s, us = divmod(v, 1_000_000)
-            m, s = divmod(s, 60)
-            h, m = divmod(m, 60)
-            return dt.time(h, m, s, us)
-        return time_from
+        return time_from_micros
     if oid == INTERVAL.oid:
         return lambda v: Interval(*v)
     if oid == UUID.oid:

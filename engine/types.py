@@ -309,6 +309,150 @@ def format_type(t: SqlType) -> str:
     return name
 
 
+# ---------------------------------------------------------------- values Python's datetime lacks
+
+
+class InfiniteDatetime:
+    """'infinity' or '-infinity' as a date, timestamp or timestamptz value (Python's dates
+    stop at 9999-12-31): one of the two module constants `INFINITY` and `MINUS_INFINITY`.
+
+    Invariants: it is later (earlier) than every date and datetime, naive or aware, equal only
+    to itself, and hashes alike wherever it appears, so comparisons, sorts, indexes, hash joins
+    and grouping treat it as PostgreSQL treats its infinite values. The same two objects serve
+    all three types (a cast between them keeps the object). Its text form is `str()`, its
+    float is +-inf (what extract(epoch ...) answers). Storage (engine.events) keeps them as
+    PostgreSQL's binary form does, INT32/INT64 max and min; the server sends them as those too.
+    """
+
+    __slots__ = ("sign",)
+
+    def __init__(self, sign: int) -> None:
+        self.sign = sign
+
+    def _rank(self, other: object) -> int | None:
+        """other's order against self: -1 before, 0 same, 1 after; None when not comparable."""
+        if other is self:
+            return 0
+        if other.__class__ is InfiniteDatetime:
+            return -self.sign
+        if isinstance(other, dt.date):
+            return -self.sign
+        return None
+
+    def __lt__(self, other: object) -> bool:
+        rank = self._rank(other)
+        return NotImplemented if rank is None else rank > 0
+
+    def __le__(self, other: object) -> bool:
+        rank = self._rank(other)
+        return NotImplemented if rank is None else rank >= 0
+
+    def __gt__(self, other: object) -> bool:
+        rank = self._rank(other)
+        return NotImplemented if rank is None else rank < 0
+
+    def __ge__(self, other: object) -> bool:
+        rank = self._rank(other)
+        return NotImplemented if rank is None else rank <= 0
+
+    def __eq__(self, other: object) -> bool:
+        return other is self
+
+    def __ne__(self, other: object) -> bool:
+        return other is not self
+
+    def __hash__(self) -> int:
+        return 0x1F1F1F1F * self.sign
+
+    def __float__(self) -> float:
+        return math.inf * self.sign
+
+    def __str__(self) -> str:
+        return "infinity" if self.sign > 0 else "-infinity"
+
+    __repr__ = __str__
+
+    def __reduce__(self) -> str:
+        return "INFINITY" if self.sign > 0 else "MINUS_INFINITY"     # pickles as the constant
+
+
+INFINITY = InfiniteDatetime(1)
+MINUS_INFINITY = InfiniteDatetime(-1)
+
+
+class EndOfDay:
+    """The time 24:00:00, which PostgreSQL's time type has and datetime.time has not: the
+    single value `END_OF_DAY`.
+
+    Invariants: later than every datetime.time and equal only to itself. It has the fields a
+    naive time has (hour 24, minute, second, microsecond 0, no tzinfo), so code that reads a
+    time by its fields (microseconds since midnight: 86,400,000,000; text '24:00:00') needs
+    no case for it; code that calls datetime methods on a time must."""
+
+    __slots__ = ()
+    hour, minute, second, microsecond, tzinfo = 24, 0, 0, 0, None
+
+    def _rank(self, other: object) -> int | None:
+        if other is self:
+            return 0
+        if isinstance(other, dt.time):
+            return -1
+        return None
+
+    def __lt__(self, other: object) -> bool:
+        rank = self._rank(other)
+        return NotImplemented if rank is None else rank > 0
+
+    def __le__(self, other: object) -> bool:
+        rank = self._rank(other)
+        return NotImplemented if rank is None else rank >= 0
+
+    def __gt__(self, other: object) -> bool:
+        rank = self._rank(other)
+        return NotImplemented if rank is None else rank < 0
+
+    def __ge__(self, other: object) -> bool:
+        rank = self._rank(other)
+        return NotImplemented if rank is None else rank <= 0
+
+    def __eq__(self, other: object) -> bool:
+        return other is self
+
+    def __ne__(self, other: object) -> bool:
+        return other is not self
+
+    def __hash__(self) -> int:
+        return 0x24002400
+
+    def __str__(self) -> str:
+        return "24:00:00"
+
+    def __repr__(self) -> str:
+        return "END_OF_DAY"
+
+    def __reduce__(self) -> str:
+        return "END_OF_DAY"
+
+
+END_OF_DAY = EndOfDay()
+USECS_PER_DAY = 86_400_000_000
+
+
+def time_from_micros(micros: int) -> dt.time | EndOfDay:
+    """Microseconds since midnight (0..86,400,000,000) -> a time value."""
+    if micros == USECS_PER_DAY:
+        return END_OF_DAY
+    s, us = divmod(micros, 1_000_000)
+    m, s = divmod(s, 60)
+    h, m = divmod(m, 60)
+    return dt.time(h, m, s, us)
+
+
+def time_micros(t: dt.time | EndOfDay) -> int:
+    """A time value -> microseconds since midnight."""
+    return ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
+
+
 # ---------------------------------------------------------------- interval
 
 
@@ -461,7 +605,7 @@ def _parse_bool(text: str) -> bool:
 _DATE_RE = re.compile(r"(\d{4,})([-/.])(\d{1,2})\2(\d{1,2})(?!\d)")      # year first: 2024-01-05, 2024/1/5, 2024.01.05
 _DAY_OF_YEAR_RE = re.compile(r"(\d{4})[-.](\d{3})(?![\d.:-])")              # 1999.008, 2024-001
 _MONTH_FIRST_RE = re.compile(r"(\d{1,2})([-/.])(\d{1,2})\2(\d{4}|\d{2})(?![\d.:])")  # DateStyle MDY: 01/05/2024, 5.1.24
-_TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?")
+_TIME_RE = re.compile(r"(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d+))?)?")
 _ZONE_RE = re.compile(r"(?:(Z)|([+-]\d{1,2}(?::?\d{2})?(?::?\d{2})?)|([A-Za-z][A-Za-z0-9_/+-]*))$")
 _MONTHS = {m: i + 1 for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
@@ -604,10 +748,13 @@ def _split_zone(rest: str) -> tuple[str, str]:
     return rest[:m.start(1)].strip(), m.group(1)
 
 
-def parse_timestamp(text: str, with_tz: bool, session_tz: dt.tzinfo) -> dt.datetime:
+def parse_timestamp(text: str, with_tz: bool, session_tz: dt.tzinfo) -> dt.datetime | InfiniteDatetime:
     label = "timestamp with time zone" if with_tz else "timestamp without time zone"
     s = text.strip()
-    special = _special_timestamp(s.lower(), session_tz)
+    low = s.lower()
+    if low in _INFINITIES:
+        return _INFINITIES[low]
+    special = _special_timestamp(low, session_tz)
     if special is not None:
         return special.astimezone(UTC) if with_tz else special.replace(tzinfo=None)
     d, rest = _date_part(s, label, text)
@@ -647,14 +794,18 @@ def _special_timestamp(low: str, session_tz: dt.tzinfo) -> dt.datetime | None:
             return now
         day = now.replace(hour=0, minute=0, second=0, microsecond=0)
         return day + dt.timedelta(days={"today": 0, "tomorrow": 1, "yesterday": -1}[low])
-    if low in ("infinity", "-infinity", "+infinity"):
-        raise SqlError("0A000", "infinite dates and timestamps are not supported")
     return None
 
 
-def parse_date(text: str, session_tz: dt.tzinfo = UTC) -> dt.date:
+_INFINITIES = {"infinity": INFINITY, "-infinity": MINUS_INFINITY}
+
+
+def parse_date(text: str, session_tz: dt.tzinfo = UTC) -> dt.date | InfiniteDatetime:
     s = text.strip()
-    special = _special_timestamp(s.lower(), session_tz)
+    low = s.lower()
+    if low in _INFINITIES:
+        return _INFINITIES[low]
+    special = _special_timestamp(low, session_tz)
     if special is not None:
         return special.date()
     d, rest = _date_part(s, "date", text)
@@ -671,7 +822,7 @@ def parse_date(text: str, session_tz: dt.tzinfo = UTC) -> dt.date:
     return d
 
 
-def parse_time(text: str) -> dt.time:
+def parse_time(text: str) -> dt.time | EndOfDay:
     s = text.strip()
     if s.lower() == "allballs":
         return dt.time(0)
@@ -681,7 +832,7 @@ def parse_time(text: str) -> dt.time:
     time_text, zone_text = _split_zone(s)
     t, next_day, rest = _time_part(time_text, text, "time without time zone")
     if next_day:
-        raise SqlError("0A000", "the time 24:00:00 is not supported")
+        t = END_OF_DAY
     if rest.strip():
         raise SqlError("22007", f'invalid input syntax for type time without time zone: "{text}"')
     if zone_text:
@@ -1153,14 +1304,24 @@ def format_numeric(v: Decimal) -> str:
     return format(v, "f")
 
 
-def format_timestamp(v: dt.datetime) -> str:
+def format_date(v: dt.date | InfiniteDatetime) -> str:
+    if v.__class__ is InfiniteDatetime:
+        return str(v)
+    return v.isoformat() if v.year >= 1000 else f"{v.year:04d}-{v.month:02d}-{v.day:02d}"
+
+
+def format_timestamp(v: dt.datetime | InfiniteDatetime) -> str:
+    if v.__class__ is InfiniteDatetime:
+        return str(v)
     s = v.strftime("%Y-%m-%d %H:%M:%S") if v.year >= 1000 else f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}"
     if v.microsecond:
         s += f".{v.microsecond:06d}".rstrip("0")
     return s
 
 
-def format_timestamptz(v: dt.datetime, tz: dt.tzinfo) -> str:
+def format_timestamptz(v: dt.datetime | InfiniteDatetime, tz: dt.tzinfo) -> str:
+    if v.__class__ is InfiniteDatetime:
+        return str(v)
     local = v.astimezone(tz)
     offset = local.utcoffset() or dt.timedelta(0)
     total = int(offset.total_seconds())
@@ -1172,7 +1333,7 @@ def format_timestamptz(v: dt.datetime, tz: dt.tzinfo) -> str:
     return format_timestamp(local.replace(tzinfo=None)) + zone
 
 
-def format_time(v: dt.time) -> str:
+def format_time(v: dt.time | EndOfDay) -> str:
     s = f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
     if v.microsecond:
         s += f".{v.microsecond:06d}".rstrip("0")
@@ -1370,7 +1531,7 @@ def text_formatter(t: SqlType, settings: OutputSettings = OutputSettings()) -> C
         efd = settings.extra_float_digits
         return lambda v: format_float4(v, efd)
     if oid == DATE.oid:
-        return lambda v: v.isoformat() if v.year >= 1000 else f"{v.year:04d}-{v.month:02d}-{v.day:02d}"
+        return format_date
     if oid == TIMESTAMP.oid:
         return format_timestamp
     if oid == TIMESTAMPTZ.oid:

@@ -20,10 +20,14 @@ text 25, varchar 1043, bpchar 1042,      str
 name 19, unknown 705, json 114
 jsonb 3802                               str (the wire adds the version byte 1)
 bytea 17                                 bytes (any bytes-like on encode)
-date 1082                                datetime.date
-time 1083                                datetime.time (naive)
-timestamp 1114                           naive datetime.datetime
-timestamptz 1184                         aware datetime.datetime; decoded in UTC
+date 1082                                datetime.date; infinity and -infinity
+                                         as float +-inf
+time 1083                                datetime.time (naive); 24:00:00 as
+                                         timedelta(days=1)
+timestamp 1114                           naive datetime.datetime; infinities as
+                                         for date
+timestamptz 1184                         aware datetime.datetime, decoded in UTC;
+                                         infinities as for date
 interval 1186                            (months, days, microseconds); any
                                          3-sequence or a datetime.timedelta on
                                          encode, a plain tuple on decode
@@ -37,9 +41,10 @@ arrays of all of the above but void      list, nested lists for more dimensions
 Wire formats: integers and floats big-endian; numeric = Int16 ndigits, Int16
 weight, UInt16 sign (0x0000 +, 0x4000 -, 0xC000 NaN, 0xD000 +Inf, 0xF000
 -Inf), UInt16 dscale, then ndigits base-10000 digits, the first one worth
-``10000 ** weight``; date = Int32 days since 2000-01-01; time = Int64
-microseconds since midnight; timestamp(tz) = Int64 microseconds since
-2000-01-01 00:00:00 (UTC); interval = Int64 microseconds, Int32 days, Int32
+``10000 ** weight``; date = Int32 days since 2000-01-01 (Int32 max / min:
+infinity / -infinity); time = Int64 microseconds since midnight (up to
+86,400,000,000 for 24:00:00); timestamp(tz) = Int64 microseconds since
+2000-01-01 00:00:00 (UTC) (Int64 max / min: infinity / -infinity); interval = Int64 microseconds, Int32 days, Int32
 months; array = Int32 ndim, Int32 has-null flag, UInt32 element OID, (Int32
 length, Int32 lower bound) per dimension, then (Int32 length or -1, bytes) per
 element in row-major order.
@@ -54,9 +59,11 @@ Invariants and limits:
   text that is not valid UTF-8 or contains NUL gives 22021 (PostgreSQL's
   code for it), an array of the wrong element type 42804. The server answers
   with an ERROR and the connection goes on.
-* Values PostgreSQL has but Python does not are unsupported and raise
-  ValueError on decode: dates and timestamps outside years 1..9999,
-  ``infinity``/``-infinity`` dates and timestamps, and time 24:00:00.
+* Values PostgreSQL has but Python's datetime does not come as stand-ins:
+  ``float('inf')`` / ``float('-inf')`` for infinite dates and timestamps
+  (on encode, any object whose ``float()`` is +-inf), ``timedelta(days=1)``
+  for time 24:00:00. Other dates and timestamps outside years 1..9999 raise
+  ValueError on decode.
   Array lower bounds other than 1 are not kept (decoded lists start at 0, as
   asyncpg and psycopg do); arrays are always sent with lower bound 1.
 * Encoding a value that does not fit its type (an int beyond int4, a float
@@ -70,6 +77,7 @@ Invariants and limits:
 
 from __future__ import annotations
 
+import math
 import struct
 import uuid
 from collections.abc import Callable
@@ -86,6 +94,7 @@ Decoder = Callable[[bytes], Any]
 
 _MAX_DIMENSIONS = 6  # PostgreSQL's MAXDIM
 _USECS_PER_DAY = 86_400_000_000
+_ONE_DAY = timedelta(days=1)
 _EPOCH_ORDINAL = date(2000, 1, 1).toordinal()
 _EPOCH = datetime(2000, 1, 1)
 _EPOCH_UTC = datetime(2000, 1, 1, tzinfo=UTC)
@@ -317,17 +326,34 @@ def _decode_void(data: bytes) -> None:
 # --- date and time ----------------------------------------------------------------------------
 
 
+def _infinity(type_name: str, value: object, plus: bytes, minus: bytes) -> bytes:
+    """The wire form of an infinite date or timestamp (a value whose float() is +-inf)."""
+    try:
+        f = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        f = 0.0
+    if f == math.inf:
+        return plus
+    if f == -math.inf:
+        return minus
+    raise TypeError(f"cannot send {type(value).__name__} {value!r} as {type_name}")
+
+
+_DATE_INFINITY, _DATE_MINUS_INFINITY = _int32.pack(_INT32_MAX), _int32.pack(_INT32_MIN)
+_TIMESTAMP_INFINITY, _TIMESTAMP_MINUS_INFINITY = _int64.pack(_INT64_MAX), _int64.pack(_INT64_MIN)
+
+
 def _encode_date(value: date) -> bytes:
     if not isinstance(value, date) or isinstance(value, datetime):
-        raise TypeError(f"cannot send {type(value).__name__} {value!r} as date")
+        return _infinity("date", value, _DATE_INFINITY, _DATE_MINUS_INFINITY)
     return _int32.pack(value.toordinal() - _EPOCH_ORDINAL)
 
 
-def _decode_date(data: bytes) -> date:
+def _decode_date(data: bytes) -> date | float:
     _expect_size("date", data, 4)
     (days,) = _int32.unpack(data)
     if days in (_INT32_MIN, _INT32_MAX):
-        raise ValueError("date infinity and -infinity are not supported")
+        return math.inf if days == _INT32_MAX else -math.inf
     try:
         return date.fromordinal(_EPOCH_ORDINAL + days)
     except (ValueError, OverflowError):
@@ -335,6 +361,8 @@ def _decode_date(data: bytes) -> date:
 
 
 def _encode_time(value: time) -> bytes:
+    if isinstance(value, timedelta) and value == _ONE_DAY:
+        return _int64.pack(_USECS_PER_DAY)
     _expect_type("time", value, time)
     if value.tzinfo is not None:
         raise ValueError(f"time without time zone needs a naive time, not {value!r}")
@@ -342,11 +370,13 @@ def _encode_time(value: time) -> bytes:
     return _int64.pack(seconds * 1_000_000 + value.microsecond)
 
 
-def _decode_time(data: bytes) -> time:
+def _decode_time(data: bytes) -> time | timedelta:
     _expect_size("time", data, 8)
     (micros,) = _int64.unpack(data)
+    if micros == _USECS_PER_DAY:
+        return _ONE_DAY
     if not 0 <= micros < _USECS_PER_DAY:
-        raise ValueError(f"time of {micros} microseconds is outside 00:00:00..23:59:59.999999")
+        raise ValueError(f"time of {micros} microseconds is outside 00:00:00..24:00:00")
     seconds, microsecond = divmod(micros, 1_000_000)
     minutes, second = divmod(seconds, 60)
     hour, minute = divmod(minutes, 60)
@@ -358,25 +388,27 @@ def _micros(delta: timedelta) -> int:
 
 
 def _encode_timestamp(value: datetime) -> bytes:
-    _expect_type("timestamp", value, datetime)
+    if not isinstance(value, datetime):
+        return _infinity("timestamp", value, _TIMESTAMP_INFINITY, _TIMESTAMP_MINUS_INFINITY)
     if value.tzinfo is not None:
         raise ValueError(f"timestamp without time zone needs a naive datetime, not {value!r}")
     return _int64.pack(_micros(value - _EPOCH))
 
 
 def _encode_timestamptz(value: datetime) -> bytes:
-    _expect_type("timestamptz", value, datetime)
+    if not isinstance(value, datetime):
+        return _infinity("timestamptz", value, _TIMESTAMP_INFINITY, _TIMESTAMP_MINUS_INFINITY)
     if value.utcoffset() is None:
         raise ValueError(f"timestamp with time zone needs an aware datetime, not {value!r}")
     return _int64.pack(_micros(value - _EPOCH_UTC))
 
 
 def _timestamp_decoder(type_name: str, epoch: datetime) -> Decoder:
-    def decode(data: bytes) -> datetime:
+    def decode(data: bytes) -> datetime | float:
         _expect_size(type_name, data, 8)
         (micros,) = _int64.unpack(data)
         if micros in (_INT64_MIN, _INT64_MAX):
-            raise ValueError(f"{type_name} infinity and -infinity are not supported")
+            return math.inf if micros == _INT64_MAX else -math.inf
         try:
             return epoch + timedelta(microseconds=micros)
         except OverflowError:

@@ -4,7 +4,9 @@ Text goes through the engine's own output functions (`engine.types`; input is
 `engine.types.text_parser` itself), binary
 through `protocol.binary`'s codecs; the adapters here bridge the two value models: the
 engine keeps arrays (and int2vector/oidvector) as tuples and intervals as
-`engine.types.Interval`, the codecs take and give lists and (months, days, micros) tuples.
+`engine.types.Interval`, the codecs take and give lists and (months, days, micros) tuples;
+the engine's infinite dates and timestamps (`engine.types.INFINITY`, `MINUS_INFINITY`) are
+the codecs' float +-inf, and its time 24:00:00 (`END_OF_DAY`) their `timedelta(days=1)`.
 
 Every converter is built once per column (or parameter) and then called per value; NULL
 never reaches them. Errors: a value the client sent that does not decode is a `SqlError`
@@ -17,8 +19,11 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from engine.errors import SqlError
-from engine.types import (INT2VECTOR, INTERVAL, OIDVECTOR, OutputSettings, SqlType, Interval, format_type,
-                          text_formatter)
+import datetime as dt
+import math
+
+from engine.types import (END_OF_DAY, INFINITY, INT2VECTOR, INTERVAL, MINUS_INFINITY, OIDVECTOR, TIME, OutputSettings,
+                          SqlType, Interval, format_type, text_formatter)
 from protocol.binary import binary_decoder, binary_encoder, binary_supported
 from protocol.errors import ProtocolViolation
 
@@ -29,20 +34,35 @@ _DATETIME_OIDS = frozenset({1082, 1083, 1114, 1184, 1182, 1183, 1115, 1185})
 _VERBATIM_TEXT_OIDS = frozenset({25, 1043, 1042, 19, 705, 114, 3802, 18})
 
 
+_ONE_DAY = dt.timedelta(days=1)
+_FROM_STAND_IN = {math.inf: INFINITY, -math.inf: MINUS_INFINITY}
+
+
 def _to_codec(value: Any) -> Any:
     """Engine value -> what the binary codec takes (inside arrays: lists and interval tuples)."""
     if isinstance(value, tuple):
         return [None if v is None else _to_codec(v) for v in value]
     if isinstance(value, Interval):
         return (value.months, value.days, value.micros)
+    if value is END_OF_DAY:
+        return _ONE_DAY
     return value
 
 
-def _from_codec(value: Any, interval: bool) -> Any:
+def _from_codec(value: Any, interval: bool, datetime: bool) -> Any:
     if isinstance(value, list):
-        return tuple(None if v is None else _from_codec(v, interval) for v in value)
+        return tuple(None if v is None else _from_codec(v, interval, datetime) for v in value)
     if interval:
         return Interval(*value)
+    return _from_stand_in(value) if datetime else value
+
+
+def _from_stand_in(value: Any) -> Any:
+    """A codec's stand-in for a value Python's datetime lacks -> the engine's value."""
+    if value.__class__ is float:
+        return _FROM_STAND_IN[value]
+    if value.__class__ is dt.timedelta:
+        return END_OF_DAY
     return value
 
 
@@ -56,6 +76,8 @@ def binary_value_encoder(t: SqlType) -> Encoder:
         return lambda v: encode(_to_codec(v))
     if oid == INTERVAL.oid:
         return lambda v: encode((v.months, v.days, v.micros))
+    if oid == TIME.oid:
+        return lambda v: encode(_ONE_DAY if v is END_OF_DAY else v)
     return encode
 
 
@@ -80,6 +102,7 @@ def binary_value_decoder(t: SqlType) -> Decoder:
     interval = oid == INTERVAL.oid or (t.element is not None and t.element.oid == INTERVAL.oid)
     arrayish = t.element is not None or oid in (INT2VECTOR.oid, OIDVECTOR.oid)
     type_name = format_type(t)
+    datetime = oid in _DATETIME_OIDS
 
     def convert(data: bytes) -> Any:
         try:
@@ -90,7 +113,9 @@ def binary_value_decoder(t: SqlType) -> Decoder:
             code = "22008" if oid in _DATETIME_OIDS else "22003"
             raise SqlError(code, f"{type_name} out of range: {e}") from None
         if arrayish or interval:
-            return _from_codec(value, interval)
+            return _from_codec(value, interval, datetime)
+        if datetime:
+            return _from_stand_in(value)
         return value
 
     return convert

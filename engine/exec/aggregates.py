@@ -28,8 +28,8 @@ from engine.exec.functions import numeric_div, numeric_scale   # first: it loads
 from engine.exec.datetime_functions import interval_div
 from engine.types import (BOOL, BYTEA, CHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, JSON, JSONB,
                           NAME, NUMERIC, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN, UUID, VARCHAR, SqlType,
-                          array_of, record_fields, canonical_jsonb, format_float8, format_numeric, format_type,
-                          parse_json_text, text_formatter)
+                          InfiniteDatetime, array_of, record_fields, canonical_jsonb, format_date, format_float8,
+                          format_numeric, format_time, format_type, parse_json_text, text_formatter)
 
 AGGREGATE_NAMES = frozenset({
     "count", "sum", "avg", "min", "max", "string_agg", "array_agg", "json_agg", "jsonb_agg",
@@ -316,25 +316,29 @@ def json_converter(t: SqlType, jsonb: bool = False) -> Callable[[Any], str]:
     if oid in (FLOAT4.oid, FLOAT8.oid):
         return lambda v: format_float8(v, 1) if math.isfinite(v) else json.dumps(format_float8(v, 1))
     if oid == DATE.oid:
-        return lambda v: f'"{v.isoformat()}"'
+        return lambda v: f'"{format_date(v)}"'
     if oid == TIMESTAMP.oid:
         return lambda v: f'"{_iso(v)}"'
     if oid == TIMESTAMPTZ.oid:
         return lambda v: f'"{_iso_tz(v)}"'
     if oid == TIME.oid:
-        return lambda v: f'"{v.isoformat()}"'
+        return lambda v: f'"{format_time(v)}"'
     text = text_formatter(t)
     return lambda v: json.dumps(text(v), ensure_ascii=False)
 
 
-def _iso(v: dt.datetime) -> str:
+def _iso(v: dt.datetime | InfiniteDatetime) -> str:
+    if v.__class__ is InfiniteDatetime:
+        return str(v)
     s = v.strftime("%Y-%m-%dT%H:%M:%S")
     if v.microsecond:
         s += f".{v.microsecond:06d}".rstrip("0")
     return s
 
 
-def _iso_tz(v: dt.datetime) -> str:
+def _iso_tz(v: dt.datetime | InfiniteDatetime) -> str:
+    if v.__class__ is InfiniteDatetime:
+        return str(v)
     offset = v.utcoffset() or dt.timedelta(0)
     total = int(offset.total_seconds())
     sign = "-" if total < 0 else "+"

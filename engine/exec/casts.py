@@ -15,13 +15,14 @@ from typing import Any, Callable
 from engine.errors import SqlError
 from engine.types import (INT2VECTOR, OIDVECTOR, BOOL, BPCHAR, CHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8,
                           INT_RANGES, INTERVAL, JSON, JSONB, NUMERIC, NUMERIC_CONTEXT, NUMERIC_PRECEDENCE,
-                          OID, REG_TYPES, STRING_TYPES, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UNKNOWN, UTC,
-                          VARCHAR, Interval, OutputSettings, SqlType, format_numeric, format_type, numeric_typmod,
+                          OID, REG_TYPES, STRING_TYPES, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, TYPES_BY_OID, UNKNOWN,
+                          UTC, VARCHAR, END_OF_DAY, InfiniteDatetime, Interval, time_from_micros, time_micros, OutputSettings, SqlType, format_numeric, format_type, numeric_typmod,
                           scale_at_least_zero, text_formatter, text_parser)
 from engine.exec.functions import implicitly_castable, to_float4
 
 _JSONB_SCALAR_TARGETS = frozenset({BOOL.oid, INT2.oid, INT4.oid, INT8.oid, NUMERIC.oid, FLOAT4.oid, FLOAT8.oid})
 _DATETIMES = {DATE.oid, TIMESTAMP.oid, TIMESTAMPTZ.oid, TIME.oid}
+_INFINITE_CAPABLE = {DATE.oid, TIMESTAMP.oid, TIMESTAMPTZ.oid}
 _OID_LIKE = {OID.oid} | REG_TYPES
 
 
@@ -154,29 +155,14 @@ def _base_cast(src: SqlType, dst: SqlType, settings: OutputSettings) -> Callable
         return to_float
     if d == BOOL.oid and s == INT4.oid:
         return bool
-    if d == TIMESTAMP.oid and s == DATE.oid:
-        return lambda v: dt.datetime.combine(v, dt.time())
-    if d == TIMESTAMPTZ.oid and s == DATE.oid:
-        tz = settings.timezone
-        return lambda v: dt.datetime.combine(v, dt.time()).replace(tzinfo=tz).astimezone(UTC)
-    if d == TIMESTAMPTZ.oid and s == TIMESTAMP.oid:
-        tz = settings.timezone
-        return lambda v: v.replace(tzinfo=tz).astimezone(UTC)
-    if d == TIMESTAMP.oid and s == TIMESTAMPTZ.oid:
-        tz = settings.timezone
-        return lambda v: v.astimezone(tz).replace(tzinfo=None)
-    if d == DATE.oid and s == TIMESTAMP.oid:
-        return lambda v: v.date()
-    if d == DATE.oid and s == TIMESTAMPTZ.oid:
-        tz = settings.timezone
-        return lambda v: v.astimezone(tz).date()
-    if d == TIME.oid and s == TIMESTAMP.oid:
-        return lambda v: v.time()
-    if d == TIME.oid and s == TIMESTAMPTZ.oid:
-        tz = settings.timezone
-        return lambda v: v.astimezone(tz).time().replace(tzinfo=None)
+    if s in _INFINITE_CAPABLE and d in _DATETIMES:
+        # infinity stays infinity between date, timestamp and timestamptz; as a time it is NULL
+        finite = _datetime_cast(s, d, settings.timezone)
+        if d == TIME.oid:
+            return lambda v: None if v.__class__ is InfiniteDatetime else finite(v)
+        return lambda v: v if v.__class__ is InfiniteDatetime else finite(v)
     if d == INTERVAL.oid and s == TIME.oid:
-        return lambda v: Interval(0, 0, ((v.hour * 60 + v.minute) * 60 + v.second) * 1_000_000 + v.microsecond)
+        return lambda v: Interval(0, 0, time_micros(v))
     if d == TIME.oid and s == INTERVAL.oid:
         return _interval_time
     if {s, d} <= {JSON.oid, JSONB.oid}:
@@ -187,6 +173,27 @@ def _base_cast(src: SqlType, dst: SqlType, settings: OutputSettings) -> Callable
         inner = cast_function(src.element, dst.element, settings)
         return lambda v: _cast_elements(v, inner)
     raise SqlError("42846", f"cannot cast type {format_type(src)} to {format_type(dst)}")
+
+
+def _datetime_cast(s: int, d: int, tz: dt.tzinfo) -> Callable[[Any], Any]:
+    """A cast between date, timestamp, timestamptz (and to time) of finite values."""
+    if d == TIMESTAMP.oid and s == DATE.oid:
+        return lambda v: dt.datetime.combine(v, dt.time())
+    if d == TIMESTAMPTZ.oid and s == DATE.oid:
+        return lambda v: dt.datetime.combine(v, dt.time()).replace(tzinfo=tz).astimezone(UTC)
+    if d == TIMESTAMPTZ.oid and s == TIMESTAMP.oid:
+        return lambda v: v.replace(tzinfo=tz).astimezone(UTC)
+    if d == TIMESTAMP.oid and s == TIMESTAMPTZ.oid:
+        return lambda v: v.astimezone(tz).replace(tzinfo=None)
+    if d == DATE.oid and s == TIMESTAMP.oid:
+        return lambda v: v.date()
+    if d == DATE.oid and s == TIMESTAMPTZ.oid:
+        return lambda v: v.astimezone(tz).date()
+    if d == TIME.oid and s == TIMESTAMP.oid:
+        return lambda v: v.time()
+    if d == TIME.oid and s == TIMESTAMPTZ.oid:
+        return lambda v: v.astimezone(tz).time().replace(tzinfo=None)
+    raise SqlError("42846", f"cannot cast type {format_type(TYPES_BY_OID[s])} to {format_type(TYPES_BY_OID[d])}")
 
 
 def _cast_elements(v: tuple, inner: Callable[[Any], Any]) -> tuple:
@@ -245,11 +252,15 @@ def typmod_enforcer(t: SqlType, explicit: bool) -> Callable[[Any], Any] | None:
         factor = 10 ** (6 - p)
 
         def enforce_precision(v):
+            if v.__class__ is InfiniteDatetime or v is END_OF_DAY:
+                return v
             us = v.microsecond
             r = (us + factor // 2) // factor * factor          # half up, as AdjustTimestampForTypmod
             if r == us:
                 return v
             if r >= 1_000_000:
+                if t.oid == TIME.oid:                          # 23:59:59.99 rounds up to 24:00:00
+                    return time_from_micros(time_micros(v) - us + 1_000_000)
                 return v.replace(microsecond=0) + dt.timedelta(seconds=1)
             return v.replace(microsecond=r)
         return enforce_precision

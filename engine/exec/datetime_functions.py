@@ -9,6 +9,12 @@ then days, then microseconds; for timestamptz the months and days are added in t
 time zone's local time, so "+ 1 day" across a DST change keeps the wall-clock time.
 Interval products and quotients cascade fractional months into days (30 per month) and
 fractional days into seconds, as interval_mul/interval_div do.
+
+Infinite dates and timestamps (`types.INFINITY`, `types.MINUS_INFINITY`) behave as in
+PostgreSQL 15: adding or subtracting keeps them, subtracting two of them is 22008, date_trunc
+and AT TIME ZONE keep them, extract answers +-Infinity for the units that only grow (year,
+epoch, ...) and NULL for the others, to_char answers NULL. Time 24:00:00 (`types.END_OF_DAY`)
+is a time whose fields say 24:00:00, so the arithmetic that reads fields handles it.
 """
 from __future__ import annotations
 
@@ -22,10 +28,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.errors import SqlError, division_by_zero
 from engine.exec.functions import define, numeric_div, runtime
-from engine.types import (BOOL, DATE, FLOAT4, FLOAT8, INT4, INT8, INTERVAL, NUMERIC, NUMERIC_CONTEXT, TEXT, TIME,
-                          TIMESTAMP, TIMESTAMPTZ, TIMETZ, UTC, Interval, timezone_abbreviation)
+from engine.types import (BOOL, DATE, END_OF_DAY, FLOAT4, FLOAT8, INFINITY, INT4, INT8, INTERVAL, MINUS_INFINITY,
+                          NUMERIC, NUMERIC_CONTEXT, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, TIMETZ, USECS_PER_DAY, UTC,
+                          EndOfDay, InfiniteDatetime, Interval, time_from_micros, time_micros, timezone_abbreviation)
 
-USECS_PER_DAY = 86_400_000_000
 _EPOCH = dt.datetime(1970, 1, 1)
 _EPOCH_TZ = dt.datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = dt.timedelta(microseconds=1)
@@ -179,7 +185,9 @@ def _add_months(value: dt.datetime, months: int) -> dt.datetime:
 
 
 @runtime
-def ts_add_interval(ts: dt.datetime, iv: Interval) -> dt.datetime:
+def ts_add_interval(ts: dt.datetime | InfiniteDatetime, iv: Interval) -> dt.datetime | InfiniteDatetime:
+    if ts.__class__ is InfiniteDatetime:
+        return ts
     try:
         if iv.months:
             ts = _add_months(ts, iv.months)
@@ -189,7 +197,9 @@ def ts_add_interval(ts: dt.datetime, iv: Interval) -> dt.datetime:
 
 
 @runtime
-def tstz_add_interval(ts: dt.datetime, iv: Interval, tz) -> dt.datetime:
+def tstz_add_interval(ts: dt.datetime | InfiniteDatetime, iv: Interval, tz) -> dt.datetime | InfiniteDatetime:
+    if ts.__class__ is InfiniteDatetime:
+        return ts
     try:
         if iv.months or iv.days:
             local = ts.astimezone(tz).replace(tzinfo=None)
@@ -214,13 +224,17 @@ def local_to_utc(local: dt.datetime, tz) -> dt.datetime:
 
 
 @runtime
-def ts_diff(a: dt.datetime, b: dt.datetime) -> Interval:
+def ts_diff(a: dt.datetime | InfiniteDatetime, b: dt.datetime | InfiniteDatetime) -> Interval:
+    if a.__class__ is InfiniteDatetime or b.__class__ is InfiniteDatetime:
+        raise SqlError("22008", "cannot subtract infinite timestamps")
     delta = a - b
     return justify_hours(Interval(0, 0, delta.days * USECS_PER_DAY + delta.seconds * 1_000_000 + delta.microseconds))
 
 
 @runtime
-def date_add_days(d: dt.date, n: int) -> dt.date:
+def date_add_days(d: dt.date | InfiniteDatetime, n: int) -> dt.date | InfiniteDatetime:
+    if d.__class__ is InfiniteDatetime:
+        return d
     try:
         return d + dt.timedelta(days=n)
     except OverflowError:
@@ -228,29 +242,52 @@ def date_add_days(d: dt.date, n: int) -> dt.date:
 
 
 @runtime
-def time_add_interval(t: dt.time, iv: Interval) -> dt.time:
-    micros = (((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond + iv.micros) % USECS_PER_DAY
-    return micros_to_time(micros)
-
-
-def micros_to_time(micros: int) -> dt.time:
-    s, us = divmod(micros, 1_000_000)
-    m, s = divmod(s, 60)
-    h, m = divmod(m, 60)
-    return dt.time(h, m, s, us)
-
-
-def time_micros(t: dt.time) -> int:
-    return ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
+def date_diff(a: dt.date | InfiniteDatetime, b: dt.date | InfiniteDatetime) -> int:
+    if a.__class__ is InfiniteDatetime or b.__class__ is InfiniteDatetime:
+        raise SqlError("22008", "cannot subtract infinite dates")
+    return (a - b).days
 
 
 @runtime
-def time_diff(a: dt.time, b: dt.time) -> Interval:
+def date_timestamp(d: dt.date | InfiniteDatetime) -> dt.datetime | InfiniteDatetime:
+    """date -> timestamp (midnight), infinity kept."""
+    return d if d.__class__ is InfiniteDatetime else dt.datetime(d.year, d.month, d.day)
+
+
+@runtime
+def date_add_time(d: dt.date | InfiniteDatetime, t: dt.time | EndOfDay) -> dt.datetime | InfiniteDatetime:
+    if d.__class__ is InfiniteDatetime:
+        return d
+    return ts_add_interval(dt.datetime(d.year, d.month, d.day), Interval(0, 0, time_micros(t)))
+
+
+@runtime
+def is_finite(v: Any) -> bool:
+    return v.__class__ is not InfiniteDatetime
+
+
+@runtime
+def timestamp_date(v: dt.datetime | InfiniteDatetime) -> dt.date | InfiniteDatetime:
+    return v if v.__class__ is InfiniteDatetime else v.date()
+
+
+@runtime
+def float_or_null(v: Decimal | None) -> float | None:
+    return None if v is None else float(v)
+
+
+@runtime
+def time_add_interval(t: dt.time | EndOfDay, iv: Interval) -> dt.time:
+    return time_from_micros((time_micros(t) + iv.micros) % USECS_PER_DAY)
+
+
+@runtime
+def time_diff(a: dt.time | EndOfDay, b: dt.time | EndOfDay) -> Interval:
     return Interval(0, 0, time_micros(a) - time_micros(b))
 
 
 @runtime
-def time_to_interval(t: dt.time) -> Interval:
+def time_to_interval(t: dt.time | EndOfDay) -> Interval:
     return Interval(0, 0, time_micros(t))
 
 
@@ -285,15 +322,15 @@ def _interval_zone(iv: Interval) -> dt.tzinfo:
 
 
 @runtime
-def timestamp_at_zone(ts: dt.datetime, zone) -> dt.datetime:
+def timestamp_at_zone(ts: dt.datetime | InfiniteDatetime, zone) -> dt.datetime | InfiniteDatetime:
     tz = _interval_zone(zone) if isinstance(zone, Interval) else zone_named(zone)
-    return local_to_utc(ts, tz)
+    return ts if ts.__class__ is InfiniteDatetime else local_to_utc(ts, tz)
 
 
 @runtime
-def timestamptz_at_zone(ts: dt.datetime, zone) -> dt.datetime:
+def timestamptz_at_zone(ts: dt.datetime | InfiniteDatetime, zone) -> dt.datetime | InfiniteDatetime:
     tz = _interval_zone(zone) if isinstance(zone, Interval) else zone_named(zone)
-    return ts.astimezone(tz).replace(tzinfo=None)
+    return ts if ts.__class__ is InfiniteDatetime else ts.astimezone(tz).replace(tzinfo=None)
 
 
 # -------------------------------------------------------------------- extract / date_part
@@ -390,17 +427,32 @@ def _timestamp_field(unit: str, value: dt.datetime, kind: str, name: str, offset
     raise _unsupported(name, kind)
 
 
+# the units whose value only grows with time: +-Infinity for an infinite value (others are NULL)
+_GROWING_UNITS = frozenset({"year", "decade", "century", "millennium", "julian", "isoyear", "epoch"})
+
+
+def _infinite_field(unit: str, value: InfiniteDatetime) -> Decimal | None:
+    """extract(unit from an infinite value), as NonFiniteTimestampTzPart answers."""
+    if unit in _GROWING_UNITS:
+        return Decimal("Infinity") if value is INFINITY else Decimal("-Infinity")
+    return None
+
+
 @runtime
-def extract_timestamp(name: str, value: dt.datetime) -> Decimal:
+def extract_timestamp(name: str, value: dt.datetime | InfiniteDatetime) -> Decimal | None:
     unit = _unit(name, "timestamp")
+    if value.__class__ is InfiniteDatetime:
+        return _infinite_field(unit, value)
     if unit == "epoch":
         return _scaled((value - _EPOCH) // _ONE_US, 6)
     return _timestamp_field(unit, value, "timestamp", name)
 
 
 @runtime
-def extract_timestamptz(name: str, value: dt.datetime, tz) -> Decimal:
+def extract_timestamptz(name: str, value: dt.datetime | InfiniteDatetime, tz) -> Decimal | None:
     unit = _unit(name, "timestamptz")
+    if value.__class__ is InfiniteDatetime:
+        return _infinite_field(unit, value)
     if unit == "epoch":
         return _scaled((value - _EPOCH_TZ) // _ONE_US, 6)
     local = value.astimezone(tz)
@@ -409,11 +461,13 @@ def extract_timestamptz(name: str, value: dt.datetime, tz) -> Decimal:
 
 
 @runtime
-def extract_date(name: str, value: dt.date) -> Decimal:
+def extract_date(name: str, value: dt.date | InfiniteDatetime) -> Decimal | None:
     unit = _unit(name, "date")
     if unit in ("microseconds", "milliseconds", "second", "minute", "hour", "timezone", "timezone_hour",
                 "timezone_minute"):
         raise _unsupported(name, "date")
+    if value.__class__ is InfiniteDatetime:
+        return _infinite_field(unit, value)
     if unit == "epoch":
         return Decimal((value.toordinal() - _EPOCH.toordinal()) * 86400)
     if unit == "julian":
@@ -422,7 +476,7 @@ def extract_date(name: str, value: dt.date) -> Decimal:
 
 
 @runtime
-def extract_time(name: str, value: dt.time) -> Decimal:
+def extract_time(name: str, value: dt.time | EndOfDay) -> Decimal:
     unit = _unit(name, "time")
     micros = value.second * 1_000_000 + value.microsecond
     if unit == "microseconds":
@@ -516,12 +570,16 @@ def _trunc_datetime(unit: str, v: dt.datetime, kind: str, name: str) -> dt.datet
 
 
 @runtime
-def date_trunc_timestamp(name: str, v: dt.datetime) -> dt.datetime:
+def date_trunc_timestamp(name: str, v: dt.datetime | InfiniteDatetime) -> dt.datetime | InfiniteDatetime:
+    if v.__class__ is InfiniteDatetime:
+        return v
     return _trunc_datetime(_unit(name, "timestamp"), v, "timestamp", name)
 
 
 @runtime
-def date_trunc_timestamptz(name: str, v: dt.datetime, tz) -> dt.datetime:
+def date_trunc_timestamptz(name: str, v: dt.datetime | InfiniteDatetime, tz) -> dt.datetime | InfiniteDatetime:
+    if v.__class__ is InfiniteDatetime:
+        return v
     unit = _unit(name, "timestamptz")
     local = v.astimezone(tz).replace(tzinfo=None)
     truncated = _trunc_datetime(unit, local, "timestamptz", name)
@@ -553,7 +611,12 @@ def date_trunc_interval(name: str, iv: Interval) -> Interval:
 
 
 @runtime
-def date_bin(stride: Interval, source: dt.datetime, origin: dt.datetime) -> dt.datetime:
+def date_bin(stride: Interval, source: dt.datetime | InfiniteDatetime,
+             origin: dt.datetime | InfiniteDatetime) -> dt.datetime | InfiniteDatetime:
+    if source.__class__ is InfiniteDatetime:
+        return source
+    if origin.__class__ is InfiniteDatetime:
+        raise SqlError("22008", "origin out of range")
     if stride.months:
         raise SqlError("0A000", "timestamps cannot be binned into intervals containing months or years")
     step = stride.days * USECS_PER_DAY + stride.micros
@@ -594,11 +657,24 @@ def overlaps(s1: Any, e1: Any, s2: Any, e2: Any) -> bool | None:
     return None if e1 is None or e2 is None else True
 
 
+# timestamp2tm's fields of 'infinity' (INT64 max microseconds after 2000-01-01), which
+# PostgreSQL 15's age() computes with; of '-infinity' it finds none ("timestamp out of range")
+_INFINITY_FIELDS = (294277, 1, 9, 4, 0, 54, 775807)
+
+
+def _age_fields(v: dt.datetime | InfiniteDatetime) -> tuple[int, int, int, int, int, int, int]:
+    if v is INFINITY:
+        return _INFINITY_FIELDS
+    if v is MINUS_INFINITY:
+        raise SqlError("22008", "timestamp out of range")
+    return v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond
+
+
 @runtime
-def age(a: dt.datetime, b: dt.datetime) -> Interval:
+def age(a: dt.datetime | InfiniteDatetime, b: dt.datetime | InfiniteDatetime) -> Interval:
     """timestamp_age: a field-wise difference, borrowing from the next larger field."""
-    fields = [a.microsecond - b.microsecond, a.second - b.second, a.minute - b.minute, a.hour - b.hour,
-              a.day - b.day, a.month - b.month, a.year - b.year]
+    fa, fb = _age_fields(a), _age_fields(b)
+    fields = [x - y for x, y in zip(fa[::-1], fb[::-1])]
     negative = a < b
     if negative:
         fields = [-f for f in fields]
@@ -616,8 +692,8 @@ def age(a: dt.datetime, b: dt.datetime) -> Interval:
         hour += 24
         day -= 1
     while day < 0:
-        ref = a if negative else b
-        day += _DAY_TAB(ref.year, ref.month)
+        ref = fa if negative else fb
+        day += _DAY_TAB(ref[0], ref[1])
         month -= 1
     while month < 0:
         month += 12
@@ -626,9 +702,20 @@ def age(a: dt.datetime, b: dt.datetime) -> Interval:
     return -result if negative else result
 
 
+def _local(v: dt.datetime | InfiniteDatetime, tz) -> dt.datetime | InfiniteDatetime:
+    """A timestamptz as the wall-clock timestamp in `tz` (infinity kept)."""
+    return v if v.__class__ is InfiniteDatetime else v.astimezone(tz).replace(tzinfo=None)
+
+
 @runtime
-def age_tz(a: dt.datetime, b: dt.datetime, tz) -> Interval:
-    return age(a.astimezone(tz).replace(tzinfo=None), b.astimezone(tz).replace(tzinfo=None))
+def age_tz(a: dt.datetime | InfiniteDatetime, b: dt.datetime | InfiniteDatetime, tz) -> Interval:
+    return age(_local(a, tz), _local(b, tz))
+
+
+@runtime
+def age_today(v: dt.datetime | InfiniteDatetime, ctx) -> Interval:
+    """age(v): from today's midnight (in the session time zone) back to v."""
+    return age(dt.datetime.combine(current_date(ctx), dt.time()), v)
 
 
 @runtime
@@ -642,16 +729,16 @@ def make_date(year: int, month: int, day: int) -> dt.date:
 
 
 @runtime
-def make_time(hour: int, minute: int, sec: float) -> dt.time:
-    if not (0 <= hour < 24 and 0 <= minute < 60 and 0 <= sec < 60):
+def make_time(hour: int, minute: int, sec: float) -> dt.time | EndOfDay:
+    if not (0 <= hour < 24 and 0 <= minute < 60 and 0 <= sec < 60) and (hour, minute, sec) != (24, 0, 0):
         raise SqlError("22008", f"time field value out of range: {hour}:{minute:02d}:{sec:02}")
     micros = round(sec * 1_000_000)
-    return micros_to_time((hour * 60 + minute) * 60_000_000 + micros)
+    return time_from_micros((hour * 60 + minute) * 60_000_000 + micros)
 
 
 @runtime
 def make_timestamp(year: int, month: int, day: int, hour: int, minute: int, sec: float) -> dt.datetime:
-    return dt.datetime.combine(make_date(year, month, day), make_time(hour, minute, sec))
+    return date_add_time(make_date(year, month, day), make_time(hour, minute, sec))
 
 
 @runtime
@@ -669,9 +756,11 @@ def make_interval(years: int, months: int, weeks: int, days: int, hours: int, mi
 
 
 @runtime
-def to_timestamp_epoch(seconds: float) -> dt.datetime:
-    if seconds != seconds or math.isinf(seconds):
-        raise SqlError("22008", "timestamp out of range")
+def to_timestamp_epoch(seconds: float) -> dt.datetime | InfiniteDatetime:
+    if seconds != seconds:
+        raise SqlError("22008", "timestamp cannot be NaN")
+    if math.isinf(seconds):
+        return INFINITY if seconds > 0 else MINUS_INFINITY
     try:
         return _EPOCH_TZ + dt.timedelta(microseconds=round(seconds * 1_000_000))
     except OverflowError:
@@ -872,12 +961,16 @@ def format_datetime(value: dt.datetime, fmt: str, offset_seconds: int | None = N
 
 
 @runtime
-def to_char_timestamp(v: dt.datetime, fmt: str) -> str:
+def to_char_timestamp(v: dt.datetime | InfiniteDatetime, fmt: str) -> str | None:
+    if v.__class__ is InfiniteDatetime:
+        return None
     return format_datetime(v, fmt, 0, "")
 
 
 @runtime
-def to_char_timestamptz(v: dt.datetime, fmt: str, tz) -> str:
+def to_char_timestamptz(v: dt.datetime | InfiniteDatetime, fmt: str, tz) -> str | None:
+    if v.__class__ is InfiniteDatetime:
+        return None
     local = v.astimezone(tz)
     offset = int((local.utcoffset() or dt.timedelta(0)).total_seconds())
     name = local.tzname() or ""
@@ -1261,12 +1354,12 @@ define("-", (TIMESTAMPTZ, TIMESTAMPTZ), INTERVAL, "ts_diff({0}, {1})")
 define("+", (DATE, INT4), DATE, "date_add_days({0}, {1})")
 define("+", (INT4, DATE), DATE, "date_add_days({1}, {0})")
 define("-", (DATE, INT4), DATE, "date_add_days({0}, -{1})")
-define("-", (DATE, DATE), INT4, "({0} - {1}).days")
-define("+", (DATE, INTERVAL), TIMESTAMP, "ts_add_interval(dt.datetime.combine({0}, dt.time()), {1})")
-define("+", (INTERVAL, DATE), TIMESTAMP, "ts_add_interval(dt.datetime.combine({1}, dt.time()), {0})")
-define("-", (DATE, INTERVAL), TIMESTAMP, "ts_add_interval(dt.datetime.combine({0}, dt.time()), -{1})")
-define("+", (DATE, TIME), TIMESTAMP, "dt.datetime.combine({0}, {1})")
-define("+", (TIME, DATE), TIMESTAMP, "dt.datetime.combine({1}, {0})")
+define("-", (DATE, DATE), INT4, "date_diff({0}, {1})")
+define("+", (DATE, INTERVAL), TIMESTAMP, "ts_add_interval(date_timestamp({0}), {1})")
+define("+", (INTERVAL, DATE), TIMESTAMP, "ts_add_interval(date_timestamp({1}), {0})")
+define("-", (DATE, INTERVAL), TIMESTAMP, "ts_add_interval(date_timestamp({0}), -{1})")
+define("+", (DATE, TIME), TIMESTAMP, "date_add_time({0}, {1})")
+define("+", (TIME, DATE), TIMESTAMP, "date_add_time({1}, {0})")
 define("+", (TIME, INTERVAL), TIME, "time_add_interval({0}, {1})")
 define("+", (INTERVAL, TIME), TIME, "time_add_interval({1}, {0})")
 define("-", (TIME, INTERVAL), TIME, "time_add_interval({0}, -{1})")
@@ -1283,9 +1376,9 @@ define("extract", (TEXT, TIMESTAMPTZ), NUMERIC, "extract_timestamptz({0}, {1}, c
 define("extract", (TEXT, DATE), NUMERIC, "extract_date({0}, {1})")
 define("extract", (TEXT, TIME), NUMERIC, "extract_time({0}, {1})")
 define("extract", (TEXT, INTERVAL), NUMERIC, "extract_interval({0}, {1})")
-define("date_part", (TEXT, TIMESTAMP), FLOAT8, "float(extract_timestamp({0}, {1}))")
-define("date_part", (TEXT, TIMESTAMPTZ), FLOAT8, "float(extract_timestamptz({0}, {1}, ctx.timezone))")
-define("date_part", (TEXT, DATE), FLOAT8, "float(extract_timestamp({0}, dt.datetime.combine({1}, dt.time())))")
+define("date_part", (TEXT, TIMESTAMP), FLOAT8, "float_or_null(extract_timestamp({0}, {1}))")
+define("date_part", (TEXT, TIMESTAMPTZ), FLOAT8, "float_or_null(extract_timestamptz({0}, {1}, ctx.timezone))")
+define("date_part", (TEXT, DATE), FLOAT8, "float_or_null(extract_timestamp({0}, date_timestamp({1})))")
 define("date_part", (TEXT, TIME), FLOAT8, "float(extract_time({0}, {1}))")
 define("date_part", (TEXT, INTERVAL), FLOAT8, "float(extract_interval({0}, {1}))")
 define("date_trunc", (TEXT, TIMESTAMP), TIMESTAMP, "date_trunc_timestamp({0}, {1})")
@@ -1298,9 +1391,8 @@ for _t in (TIMESTAMP, TIMESTAMPTZ, TIME, TIMETZ):
     define("overlaps", (_t, _t, _t, _t), BOOL, "overlaps({0}, {1}, {2}, {3})", strict=False)
 define("age", (TIMESTAMP, TIMESTAMP), INTERVAL, "age({0}, {1})")
 define("age", (TIMESTAMPTZ, TIMESTAMPTZ), INTERVAL, "age_tz({0}, {1}, ctx.timezone)")
-define("age", (TIMESTAMP,), INTERVAL, "age(dt.datetime.combine(current_date(ctx), dt.time()), {0})")
-define("age", (TIMESTAMPTZ,), INTERVAL,
-       "age(dt.datetime.combine(current_date(ctx), dt.time()), {0}.astimezone(ctx.timezone).replace(tzinfo=None))")
+define("age", (TIMESTAMP,), INTERVAL, "age_today({0}, ctx)")
+define("age", (TIMESTAMPTZ,), INTERVAL, "age_today(_local({0}, ctx.timezone), ctx)")
 define("justify_days", (INTERVAL,), INTERVAL, "justify_days({0})")
 define("justify_hours", (INTERVAL,), INTERVAL, "justify_hours({0})")
 define("justify_interval", (INTERVAL,), INTERVAL, "justify_interval({0})")
@@ -1330,10 +1422,11 @@ define("to_timestamp", (TEXT, TEXT), TIMESTAMPTZ, "to_timestamp_text({0}, {1}, c
 define("to_timestamp", (FLOAT8,), TIMESTAMPTZ, "to_timestamp_epoch({0})")
 define("to_date", (TEXT, TEXT), DATE, "to_date_text({0}, {1})")
 define("to_number", (TEXT, TEXT), NUMERIC, "to_number({0}, {1})")
-define("isfinite", (DATE,), BOOL, "True")
-define("isfinite", (TIMESTAMP,), BOOL, "True")
-define("isfinite", (TIMESTAMPTZ,), BOOL, "True")
+define("isfinite", (DATE,), BOOL, "is_finite({0})")
+define("isfinite", (TIMESTAMP,), BOOL, "is_finite({0})")
+define("isfinite", (TIMESTAMPTZ,), BOOL, "is_finite({0})")
 define("isfinite", (INTERVAL,), BOOL, "True")
-define("date", (TIMESTAMP,), DATE, "{0}.date()")
-define("date", (TIMESTAMPTZ,), DATE, "{0}.astimezone(ctx.timezone).date()")
+define("date", (TIMESTAMP,), DATE, "timestamp_date({0})")
+define("date", (TIMESTAMPTZ,), DATE, "timestamp_date(_local({0}, ctx.timezone))")
 runtime(zone_named)
+runtime(_local)

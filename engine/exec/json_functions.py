@@ -20,7 +20,7 @@ from engine.exec.expr import Expr, RowValue
 from engine.exec.functions import define, runtime
 from engine.exec.srf import fixed, register
 from engine.types import (BOOL, FLOAT4, FLOAT8, INT2, INT4, INT8, JSON, JSONB, NUMERIC, TEXT, TIMESTAMP,
-                          TIMESTAMPTZ, OutputSettings, SqlType, array_of, canonical_jsonb, format_numeric,
+                          TIMESTAMPTZ, InfiniteDatetime, OutputSettings, SqlType, array_of, canonical_jsonb, format_numeric,
                           format_timestamp, parse_json_text, text_formatter)
 
 TEXT_ARRAY = array_of(TEXT)
@@ -681,7 +681,9 @@ def json_converter(t: SqlType, settings: OutputSettings, expr: Expr | None = Non
     if oid == TIMESTAMPTZ.oid:
         tz = settings.timezone
 
-        def tstz(v: dt.datetime) -> str:
+        def tstz(v: dt.datetime | InfiniteDatetime) -> str:
+            if v.__class__ is InfiniteDatetime:
+                return _quote(str(v))
             local = v.astimezone(tz)
             offset = local.utcoffset() or dt.timedelta(0)
             total = int(offset.total_seconds())

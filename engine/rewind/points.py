@@ -30,19 +30,26 @@ import msgspec
 from engine.catalog.model import Catalog
 from engine.errors import SqlError
 from engine.exec.plan import ReadPoint
-from engine.types import TIMESTAMPTZ, UTC, parse_text
+from engine.types import INFINITY, MINUS_INFINITY, TIMESTAMPTZ, UTC, InfiniteDatetime, parse_text
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST, _EARLIEST = 2**63 - 1, -2**63
 _TX = re.compile(r"\s*(?:tx|transaction)\s*:?\s*(\d+)\s*", re.I)
 
 
-def to_micros(ts: dt.datetime) -> int:
-    """A timestamptz value as microseconds since the epoch (UTC), as the log stores commit times."""
+def to_micros(ts: dt.datetime | InfiniteDatetime) -> int:
+    """A timestamptz value as microseconds since the epoch (UTC), as the log stores commit times
+    ('infinity' after every commit, '-infinity' before every one)."""
+    if ts.__class__ is InfiniteDatetime:
+        return _LATEST if ts is INFINITY else _EARLIEST
     return (ts - _EPOCH) // dt.timedelta(microseconds=1)
 
 
-def from_micros(us: int) -> dt.datetime:
-    return _EPOCH + dt.timedelta(microseconds=us)
+def from_micros(us: int) -> dt.datetime | InfiniteDatetime:
+    try:
+        return _EPOCH + dt.timedelta(microseconds=us)
+    except OverflowError:
+        return INFINITY if us > 0 else MINUS_INFINITY
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +59,10 @@ class Point:
     time_us: int | None = None
 
     def describe(self) -> str:
-        return f"tx:{self.lsn}" if self.lsn is not None else from_micros(self.time_us).isoformat()
+        if self.lsn is not None:
+            return f"tx:{self.lsn}"
+        when = from_micros(self.time_us)
+        return str(when) if when.__class__ is InfiniteDatetime else when.isoformat()
 
 
 def parse_point(text: str, timezone: dt.tzinfo) -> Point:
@@ -75,6 +85,8 @@ def point_from_value(value: Any, timezone: dt.tzinfo) -> Point:
         raise SqlError("22023", "a point in history must be a timestamp or a transaction number")
     if isinstance(value, int):
         return Point(lsn=value)
+    if isinstance(value, InfiniteDatetime):
+        return Point(time_us=to_micros(value))
     if isinstance(value, dt.datetime):
         return Point(time_us=to_micros(value if value.tzinfo else value.replace(tzinfo=timezone)))
     if isinstance(value, dt.date):

@@ -257,16 +257,40 @@ def test_bad_wire_data(oid: int, wire: str, sqlstate: str) -> None:
     assert not caught.value.fatal and caught.value.severity == "ERROR"
 
 
+STAND_INS: list[tuple[int, str, Any]] = [
+    (1082, "7fffffff", math.inf),  # infinity
+    (1082, "80000000", -math.inf),  # -infinity
+    (1114, "7fffffffffffffff", math.inf),
+    (1114, "8000000000000000", -math.inf),
+    (1184, "7fffffffffffffff", math.inf),
+    (1184, "8000000000000000", -math.inf),
+    (1083, "000000141dd76000", timedelta(days=1)),  # 24:00:00
+]
+
+
+@pytest.mark.parametrize(("oid", "wire", "value"), STAND_INS)
+def test_values_python_lacks_have_stand_ins(oid: int, wire: str, value: Any) -> None:
+    assert decode_binary(oid, bytes.fromhex(wire)) == value
+    assert encode_binary(oid, value) == bytes.fromhex(wire)
+
+
+def test_anything_whose_float_is_infinite_encodes_as_infinity() -> None:
+    class Forever:
+        def __float__(self) -> float:
+            return math.inf
+    assert encode_binary(1114, Forever()) == bytes.fromhex("7fffffffffffffff")
+    assert encode_binary(1082, Forever()) == bytes.fromhex("7fffffff")
+    with pytest.raises(TypeError):
+        encode_binary(1114, 1.5)
+    with pytest.raises(TypeError):
+        encode_binary(1082, "2024-01-01")
+
+
 UNREPRESENTABLE: list[tuple[int, str]] = [
-    (1082, "7fffffff"),  # infinity
-    (1082, "80000000"),  # -infinity
     (1082, "002cd7c4"),  # 10000-01-01 (ISO), beyond Python's years
     (1082, "fff4dbf8"),  # 0001-12-31 BC, the day before 0001-01-01
-    (1114, "7fffffffffffffff"),
-    (1114, "8000000000000000"),
-    (1184, "7fffffffffffffff"),
     (1114, "0400000000000000"),  # about year 11133
-    (1083, "000000141dd76000"),  # 24:00:00
+    (1083, "000000141dd76001"),  # just after 24:00:00
     (1083, "ffffffffffffffff"),
 ]
 
