@@ -119,11 +119,11 @@ def _series_rows(ctx: Any, start: Any, stop: Any, step: Any = None) -> Iterator[
         return
     if not isinstance(step, Interval):
         raise SqlError("42883", "function generate_series does not exist for these types")
-    with_tz = start.tzinfo is not None
+    with_tz = getattr(start, "tzinfo", getattr(stop, "tzinfo", None)) is not None
     add = (lambda t: tstz_add_interval(t, step, ctx.timezone)) if with_tz else (lambda t: ts_add_interval(t, step))
-    if add(start) == start:
+    if step == Interval():
         raise SqlError("22023", "step size cannot equal zero")
-    increasing = add(start) > start
+    increasing = step > Interval()
     v = start
     while (v <= stop) if increasing else (v >= stop):
         yield (v,)

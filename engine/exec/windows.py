@@ -22,7 +22,8 @@ from typing import Any, Callable
 from engine.errors import SqlError
 from engine.exec.expr import Frame
 from engine.exec.datetime_functions import ts_add_interval, tstz_add_interval
-from engine.types import FLOAT8, INT2, INT4, INT8, TEXT, UNKNOWN, SqlType, format_type
+from engine.types import (END_OF_DAY, FLOAT8, INT2, INT4, INT8, TEXT, UNKNOWN, InfiniteDatetime, Interval, SqlType,
+                          format_type, time_micros)
 
 WINDOW_FUNCTIONS = frozenset({"row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile",
                               "lag", "lead", "first_value", "last_value", "nth_value"})
@@ -266,6 +267,10 @@ class FrameBounds:
         return _first(lo, hi, lambda j: keys[j] > limit)
 
     def _shift(self, v: Any, offset: Any, sign: int) -> Any:
+        if v.__class__ is InfiniteDatetime:
+            return v                        # infinity +- an interval is itself
+        if isinstance(offset, Interval) and isinstance(v, int):
+            return v + sign * offset.micros  # a time key (microseconds): no wrap-around, as in_range_time_interval
         if isinstance(v, dt.datetime):
             step = offset if sign > 0 else -offset
             if v.tzinfo is not None:
@@ -288,6 +293,8 @@ def _first(lo: int, hi: int, pred: Callable[[int], bool]) -> int:
 def _comparable(v: Any) -> Any:
     if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
         return dt.datetime(v.year, v.month, v.day)
+    if isinstance(v, dt.time) or v is END_OF_DAY:
+        return time_micros(v)
     return v
 
 

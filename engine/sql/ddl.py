@@ -1569,6 +1569,7 @@ def _alter_column_type(table: TableDef, col: ColumnDef, action: exp.AlterColumn,
     for rowid, row, value in converted:
         values = list(row) + [None] * (moved.width - len(row))
         values[slot] = value
+        values[col.slot] = None         # the old slot is no column any more (its values stay in the past versions)
         rewritten.append(tuple(values))
         target.update(moved, rowid, rewritten[-1])
     # the CHECK constraints on the column bind to its new type and hold for the rewritten rows
