@@ -1207,7 +1207,7 @@ def format_number(value: Decimal, fmt: str, rounding: str = "ROUND_HALF_UP") -> 
                 int_out.append("0")
             else:
                 int_out.append(" ")
-        elif c in ",Gg":
+        elif c in ",Gg" and not (c in "Gg" and int_part[i - 1:i] in ("S", "s")):   # not SG's G
             left_has_digit = bool(digits) or any(ch == "0" for ch in int_part[:i]) or (first_zero is not None and i > first_zero)
             int_out.append("#" if overflow else ("," if left_has_digit or (first_zero is not None and i > first_zero) else " "))
         elif c in "Ll":
@@ -1227,7 +1227,7 @@ def format_number(value: Decimal, fmt: str, rounding: str = "ROUND_HALF_UP") -> 
             frac_out.append(c)
     frac_text = "".join(frac_out)
     text = int_text + (("." if point is not None else "") + frac_text)
-    sign_spec = re.findall(r"(?i)S|MI|PL|SG|PR", body.replace("FM", ""))
+    sign_spec = re.findall(r"(?i)SG|S|MI|PL|PR", body.replace("FM", ""))
     text = re.sub(r"\x00.", "", text)
     text = re.sub(r"(?i)(MI|PL|SG|PR|S)", "", text) if sign_spec else text
     if fm:
@@ -1270,7 +1270,7 @@ def format_number(value: Decimal, fmt: str, rounding: str = "ROUND_HALF_UP") -> 
         elif s == "PR":
             core = text.lstrip(" ")
             pad = len(text) - len(core)
-            text = " " * pad + ("<" + core + ">" if negative else " " + core + " ")
+            text = " " * pad + ("<" + core + ">" if negative else (core if fm else " " + core + " "))
     th = re.search(r"(TH|th)\s*$", body)
     if th:
         text = text.replace(th.group(1), "") + _ordinal(int(rounded), th.group(1) == "TH")
@@ -1302,16 +1302,52 @@ def _float_format(value: float, fmt: str, significant: int) -> str:
                 continue
             kept += 1
         fraction.append(c)
-    return fmt[:m.start()] + (m.group(1) if keep else "") + "".join(fraction) + fmt[m.end():]
+    # the point stays when the #s of an overflow are written (float8_to_char fills "###." then)
+    overflow = integer_digits > sum(c in "09" for c in fmt[:m.start()])
+    return fmt[:m.start()] + (m.group(1) if keep or overflow else "") + "".join(fraction) + fmt[m.end():]
 
 
 @runtime
 def to_char_number(value: Any, fmt: str, significant: int = 15) -> str:
     if isinstance(value, float):
         if value != value or math.isinf(value):
-            return format_number(Decimal(0), fmt).replace("0", "#")
+            return _non_finite_to_char(value, fmt, True)
         return format_number(Decimal(value), _float_format(value, fmt, significant), "ROUND_HALF_EVEN")
+    if isinstance(value, Decimal) and not value.is_finite():
+        return _non_finite_to_char(value, fmt, False)
     return format_number(Decimal(value), fmt)
+
+
+def _non_finite_to_char(value: float | Decimal, fmt: str, is_float: bool) -> str:
+    """to_char of NaN or +-Infinity as float8_to_char/numeric_to_char write it: the digits of
+    the number are the letters of "NaN" or "Infinity"; when the format's digit positions before
+    the point are fewer, they are #s; output ends where a digit or point position would follow
+    the letters (PostgreSQL writes the string's terminating NUL there)."""
+    word = "NaN" if value != value else "Infinity"
+    negative = word == "Infinity" and value < 0
+    body = re.sub(r"(?i)fm", "", fmt)
+    upper = body.upper()
+    if "RN" in upper:
+        if is_float:                    # (int) rint(NaN) is out of the Roman numerals' range
+            return "#" * 15
+        raise SqlError("0A000", f"cannot convert {'NaN' if word == 'NaN' else 'infinity'} to integer")
+    point = re.search(r"[.Dd]", body)
+    before = body if point is None else body[:point.start()]
+    after = "" if point is None else body[point.end():]
+    if "EEEE" in upper:
+        pre, post = sum(c in "09" for c in before), sum(c in "09" for c in after.upper().replace("EEEE", ""))
+        return " " + "#" * pre + "." + "#" * (post + 4)
+    if re.search(r"(?i)th", body):
+        raise SqlError("22P02", f'"{word}" is not a number')
+    v_digits = re.search(r"(?i)v(9+)", body)
+    shift = len(v_digits.group(1)) if v_digits else 0      # V's digits count as integer digits
+    pre = sum(c in "09" for c in before)
+    if len(word) > pre:                 # overflow: any number too wide for the format prints the #s
+        return format_number(Decimal(-1 if negative else 1).scaleb(pre - shift), fmt)
+    stand_in = "1" * len(word)          # a number as wide as the word, put in its place
+    text = format_number(Decimal(("-" if negative else "") + stand_in).scaleb(-shift), fmt)
+    at = text.rfind(stand_in)
+    return text[:at] + word + ("" if point is not None else text[at + len(word):])
 
 
 @runtime

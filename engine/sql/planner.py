@@ -1848,6 +1848,9 @@ class Planner:
         while isinstance(target, exp.Bracket):
             subscripts[:0] = list(target.expressions)
             target = target.this
+        if isinstance(target, exp.Array):
+            # PostgreSQL's grammar takes no subscript right after ARRAY[...]: (ARRAY[...])[i]
+            raise SqlError("42601", 'syntax error at or near "["')
         array = self.bind(target, scope)
         if array.type.oid in (INT2VECTOR.oid, OIDVECTOR.oid) and len(subscripts) == 1 \
                 and not isinstance(subscripts[0], exp.Slice):     # the catalogs' vectors count from 0

@@ -70,3 +70,14 @@ SELECT greatest(-7, 'NaN'::float8), least(1, 'NaN'::numeric), greatest('a'::char
 SELECT degrees(1e300::float8), degrees(1), radians(180), quote_literal('x'::char(3));
 SELECT to_char(2.5::float8, '9'), to_char(0.125::float8, '9.99'), to_char(2.675::float8, '9.99'), to_char(2.5, '9'), to_char(-2.5::float8, 'S999'), to_char(2.5::float4, '9');
 SELECT to_char(0.5::float8, '99.9EEEE'), to_char(3::float4, '99.9EEEE'), to_char(1234.5, '9.99EEEE'), to_char(1e20::float8, '99999999999999999999999.99'), to_char(0.1::float8, '9.9999999999999999999999999999999'), to_char(123456.789::float4, '999999.999');
+SELECT to_char('NaN'::float8, '999.99'), to_char('NaN'::float8, '999'), to_char('NaN'::float4, '9.9'), to_char('NaN'::numeric, '999.99'), to_char('NaN'::numeric, '9999'), to_char('NaN'::float8, 'FM999.99');
+SELECT to_char('Infinity'::float8, '999.99'), to_char('-Infinity'::float8, '999'), to_char('Infinity'::numeric, '999.99'), to_char('-Infinity'::numeric, '9.9'), to_char('Infinity'::float8, '999999999'), to_char('-Infinity'::numeric, '9999999999.99');
+SELECT to_char('NaN'::float8, '9.99EEEE'), to_char('Infinity'::float8, '99.99EEEE'), to_char('NaN'::numeric, '9.99EEEE'), to_char('-Infinity'::numeric, '9EEEE');
+SELECT to_char('NaN'::float8, 'S999.99'), to_char('NaN'::float8, '999.99PR'), to_char('NaN'::float8, '999S'), to_char('NaN'::float8, '999MI'), to_char('NaN'::float8, 'MI999'), to_char('NaN'::float8, 'PL999'), to_char('NaN'::float8, 'SG999'), to_char('NaN'::float8, '999PR');
+SELECT to_char('NaN'::float8, '999D99'), to_char('NaN'::float8, '0000.00'), to_char('NaN'::float8, 'FM0000.00'), to_char('NaN'::float8, 'V99'), to_char('NaN'::numeric, '9999V9'), to_char('NaN'::float8, '9,999'), to_char('NaN'::float8, 'L999');
+SELECT to_char('NaN'::float8, 'RN'), to_char('Infinity'::float4, 'RN'), to_char(4000::float8, 'RN'), to_char('-Infinity'::float8, 'FM999'), to_char('Infinity'::float8, 'S999.9');
+SELECT to_char('NaN'::numeric, 'RN');
+SELECT to_char('Infinity'::numeric, 'RN');
+SELECT to_char('NaN'::numeric, '999th');
+SELECT to_char(1e30::float4, '999.9'), to_char(1e20::float8, '999.99'), to_char(1234567890123456::float8, '9999999999999999.99'), to_char(12345::float8, '99V99');
+SELECT to_char(111, 'SG999'), to_char(5, 'SG999'), to_char(-5, '999SG'), to_char(1234, 'SG9G999'), to_char(5, 'FM999PR'), to_char(-5, 'FM999PR'), to_char(5, 'FMSG999');

@@ -60,3 +60,7 @@ SELECT trim_array(ARRAY[1, 2], 3);
 SELECT string_to_array(NULL, ','), string_to_array(NULL, ''), string_to_array(NULL, NULL), string_to_array('a,b', NULL);
 SELECT array_append(ARRAY[[1, 2], [3, 4]], 7);
 SELECT array_prepend(7, ARRAY[[1, 2], [3, 4]]);
+SELECT ARRAY[1,2][1];
+SELECT ARRAY[1,2][1:2];
+SELECT ARRAY(SELECT 1)[1];
+SELECT (ARRAY[1,2])[2], (ARRAY(SELECT 1))[1], (ARRAY[[1,2],[3,4]])[2][1];
