@@ -6,6 +6,8 @@ Every value the engine holds is a plain Python object chosen per type:
     numeric -> Decimal      text/varchar/bpchar/name -> str bytea -> bytes
     date -> date            time -> time                   timestamp -> naive datetime
     timestamptz -> datetime aware in UTC                   interval -> Interval
+    'infinity' / '-infinity' dates and timestamps -> INFINITY / MINUS_INFINITY
+    time 24:00:00 -> END_OF_DAY    (values Python's datetime lacks; see InfiniteDatetime)
     uuid -> UUID            json/jsonb -> str (jsonb in canonical text form)
     arrays -> tuple (nested tuples for more dimensions), NULL elements are None
 

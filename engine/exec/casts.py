@@ -16,8 +16,9 @@ from engine.errors import SqlError
 from engine.types import (INT2VECTOR, OIDVECTOR, BOOL, BPCHAR, CHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8,
                           INT_RANGES, INTERVAL, JSON, JSONB, NUMERIC, NUMERIC_CONTEXT, NUMERIC_PRECEDENCE,
                           OID, REG_TYPES, STRING_TYPES, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, TYPES_BY_OID, UNKNOWN,
-                          UTC, VARCHAR, END_OF_DAY, InfiniteDatetime, Interval, time_from_micros, time_micros, OutputSettings, SqlType, format_numeric, format_type, numeric_typmod,
-                          scale_at_least_zero, text_formatter, text_parser)
+                          UTC, VARCHAR, END_OF_DAY, InfiniteDatetime, Interval, OutputSettings, SqlType, format_numeric,
+                          format_type, numeric_typmod, scale_at_least_zero, text_formatter, text_parser, time_from_micros,
+                          time_micros)
 from engine.exec.functions import implicitly_castable, to_float4
 
 _JSONB_SCALAR_TARGETS = frozenset({BOOL.oid, INT2.oid, INT4.oid, INT8.oid, NUMERIC.oid, FLOAT4.oid, FLOAT8.oid})

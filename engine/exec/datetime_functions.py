@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.errors import SqlError, division_by_zero
 from engine.exec.functions import define, numeric_div, runtime
-from engine.types import (BOOL, DATE, END_OF_DAY, FLOAT4, FLOAT8, INFINITY, INT4, INT8, INTERVAL, MINUS_INFINITY,
+from engine.types import (BOOL, DATE, FLOAT4, FLOAT8, INFINITY, INT4, INT8, INTERVAL, MINUS_INFINITY,
                           NUMERIC, NUMERIC_CONTEXT, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, TIMETZ, USECS_PER_DAY, UTC,
                           EndOfDay, InfiniteDatetime, Interval, time_from_micros, time_micros, timezone_abbreviation)
 
@@ -1207,7 +1207,7 @@ def format_number(value: Decimal, fmt: str, rounding: str = "ROUND_HALF_UP") -> 
                 int_out.append("0")
             else:
                 int_out.append(" ")
-        elif c in ",Gg" and not (c in "Gg" and int_part[i - 1:i] in ("S", "s")):   # not SG's G
+        elif c in ",Gg" and int_part[i - 1:i + 1].upper() != "SG":     # a group separator, not SG's G
             left_has_digit = bool(digits) or any(ch == "0" for ch in int_part[:i]) or (first_zero is not None and i > first_zero)
             int_out.append("#" if overflow else ("," if left_has_digit or (first_zero is not None and i > first_zero) else " "))
         elif c in "Ll":

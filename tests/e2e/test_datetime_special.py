@@ -110,8 +110,8 @@ def test_psycopg_binary_results_and_text_copy(server):
     """The binary result forms are PostgreSQL's: Int64/Int32 max and min, 24:00:00 as
     86,400,000,000 microseconds; COPY text reads and writes the PostgreSQL spellings."""
     with psycopg.connect(server.dsn, autocommit=True) as conn:
-        raw = conn.pgconn.exec_params(b"SELECT 'infinity'::timestamp, '-infinity'::date, '24:00'::time, '-infinity'::timestamptz",
-                                      [], result_format=1)
+        raw = conn.pgconn.exec_params(
+            b"SELECT 'infinity'::timestamp, '-infinity'::date, '24:00'::time, '-infinity'::timestamptz", [], result_format=1)
         assert [raw.get_value(0, i) for i in range(4)] == [
             (2**63 - 1).to_bytes(8, "big", signed=True), (-2**31).to_bytes(4, "big", signed=True),
             (86_400_000_000).to_bytes(8, "big"), (-2**63).to_bytes(8, "big", signed=True)]
