@@ -873,7 +873,11 @@ class Session:
     async def _ddl(self, statement: Parsed) -> Cursor:
         txn = self._ensure_txn()
         await txn.lock(("ddl",), timeout=self._lock_timeout())
-        return Cursor(None, None, ddl.run(statement.tree, _DdlTarget(self, txn)))
+        target = _DdlTarget(self, txn)
+        query = ddl.stored_query(statement.tree, target)
+        if query is not None:
+            await target.ready_past(query)
+        return Cursor(None, None, ddl.run(statement.tree, target))
 
     # ---------------------------------------------------------------- utility statements
 
@@ -1284,6 +1288,7 @@ class _DdlTarget:
         self.session = session
         self.txn = txn
         self.search_path = session.search_path()
+        self._readied: tuple[Any, ExecContext] | None = None     # `ready_past`'s query and its evaluated points
 
     @property
     def catalog(self):
@@ -1354,22 +1359,46 @@ class _DdlTarget:
         return function
 
     def query(self, tree, run: bool):
-        """A query's (name, type) columns, and its rows when `run`. Its FOR SYSTEM_TIME
-        points are evaluated here, and a past state older than the in-memory history is
-        rebuilt in place (CREATE TABLE AS ... AS OF a point outside the window)."""
-        session = self.session
-        planner = Planner(session._plan_env(self.catalog, []))
-        node = planner.plan_query(tree)
-        ctx = self._ctx()
-        if run and (point_plan := session._point_plan(planner)) is not None:
-            session._evaluate_points(point_plan, ctx)
-            if session._points_moved(point_plan, ctx.points):
-                node = Planner(session._plan_env(self.catalog, [], ctx.points)).plan_query(tree)
+        """A query's (name, type) columns, and its rows when `run` (its FOR SYSTEM_TIME
+        points evaluated into the context; `ready_past` rebuilt beforehand the past states
+        they need, so a read finds them cached)."""
+        readied = self._readied
+        ctx = readied[1] if readied is not None and readied[0] is tree else self._ctx()
+        node, _ = self._planned(tree, ctx if run else None)
         node = optimize(node, self.catalog)
         columns = [(c.name, c.type) for c in node.columns]
         if not run:
             return columns, []
-        return columns, run_to_list(compile_plan(node, session.output_settings), ctx)
+        return columns, run_to_list(compile_plan(node, self.session.output_settings), ctx)
+
+    async def ready_past(self, tree) -> None:
+        """Rebuild, in a worker thread, the past states older than the in-memory history
+        that the query reads (CREATE TABLE AS ... AS OF a point outside the window), as a
+        query's own statement does (`Session._resolve_points`): the event loop keeps serving."""
+        ctx = self._ctx()
+        _, points = self._planned(tree, ctx)
+        self._readied = (tree, ctx)
+        if points is not None:
+            session = self.session
+            await session.db.past.prepare(points.points, ctx.points, points.tables, session.search_path(),
+                                          ctx.snapshot_lsn)
+
+    def _planned(self, tree, ctx: ExecContext | None):
+        """The query's plan and its points; with `ctx`, the points evaluated into ctx.points
+        (once: a context `ready_past` evaluated keeps its values) and the plan bound against
+        the schema they read."""
+        session = self.session
+        planner = Planner(session._plan_env(self.catalog, []))
+        node = planner.plan_query(tree)
+        points = session._point_plan(planner) if ctx is not None else None
+        if points is not None:
+            if not ctx.points:
+                session._evaluate_points(points, ctx)
+            if session._points_moved(points, ctx.points):
+                planner = Planner(session._plan_env(self.catalog, [], ctx.points))
+                node = planner.plan_query(tree)
+                points = session._point_plan(planner)
+        return node, points
 
     def set_sequence(self, seq, value: int, is_called: bool) -> None:
         self.session.db.set_sequence_value(seq, value, is_called, self.txn)

@@ -519,6 +519,28 @@ def _new_relation(tree: exp.Create, ref: exp.Table, target: DdlTarget) -> tuple[
     return schema, name
 
 
+def stored_query(tree: exp.Expression, target: DdlTarget) -> exp.Expression | None:
+    """The query whose rows a schema statement will store: that of CREATE TABLE AS ... WITH
+    DATA, unless IF NOT EXISTS finds the name taken. The session readies the past states it
+    reads (in a worker thread) before `run` runs it."""
+    if not (isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TABLE"
+            and tree.args.get("expression") is not None and _with_data(tree)):
+        return None
+    ref = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+    schema, name = _qualified(ref)
+    if tree.args.get("exists") and target.catalog.name_taken(schema or target.creation_schema(), name):
+        return None
+    return tree.expression
+
+
+def _with_data(tree: exp.Create) -> bool:
+    """CREATE TABLE AS's WITH [NO] DATA (WITH DATA unless said)."""
+    for prop in (tree.args.get("properties").expressions if tree.args.get("properties") else []):
+        if isinstance(prop, exp.WithDataProperty):
+            return not prop.args.get("no")
+    return True
+
+
 def create_table_as(tree: exp.Create, target: DdlTarget) -> str:
     """CREATE TABLE name [(columns)] AS query [WITH [NO] DATA]: tag SELECT n, or CREATE TABLE AS."""
     ref = tree.this
@@ -529,10 +551,7 @@ def create_table_as(tree: exp.Create, target: DdlTarget) -> str:
     schema, name = _new_relation(tree, ref, target)
     if name is None:
         return "CREATE TABLE AS"
-    with_data = True
-    for prop in (tree.args.get("properties").expressions if tree.args.get("properties") else []):
-        if isinstance(prop, exp.WithDataProperty):
-            with_data = not prop.args.get("no")
+    with_data = _with_data(tree)
     columns, rows = target.query(tree.expression, with_data)
     if len(names) > len(columns):
         raise SqlError("42601", "too many column names were specified")
