@@ -574,7 +574,10 @@ class Session:
         except SqlError:
             return None
 
-    def _point_plan(self, planner: Planner) -> PointPlan | None:
+    def _point_plan(self, planner: Planner, reads: P.Node) -> PointPlan | None:
+        """The statement's FOR SYSTEM_TIME clauses (None without any); `reads` is its
+        optimized plan, whose index searches at AS OF points are noted (a past state rebuilt
+        for a point gets those indexes built with it)."""
         if not planner.read_points:
             return None
         bounds = tuple(b for p in planner.read_points for b in p.bounds)
@@ -582,7 +585,11 @@ class Session:
         if bounds:
             node = P.Project(P.Result(), bounds, tuple(P.OutputColumn("?point?", b.type) for b in bounds))
             evaluator = compile_plan(node, self.output_settings)
-        return PointPlan(tuple(planner.read_points), evaluator, tuple(planner.point_tables), planner.env.session_point)
+        indexes = tuple(dict.fromkeys((n.read_point.index, n.index_id) for n in P.walk_all(reads)
+                                      if isinstance(n, P.IndexLookup) and n.read_point is not None
+                                      and not n.read_point.history))
+        return PointPlan(tuple(planner.read_points), evaluator, tuple(planner.point_tables), planner.env.session_point,
+                         indexes)
 
     def prepare(self, sql: str, param_type_oids: list[int] | tuple[int, ...] = ()) -> Prepared:
         """Parse and plan one statement (extended protocol Parse)."""
@@ -652,7 +659,7 @@ class Session:
             if planner.cte_writes:
                 compiled = self._with_cte_writes(planner.cte_writes, compiled, node, catalog)
             return Prepared(text, statement, types, "query", node.columns, compiled, catalog, lifted,
-                            self._point_plan(planner), self._basis(node))
+                            self._point_plan(planner, node), self._basis(node))
         if statement.kind in ("insert", "update", "delete"):
             self.db.plans += 1
             env = self._plan_env(catalog, types, point_lsns, lifted)
@@ -665,7 +672,7 @@ class Session:
             if planner.cte_writes:
                 compiled = self._with_cte_writes(planner.cte_writes, compiled, plan.source, catalog)
             return Prepared(text, statement, types, "write", plan.columns or None, compiled, catalog, lifted,
-                            self._point_plan(planner), self._basis(plan.source))
+                            self._point_plan(planner, plan.source), self._basis(plan.source))
         return Prepared(text, statement, types, "ddl")
 
     def _basis(self, node: P.Node) -> tuple[tuple[int, int], ...]:
@@ -825,7 +832,7 @@ class Session:
         if self._points_moved(prepared.points, ctx.points):
             self._replan(prepared, ctx.points)
         plan = prepared.points
-        await self.db.past.prepare(plan.points, ctx.points, plan.tables, self.search_path(), ctx.snapshot_lsn)
+        await self.db.past.prepare(plan, ctx.points, self.search_path(), ctx.snapshot_lsn)
 
     def _evaluate_points(self, plan: PointPlan, ctx: ExecContext) -> None:
         """ctx.points: the (low, high) LSNs of rewind.as_of's point, then of each clause of `plan`."""
@@ -1365,7 +1372,6 @@ class _DdlTarget:
         readied = self._readied
         ctx = readied[1] if readied is not None and readied[0] is tree else self._ctx()
         node, _ = self._planned(tree, ctx if run else None)
-        node = optimize(node, self.catalog)
         columns = [(c.name, c.type) for c in node.columns]
         if not run:
             return columns, []
@@ -1380,24 +1386,23 @@ class _DdlTarget:
         self._readied = (tree, ctx)
         if points is not None:
             session = self.session
-            await session.db.past.prepare(points.points, ctx.points, points.tables, session.search_path(),
-                                          ctx.snapshot_lsn)
+            await session.db.past.prepare(points, ctx.points, session.search_path(), ctx.snapshot_lsn)
 
     def _planned(self, tree, ctx: ExecContext | None):
-        """The query's plan and its points; with `ctx`, the points evaluated into ctx.points
-        (once: a context `ready_past` evaluated keeps its values) and the plan bound against
-        the schema they read."""
+        """The query's optimized plan and its points; with `ctx`, the points evaluated into
+        ctx.points (once: a context `ready_past` evaluated keeps its values) and the plan
+        bound against the schema they read."""
         session = self.session
         planner = Planner(session._plan_env(self.catalog, []))
-        node = planner.plan_query(tree)
-        points = session._point_plan(planner) if ctx is not None else None
+        node = optimize(planner.plan_query(tree), self.catalog)
+        points = session._point_plan(planner, node) if ctx is not None else None
         if points is not None:
             if not ctx.points:
                 session._evaluate_points(points, ctx)
             if session._points_moved(points, ctx.points):
                 planner = Planner(session._plan_env(self.catalog, [], ctx.points))
-                node = planner.plan_query(tree)
-                points = session._point_plan(planner)
+                node = optimize(planner.plan_query(tree), self.catalog)
+                points = session._point_plan(planner, node)
         return node, points
 
     def set_sequence(self, seq, value: int, is_called: bool) -> None:

@@ -27,9 +27,11 @@ rebuilt from the log and cached:
   by replaying forward, so no such read replays more than a bounded stretch of log.
 - A range needing history the live state no longer has: that one table's complete
   history, replayed from the first record (only its row events are applied).
-Sessions build what a statement needs in a worker thread before running it
-(`PastReader.prepare`), so a rebuild never stalls other sessions; a read that still finds
-nothing cached (evicted meanwhile) rebuilds in place.
+A rebuilt state builds an index only when a search first uses it (`PastStates`).
+Sessions build what a statement needs — the states and the indexes its plan searches at
+them — in a worker thread before running it (`PastReader.prepare`), so a rebuild never
+stalls other sessions; a read that still finds nothing cached (evicted meanwhile), or an
+index not built, builds it in place.
 """
 from __future__ import annotations
 
@@ -47,7 +49,7 @@ from engine.checkpoint import SnapshotContentError, load_state
 from engine.errors import SqlError
 from engine.exec.context import ExecContext
 from engine.exec.plan import ReadPoint
-from engine.rewind.points import PointTable, from_micros
+from engine.rewind.points import PointPlan, from_micros
 from engine.state import DatabaseState
 from engine.storage.snapshot import SnapshotCorruption
 from engine.txn.index import Search
@@ -105,7 +107,7 @@ class PastReader:
         state, data = self._at(table.table_id, low)
         if data is None:
             return []
-        if index_id in data.indexes:
+        if self.rebuilt.has_index(state, data, index_id):
             found = data.lookup(index_id, key, low)
         else:
             found = [(rid, r) for rid, r in data.items_at(low) if tuple([r[s] for s in slots]) == key]
@@ -123,7 +125,7 @@ class PastReader:
         state, data = self._at(table.table_id, low)
         if data is None:
             return (), []
-        if index_id not in data.indexes:
+        if not self.rebuilt.has_index(state, data, index_id):
             exact, candidates = iter(()), data.items_at(low)
         else:
             exact, candidates = data.scan(index_id, search, low)
@@ -134,17 +136,24 @@ class PastReader:
 
     # ---------------------------------------------------------------- rebuilding ahead of a read
 
-    async def prepare(self, points: Iterable[ReadPoint], lsns: list[tuple[int, int]], tables: Iterable[PointTable],
-                      search_path: tuple[str, ...], snapshot_lsn: int) -> None:
+    async def prepare(self, plan: PointPlan, lsns: list[tuple[int, int]], search_path: tuple[str, ...],
+                      snapshot_lsn: int) -> None:
         """Rebuild, in a worker thread, the past states a statement's points need and the
-        live state no longer has, so that running the statement finds them cached."""
+        live state no longer has, with the indexes its searches at those points use, so
+        that running the statement finds them cached."""
         live = self.db.state
         rebuilt = self.rebuilt
-        for point in points:
+        for point in plan.points:
             low, high = lsns[point.index]
-            if not point.history and low < live.history_floor and rebuilt.cached_at(low, high) is None:
-                rebuilt.publish_at(await asyncio.to_thread(rebuilt.build_at, low, high))
-        for t in tables:
+            if point.history or low >= live.history_floor:
+                continue
+            index_ids = [index_id for at, index_id in plan.indexes if at == point.index]
+            state = rebuilt.cached_at(low, high)
+            if state is None:
+                rebuilt.publish_at(await asyncio.to_thread(rebuilt.build_at, low, high, index_ids))
+            elif _missing_indexes(state, index_ids):
+                await asyncio.to_thread(rebuilt.add_indexes, state, index_ids)
+        for t in plan.tables:
             if not t.point.history:
                 continue
             found = t.catalog.relation(t.name, t.schema, search_path)
@@ -254,15 +263,23 @@ class PastStates:
     (one of each kind: a state at a point, a table's complete history), and dropped after
     IDLE_SECONDS without use.
 
+    A rebuilt state has no indexes at first (a full scan, the common first read, needs
+    none; building a 1M-row primary key is a quarter of a rebuild): each is built on the
+    first search that uses it — with the state, in the worker thread, when the statement's
+    plan says so (`PointPlan.indexes`), else in place — and kept up to date by the forward
+    replays after it. A history state (a table's complete history) is only ever scanned.
+
     `build_*` touch nothing shared (they may run in a worker thread) and `publish_*` puts
-    their result in the cache; everything else runs on the event loop thread, which is the
-    only one that replays a cached state forward."""
+    their result in the cache. Only the event loop thread replays a cached state forward;
+    an index may be added to a cached state from a worker thread (`add_indexes`): the two
+    hold `_lock`, so an index is never built over rows a replay is changing, nor twice."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self._at: DatabaseState | None = None
         self._table: tuple[int, DatabaseState] | None = None
         self._used = time.monotonic()
+        self._lock = threading.Lock()
 
     def expire(self) -> None:
         """Drop the rebuilt states when none was used for IDLE_SECONDS (the checkpointer's
@@ -278,7 +295,8 @@ class PastStates:
             state = self.build_at(low, high)
             self.publish_at(state)
         elif state.lsn < high:
-            self._replay(state, high)
+            with self._lock:
+                self._replay(state, high)
         return state
 
     def cached_at(self, low: int, high: int) -> DatabaseState | None:
@@ -289,11 +307,13 @@ class PastStates:
             return state
         return None
 
-    def build_at(self, low: int, high: int) -> DatabaseState:
+    def build_at(self, low: int, high: int, index_ids: Iterable[int] = ()) -> DatabaseState:
+        """The state at `high` whose history reaches back to `low`, with the indexes
+        `index_ids` (those of them its catalog has)."""
         with _collector_paused():
             state = self._checkpoint_at_or_before(low)
             self._replay(state, high)
-            state.build_indexes()
+            _build_indexes(state, index_ids)
         return state
 
     def publish_at(self, state: DatabaseState) -> None:
@@ -308,7 +328,8 @@ class PastStates:
             state = self.build_table(table_id, upto)
             self.publish_table(table_id, state)
         elif state.lsn < upto:
-            self._replay(state, upto, table_id)
+            with self._lock:
+                self._replay(state, upto, table_id)
         return state
 
     def cached_table(self, table_id: int, upto: int) -> DatabaseState | None:
@@ -322,12 +343,33 @@ class PastStates:
         state = DatabaseState(indexed=False)
         with _collector_paused():
             self._replay(state, upto, table_id)
-            state.build_indexes()
         return state
 
     def publish_table(self, table_id: int, state: DatabaseState) -> None:
         self._table = (table_id, state)
         self._used = time.monotonic()
+
+    # -- indexes of a rebuilt state, built on first need
+
+    def has_index(self, state: DatabaseState, data: TableData, index_id: int) -> bool:
+        """Whether `data` (a table of `state`) can be searched through the index: when it
+        holds it, or — a rebuilt state whose catalog has the index — once it is built, now
+        (a reader that finds another building it waits for it)."""
+        if index_id in data.indexes:
+            return True
+        if state.indexed:
+            return False                # the live state: no such index (any more)
+        index = state.catalog.indexes.get(index_id)
+        if index is None or index.table_id != data.table_id:
+            return False
+        self.add_indexes(state, (index_id,))
+        return True
+
+    def add_indexes(self, state: DatabaseState, index_ids: Iterable[int]) -> None:
+        """Build the indexes among `index_ids` that a cached state lacks (may run in a
+        worker thread)."""
+        with self._lock, _collector_paused():
+            _build_indexes(state, index_ids)
 
     # -- internals
 
@@ -388,6 +430,26 @@ def _collector_paused():
             _pauses -= 1
             if _pauses == 0 and _resume_collector:
                 gc.enable()
+
+
+def _missing_indexes(state: DatabaseState, index_ids: Iterable[int]) -> list[int]:
+    """Those of `index_ids` that the state's catalog has and the state has not built."""
+    indexes = state.catalog.indexes
+    out = []
+    for index_id in index_ids:
+        index = indexes.get(index_id)
+        data = state.tables.get(index.table_id) if index is not None else None
+        if data is not None and index_id not in data.indexes:
+            out.append(index_id)
+    return out
+
+
+def _build_indexes(state: DatabaseState, index_ids: Iterable[int]) -> None:
+    """Build those of `index_ids` the state's catalog has over the state's newest rows
+    (`TableData.add_index`); row events applied after keep them up to date."""
+    for index_id in _missing_indexes(state, index_ids):
+        index = state.catalog.indexes[index_id]
+        state.tables[index.table_id].add_index(index)
 
 
 def _complete(data: TableData) -> bool:

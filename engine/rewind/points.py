@@ -154,6 +154,7 @@ class PointPlan:
     evaluator: Any                  # CompiledPlan of one row: every bound expression, in order
     tables: tuple[PointTable, ...]
     session_point: bool             # points[0] is rewind.as_of's, resolved by the session
+    indexes: tuple[tuple[int, int], ...] = ()   # (point index, index id) of every index search at an AS OF point
 
 
 _UNDER_CURRENT_NAME: dict[tuple[int, int, str, str], tuple[Catalog, Catalog]] = {}
