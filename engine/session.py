@@ -1366,12 +1366,14 @@ class _DdlTarget:
         return function
 
     def query(self, tree, run: bool):
-        """A query's (name, type) columns, and its rows when `run` (its FOR SYSTEM_TIME
-        points evaluated into the context; `ready_past` rebuilt beforehand the past states
-        they need, so a read finds them cached)."""
+        """A query's (name, type) columns, and its rows when `run`. Its FOR SYSTEM_TIME
+        points are evaluated either way, so a point no query could read (a transaction
+        past the newest, NULL) fails CREATE VIEW and CREATE TABLE AS ... WITH NO DATA as
+        it fails a query; `ready_past` rebuilt beforehand the past states they need, so a
+        read finds them cached."""
         readied = self._readied
         ctx = readied[1] if readied is not None and readied[0] is tree else self._ctx()
-        node, _ = self._planned(tree, ctx if run else None)
+        node, _ = self._planned(tree, ctx)
         columns = [(c.name, c.type) for c in node.columns]
         if not run:
             return columns, []
@@ -1388,14 +1390,14 @@ class _DdlTarget:
             session = self.session
             await session.db.past.prepare(points, ctx.points, session.search_path(), ctx.snapshot_lsn)
 
-    def _planned(self, tree, ctx: ExecContext | None):
-        """The query's optimized plan and its points; with `ctx`, the points evaluated into
-        ctx.points (once: a context `ready_past` evaluated keeps its values) and the plan
-        bound against the schema they read."""
+    def _planned(self, tree, ctx: ExecContext):
+        """The query's optimized plan and its points, evaluated into ctx.points (once: a
+        context `ready_past` evaluated keeps its values), the plan bound against the schema
+        they read."""
         session = self.session
         planner = Planner(session._plan_env(self.catalog, []))
         node = optimize(planner.plan_query(tree), self.catalog)
-        points = session._point_plan(planner, node) if ctx is not None else None
+        points = session._point_plan(planner, node)
         if points is not None:
             if not ctx.points:
                 session._evaluate_points(points, ctx)

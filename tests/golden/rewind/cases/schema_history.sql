@@ -85,3 +85,11 @@ SELECT * FROM recent ORDER BY id;
 -- a view of the past keeps the columns it had, whatever the table became
 SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 's_at_4'::regclass AND attnum > 0 ORDER BY attnum;
 SELECT relname, relnatts FROM pg_class WHERE relname IN ('s_at_4', 's2_history', 'r_then', 'recent') ORDER BY 1;
+-- a point no query could read fails CREATE VIEW (and CREATE TABLE AS ... WITH NO DATA) as it fails the query
+SELECT x FROM r_renamed FOR SYSTEM_TIME AS OF TRANSACTION 1000000;
+CREATE VIEW r_later AS SELECT x FROM r_renamed FOR SYSTEM_TIME AS OF TRANSACTION 1000000;
+CREATE VIEW r_null AS SELECT x FROM r_renamed FOR SYSTEM_TIME AS OF NULL;
+CREATE TABLE r_later AS SELECT x FROM r_renamed FOR SYSTEM_TIME AS OF TRANSACTION 1000000 WITH NO DATA;
+CREATE VIEW r_future AS SELECT x FROM r_renamed FOR SYSTEM_TIME AS OF now() + interval '1 day';
+SELECT * FROM r_future ORDER BY x;
+SELECT relname FROM pg_class WHERE relname IN ('r_later', 'r_null', 'r_future') ORDER BY 1;
