@@ -22,7 +22,7 @@ from engine.exec.locking import CompiledLockingQuery
 from engine.exec.operators import NodeStats, compile_plan
 from engine.sql.parser import Explain
 
-_WRITE_NAMES = {P.InsertPlan: "Insert", P.UpdatePlan: "Update", P.DeletePlan: "Delete"}
+_WRITE_NAMES = {P.InsertPlan: "Insert", P.UpdatePlan: "Update", P.DeletePlan: "Delete", P.MergePlan: "Merge"}
 
 
 def plan_tree(prepared: Any) -> P.Node:

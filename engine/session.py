@@ -660,7 +660,7 @@ class Session:
                 compiled = self._with_cte_writes(planner.cte_writes, compiled, node, catalog)
             return Prepared(text, statement, types, "query", node.columns, compiled, catalog, lifted,
                             self._point_plan(planner, node), self._basis(node))
-        if statement.kind in ("insert", "update", "delete"):
+        if statement.kind in ("insert", "update", "delete", "merge"):
             self.db.plans += 1
             env = self._plan_env(catalog, types, point_lsns, lifted)
             planner = WritePlanner(env)

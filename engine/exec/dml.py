@@ -103,7 +103,7 @@ class CompiledWrite:
     """A write plan compiled to Python: `run(txn, ctx)` returns (row count, RETURNING rows)."""
 
     __slots__ = ("plan", "kind", "source", "build_row", "recheck", "returning", "compiler", "conflict_build",
-                 "conflict_condition")
+                 "conflict_condition", "merge_actions")
 
     def __init__(self, plan, settings: OutputSettings, compiler: RowCompiler, stats: dict | None = None) -> None:
         self.plan = plan
@@ -113,6 +113,7 @@ class CompiledWrite:
         table = plan.table
         self.source = builder.build(plan.source)
         self.conflict_build = self.conflict_condition = None
+        self.merge_actions: tuple[_MergeStep, ...] = ()
         if isinstance(plan, P.InsertPlan):
             self.kind = "INSERT"
             position = {slot: i for i, slot in enumerate(plan.target_slots)}
@@ -133,6 +134,10 @@ class CompiledWrite:
                 self.conflict_build = g.function("r", "(" + "".join(p + ", " for p in parts) + ")")
                 if conflict.condition is not None:
                     self.conflict_condition = g.function("r", g.predicate(conflict.condition))
+        elif isinstance(plan, P.MergePlan):
+            self.kind = "MERGE"
+            self.build_row = None
+            self.merge_actions = tuple(_MergeStep.compile(g, a, table.width, plan.target_offset) for a in plan.actions)
         elif isinstance(plan, P.UpdatePlan):
             self.kind = "UPDATE"
             assigned = dict(plan.assignments)
@@ -141,7 +146,8 @@ class CompiledWrite:
         else:
             self.kind = "DELETE"
             self.build_row = None
-        self.recheck = g.function("r", g.predicate(plan.recheck)) if getattr(plan, "recheck", None) is not None else None
+        recheck = plan.condition if isinstance(plan, P.MergePlan) else getattr(plan, "recheck", None)
+        self.recheck = g.function("r", g.predicate(recheck)) if recheck is not None else None
         self.returning = (g.function("r", "(" + "".join(g.expr(e) + ", " for e in plan.returning) + ")")
                           if plan.returning else None)
         compiler.rules(table)            # compile the rules now, not on the first execution
@@ -178,8 +184,11 @@ class CompiledWrite:
         returning = self.returning(p, ctx) if self.returning is not None else None
         out: list[tuple] = []
         count = 0
-        if self.kind == "INSERT":
-            count = await self._insert(writer, source_rows, returning, out)
+        if self.kind in ("INSERT", "MERGE"):
+            if self.kind == "INSERT":
+                count = await self._insert(writer, source_rows, returning, out)
+            else:
+                count = await self._merge(writer, source_rows)
             await writer.finish()
             return count, out
         build = self.build_row(p, ctx) if self.build_row is not None else None
@@ -191,19 +200,14 @@ class CompiledWrite:
             rowid = r[width]
             if rowid in done:
                 continue               # joined to several FROM rows: PostgreSQL changes it once
-            if txn.owns(table, rowid):
-                current = txn.latest(table, rowid)
-                if current is None:
+            current, changed = await _lock_found_row(txn, table, rowid, NO_KEY_UPDATE if updating else UPDATE,
+                                                     lock_timeout)
+            if current is None:
+                continue
+            if changed:
+                if recheck is not None and not recheck(current):
                     continue
-            else:
-                await txn.lock_row(table, rowid, mode=NO_KEY_UPDATE if updating else UPDATE, timeout=lock_timeout)
-                current = txn.latest(table, rowid)
-                if txn.changed_since_snapshot(table, rowid):
-                    if txn.isolation != READ_COMMITTED:
-                        raise _serialization_failure("update" if current is not None else "delete")
-                    if current is None or (recheck is not None and not recheck(current)):
-                        continue
-                    r = current + r[width:]
+                r = current + r[width:]
             done.add(rowid)
             if updating:
                 row = await writer.update(table, rowid, current, build(r))
@@ -263,6 +267,113 @@ class CompiledWrite:
             if returning is not None:
                 out.append(returning(row))
         return count
+
+
+    async def _merge(self, writer: RowWriter, source_rows: list[tuple]) -> int:
+        """MERGE: each joined row takes the first WHEN clause that fits it. A target row changed
+        by a transaction that committed after the snapshot is joined again in its newest
+        version (READ COMMITTED): if it no longer matches, or is gone, the NOT MATCHED
+        clauses apply, as in PostgreSQL 15."""
+        txn, ctx = writer.txn, writer.ctx
+        plan = self.plan
+        table, offset, width = plan.table, plan.target_offset, plan.table.width
+        rowid_at = offset + width
+        unmatched_tail = (None,) * (width + 1)
+        on = self.recheck(ctx.params, ctx)
+        steps = [step.bind(ctx) for step in self.merge_actions]
+        matched_steps = [s for s in steps if s.matched]
+        unmatched_steps = [s for s in steps if not s.matched]
+        touched: set[int] = set()
+        count = 0
+        for r in source_rows:
+            rowid = r[rowid_at]
+            if rowid is not None:
+                step = _first_fitting(matched_steps, r)
+                if step is None or step.kind == "nothing":
+                    continue
+                if rowid in touched:
+                    raise SqlError("21000", "MERGE command cannot affect row a second time",
+                                   hint="Ensure that not more than one source row matches any one target row.")
+                mode = UPDATE if step.kind == "delete" else NO_KEY_UPDATE
+                current, changed = await _lock_found_row(txn, table, rowid, mode, writer.lock_timeout)
+                if changed and current is not None and on(r[:offset] + current + (rowid,)):
+                    r = r[:offset] + current + (rowid,)
+                    step = _first_fitting(matched_steps, r)
+                    if step is None or step.kind == "nothing":
+                        continue
+                    if step.kind == "delete" and mode != UPDATE:
+                        await txn.lock_row(table, rowid, mode=UPDATE, timeout=writer.lock_timeout)
+                elif changed or current is None:
+                    if not changed:
+                        continue                   # deleted earlier in this transaction
+                    r = r[:offset] + unmatched_tail
+                    rowid = None
+                if rowid is not None:
+                    if step.kind == "delete":
+                        await writer.delete(table, rowid, current)
+                    else:
+                        await writer.update(table, rowid, current, step.build(r))
+                    touched.add(rowid)
+                    count += 1
+                    continue
+            step = _first_fitting(unmatched_steps, r)
+            if step is None or step.kind == "nothing":
+                continue
+            await writer.insert(table, step.build(r))
+            count += 1
+        return count
+
+
+class _MergeStep:
+    """One WHEN clause of MERGE compiled: its condition and the row its action writes
+    (`compile` once per plan, `bind` per execution)."""
+
+    __slots__ = ("matched", "kind", "condition", "build")
+
+    def __init__(self, matched: bool, kind: str, condition, build) -> None:
+        self.matched = matched
+        self.kind = kind
+        self.condition = condition
+        self.build = build
+
+    @staticmethod
+    def compile(g, action: P.MergeAction, width: int, offset: int) -> _MergeStep:
+        condition = g.function("r", g.predicate(action.condition)) if action.condition is not None else None
+        build = None
+        if action.kind in ("update", "insert"):
+            given = dict(action.values)
+            kept = (lambda slot: f"r[{offset + slot}]") if action.kind == "update" else (lambda slot: "None")
+            parts = [g.expr(given[slot]) if slot in given else kept(slot) for slot in range(width)]
+            build = g.function("r", "(" + "".join(p + ", " for p in parts) + ")")
+        return _MergeStep(action.matched, action.kind, condition, build)
+
+    def bind(self, ctx: ExecContext) -> _MergeStep:
+        p = ctx.params
+        return _MergeStep(self.matched, self.kind, self.condition(p, ctx) if self.condition is not None else None,
+                          self.build(p, ctx) if self.build is not None else None)
+
+
+def _first_fitting(steps: list[_MergeStep], row: tuple) -> _MergeStep | None:
+    for step in steps:
+        if step.condition is None or step.condition(row):
+            return step
+    return None
+
+
+async def _lock_found_row(txn, table: TableDef, rowid: int, mode: int,
+                          lock_timeout: float | None) -> tuple[tuple | None, bool]:
+    """Lock a row the statement found, to update or delete it: its newest version (None: it
+    is gone) and whether a transaction that committed after the snapshot changed it, which
+    READ COMMITTED re-checks and the other isolation levels refuse (40001)."""
+    if txn.owns(table, rowid):
+        return txn.latest(table, rowid), False
+    await txn.lock_row(table, rowid, mode=mode, timeout=lock_timeout)
+    current = txn.latest(table, rowid)
+    if not txn.changed_since_snapshot(table, rowid):
+        return current, False
+    if txn.isolation != READ_COMMITTED:
+        raise _serialization_failure("update" if current is not None else "delete")
+    return current, True
 
 
 def _conflicting(txn, ctx: ExecContext, table: TableDef, arbiters, row: tuple) -> tuple[int, tuple] | None:

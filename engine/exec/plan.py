@@ -432,6 +432,32 @@ class DeletePlan:
 
 
 @dataclass(frozen=True, slots=True)
+class MergeAction:
+    """One WHEN clause of MERGE. `kind`: update, delete, insert or nothing; the condition and
+    the values are over the joined row (`MergePlan.source`). For an update, `values` are the
+    assigned slots; for an insert, every slot (a column not given has its DEFAULT or NULL)."""
+    matched: bool
+    kind: str
+    condition: Expr | None
+    values: tuple[tuple[int, Expr], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MergePlan:
+    """MERGE: the source's rows left-joined to the target's on the ON condition. A joined row
+    is the source's columns, then the target's slots from `target_offset`, then the target
+    row's rowid (NULL: no target row matched). The first action whose kind of match and
+    condition fit a row acts on it."""
+    table: TableDef
+    source: Node
+    target_offset: int
+    condition: Expr                  # ON, re-checked on a target row changed concurrently
+    actions: tuple[MergeAction, ...]
+    returning: tuple[Expr, ...] = ()         # (MERGE has no RETURNING in PostgreSQL 15)
+    columns: tuple[OutputColumn, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class CteWrite:
     """A data-modifying WITH query (`WITH name AS (DELETE ... RETURNING ...)`): it runs once,
     to completion, before the statement; the statement reads its RETURNING rows through

@@ -222,7 +222,7 @@ class Utility:
 @dataclass(frozen=True, slots=True)
 class Parsed:
     """A statement sqlglot parsed, with the text it came from and its kind:
-    "query" (SELECT, VALUES, set operations), "insert", "update", "delete", or "ddl"."""
+    "query" (SELECT, VALUES, set operations), "insert", "update", "delete", "merge", or "ddl"."""
     tree: exp.Expression
     text: str
     kind: str
@@ -237,6 +237,8 @@ def statement_kind(tree: exp.Expression) -> str:
         return "update"
     if isinstance(tree, exp.Delete):
         return "delete"
+    if isinstance(tree, exp.Merge):
+        return "merge"
     return "ddl"
 
 
@@ -298,7 +300,7 @@ def parse_explain(text: str) -> Explain | None:
             options[w.group(1).lower()] = True
             rest = rest[w.end():]
     inner = parse_statement(rest)
-    if not isinstance(inner, Parsed) or inner.kind not in ("query", "insert", "update", "delete"):
+    if not isinstance(inner, Parsed) or inner.kind not in ("query", "insert", "update", "delete", "merge"):
         raise SqlError("0A000", "EXPLAIN of this statement is not supported")
     if options.get("timing") is False and not (options.get("analyze") or options.get("analyse")):
         raise SqlError("22023", "EXPLAIN option TIMING requires ANALYZE")

@@ -2865,9 +2865,9 @@ class WritePlanner(Planner):
             isinstance(value, exp.Column) and value.name.upper() == "DEFAULT" and not value.table \
             and not value.this.args.get("quoted") and table.column("default") is None
 
-    def plan_write(self, tree: exp.Expression) -> P.InsertPlan | P.UpdatePlan | P.DeletePlan:
-        """INSERT, UPDATE or DELETE, with the WITH clause in front of it (if any) visible to it."""
-        kind = {exp.Insert: "insert", exp.Update: "update", exp.Delete: "delete"}.get(type(tree))
+    def plan_write(self, tree: exp.Expression) -> P.InsertPlan | P.UpdatePlan | P.DeletePlan | P.MergePlan:
+        """INSERT, UPDATE, DELETE or MERGE, with the WITH clause in front of it (if any) visible to it."""
+        kind = {exp.Insert: "insert", exp.Update: "update", exp.Delete: "delete", exp.Merge: "merge"}.get(type(tree))
         if kind is None:
             return super().plan_write(tree)
         return self._with(tree, None, lambda: getattr(self, "plan_" + kind)(tree))
@@ -2880,51 +2880,17 @@ class WritePlanner(Planner):
             target = target.this
         table = self.target_table(target)
         alias = target.alias_or_name
-        if columns_given is None:
-            cols = list(table.columns)
-        else:
-            cols = []
-            for name in columns_given:
-                c = table.column(name)
-                if c is None:
-                    raise SqlError("42703", f'column "{name}" of relation "{table.name}" does not exist')
-                if c in cols:
-                    raise SqlError("42701", f'column "{name}" specified more than once')
-                cols.append(c)
+        cols = self._insert_columns(table, columns_given)
         source_tree = tree.expression
         base_types = [c.type.base for c in cols]
         overriding = tree.args.get("overriding")        # OVERRIDING SYSTEM | USER VALUE (parser.py)
-
-        def identity_value(col: ColumnDef) -> bool:
-            """Whether a value given for `col` is replaced by its identity default (USER VALUE);
-            a GENERATED ALWAYS column takes one only with OVERRIDING SYSTEM VALUE."""
-            if col.generated is not None:
-                raise SqlError("428C9", f'cannot insert a non-DEFAULT value into column "{col.name}"',
-                               detail=f'Column "{col.name}" is a generated column.')
-            if col.identity and overriding == "user":
-                return True
-            if col.identity == "a" and overriding != "system":
-                raise _identity_always(col)
-            return False
 
         if isinstance(source_tree, exp.Values):
             rows_trees = [t.expressions if isinstance(t, exp.Tuple) else [t] for t in source_tree.expressions]
             if columns_given is None and any(len(r) < len(cols) for r in rows_trees):
                 cols = cols[:max(len(r) for r in rows_trees)]
                 base_types = base_types[:len(cols)]
-            rows = []
-            for r in rows_trees:
-                if len(r) > len(cols):
-                    raise SqlError("42601", "INSERT has more expressions than target columns")
-                if len(r) < len(cols):
-                    raise SqlError("42601", "INSERT has more target columns than expressions")
-                row = []
-                for value, col, t in zip(r, cols, base_types):
-                    if self._is_default(value, table) or identity_value(col):
-                        row.append(self.default_expr(table, col.slot))
-                    else:
-                        row.append(self.coerce(self.bind(value, Scope([])), t, "INSERT", assignment=True))
-                rows.append(tuple(row))
+            rows = [self._insert_values(r, table, cols, Scope([]), overriding) for r in rows_trees]
             source: P.Node = P.Values(tuple(rows), tuple(P.OutputColumn(c.name, t) for c, t in zip(cols, base_types)))
         elif source_tree is None:
             source = P.Result()
@@ -2936,7 +2902,7 @@ class WritePlanner(Planner):
                 raise SqlError("42601", "INSERT has more expressions than target columns")
             cols = cols[:len(qcols)]
             base_types = base_types[:len(qcols)]
-            exprs = tuple(self.default_expr(table, col.slot) if identity_value(col) else
+            exprs = tuple(self.default_expr(table, col.slot) if self._identity_value(col, overriding) else
                           self.coerce(Col(i, c.type), t, "INSERT", assignment=True)
                           for i, (c, t, col) in enumerate(zip(qcols, base_types, cols)))
             source = P.Project(query, exprs, tuple(P.OutputColumn(c.name, t) for c, t in zip(cols, base_types)))
@@ -2948,6 +2914,47 @@ class WritePlanner(Planner):
         on_conflict = self._on_conflict(conflict, table, alias, node.columns) if conflict is not None else None
         returning, ret_cols = self.returning(tree, Scope(entries))
         return P.InsertPlan(table, source, tuple(c.slot for c in cols), defaults, returning, ret_cols, on_conflict)
+
+    def _insert_columns(self, table: TableDef, names: list[str] | None) -> list[ColumnDef]:
+        """The columns an INSERT names (all of the table's, in order, when it names none)."""
+        if names is None:
+            return list(table.columns)
+        cols: list[ColumnDef] = []
+        for name in names:
+            c = table.column(name)
+            if c is None:
+                raise SqlError("42703", f'column "{name}" of relation "{table.name}" does not exist')
+            if c in cols:
+                raise SqlError("42701", f'column "{name}" specified more than once')
+            cols.append(c)
+        return cols
+
+    def _identity_value(self, col: ColumnDef, overriding: str | None) -> bool:
+        """Whether a value given for `col` is replaced by its identity default (USER VALUE);
+        a GENERATED ALWAYS column takes one only with OVERRIDING SYSTEM VALUE."""
+        if col.generated is not None:
+            raise SqlError("428C9", f'cannot insert a non-DEFAULT value into column "{col.name}"',
+                           detail=f'Column "{col.name}" is a generated column.')
+        if col.identity and overriding == "user":
+            return True
+        if col.identity == "a" and overriding != "system":
+            raise _identity_always(col)
+        return False
+
+    def _insert_values(self, values: list[exp.Expression], table: TableDef, cols: list[ColumnDef], scope: Scope,
+                       overriding: str | None) -> tuple[Expr, ...]:
+        """One row of INSERT's VALUES for `cols`, each of the column's type (DEFAULT: its default)."""
+        if len(values) > len(cols):
+            raise SqlError("42601", "INSERT has more expressions than target columns")
+        if len(values) < len(cols):
+            raise SqlError("42601", "INSERT has more target columns than expressions")
+        row = []
+        for value, col in zip(values, cols):
+            if self._is_default(value, table) or self._identity_value(col, overriding):
+                row.append(self.default_expr(table, col.slot))
+            else:
+                row.append(self.coerce(self.bind(value, scope), col.type.base, "INSERT", assignment=True))
+        return tuple(row)
 
     def _on_conflict(self, node: exp.OnConflict, table: TableDef, alias: str,
                      columns: tuple[P.OutputColumn, ...]) -> P.OnConflict:
@@ -3103,6 +3110,89 @@ class WritePlanner(Planner):
         source, scope, recheck = self._target_scan(tree, table, list(using))
         returning, ret_cols = self.returning(tree, scope)
         return P.DeletePlan(table, source, recheck, returning, ret_cols)
+
+    def plan_merge(self, tree: exp.Merge) -> P.MergePlan:
+        """MERGE INTO target USING source ON condition WHEN ...: the source left-joined to the
+        target (with rowids); each WHEN clause bound over the joined row, a NOT MATCHED one
+        seeing the source only."""
+        if tree.args.get("returning") is not None:
+            raise syntax_error('syntax error at or near "RETURNING"')
+        target = tree.this
+        table = self._merge_target(target)
+        source = self.plan_table_ref(tree.args["using"], None)
+        offset = len(source.node.columns)
+        node, entries = self.scan_node(table, target.alias_or_name, target.args.get("alias"), with_rowid=True)
+        for e in entries:
+            for c in e.columns:
+                c.index += offset
+                c.nullable = True
+        _check_aliases(source.entries, entries)
+        scope = Scope(source.entries + entries)
+        on = tree.args.get("on")
+        if on is None or tree.args.get("using_cond"):
+            raise syntax_error('syntax error at or near "USING"')
+        condition = self.bind_condition(on, scope, "JOIN/ON")
+        joined = P.Join(source.node, node, "left", (), (), condition, source.node.columns + node.columns)
+        source_scope = Scope(source.entries)
+        actions: list[P.MergeAction] = []
+        unconditional: set[bool] = set()
+        for when in tree.args["whens"].expressions:
+            matched = bool(when.args.get("matched"))
+            if when.args.get("source"):
+                raise syntax_error('syntax error at or near "BY"')
+            if matched in unconditional:
+                raise SqlError("42601", "unreachable WHEN clause specified after unconditional WHEN clause")
+            where = when.args.get("condition")
+            if where is None:
+                unconditional.add(matched)
+            seen = scope if matched else source_scope
+            try:
+                cond = self.bind_condition(where, seen, "WHEN") if where is not None else None
+                actions.append(self._merge_action(when.args["then"], matched, cond, table, seen))
+            except SqlError as e:
+                alias = target.alias_or_name
+                if e.sqlstate == "42P01" and e.message == f'missing FROM-clause entry for table "{alias}"':
+                    raise SqlError("42P01", f'invalid reference to FROM-clause entry for table "{alias}"',
+                                   hint=f'There is an entry for table "{alias}", but it cannot be referenced from '
+                                        f'this part of the query.') from None
+                raise
+        return P.MergePlan(table, joined, offset, condition, tuple(actions))
+
+    def _merge_target(self, target: exp.Expression) -> TableDef:
+        if isinstance(target, exp.Table) and target.args.get("version") is None:
+            found = self.env.catalog.relation(target.name, target.db or None, self.env.search_path)
+            if found is not None and found[0] != "table":
+                raise SqlError("0A000", f'cannot execute MERGE on relation "{target.name}"',
+                               detail="This operation is not supported for views." if found[0] == "view" else None)
+        return self.target_table(target)
+
+    def _merge_action(self, then: exp.Expression, matched: bool, condition: Expr | None, table: TableDef,
+                      scope: Scope) -> P.MergeAction:
+        """One WHEN clause's action: UPDATE SET and DELETE when MATCHED, INSERT when NOT MATCHED."""
+        if isinstance(then, exp.Var) and then.name.upper() == "DO NOTHING":
+            return P.MergeAction(matched, "nothing", condition)
+        if matched and isinstance(then, exp.Var) and then.name.upper() == "DELETE":
+            return P.MergeAction(matched, "delete", condition)
+        if matched and isinstance(then, exp.Update):
+            assigned = self._assignments(then.expressions, table, scope, "UPDATE")
+            return P.MergeAction(matched, "update", condition, tuple(assigned))
+        if not matched and isinstance(then, exp.Insert):
+            names = then.this.expressions if isinstance(then.this, exp.Tuple) else []
+            values = then.expression
+            if values is None and len(names) == 1 and self._is_default(names[0], table):
+                given: list[tuple[int, Expr]] = []          # INSERT DEFAULT VALUES
+            else:
+                cols = self._insert_columns(table, [n.name for n in names] if names else None)
+                row = values.expressions if isinstance(values, exp.Tuple) else [values]
+                if not names:
+                    cols = cols[:len(row)]
+                given = list(zip((c.slot for c in cols), self._insert_values(row, table, cols, scope, None)))
+            slots = {slot for slot, _ in given}
+            given += [(c.slot, self.default_expr(table, c.slot)) for c in table.columns
+                      if c.slot not in slots and c.default is not None]
+            return P.MergeAction(matched, "insert", condition, tuple(given))
+        word = "INSERT" if isinstance(then, exp.Insert) else "UPDATE" if isinstance(then, exp.Update) else then.name
+        raise syntax_error(f'syntax error at or near "{word.split()[0]}"')
 
 
 def _identity_always(col: ColumnDef) -> SqlError:
