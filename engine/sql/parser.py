@@ -1431,4 +1431,11 @@ def parse_statement(text: str) -> Statement:
     if _OWN_DDL.match(body):
         return Parsed(exp.Command(this=body.strip().rstrip(";")), text, "ddl")
     tree = parse_sql(text)
-    return Parsed(tree, text, statement_kind(tree))
+    kind = statement_kind(tree)
+    if kind == "merge" and _MERGE_INTO.search(text) is None:      # sqlglot takes MERGE without INTO
+        near = re.search(r"(?i)\bmerge\s+(\S+)", text)
+        raise syntax_error(f'syntax error at or near "{near.group(1) if near else "MERGE"}"')
+    return Parsed(tree, text, kind)
+
+
+_MERGE_INTO = re.compile(r"(?i)\bmerge\s+into\b")

@@ -337,6 +337,8 @@ class Planner:
                 if tree is not self.statement:
                     raise SqlError("0A000", "WITH clause containing a data-modifying statement must be at the top level")
                 writes.append(name)
+            elif isinstance(body, exp.Merge):
+                raise SqlError("0A000", "MERGE not supported in WITH query")
             elif not isinstance(body, (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery)):
                 raise feature_not_supported(f"{type(body).__name__} in WITH")
         self.ctes.append(frame)
@@ -3012,6 +3014,10 @@ class WritePlanner(Planner):
                 target = target.this
             if not isinstance(target, (exp.Column, exp.Identifier)):
                 raise feature_not_supported(f"SET {target.sql('postgres')}")
+            if isinstance(target, exp.Column) and target.table:       # a field of a composite column
+                if table.column(target.table) is None:
+                    raise SqlError("42703", f'column "{target.table}" of relation "{table.name}" does not exist')
+                raise feature_not_supported(f"SET {target.sql('postgres')} (assigning a field of a composite column)")
             name = target.name
             col = table.column(name)
             if col is None:

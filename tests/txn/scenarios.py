@@ -145,6 +145,70 @@ SCENARIOS = [
         (("b1", "b2", "d1", "u2", "c1", "c2", "r"),
          ("b1", "b2", "d1", "d2", "c1", "c2", "r")),
     ),
+    # ---------------------------------------------------------------- MERGE
+    Scenario(
+        "merge_increment",
+        _accounts((1, 100)), DROP_ACCT,
+        {"s1": {"b1": BEGIN, "u1": "UPDATE acct SET bal = bal + 10 WHERE id = 1", "c1": "COMMIT", "a1": "ROLLBACK"},
+         "s2": {"b2": BEGIN,
+                "m2": "MERGE INTO acct a USING (VALUES (1, 1)) AS v(id, x) ON a.id = v.id "
+                      "WHEN MATCHED THEN UPDATE SET bal = a.bal + v.x WHEN NOT MATCHED THEN INSERT VALUES (v.id, v.x)",
+                "c2": "COMMIT"},
+         "chk": {"r": "SELECT id, bal FROM acct ORDER BY id"}},
+        (("b1", "b2", "u1", "m2", "c1", "c2", "r"),
+         ("b1", "b2", "u1", "m2", "a1", "c2", "r")),
+    ),
+    Scenario(
+        # a matched row deleted concurrently: READ COMMITTED takes the NOT MATCHED clause
+        "merge_deleted_row",
+        _accounts((1, 100)), DROP_ACCT,
+        {"s1": {"b1": BEGIN, "d1": "DELETE FROM acct WHERE id = 1", "c1": "COMMIT"},
+         "s2": {"b2": BEGIN,
+                "m2": "MERGE INTO acct a USING (VALUES (1, 5)) AS v(id, x) ON a.id = v.id "
+                      "WHEN MATCHED THEN UPDATE SET bal = a.bal + v.x WHEN NOT MATCHED THEN INSERT VALUES (v.id, v.x)",
+                "c2": "COMMIT"},
+         "chk": {"r": "SELECT id, bal FROM acct ORDER BY id"}},
+        (("b1", "b2", "d1", "m2", "c1", "c2", "r"),),
+    ),
+    Scenario(
+        # a matched row changed concurrently: the WHEN clauses are evaluated again on it
+        "merge_recheck_clauses",
+        _accounts((1, 0), (2, 0)), DROP_ACCT,
+        {"s1": {"b1": BEGIN, "u1": "UPDATE acct SET bal = 10 WHERE id = 1", "c1": "COMMIT"},
+         "s2": {"b2": BEGIN,
+                "m2": "MERGE INTO acct a USING (VALUES (1), (2)) AS v(id) ON a.id = v.id "
+                      "WHEN MATCHED AND a.bal = 0 THEN UPDATE SET bal = -1 WHEN MATCHED THEN DELETE",
+                "c2": "COMMIT"},
+         "chk": {"r": "SELECT id, bal FROM acct ORDER BY id"}},
+        (("b1", "b2", "u1", "m2", "c1", "c2", "r"),),
+    ),
+    Scenario(
+        # a matched row changed concurrently so that the ON condition no longer holds
+        "merge_recheck_join",
+        ("CREATE TABLE acct (id int NOT NULL, bal int NOT NULL)", "INSERT INTO acct VALUES (1, 0)"), DROP_ACCT,
+        {"s1": {"b1": BEGIN, "u1": "UPDATE acct SET bal = 10 WHERE id = 1", "c1": "COMMIT"},
+         "s2": {"b2": BEGIN,
+                "m2": "MERGE INTO acct a USING (VALUES (1)) AS v(id) ON a.id = v.id AND a.bal = 0 "
+                      "WHEN MATCHED THEN UPDATE SET bal = -1 WHEN NOT MATCHED THEN INSERT VALUES (v.id, 99)",
+                "c2": "COMMIT"},
+         "chk": {"r": "SELECT id, bal FROM acct ORDER BY id, bal"}},
+        (("b1", "b2", "u1", "m2", "c1", "c2", "r"),),
+    ),
+    Scenario(
+        "merge_insert_same_key",
+        ("CREATE TABLE acct (id int PRIMARY KEY, bal int NOT NULL)",), DROP_ACCT,
+        {"s1": {"b1": BEGIN,
+                "m1": "MERGE INTO acct a USING (VALUES (1)) AS v(id) ON a.id = v.id "
+                      "WHEN NOT MATCHED THEN INSERT VALUES (v.id, 1)",
+                "c1": "COMMIT", "a1": "ROLLBACK"},
+         "s2": {"b2": BEGIN,
+                "m2": "MERGE INTO acct a USING (VALUES (1)) AS v(id) ON a.id = v.id "
+                      "WHEN MATCHED THEN UPDATE SET bal = a.bal + 1 WHEN NOT MATCHED THEN INSERT VALUES (v.id, 2)",
+                "c2": "COMMIT"},
+         "chk": {"r": "SELECT id, bal FROM acct ORDER BY id"}},
+        (("b1", "b2", "m1", "m2", "c1", "c2", "r"),
+         ("b1", "b2", "m1", "m2", "a1", "c2", "r")),
+    ),
     # ---------------------------------------------------------------- row locks
     Scenario(
         "select_for_update",
