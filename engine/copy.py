@@ -107,15 +107,9 @@ def copy_columns(table: TableDef, names: list[str] | None) -> list[ColumnDef]:
     names none)."""
     if names is None:
         return [c for c in table.columns if c.generated is None]
-    out: list[ColumnDef] = []
-    for name in names:
-        column = table.column(name)
-        if column is None:
-            raise SqlError("42703", f'column "{name}" of relation "{table.name}" does not exist')
-        if column in out:
-            raise SqlError("42701", f'column "{name}" specified more than once')
+    out = table.named_columns(names)
+    for column in out:
         if column.generated is not None:
-            raise SqlError("42P10", f'column "{name}" is a generated column',
+            raise SqlError("42P10", f'column "{column.name}" is a generated column',
                            detail="Generated columns cannot be used in COPY.")
-        out.append(column)
     return out

@@ -73,6 +73,18 @@ class TableDef(msgspec.Struct, frozen=True, array_like=True):
                 return c
         return None
 
+    def named_columns(self, names: Iterable[str]) -> list[ColumnDef]:
+        """The columns a statement lists by name (INSERT, COPY), in the order given."""
+        out: list[ColumnDef] = []
+        for name in names:
+            c = self.column(name)
+            if c is None:
+                raise SqlError("42703", f'column "{name}" of relation "{self.name}" does not exist')
+            if c in out:
+                raise SqlError("42701", f'column "{name}" specified more than once')
+            out.append(c)
+        return out
+
     def column_by_slot(self, slot: int) -> ColumnDef | None:
         for c in self.columns:
             if c.slot == slot:

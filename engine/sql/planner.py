@@ -2919,17 +2919,7 @@ class WritePlanner(Planner):
 
     def _insert_columns(self, table: TableDef, names: list[str] | None) -> list[ColumnDef]:
         """The columns an INSERT names (all of the table's, in order, when it names none)."""
-        if names is None:
-            return list(table.columns)
-        cols: list[ColumnDef] = []
-        for name in names:
-            c = table.column(name)
-            if c is None:
-                raise SqlError("42703", f'column "{name}" of relation "{table.name}" does not exist')
-            if c in cols:
-                raise SqlError("42701", f'column "{name}" specified more than once')
-            cols.append(c)
-        return cols
+        return list(table.columns) if names is None else table.named_columns(names)
 
     def _identity_value(self, col: ColumnDef, overriding: str | None) -> bool:
         """Whether a value given for `col` is replaced by its identity default (USER VALUE);
