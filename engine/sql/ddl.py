@@ -35,7 +35,7 @@ from engine.errors import SqlError, feature_not_supported, syntax_error
 from engine.events import storage_value
 from engine.exec.casts import castable
 from engine.exec.functions import FUNCTIONS, implicitly_castable
-from engine.sql.parser import expression_sql, parse_sql
+from engine.sql.parser import Tokens, expression_sql, parse_sql
 from engine.sql.planner import datatype_to_sql, function_name
 from engine.types import (INT2, INT4, INT8, SERIAL_NAMES, UNKNOWN, UTC, SqlType, format_type, text_parser,
                           type_from_name)
@@ -731,115 +731,41 @@ def _sequence_def(seq_id: int, schema: str, name: str, type_: SqlType, options: 
     return SequenceDef(seq_id, schema, name, type_.oid, start, increment, min_value, max_value, cycle, owned_by)
 
 
-class _Words:
-    """A cursor over the words of a statement sqlglot does not parse."""
-
-    _TOKEN = re.compile(r"""\s*("(?:[^"]|"")*"|'(?:[^']|'')*'|[+-]?\d+|[A-Za-z_][A-Za-z_0-9$]*|\.|,|\(|\)|;)""")
-
-    def __init__(self, text: str) -> None:
-        self.tokens: list[str] = []
-        pos = 0
-        text = text.strip().rstrip(";")
-        while pos < len(text):
-            m = self._TOKEN.match(text, pos)
-            if m is None:
-                if text[pos:].strip():
-                    raise syntax_error(f'syntax error at or near "{text[pos:pos + 10].strip()}"')
-                break
-            self.tokens.append(m.group(1))
-            pos = m.end()
-        self.i = 0
-
-    def peek(self, ahead: int = 0) -> str:
-        i = self.i + ahead
-        return self.tokens[i].lower() if i < len(self.tokens) else ""
-
-    def take(self, *words: str) -> bool:
-        if self.peek() in words:
-            self.i += 1
-            return True
-        return False
-
-    def expect(self, *words: str) -> str:
-        if words and self.peek() not in words:
-            raise syntax_error(f'syntax error at or near "{self.tokens[self.i] if self.i < len(self.tokens) else "end of input"}"')
-        if self.i >= len(self.tokens):
-            raise syntax_error("syntax error at end of input")
-        self.i += 1
-        return self.tokens[self.i - 1]
-
-    def name(self) -> str:
-        word = self.expect()
-        if word.startswith('"'):
-            return word[1:-1].replace('""', '"')
-        if not re.match(r"[A-Za-z_]", word):
-            raise syntax_error(f'syntax error at or near "{word}"')
-        return word.lower()
-
-    def qualified(self) -> tuple[str | None, str]:
-        first = self.name()
-        if self.take("."):
-            return first, self.name()
-        return None, first
-
-    def number(self) -> int:
-        word = self.expect()
-        try:
-            return int(word)
-        except ValueError:
-            raise syntax_error(f'syntax error at or near "{word}"') from None
-
-    def string(self) -> str | None:
-        word = self.expect()
-        if word.lower() == "null":
-            return None
-        if not word.startswith("'"):
-            raise syntax_error(f'syntax error at or near "{word}"')
-        return word[1:-1].replace("''", "'")
-
-    def done(self) -> bool:
-        return self.i >= len(self.tokens)
-
-    def end(self) -> None:
-        if not self.done():
-            raise syntax_error(f'syntax error at or near "{self.tokens[self.i]}"')
-
-
-def _sequence_options(w: _Words, target: DdlTarget, altering: bool) -> tuple[dict[str, Any], SqlType | None, Any]:
+def _sequence_options(w: Tokens, target: DdlTarget, altering: bool) -> tuple[dict[str, Any], SqlType | None, Any]:
     """CREATE/ALTER SEQUENCE options -> ({option: value}, AS type or None, RESTART value or None/True)."""
     options: dict[str, Any] = {}
     type_ = None
     restart: Any = None
-    while not w.done():
-        if w.take("as"):
+    while not w.at_end():
+        if w.word("as"):
             type_ = type_from_name(w.name())
-        elif w.take("increment"):
-            w.take("by")
-            options["increment"] = w.number()
-        elif w.take("minvalue"):
-            options["minvalue"] = w.number()
-        elif w.take("maxvalue"):
-            options["maxvalue"] = w.number()
-        elif w.take("no"):
-            word = w.expect("minvalue", "maxvalue", "cycle").lower()
+        elif w.word("increment"):
+            w.word("by")
+            options["increment"] = w.integer()
+        elif w.word("minvalue"):
+            options["minvalue"] = w.integer()
+        elif w.word("maxvalue"):
+            options["maxvalue"] = w.integer()
+        elif w.word("no"):
+            word = w.expect_word("minvalue", "maxvalue", "cycle")
             options[word if word != "cycle" else "cycle"] = None if word != "cycle" else False
-        elif w.take("start"):
-            w.take("with")
-            options["start"] = w.number()
-        elif altering and w.take("restart"):
-            restart = w.number() if w.take("with") or re.fullmatch(r"[+-]?\d+", w.peek() or "x") else True
-        elif w.take("cache"):
-            if w.number() < 1:
+        elif w.word("start"):
+            w.word("with")
+            options["start"] = w.integer()
+        elif altering and w.word("restart"):
+            restart = w.integer() if w.word("with") or w.peek()[0] == "number" else True
+        elif w.word("cache"):
+            if w.integer() < 1:
                 raise SqlError("22023", "CACHE (0) must be greater than zero")
-        elif w.take("cycle"):
+        elif w.word("cycle"):
             options["cycle"] = True
-        elif w.take("owned"):
-            w.expect("by")
-            if w.take("none"):
+        elif w.word("owned"):
+            w.expect_word("by")
+            if w.word("none"):
                 options["owned_by"] = None
             else:
                 parts = [w.name()]
-                while w.take("."):
+                while w.punct("."):
                     parts.append(w.name())
                 if len(parts) < 2:
                     raise SqlError("42601", "invalid OWNED BY option",
@@ -850,19 +776,19 @@ def _sequence_options(w: _Words, target: DdlTarget, altering: bool) -> tuple[dic
                     raise SqlError("42703", f'column "{parts[-1]}" of relation "{table.name}" does not exist')
                 options["owned_by"] = (table.table_id, col.slot)
         else:
-            raise syntax_error(f'syntax error at or near "{w.tokens[w.i]}"')
+            raise w.error()
     return options, type_, restart
 
 
-def create_sequence(w: _Words, target: DdlTarget) -> str:
-    w.take("temp", "temporary")
-    w.expect("sequence")
+def create_sequence(w: Tokens, target: DdlTarget) -> str:
+    w.word("temp", "temporary")
+    w.expect_word("sequence")
     exists = False
-    if w.take("if"):
-        w.expect("not")
-        w.expect("exists")
+    if w.word("if"):
+        w.expect_word("not")
+        w.expect_word("exists")
         exists = True
-    schema, name = w.qualified()
+    schema, name = w.qualified_name()
     schema = schema or target.creation_schema()
     catalog = target.catalog
     if schema not in catalog.schemas:
@@ -878,13 +804,13 @@ def create_sequence(w: _Words, target: DdlTarget) -> str:
     return "CREATE SEQUENCE"
 
 
-def alter_sequence(w: _Words, target: DdlTarget) -> str:
-    w.expect("sequence")
+def alter_sequence(w: Tokens, target: DdlTarget) -> str:
+    w.expect_word("sequence")
     missing_ok = False
-    if w.take("if"):
-        w.expect("exists")
+    if w.word("if"):
+        w.expect_word("exists")
         missing_ok = True
-    schema, name = w.qualified()
+    schema, name = w.qualified_name()
     found = _lookup(target, schema, name)
     if found is None or found[0] != "sequence":
         if found is None and missing_ok:
@@ -894,8 +820,8 @@ def alter_sequence(w: _Words, target: DdlTarget) -> str:
             raise SqlError("42809", f'"{name}" is not a sequence')
         raise SqlError("42P01", f'relation "{(schema + ".") if schema else ""}{name}" does not exist')
     old = target.catalog.sequences[found[1]]
-    if w.take("rename"):
-        w.expect("to")
+    if w.word("rename"):
+        w.expect_word("to")
         new_name = w.name()
         if target.catalog.name_taken(old.schema, new_name):
             raise SqlError("42P07", f'relation "{new_name}" already exists')
@@ -1172,61 +1098,61 @@ def run_command(text: str, target: DdlTarget) -> str:
     words = [x for x in text.split() if x.lower() not in ("temp", "temporary")]
     verb = words[0].upper()
     target.check_writable(f"{verb} {words[1].upper()}" if verb in ("CREATE", "ALTER", "DROP") else verb)
-    w = _Words(text)
-    first = w.peek()
+    w = Tokens(text)
+    _, first = w.peek()
     if first == "create":
-        w.expect()
+        w.expect_word()
         return create_sequence(w, target)
     if first == "alter":
-        w.expect()
-        if w.peek() == "sequence":
+        w.expect_word()
+        if w.peek() == ("word", "sequence"):
             return alter_sequence(w, target)
-        w.expect("table")
+        w.expect_word("table")
         missing_ok = False
-        if w.take("if"):
-            w.expect("exists")
+        if w.word("if"):
+            w.expect_word("exists")
             missing_ok = True
-        w.take("only")
-        schema, name = w.qualified()
+        w.word("only")
+        schema, name = w.qualified_name()
         table = _table(target, schema, name, missing_ok)
         if table is None:
             return "ALTER TABLE"
-        if w.take("set"):
-            w.expect("schema")
+        if w.word("set"):
+            w.expect_word("schema")
             new_schema = w.name()
-            w.end()
+            w.done()
             return _set_schema(table, new_schema, target)
-        w.expect("rename")
-        w.expect("constraint")
+        w.expect_word("rename")
+        w.expect_word("constraint")
         old = w.name()
-        w.expect("to")
+        w.expect_word("to")
         new = w.name()
-        w.end()
+        w.done()
         return _rename_constraint(table, old, new, target)
     if first == "comment":
-        w.expect()
-        w.expect("on")
-        kind = w.expect().upper()
+        w.expect_word()
+        w.expect_word("on")
+        kind = w.expect_word().upper()
         words = [w.name()]
-        while w.take("."):
+        while w.punct("."):
             words.append(w.name())
-        w.expect("is")
-        value = w.string()
-        w.end()
+        w.expect_word("is")
+        value = None if w.word("null") else w.string()
+        w.done()
         return comment(kind, words, value, target)
     if first == "drop":
-        w.expect()
-        kind = w.expect("schema", "sequence").lower()
+        w.expect_word()
+        kind = w.expect_word("schema", "sequence")
         missing_ok = False
-        if w.take("if"):
-            w.expect("exists")
+        if w.word("if"):
+            w.expect_word("exists")
             missing_ok = True
-        names = [w.qualified()]
-        while w.take(","):
-            names.append(w.qualified())
-        cascade = w.take("cascade")
-        w.take("restrict")
-        w.end()
+        names = [w.qualified_name()]
+        while w.punct(","):
+            names.append(w.qualified_name())
+        cascade = w.word("cascade")
+        w.word("restrict")
+        w.done()
         if kind == "schema":
             return drop_schemas([schema or name for schema, name in names], missing_ok, cascade, target)
         return drop_sequences(names, missing_ok, cascade, target)

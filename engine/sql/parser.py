@@ -491,7 +491,7 @@ def parse_utility(text: str) -> Utility | None:
         what = w.expect("all", "plans", "sequences", "temporary", "temp").lower()
         return Utility("discard", {"what": what}, text)
     if first in ("listen", "unlisten", "notify"):
-        return _notification_statement(_Tokens(text), text)
+        return _notification_statement(Tokens(text), text)
     if first == "deallocate":
         w.expect()
         w.take("prepare")
@@ -499,9 +499,9 @@ def parse_utility(text: str) -> Utility | None:
             return Utility("deallocate", {"name": None}, text)
         return Utility("deallocate", {"name": w.name()}, text)
     if first in _STATEMENT_PARSERS:
-        return _STATEMENT_PARSERS[first](_Tokens(text), text)
+        return _STATEMENT_PARSERS[first](Tokens(text), text)
     if first in ("create", "alter", "drop") and _ROLE_WORD.match(text):
-        return _role_statement(_Tokens(text), text)
+        return _role_statement(Tokens(text), text)
     if first == "checkpoint":
         return Utility("checkpoint", {}, text)
     if first in ("vacuum", "analyze", "analyse"):
@@ -552,8 +552,9 @@ def _unescape_e_string(body: str) -> str:
     return "".join(out)
 
 
-class _Tokens:
-    """A token cursor for the utility statements with richer syntax (COPY, cursors, roles, ...).
+class Tokens:
+    """A token cursor for the statements read by hand rather than by sqlglot: COPY, cursors,
+    roles, ... here, sequences, COMMENT and some ALTER TABLE forms in `engine.sql.ddl`.
 
     A token is (kind, value, start, end): words are lowercased, quoted identifiers and
     strings carry their unquoted value; `text_between` recovers raw source text (queries
@@ -739,7 +740,7 @@ class CopyOptions:
 _BOOL_WORDS = {"true": True, "on": True, "1": True, "false": False, "off": False, "0": False}
 
 
-def _copy_statement(t: _Tokens, text: str) -> Utility:
+def _copy_statement(t: Tokens, text: str) -> Utility:
     t.expect_word("copy")
     options: dict[str, Any] = {}
     if t.word("binary"):
@@ -782,7 +783,7 @@ def _copy_statement(t: _Tokens, text: str) -> Utility:
                    text)
 
 
-def _option_value(t: _Tokens) -> Any:
+def _option_value(t: Tokens) -> Any:
     kind, value = t.peek()
     if kind == "punct" and value == "(":
         return tuple(t.name_list())
@@ -801,7 +802,7 @@ def _set_copy_option(options: dict[str, Any], name: str, value: Any) -> None:
     options[name] = value
 
 
-def _copy_option_list(t: _Tokens, options: dict[str, Any]) -> None:
+def _copy_option_list(t: Tokens, options: dict[str, Any]) -> None:
     t.expect_punct("(")
     while True:
         name = t.name()
@@ -812,7 +813,7 @@ def _copy_option_list(t: _Tokens, options: dict[str, Any]) -> None:
         t.expect_punct(",")
 
 
-def _copy_legacy_options(t: _Tokens, options: dict[str, Any]) -> None:
+def _copy_legacy_options(t: Tokens, options: dict[str, Any]) -> None:
     """The pre-9.0 option syntax psql users still type: WITH CSV HEADER DELIMITER ',' ..."""
     while not t.at_end() and t.peek() != ("word", "where"):
         if t.word("binary"):
@@ -928,7 +929,7 @@ def copy_options(given: dict[str, Any], direction: str) -> CopyOptions:
 # PREPARE / EXECUTE, cursors -------------------------------------------------------------------
 
 
-def _notification_statement(t: _Tokens, text: str) -> Utility:
+def _notification_statement(t: Tokens, text: str) -> Utility:
     """LISTEN channel | UNLISTEN { channel | * } | NOTIFY channel [ , 'payload' ]."""
     kind = t.expect_word("listen", "unlisten", "notify")
     if kind == "unlisten" and t.punct("*"):
@@ -942,7 +943,7 @@ def _notification_statement(t: _Tokens, text: str) -> Utility:
     return Utility(kind, a, text)
 
 
-def _prepare_statement(t: _Tokens, text: str) -> Utility:
+def _prepare_statement(t: Tokens, text: str) -> Utility:
     t.expect_word("prepare")
     if t.peek() == ("word", "transaction"):
         raise SqlError("0A000", "PREPARE TRANSACTION is not supported")
@@ -957,7 +958,7 @@ def _prepare_statement(t: _Tokens, text: str) -> Utility:
     return Utility("prepare", {"name": name, "types": types, "query": query}, text)
 
 
-def _execute_statement(t: _Tokens, text: str) -> Utility:
+def _execute_statement(t: Tokens, text: str) -> Utility:
     t.expect_word("execute")
     name = t.name()
     args: list[str] = []
@@ -967,7 +968,7 @@ def _execute_statement(t: _Tokens, text: str) -> Utility:
     return Utility("execute", {"name": name, "args": args}, text)
 
 
-def _declare_statement(t: _Tokens, text: str) -> Utility:
+def _declare_statement(t: Tokens, text: str) -> Utility:
     t.expect_word("declare")
     name = t.name()
     binary = hold = False
@@ -998,7 +999,7 @@ def _declare_statement(t: _Tokens, text: str) -> Utility:
                    text)
 
 
-def _fetch_statement(t: _Tokens, text: str) -> Utility:
+def _fetch_statement(t: Tokens, text: str) -> Utility:
     """FETCH/MOVE [direction] [FROM | IN] name; the direction becomes (how, count):
     ("forward", n or None for ALL), ("backward", n or None), ("absolute", n), ("relative", n)."""
     move = t.expect_word("fetch", "move") == "move"
@@ -1035,7 +1036,7 @@ def _fetch_statement(t: _Tokens, text: str) -> Utility:
     return Utility("fetch", {"name": name, "how": how, "count": count, "move": move}, text)
 
 
-def _close_statement(t: _Tokens, text: str) -> Utility:
+def _close_statement(t: Tokens, text: str) -> Utility:
     t.expect_word("close")
     name = None if t.word("all") else t.name()
     t.done()
@@ -1068,7 +1069,7 @@ _ROLE_FLAGS = {
 }
 
 
-def _role_options(t: _Tokens) -> dict[str, Any]:
+def _role_options(t: Tokens) -> dict[str, Any]:
     options: dict[str, Any] = {}
     t.word("with")
     while not t.at_end():
@@ -1097,7 +1098,7 @@ def _role_options(t: _Tokens) -> dict[str, Any]:
     return options
 
 
-def _role_statement(t: _Tokens, text: str) -> Utility:
+def _role_statement(t: Tokens, text: str) -> Utility:
     action = t.expect_word("create", "alter", "drop")
     noun = t.expect_word("role", "user", "group")
     if action == "drop":
