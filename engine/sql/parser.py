@@ -307,73 +307,29 @@ def parse_explain(text: str) -> Explain | None:
     return Explain(inner, bool(options.get("analyze") or options.get("analyse")), bool(options.get("verbose")),
                    options.get("timing", True), options.get("summary"), options.get("format", "text"), text)
 
-_WORD = re.compile(r"\s*([A-Za-z_][A-Za-z_0-9$]*|\"(?:[^\"]|\"\")*\")")
-
-
-class _Words:
-    """A tiny cursor over the words of a utility statement."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text.strip().rstrip(";").strip()
-        self.pos = 0
-
-    def peek(self) -> str:
-        m = _WORD.match(self.text, self.pos)
-        return m.group(1).lower() if m else ""
-
-    def take(self, *words: str) -> bool:
-        m = _WORD.match(self.text, self.pos)
-        if m and m.group(1).lower() in words:
-            self.pos = m.end()
-            return True
-        return False
-
-    def expect(self, *words: str) -> str:
-        m = _WORD.match(self.text, self.pos)
-        if not m or (words and m.group(1).lower() not in words):
-            raise syntax_error(f'syntax error at or near "{self.rest().split()[0] if self.rest() else "end of input"}"')
-        self.pos = m.end()
-        return m.group(1)
-
-    def name(self) -> str:
-        m = _WORD.match(self.text, self.pos)
-        if not m:
-            raise syntax_error(f'syntax error at or near "{self.rest()[:20] or "end of input"}"')
-        self.pos = m.end()
-        w = m.group(1)
-        return w[1:-1].replace('""', '"') if w.startswith('"') else w.lower()
-
-    def rest(self) -> str:
-        return self.text[self.pos:].strip()
-
-    def done(self) -> bool:
-        return not self.rest()
-
-
-def _transaction_modes(w: _Words) -> dict[str, Any]:
+def _transaction_modes(w: Tokens) -> dict[str, Any]:
     modes: dict[str, Any] = {}
-    while not w.done():
-        if w.take("isolation"):
-            w.expect("level")
-            if w.take("read"):
-                modes["isolation"] = "read committed" if w.expect("committed", "uncommitted").lower() == "committed" else "read uncommitted"
-            elif w.take("repeatable"):
-                w.expect("read")
+    while not w.at_end():
+        if w.word("isolation"):
+            w.expect_word("level")
+            if w.word("read"):
+                modes["isolation"] = "read committed" if w.expect_word("committed", "uncommitted") == "committed" else "read uncommitted"
+            elif w.word("repeatable"):
+                w.expect_word("read")
                 modes["isolation"] = "repeatable read"
             else:
-                w.expect("serializable")
+                w.expect_word("serializable")
                 modes["isolation"] = "serializable"
-        elif w.take("read"):
-            modes["read_only"] = w.expect("only", "write").lower() == "only"
-        elif w.take("not"):
-            w.expect("deferrable")
+        elif w.word("read"):
+            modes["read_only"] = w.expect_word("only", "write") == "only"
+        elif w.word("not"):
+            w.expect_word("deferrable")
             modes["deferrable"] = False
-        elif w.take("deferrable"):
+        elif w.word("deferrable"):
             modes["deferrable"] = True
         else:
-            raise syntax_error(f'syntax error at or near "{w.rest().split()[0]}"')
-        if w.rest().startswith(","):
-            w.pos = w.text.index(",", w.pos) + 1
+            raise w.error()
+        w.punct(",")
     return modes
 
 
@@ -400,62 +356,64 @@ def parse_utility(text: str) -> Utility | None:
     """Our parser for the commands sqlglot gets wrong; None means "give it to sqlglot"."""
     if text[:1] in "-/" or text[:1].isspace():
         text = text[_LEADING_COMMENTS.match(text).end():]
-    w = _Words(text)
-    first = w.peek()
+    w = Tokens(text)
+    kind, first = w.peek()
+    if kind != "word":
+        return None
     if first in ("begin", "start"):
-        w.expect()
+        w.expect_word()
         if first == "start":
-            w.expect("transaction")
+            w.expect_word("transaction")
         else:
-            w.take("transaction", "work")
+            w.word("transaction", "work")
         return Utility("begin", _transaction_modes(w), text)
     if first in ("commit", "end"):
-        w.expect()
-        w.take("transaction", "work")
-        chain = w.take("and") and (w.take("no") is False) and w.take("chain")
+        w.expect_word()
+        w.word("transaction", "work")
+        chain = w.word("and") and (w.word("no") is False) and w.word("chain")
         return Utility("commit", {"chain": bool(chain)}, text)
     if first in ("rollback", "abort"):
-        w.expect()
-        w.take("transaction", "work")
-        if w.take("to"):
-            w.take("savepoint")
+        w.expect_word()
+        w.word("transaction", "work")
+        if w.word("to"):
+            w.word("savepoint")
             return Utility("rollback_to", {"name": w.name()}, text)
-        chain = w.take("and") and (w.take("no") is False) and w.take("chain")
+        chain = w.word("and") and (w.word("no") is False) and w.word("chain")
         return Utility("rollback", {"chain": bool(chain)}, text)
     if first == "savepoint":
-        w.expect()
+        w.expect_word()
         return Utility("savepoint", {"name": w.name()}, text)
     if first == "release":
-        w.expect()
-        w.take("savepoint")
+        w.expect_word()
+        w.word("savepoint")
         return Utility("release", {"name": w.name()}, text)
     if first == "set":
-        w.expect()
+        w.expect_word()
         local = False
-        if w.take("local"):
+        if w.word("local"):
             local = True
         else:
-            w.take("session")
-        if w.take("transaction"):
+            w.word("session")
+        if w.word("transaction"):
             return Utility("set_transaction", _transaction_modes(w), text)
-        if w.peek() == "characteristics":
-            w.expect()
-            w.expect("as")
-            w.expect("transaction")
+        if w.peek() == ("word", "characteristics"):
+            w.expect_word()
+            w.expect_word("as")
+            w.expect_word("transaction")
             return Utility("set_session_characteristics", _transaction_modes(w), text)
-        if w.peek() == "time":
-            save = w.pos
-            w.expect()
-            if w.take("zone"):
-                rest = w.rest()
+        if w.peek() == ("word", "time"):
+            save = w.i
+            w.expect_word()
+            if w.word("zone"):
+                rest = w.rest_text()
                 if rest.lower() in ("local", "default"):
                     return Utility("reset", {"name": "timezone", "local": local, "tag": "SET"}, text)
                 m = re.fullmatch(r"(?i)interval\s+'([^']*)'\s*(hour\s+to\s+minute)?", rest)
                 value = m.group(1) if m else _set_values(rest)[0]
                 return Utility("set", {"name": "timezone", "values": [value], "local": local}, text)
-            w.pos = save
+            w.i = save
         name = _setting_name(w)
-        rest = w.rest()
+        rest = w.rest_text()
         m = re.match(r"(?i)(to\b|=)", rest)
         if not m:
             raise syntax_error(f'syntax error at or near "{rest.split()[0] if rest else "end of input"}"')
@@ -464,44 +422,44 @@ def parse_utility(text: str) -> Utility | None:
             return Utility("reset", {"name": name, "local": local, "tag": "SET"}, text)
         return Utility("set", {"name": name, "values": _set_values(value_text), "local": local}, text)
     if first == "show":
-        w.expect()
-        if w.take("all"):
+        w.expect_word()
+        if w.word("all"):
             return Utility("show", {"name": "all"}, text)
-        if w.peek() == "transaction":
-            w.expect()
-            w.expect("isolation")
-            w.expect("level")
+        if w.peek() == ("word", "transaction"):
+            w.expect_word()
+            w.expect_word("isolation")
+            w.expect_word("level")
             return Utility("show", {"name": "transaction_isolation"}, text)
-        if w.peek() == "time":
-            w.expect()
-            w.expect("zone")
+        if w.peek() == ("word", "time"):
+            w.expect_word()
+            w.expect_word("zone")
             return Utility("show", {"name": "timezone"}, text)
         return Utility("show", {"name": _setting_name(w)}, text)
     if first == "reset":
-        w.expect()
-        if w.take("all"):
+        w.expect_word()
+        if w.word("all"):
             return Utility("reset_all", {}, text)
-        if w.peek() == "time":
-            w.expect()
-            w.expect("zone")
+        if w.peek() == ("word", "time"):
+            w.expect_word()
+            w.expect_word("zone")
             return Utility("reset", {"name": "timezone"}, text)
         return Utility("reset", {"name": _setting_name(w)}, text)
     if first == "discard":
-        w.expect()
-        what = w.expect("all", "plans", "sequences", "temporary", "temp").lower()
+        w.expect_word()
+        what = w.expect_word("all", "plans", "sequences", "temporary", "temp")
         return Utility("discard", {"what": what}, text)
     if first in ("listen", "unlisten", "notify"):
-        return _notification_statement(Tokens(text), text)
+        return _notification_statement(w, text)
     if first == "deallocate":
-        w.expect()
-        w.take("prepare")
-        if w.take("all"):
+        w.expect_word()
+        w.word("prepare")
+        if w.word("all"):
             return Utility("deallocate", {"name": None}, text)
         return Utility("deallocate", {"name": w.name()}, text)
     if first in _STATEMENT_PARSERS:
-        return _STATEMENT_PARSERS[first](Tokens(text), text)
+        return _STATEMENT_PARSERS[first](w, text)
     if first in ("create", "alter", "drop") and _ROLE_WORD.match(text):
-        return _role_statement(Tokens(text), text)
+        return _role_statement(w, text)
     if first == "checkpoint":
         return Utility("checkpoint", {}, text)
     if first in ("vacuum", "analyze", "analyse"):
@@ -557,8 +515,10 @@ class Tokens:
     roles, ... here, sequences, COMMENT and some ALTER TABLE forms in `engine.sql.ddl`.
 
     A token is (kind, value, start, end): words are lowercased, quoted identifiers and
-    strings carry their unquoted value; `text_between` recovers raw source text (queries
-    embedded in COPY, DECLARE and PREPARE)."""
+    strings carry their unquoted value; `rest_text` and `parenthesized_text` recover raw
+    source text (queries embedded in COPY, DECLARE and PREPARE; SET's values). The text is
+    read only as far as the tokens asked for (`parse_utility` looks at the first word of
+    every statement)."""
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -567,11 +527,17 @@ class Tokens:
             end = len(text[:end - 1].rstrip())
         self.end = end
         self.tokens: list[tuple[str, str, int, int]] = []
-        pos = 0
-        while pos < end:
-            m = _TOKEN.match(text, pos, end)
+        self._scanned = 0              # where reading the next token starts
+        self.i = 0
+
+    def _has(self, j: int) -> bool:
+        """Whether there is a token j, reading the text as far as it."""
+        tokens, text, end = self.tokens, self.text, self.end
+        while len(tokens) <= j:
+            m = _TOKEN.match(text, self._scanned, end) if self._scanned < end else None
             if m is None:
-                break
+                self._scanned = end
+                return False
             kind = m.lastgroup
             raw = m.group(kind)
             if kind == "word":
@@ -584,19 +550,24 @@ class Tokens:
                 kind, value = "string", _unescape_e_string(raw[2:-1])
             else:
                 value = raw
-            self.tokens.append((kind, value, m.start(kind), m.end()))
-            pos = m.end()
-        self.i = 0
+            tokens.append((kind, value, m.start(kind), m.end()))
+            self._scanned = m.end()
+        return True
 
     def peek(self, ahead: int = 0) -> tuple[str, str]:
         j = self.i + ahead
-        if j < len(self.tokens):
+        if self._has(j):
             kind, value, _, _ = self.tokens[j]
             return kind, value
         return "end", ""
 
     def at_end(self) -> bool:
-        return self.i >= len(self.tokens)
+        return not self._has(self.i)
+
+    def skip_rest(self) -> None:
+        """Take every token left."""
+        while self._has(self.i):
+            self.i += 1
 
     def error(self) -> SqlError:
         if self.at_end():
@@ -776,7 +747,7 @@ def _copy_statement(t: Tokens, text: str) -> Utility:
         if direction != "from":
             raise SqlError("0A000", "WHERE clause not allowed with COPY TO")
         where = t.rest_text()
-        t.i = len(t.tokens)
+        t.skip_rest()
     t.done()
     return Utility("copy", {"table": table, "columns": columns, "query": query, "direction": direction,
                             "target": target, "options": copy_options(options, direction), "where": where},
@@ -1136,10 +1107,9 @@ _STATEMENT_PARSERS = {
 }
 
 
-def _setting_name(w: _Words) -> str:
+def _setting_name(w: Tokens) -> str:
     name = w.name()
-    while w.rest().startswith("."):
-        w.pos = w.text.index(".", w.pos) + 1
+    while w.punct("."):
         name += "." + w.name()
     return name
 
