@@ -38,6 +38,8 @@ AGGREGATE_NAMES = frozenset({
 })
 
 ORDERED_SET_NAMES = frozenset({"percentile_cont", "percentile_disc", "mode"})   # WITHIN GROUP (ORDER BY ...)
+# hypothetical-set aggregates: f(args) WITHIN GROUP (ORDER BY keys), where a row of args would rank
+HYPOTHETICAL_NAMES = frozenset({"rank", "dense_rank", "percent_rank", "cume_dist"})
 AGGREGATE_NAMES = AGGREGATE_NAMES | ORDERED_SET_NAMES
 
 _INTEGERS = (INT2.oid, INT4.oid, INT8.oid)
@@ -174,6 +176,10 @@ def definition(name: str, arg_types: list[SqlType], result: SqlType, star: bool 
             return AggregateDef("[0.0, 0.0, 0.0]", step, lambda s: _float_variance(s, sample, root))
         return AggregateDef("[0, 0, 0]", "{S}[0] += 1\n{S}[1] += {A0}\n{S}[2] += {A0} * {A0}",
                             lambda s: _numeric_variance(s, sample, root))
+    if name in HYPOTHETICAL_NAMES:
+        # collected with their order keys, NULLs too; sorted and placed by the caller (`hypothetical_result`)
+        return AggregateDef("[]", "{S}.append((" + "".join(f"{{A{i}}}, " for i in range(len(arg_types))) + "))",
+                            None, strict=False)
     if name in ORDERED_SET_NAMES:
         # collected (value, fraction) in the WITHIN GROUP order; NULL values never arrive
         final = {"percentile_cont": _percentile_cont, "percentile_disc": _percentile_disc, "mode": _mode}[name]
@@ -203,6 +209,22 @@ def _percentile_disc(s: list) -> Any:
     if not s:
         return None
     return s[max(math.ceil(_fraction(s) * len(s)), 1) - 1][0]
+
+
+def hypothetical_result(name: str, keys: list[tuple], position: int) -> Any:
+    """rank, dense_rank, percent_rank or cume_dist of the hypothetical row at `position` of a
+    group's rows sorted on their order `keys`, the hypothetical row last among its peers."""
+    mine = keys[position]
+    first = position                # where the hypothetical row's peers begin
+    while first and keys[first - 1] == mine:
+        first -= 1
+    if name == "rank":
+        return first + 1
+    if name == "dense_rank":
+        return 1 + sum(1 for i in range(first) if i == 0 or keys[i] != keys[i - 1])
+    if name == "percent_rank":
+        return first / (len(keys) - 1) if len(keys) > 1 else 0.0
+    return (position + 1) / len(keys)          # cume_dist
 
 
 def _mode(s: list) -> Any:

@@ -289,7 +289,7 @@ class _Builder:
         args_fn = g.function("r=()", "(" + "".join("(" + "".join(g.expr(a) + ", " for a in f.args) + "), "
                                                for f in node.functions) + ")")
         producers = [SET_RETURNING[f.name].rows for f in node.functions]
-        strict = [f.name != "scalar" for f in node.functions]
+        strict = [SET_RETURNING[f.name].strict for f in node.functions]
         widths = [len(SET_RETURNING[f.name].columns([a.type for a in f.args])) for f in node.functions]
         ordinality = node.ordinality
         transform = self._batch_transform(node.filter, None)
@@ -344,14 +344,15 @@ class _Builder:
         producers = [SET_RETURNING[f.name].rows for f in node.functions]
         # a function returning one column gives its value, one returning several a record
         single = [len(SET_RETURNING[f.name].columns([a.type for a in f.args])) == 1 for f in node.functions]
+        strict = [SET_RETURNING[f.name].strict for f in node.functions]
 
         def open_project_set(ctx: ExecContext) -> Batches:
             arguments = args_fn(ctx.params, ctx)
             for batch in child(ctx):
                 out = []
                 for r in batch:
-                    lists = [[] if None in args else [v[0] if one else v for v in produce(ctx, *args)]
-                             for produce, one, args in zip(producers, single, arguments(r))]
+                    lists = [[] if is_strict and None in args else [v[0] if one else v for v in produce(ctx, *args)]
+                             for produce, one, is_strict, args in zip(producers, single, strict, arguments(r))]
                     longest = max(len(v) for v in lists)
                     for j in range(longest):
                         out.append(r + tuple(v[j] if j < len(v) else None for v in lists))
@@ -1251,6 +1252,8 @@ def make_folder(d: A.AggregateDef, nargs: int, g: CodeGen) -> tuple[Callable[[],
 def _collected_final(a: AggCall, d: A.AggregateDef, g: CodeGen) -> Callable[[list], Any]:
     """The final function of an aggregate with DISTINCT or ORDER BY in its call: sort and/or
     de-duplicate the collected (order keys..., args...) tuples, then fold them."""
+    if a.name in A.HYPOTHETICAL_NAMES:
+        return _hypothetical_final(a)
     init, step = make_folder(d, len(a.args), g)
     final = d.final
     n_order = len(a.order)
@@ -1270,6 +1273,24 @@ def _collected_final(a: AggCall, d: A.AggregateDef, g: CodeGen) -> Callable[[lis
         for v in values:
             state = step(state, *v)
         return final(state) if final is not None else state
+    return fold
+
+
+def _hypothetical_final(a: AggCall) -> Callable[[list], Any]:
+    """A hypothetical-set aggregate's final function: the collected (order keys..., args...)
+    tuples sorted together with the row of the arguments (which are the same in every
+    tuple: they are evaluated per group), added last so that the stable sort leaves it last
+    among its peers; then where it landed."""
+    n = len(a.order)
+    keys = [(_column_values(i), o.descending, o.nulls_first) for i, o in enumerate(a.order)]
+
+    def fold(items: list) -> Any:
+        if not items:
+            return A.hypothetical_result(a.name, [()], 0)
+        hypothetical = items[0][n:] * 2            # its order keys are its arguments
+        rows = sort_rows(items + [hypothetical], keys)
+        position = next(i for i, r in enumerate(rows) if r is hypothetical)
+        return A.hypothetical_result(a.name, [r[:n] for r in rows], position)
     return fold
 
 

@@ -3,8 +3,9 @@ select list (ProjectSet).
 
 Each entry of `SET_RETURNING` says which types its arguments are coerced to (PostgreSQL's
 overload choice for the common cases), which columns it returns, and how it produces rows:
-`rows(ctx, *args)` yields tuples, one value per column. Arguments are never NULL there:
-set-returning functions are strict, and a NULL argument produces no rows (callers check).
+`rows(ctx, *args)` yields tuples, one value per column. Arguments are never NULL there
+unless the function is not `strict`: a strict function's NULL argument produces no rows
+(callers check).
 Other modules add functions here with `register` (JSON and regular-expression functions
 live with their scalar relatives).
 """
@@ -27,6 +28,7 @@ class SetReturning:
     columns: Callable[[list[SqlType]], list[tuple[str, SqlType]]]  # coerced argument types -> columns
     rows: Callable[..., Iterable[tuple]]                         # (ctx, *args) -> rows
     composite: bool = False       # returns named (OUT) columns: a table alias does not rename its only column
+    strict: bool = True           # False: `rows` is called with NULL arguments too
 
 
 SET_RETURNING: dict[str, SetReturning] = {}
@@ -202,7 +204,7 @@ register("generate_subscripts", SetReturning(_subscripts_arguments, lambda types
 
 
 register("scalar", SetReturning(lambda types: types, lambda types: [("?column?", types[0])],
-                                lambda ctx, value: ((value,),)))
+                                lambda ctx, value: ((value,),), strict=False))
 
 
 def zip_rows(producers: list[Iterable[tuple]], widths: list[int]) -> Iterator[tuple]:

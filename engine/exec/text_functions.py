@@ -18,6 +18,7 @@ import hashlib
 import itertools
 import re
 import unicodedata
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any, Callable, Iterator
 
@@ -820,6 +821,11 @@ def md5_hex(data: bytes) -> str:
 register("regexp_matches", fixed("regexp_matches", ((TEXT, TEXT), (TEXT, TEXT, TEXT)),
                                  [("regexp_matches", TEXT_ARRAY)],
                                  lambda ctx, *args: ((m,) for m in regexp_matches(*args))))
+register("string_to_table", replace(        # returns setof text: an alias names its column
+    fixed("string_to_table", ((TEXT, TEXT), (TEXT, TEXT, TEXT)), [("string_to_table", TEXT)],
+          lambda ctx, *args: ((piece,) for piece in string_to_array(*args) or ())),
+    composite=False, strict=False))           # not strict: a NULL delimiter splits into characters
 register("regexp_split_to_table", fixed("regexp_split_to_table", ((TEXT, TEXT), (TEXT, TEXT, TEXT)),
                                         [("regexp_split_to_table", TEXT)],
                                         lambda ctx, *args: ((piece,) for piece in regexp_split(*args))))
+

@@ -24,7 +24,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.tokens import TokenType
 
-from engine.errors import SqlError, syntax_error
+from engine.errors import SqlError, feature_not_supported, syntax_error
 from engine.sql.lexemes import coarse_lexemes, lexemes
 from engine.sql.timetravel import rewrite_system_time_clauses, version_sql
 from engine.types import SqlType, type_from_name
@@ -1221,6 +1221,8 @@ def parse_sql(text: str) -> exp.Expression:
         source = _TYPED_LITERAL_CAST.sub(_typed_literal_cast, source)
     if "-" in source and "(" in source:
         source = _NEGATIVE_SCALE.sub(lambda m: m.group(1) or f'{m.group(2)}({m.group(3)}, "-{m.group(4)}")', source)
+    if _USING_OPERATOR.search(source) is not None:
+        source = _ordering_operators(source)
     overriding = None
     if "overriding" in source.lower():
         source, overriding = _without_overriding(source)
@@ -1252,6 +1254,46 @@ def parse_sql(text: str) -> exp.Expression:
     if tree.find(exp.WindowSpec) is not None:
         _frame_offset_sides(tree)
     return tree
+
+
+_USING_OPERATOR = re.compile(r"(?i)\busing\s*(?:operator\s*\(|[-<>=~!@#%^&|`?+*/])")
+_OPERATOR_CHARS = re.compile(r"[-<>=~!@#%^&|`?+*/]+")
+
+
+def _ordering_operators(text: str) -> str:
+    """`ORDER BY x USING <` (or `>`, or `OPERATOR(pg_catalog.<)`), which sqlglot does not
+    read, as `ASC` / `DESC`, padded to the same length. Other operators: 42809 for the
+    comparisons that do not order, 0A000 for the rest (`~<~`, an operator class's own)."""
+    items = list(lexemes(text))
+    chars = list(text)
+    for i, (kind, start, end) in enumerate(items):
+        if kind != "word" or text[start:end].lower() != "using" or i + 1 == len(items):
+            continue
+        next_kind, next_start, next_end = items[i + 1]
+        if next_kind == "other":
+            op = _OPERATOR_CHARS.match(text, next_start, next_end)
+            if op is None:
+                continue
+            name, stop = op.group(), op.end()
+        elif next_kind == "word" and text[next_start:next_end].lower() == "operator" and i + 2 < len(items) \
+                and items[i + 2][0] == "open":
+            close = next((j for j in range(i + 3, len(items)) if items[j][0] == "close"), None)
+            if close is None:
+                continue
+            inner = "".join(text[items[i + 2][2]:items[close][1]].split())
+            schema, _, name = inner.rpartition(".")
+            if schema not in ("", "pg_catalog"):
+                continue
+            stop = items[close][2]
+        else:
+            continue
+        if name not in ("<", ">"):
+            if name in ("=", "<>", "!=", "<=", ">="):
+                raise SqlError("42809", f"operator {name} is not a valid ordering operator",
+                               hint='Ordering operators must be "<" or ">" members of btree operator families.')
+            raise feature_not_supported(f"ORDER BY ... USING {name}")
+        chars[start:stop] = ("ASC" if name == "<" else "DESC").ljust(stop - start)
+    return "".join(chars)
 
 
 def _frame_offset_sides(tree: exp.Expression) -> None:

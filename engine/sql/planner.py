@@ -25,7 +25,7 @@ from engine.catalog.system import system_catalog
 from engine.errors import SqlError, feature_not_supported, syntax_error
 from engine.exec import functions as F
 from engine.exec import plan as P
-from engine.exec.aggregates import AGGREGATE_NAMES, ORDERED_SET_NAMES, no_such_aggregate
+from engine.exec.aggregates import AGGREGATE_NAMES, HYPOTHETICAL_NAMES, ORDERED_SET_NAMES, no_such_aggregate
 from engine.exec.aggregates import argument_types as aggregate_argument_types
 from engine.exec.aggregates import result_type as aggregate_result_type
 from engine.exec.casts import cast_function, castable
@@ -1231,6 +1231,10 @@ class Planner:
                 return dataclasses.replace(e, plan=plan, arg=rewrite(e.arg) if e.arg is not None else None)
             return map_children(e, rewrite)
 
+        for a in aggs:
+            if a.name in HYPOTHETICAL_NAMES:
+                for arg in a.args:
+                    rewrite(arg)        # evaluated per group: grouped columns only
         return agg_node, rewrite
 
     def _windows(self, node: P.Node, calls: list[WindowCall]):
@@ -2192,6 +2196,8 @@ class Planner:
         order = node.expression.expressions if isinstance(node.expression, exp.Order) else []
         direct = function_args(func)
         keys = [self._bind_order_item(o, scope, [], []) for o in order]
+        if name in HYPOTHETICAL_NAMES:
+            return self._hypothetical(name, [self.bind(a, scope) for a in direct], keys)
         fraction = [self.bind(a, scope) for a in direct]
         if name not in ORDERED_SET_NAMES or len(keys) != 1 or len(direct) != (0 if name == "mode" else 1) or \
                 name == "percentile_cont" and keys[0].expr.type.category not in "NU":
@@ -2211,6 +2217,22 @@ class Planner:
             value = self.coerce(value, TEXT, name)
         order_item = OrderItem(value, key.descending, key.nulls_first)
         return AggCall(name, (value, *fraction), aggregate_result_type(name, [value.type]), order=(order_item,))
+
+    def _hypothetical(self, name: str, args: list[Expr], keys: list[P.SortKey]) -> AggCall:
+        """rank, dense_rank, percent_rank or cume_dist(args) WITHIN GROUP (ORDER BY keys): where
+        a row of the args would fall among the group's rows. Bound as an aggregate of the args
+        ordered by the keys, each argument and its key of their common type; the arguments
+        are evaluated per group (`_aggregate` refuses ungrouped columns in them)."""
+        if len(args) != len(keys):
+            raise no_such_aggregate(name, [a.type for a in args] + [k.expr.type for k in keys])
+        if any(isinstance(x, (AggCall, WindowCall)) for e in [*args, *(k.expr for k in keys)] for x in walk(e)):
+            raise SqlError("42803", "aggregate function calls cannot be nested")
+        values, order = [], []
+        for arg, key in zip(args, keys):
+            t = common_type([key.expr.type, arg.type], "WITHIN GROUP")
+            values.append(self.coerce(arg, t, name))
+            order.append(OrderItem(self.coerce(key.expr, t, name), key.descending, key.nulls_first))
+        return AggCall(name, tuple(values), INT8 if name in ("rank", "dense_rank") else FLOAT8, order=tuple(order))
 
     def _bind_Filter(self, node: exp.Filter, scope: Scope) -> Expr:
         inner = node.this

@@ -88,3 +88,12 @@ SELECT name FROM o WHERE name < 'b' ORDER BY name;
 SELECT name FROM o WHERE name > 'Z' AND name < 'a' ORDER BY name;
 SELECT max(name), min(name) FROM o;
 SELECT id FROM o ORDER BY ts IS NULL DESC, ts DESC, id LIMIT 3;
+-- ORDER BY ... USING operator
+SELECT id FROM o ORDER BY id USING >;
+SELECT id FROM o ORDER BY id USING <;
+SELECT id, ts FROM o ORDER BY ts USING > NULLS LAST, id USING <;
+SELECT name FROM o ORDER BY name USING ~<~;
+SELECT id FROM o ORDER BY id USING = ;
+SELECT id FROM o ORDER BY id USING OPERATOR(pg_catalog.>);
+SELECT array_agg(id ORDER BY id USING >) FROM o;
+SELECT id FROM o ORDER BY id USING > LIMIT 2;

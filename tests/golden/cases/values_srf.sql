@@ -96,3 +96,18 @@ SELECT generate_series(min(at), max(at), '1 month')::date FROM srf_agg;
 SELECT c, generate_series(1, count(*)::int) FROM srf_agg GROUP BY c ORDER BY 1, 2;
 SELECT unnest(array_agg(id ORDER BY id)) FROM srf_agg;
 SELECT generate_series(1, row_number() OVER (ORDER BY id)::int), id FROM srf_agg ORDER BY id, 1;
+-- string_to_table
+SELECT * FROM string_to_table('a,b,,c', ',');
+SELECT string_to_table('a b c', ' ');
+SELECT * FROM string_to_table('a,b,x,c', ',', 'x') WITH ORDINALITY;
+SELECT * FROM string_to_table('abc', NULL);
+SELECT * FROM string_to_table('abc', '');
+SELECT * FROM string_to_table('', ',');
+SELECT * FROM string_to_table(NULL, ',');
+SELECT count(*) FROM string_to_table('1|2|3', '|') AS s(v);
+SELECT s FROM string_to_table('x-y', '-') AS s;
+SELECT t.v, upper(t.v) FROM string_to_table('p;q', ';') AS t(v) ORDER BY 1 DESC;
+SELECT c, string_to_table(c, '.') FROM (VALUES ('a.b'), ('c')) AS v(c) ORDER BY 1, 2;
+SELECT string_to_table('a,b', ',', NULL), string_to_table('1,2,3', ',');
+SELECT * FROM string_to_table(12345, 3);
+SELECT * FROM string_to_table('a');
