@@ -818,14 +818,16 @@ def md5_hex(data: bytes) -> str:
 
 # -------------------------------------------------------------------- set-returning functions
 
-register("regexp_matches", fixed("regexp_matches", ((TEXT, TEXT), (TEXT, TEXT, TEXT)),
-                                 [("regexp_matches", TEXT_ARRAY)],
-                                 lambda ctx, *args: ((m,) for m in regexp_matches(*args))))
-register("string_to_table", replace(        # returns setof text: an alias names its column
+# each returns a setof a plain type, not of a composite: a table alias names its column
+register("regexp_matches", replace(fixed("regexp_matches", ((TEXT, TEXT), (TEXT, TEXT, TEXT)),
+                                         [("regexp_matches", TEXT_ARRAY)],
+                                         lambda ctx, *args: ((m,) for m in regexp_matches(*args))), composite=False))
+register("string_to_table", replace(
     fixed("string_to_table", ((TEXT, TEXT), (TEXT, TEXT, TEXT)), [("string_to_table", TEXT)],
           lambda ctx, *args: ((piece,) for piece in string_to_array(*args) or ())),
     composite=False, strict=False))           # not strict: a NULL delimiter splits into characters
-register("regexp_split_to_table", fixed("regexp_split_to_table", ((TEXT, TEXT), (TEXT, TEXT, TEXT)),
-                                        [("regexp_split_to_table", TEXT)],
-                                        lambda ctx, *args: ((piece,) for piece in regexp_split(*args))))
+register("regexp_split_to_table", replace(fixed("regexp_split_to_table", ((TEXT, TEXT), (TEXT, TEXT, TEXT)),
+                                                [("regexp_split_to_table", TEXT)],
+                                                lambda ctx, *args: ((piece,) for piece in regexp_split(*args))),
+                                          composite=False))
 

@@ -3204,7 +3204,8 @@ class WritePlanner(Planner):
                 row = values.expressions if isinstance(values, exp.Tuple) else [values]
                 if not names:
                     cols = cols[:len(row)]
-                given = list(zip((c.slot for c in cols), self._insert_values(row, table, cols, scope, None)))
+                overriding = then.args.get("overriding")      # OVERRIDING SYSTEM | USER VALUE (parser.py)
+                given = list(zip((c.slot for c in cols), self._insert_values(row, table, cols, scope, overriding)))
             slots = {slot for slot, _ in given}
             given += [(c.slot, self.default_expr(table, c.slot)) for c in table.columns
                       if c.slot not in slots and c.default is not None]

@@ -111,3 +111,6 @@ SELECT c, string_to_table(c, '.') FROM (VALUES ('a.b'), ('c')) AS v(c) ORDER BY 
 SELECT string_to_table('a,b', ',', NULL), string_to_table('1,2,3', ',');
 SELECT * FROM string_to_table(12345, 3);
 SELECT * FROM string_to_table('a');
+SELECT s FROM regexp_split_to_table('x-y', '-') AS s;
+SELECT m FROM regexp_matches('a1b2', '\d', 'g') AS m;
+SELECT * FROM regexp_split_to_table('x y', ' ') AS r(piece);
