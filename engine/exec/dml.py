@@ -1,4 +1,4 @@
-"""INSERT, UPDATE and DELETE: compiled once per plan, run against a transaction.
+"""INSERT, UPDATE, DELETE and MERGE: compiled once per plan, run against a transaction.
 
 Rows to change are found by running the plan's source (a normal read plan, which appends
 each target row's rowid). Each row is then locked (DELETE and key-changing UPDATEs FOR
@@ -19,6 +19,12 @@ INSERT ... ON CONFLICT looks each proposed row up in the arbiter unique index(es
 conflicting row is skipped (DO NOTHING) or locked and updated (DO UPDATE, over the existing
 row followed by the proposed one, `excluded`); a row the same statement already inserted or
 updated cannot be updated again (21000).
+
+MERGE runs its source (the source's rows left-joined to the target's) and gives each joined
+row the first WHEN clause that fits it, writing through the same `RowWriter` and locking
+target rows as UPDATE and DELETE do; a target row changed concurrently is joined again in its
+newest version (READ COMMITTED) and may fall to the NOT MATCHED clauses; a target row two
+source rows update or delete is refused (21000).
 """
 from __future__ import annotations
 
@@ -185,10 +191,8 @@ class CompiledWrite:
         out: list[tuple] = []
         count = 0
         if self.kind in ("INSERT", "MERGE"):
-            if self.kind == "INSERT":
-                count = await self._insert(writer, source_rows, returning, out)
-            else:
-                count = await self._merge(writer, source_rows)
+            count = await (self._insert(writer, source_rows, returning, out) if self.kind == "INSERT"
+                           else self._merge(writer, source_rows))
             await writer.finish()
             return count, out
         build = self.build_row(p, ctx) if self.build_row is not None else None
@@ -268,7 +272,6 @@ class CompiledWrite:
                 out.append(returning(row))
         return count
 
-
     async def _merge(self, writer: RowWriter, source_rows: list[tuple]) -> int:
         """MERGE: each joined row takes the first WHEN clause that fits it. A target row changed
         by a transaction that committed after the snapshot is joined again in its newest
@@ -296,18 +299,20 @@ class CompiledWrite:
                                    hint="Ensure that not more than one source row matches any one target row.")
                 mode = UPDATE if step.kind == "delete" else NO_KEY_UPDATE
                 current, changed = await _lock_found_row(txn, table, rowid, mode, writer.lock_timeout)
-                if changed and current is not None and on(r[:offset] + current + (rowid,)):
-                    r = r[:offset] + current + (rowid,)
-                    step = _first_fitting(matched_steps, r)
-                    if step is None or step.kind == "nothing":
-                        continue
-                    if step.kind == "delete" and mode != UPDATE:
-                        await txn.lock_row(table, rowid, mode=UPDATE, timeout=writer.lock_timeout)
-                elif changed or current is None:
-                    if not changed:
-                        continue                   # deleted earlier in this transaction
-                    r = r[:offset] + unmatched_tail
-                    rowid = None
+                if changed:
+                    joined = r[:offset] + current + (rowid,) if current is not None else None
+                    if joined is not None and on(joined):
+                        r = joined
+                        step = _first_fitting(matched_steps, r)
+                        if step is None or step.kind == "nothing":
+                            continue
+                        if step.kind == "delete" and mode != UPDATE:
+                            await txn.lock_row(table, rowid, mode=UPDATE, timeout=writer.lock_timeout)
+                    else:                          # gone, or no longer matching: NOT MATCHED
+                        r = r[:offset] + unmatched_tail
+                        rowid = None
+                elif current is None:
+                    continue                       # deleted earlier in this transaction
                 if rowid is not None:
                     if step.kind == "delete":
                         await writer.delete(table, rowid, current)
