@@ -100,7 +100,7 @@ def openapi_document() -> dict[str, Any]:
                     "phase": {"type": "string", "enum": ["starting", "loading snapshot", "replaying", "building indexes", "done"],
                               "description": "While recovering: what recovery is doing."},
                     "replayed_lsn": {"type": "integer", "minimum": 0,
-                                     "description": "While recovering: records replayed so far (updated every 4096)."},
+                                     "description": "While recovering: records replayed so far (updated every read buffer of the log, about 1 MiB)."},
                     "target_lsn": {"type": "integer", "minimum": 0,
                                    "description": "While recovering: the last record to replay."}}},
                 "Error": {"type": "object", "required": ["sqlstate", "message"], "properties": {
