@@ -712,49 +712,27 @@ class SegmentedLog(GroupCommitLog):
         raise AssertionError("unreachable: records() yields every durable LSN")
 
     def records(self, from_lsn: int = 1, to_lsn: int | None = None) -> Iterator[StoredRecord]:
-        """Durable records from `from_lsn` to `to_lsn` (inclusive), in LSN order.
+        """Durable records from `from_lsn` to `to_lsn` (inclusive), in LSN order: see
+        `record_batches`, which this yields one record at a time."""
+        make, record = tuple.__new__, StoredRecord
+        for headers, payloads in self.record_batches(from_lsn, to_lsn):
+            for fields, payload in zip(headers, payloads):
+                yield make(record, (fields[2], fields[3], payload, fields[6]))
+
+    def record_batches(self, from_lsn: int = 1, to_lsn: int | None = None) -> Iterator[tuple[list[tuple], list[bytes]]]:
+        """Durable records from `from_lsn` to `to_lsn` (inclusive), in LSN order, a read
+        buffer at a time (replay takes them so): the records' frame headers (`FRAME_HEADER`'s
+        fields: the LSN is [2], the commit time [3], the chain value [6]) and payloads.
 
         Checks each record's CRC and LSN; raises LogCorruption on damage. Records that
         become durable while the iterator is suspended are included.
         """
+        hsize = FRAME_HEADER_SIZE
         lsn = max(from_lsn, self._bases[0])
         while True:
             limit = self._durable_lsn if to_lsn is None else min(to_lsn, self._durable_lsn)
             if lsn > limit:
                 return
-            segment = self._segments[bisect_right(self._bases, lsn) - 1]
-            expected, offset = segment.index.seek_lsn(lsn)
-            before = lsn
-            handle = self._files.open(segment.path)
-            try:
-                reader = FrameReader(handle, offset, segment.durable_end)
-                for record in reader:
-                    if record.lsn != expected:
-                        raise LogCorruption(segment.path, reader.pos, f"expected LSN {expected}, found {record.lsn}")
-                    expected += 1
-                    if record.lsn < lsn:
-                        continue
-                    if record.lsn > limit:
-                        limit = self._durable_lsn if to_lsn is None else min(to_lsn, self._durable_lsn)
-                        if record.lsn > limit:
-                            return
-                    yield record
-                    lsn += 1
-                if reader.stop is not None:
-                    raise LogCorruption(segment.path, reader.pos, STOP_REASONS[reader.stop])
-            finally:
-                handle.close()
-            if lsn == before:
-                raise LogCorruption(segment.path, reader.pos, f"record {lsn} is missing")
-
-    def record_batches(self, from_lsn: int = 1) -> Iterator[tuple[list[tuple], list[bytes]]]:
-        """The durable records from `from_lsn` on, for replay (which reads the whole log in
-        order): per buffer read, the records' frame headers (`FRAME_HEADER`'s fields: the LSN
-        is [2], the commit time [3]) and payloads.
-        Checks CRCs and LSN continuity as `records` does."""
-        hsize = FRAME_HEADER_SIZE
-        lsn = max(from_lsn, self._bases[0])
-        while lsn <= self._durable_lsn:
             segment = self._segments[bisect_right(self._bases, lsn) - 1]
             expected, offset = segment.index.seek_lsn(lsn)
             before = lsn
@@ -769,10 +747,14 @@ class SegmentedLog(GroupCommitLog):
                     expected += len(lsns)
                     if expected <= lsn:
                         continue
-                    skip = max(0, lsn - lsns[0])   # the index's entry is at or before `lsn`
-                    yield headers[skip:], [buf[i + hsize : i + hsize + fields[0]]
-                                           for i, fields in zip(starts[skip:], headers[skip:])]
-                    lsn = expected
+                    limit = self._durable_lsn if to_lsn is None else min(to_lsn, self._durable_lsn)
+                    first, stop = lsn - lsns[0], min(len(lsns), limit - lsns[0] + 1)   # the index's entry is at or before `lsn`
+                    if first < stop:
+                        yield headers[first:stop], [buf[i + hsize : i + hsize + fields[0]]
+                                                    for i, fields in zip(starts[first:stop], headers[first:stop])]
+                        lsn = lsns[0] + stop
+                    if stop < len(lsns):
+                        return
                 if reader.stop is not None:
                     raise LogCorruption(segment.path, reader.pos, STOP_REASONS[reader.stop])
             finally:
