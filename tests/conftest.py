@@ -4,7 +4,9 @@
 API off, so parallel servers never compete for its default port; tests of the HTTP API pass
 their own `--http-port`) with a data directory under pytest's tmp_path, learns the port from
 the "ready" log line, and can stop (SIGTERM), kill (SIGKILL) and restart the process on the
-same data directory. Tests talk to it only through real clients.
+same data directory. Tests talk to it only through real clients. Its log rolls at 4 MiB
+(`TEST_SEGMENT_SIZE`; a test may pass its own `--segment-size`): every segment is
+preallocated, and the 64 MiB default would fill the disk when several suites run at once.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = re.compile(r"ready to accept connections on [\d.]+:(\d+)")
+TEST_SEGMENT_SIZE = "4MiB"
 
 
 class RunningServer:
@@ -39,7 +42,7 @@ class RunningServer:
         return f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
 
     def start(self, timeout: float = 30.0) -> RunningServer:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "REWINDDB_SEGMENT_SIZE": TEST_SEGMENT_SIZE, **self.env}
         log = open(self.log_path, "a")
         seen = log.tell()
         self.proc = subprocess.Popen(
