@@ -593,7 +593,7 @@ def _index_nested_loop(left: P.Node, right: P.Node, left_keys: tuple[Expr, ...],
     """`left` joined to a table scan `right` by looking up, for each left row, the right rows
     whose index key equals the left row's key values — when an index covers the right keys
     exactly and the left side is small enough to pay for a lookup per row."""
-    if not isinstance(right, P.SeqScan) or right.read_point is not None or right.with_rowid:
+    if not isinstance(right, P.SeqScan) or right.read_point is not None:
         return None
     if right.filter is not None and any(isinstance(x, (OuterCol, Subquery)) for x in walk(right.filter)):
         return None
@@ -613,7 +613,7 @@ def _index_nested_loop(left: P.Node, right: P.Node, left_keys: tuple[Expr, ...],
         cond = conjunction([Compare("=", Col(s, right.table.column_by_slot(s).type), k)
                             for s, k in zip(index.columns, outer)])
         lookup = P.IndexLookup(right.table, right.alias, index.index_id, index.name, tuple(index.columns), (outer,),
-                               right.columns, right.filter, None, False, index_cond=cond)
+                               right.columns, right.filter, None, right.with_rowid, index_cond=cond)
         return P.Join(left, lookup, kind, (), (), condition, columns, lateral=True)
     return None
 
