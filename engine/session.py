@@ -1397,6 +1397,9 @@ class _DdlTarget:
         session = self.session
         planner = Planner(session._plan_env(self.catalog, []))
         node = optimize(planner.plan_query(tree), self.catalog)
+        if planner.env.param_types:
+            # a schema statement is planned when it runs, after Bind decoded its values
+            raise SqlError("42P02", "there is no parameter $1")
         points = session._point_plan(planner, node)
         if points is not None:
             if not ctx.points:

@@ -161,3 +161,18 @@ def test_psql_browses_the_past_unchanged(server):
     assert rows_then.strip() == "from the past"
     now = subprocess.run(args + ["-c", r"\dt"], env=os.environ, capture_output=True, text=True, check=True).stdout
     assert "tt_psql_new" in now and "tt_psql_old" not in now
+
+
+def test_schema_statements_take_no_parameters(conn):
+    """CREATE TABLE AS and CREATE VIEW reading the past with a bound parameter answer 42P02
+    (PostgreSQL's answer for CREATE VIEW; it binds CREATE TABLE AS's, docs/sql.md)."""
+    conn.execute("CREATE TABLE pr (x int)")
+    conn.execute("INSERT INTO pr VALUES (1)")
+    point = last_tx(conn, "pr")
+    for sql in ("CREATE TABLE pr_copy AS SELECT * FROM pr FOR SYSTEM_TIME AS OF TRANSACTION %s",
+                "CREATE VIEW pr_then AS SELECT * FROM pr FOR SYSTEM_TIME AS OF TRANSACTION %s",
+                "CREATE TABLE pr_copy AS SELECT x + %s AS y FROM pr"):
+        with pytest.raises(psycopg.errors.UndefinedParameter, match=r"there is no parameter \$1"):
+            conn.execute(sql, (point,))
+    conn.execute(f"CREATE TABLE pr_copy AS SELECT * FROM pr FOR SYSTEM_TIME AS OF TRANSACTION {point}")
+    assert rows(conn, "SELECT * FROM pr_copy") == [(1,)]
