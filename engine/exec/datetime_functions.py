@@ -1209,7 +1209,7 @@ def format_number(value: Decimal, fmt: str, rounding: str = "ROUND_HALF_UP") -> 
                 int_out.append(" ")
         elif c in ",Gg" and int_part[i - 1:i + 1].upper() != "SG":     # a group separator, not SG's G
             left_has_digit = bool(digits) or any(ch == "0" for ch in int_part[:i]) or (first_zero is not None and i > first_zero)
-            int_out.append("#" if overflow else ("," if left_has_digit or (first_zero is not None and i > first_zero) else " "))
+            int_out.append("," if overflow or left_has_digit or (first_zero is not None and i > first_zero) else " ")
         elif c in "Ll":
             int_out.append(" ")
         elif c.upper() in ("S", "M", "I", "P", "R", "L", "G", "T", "H"):
@@ -1226,7 +1226,8 @@ def format_number(value: Decimal, fmt: str, rounding: str = "ROUND_HALF_UP") -> 
         else:
             frac_out.append(c)
     frac_text = "".join(frac_out)
-    text = int_text + (("." if point is not None else "") + frac_text)
+    # a point with no digits after it shows only among the #s of an overflow ('999.' prints ' 100')
+    text = int_text + (("." if point is not None and (frac_digits or overflow) else "") + frac_text)
     sign_spec = re.findall(r"(?i)SG|S|MI|PL|PR", body.replace("FM", ""))
     text = re.sub(r"\x00.", "", text)
     text = re.sub(r"(?i)(MI|PL|SG|PR|S)", "", text) if sign_spec else text
@@ -1238,7 +1239,7 @@ def format_number(value: Decimal, fmt: str, rounding: str = "ROUND_HALF_UP") -> 
                 head, _, tail = stripped.partition(".")
                 tail = tail.rstrip("0") if keep == 0 else tail[:keep] + tail[keep:].rstrip("0")
                 stripped = head + ("." + tail if tail else "")
-            elif not frac_digits:
+            elif not frac_digits and not overflow:
                 stripped = stripped.rstrip(".")
             text = stripped
         text = text.strip(" ")
@@ -1272,8 +1273,9 @@ def format_number(value: Decimal, fmt: str, rounding: str = "ROUND_HALF_UP") -> 
             pad = len(text) - len(core)
             text = " " * pad + ("<" + core + ">" if negative else (core if fm else " " + core + " "))
     th = re.search(r"(TH|th)\s*$", body)
-    if th:
-        text = text.replace(th.group(1), "") + _ordinal(int(rounded), th.group(1) == "TH")
+    if th:                              # no ordinal suffix on a negative number or on #s
+        suffix = "" if negative or overflow else _ordinal(int(rounded), th.group(1) == "TH")
+        text = text.replace(th.group(1), "") + suffix
     return text
 
 
@@ -1337,17 +1339,19 @@ def _non_finite_to_char(value: float | Decimal, fmt: str, is_float: bool) -> str
     if "EEEE" in upper:
         pre, post = sum(c in "09" for c in before), sum(c in "09" for c in after.upper().replace("EEEE", ""))
         return " " + "#" * pre + "." + "#" * (post + 4)
-    if re.search(r"(?i)th", body):
-        raise SqlError("22P02", f'"{word}" is not a number')
     v_digits = re.search(r"(?i)v(9+)", body)
     shift = len(v_digits.group(1)) if v_digits else 0      # V's digits count as integer digits
     pre = sum(c in "09" for c in before)
     if len(word) > pre:                 # overflow: any number too wide for the format prints the #s
         return format_number(Decimal(-1 if negative else 1).scaleb(pre - shift), fmt)
-    stand_in = "1" * len(word)          # a number as wide as the word, put in its place
-    text = format_number(Decimal(("-" if negative else "") + stand_in).scaleb(-shift), fmt)
-    at = text.rfind(stand_in)
-    return text[:at] + word + ("" if point is not None else text[at + len(word):])
+    if re.search(r"(?i)th", body):
+        raise SqlError("22P02", f'"{word}" is not a number')
+    # a number as wide as the word (all 1s) is formatted, then its digits become the letters
+    text = list(format_number(Decimal(("-" if negative else "") + "1" * len(word)).scaleb(-shift), fmt))
+    places = [i for i, c in enumerate(text) if c == "1"][-len(word):]
+    for i, letter in zip(places, word):
+        text[i] = letter
+    return "".join(text[:places[-1] + 1] if point is not None else text)
 
 
 @runtime

@@ -81,3 +81,6 @@ SELECT to_char('Infinity'::numeric, 'RN');
 SELECT to_char('NaN'::numeric, '999th');
 SELECT to_char(1e30::float4, '999.9'), to_char(1e20::float8, '999.99'), to_char(1234567890123456::float8, '9999999999999999.99'), to_char(12345::float8, '99V99');
 SELECT to_char(111, 'SG999'), to_char(5, 'SG999'), to_char(-5, '999SG'), to_char(1234, 'SG9G999'), to_char(5, 'FM999PR'), to_char(-5, 'FM999PR'), to_char(5, 'FMSG999');
+SELECT to_char('NaN'::float8, '9G9G9'), to_char('NaN'::float8, '99G9'), to_char('Infinity'::float8, '9,9,9,9,9,9,9,9'), to_char('NaN'::numeric, 'FM99th'), to_char('NaN'::float8, '9,999.99');
+SELECT to_char(99999, '9,999.99'), to_char(1234567.891, '9G9G9'), to_char(1e16::float8, '9,999.99'), to_char(5, '9.'), to_char(5::float8, '9.'), to_char(99999, '9.'), to_char(99999, 'FM9.'), to_char(5.5, '9.');
+SELECT to_char(-5, '999th'), to_char(99999, 'FM99th'), to_char(12, 'FM99th'), to_char(-7.25::float4, 'FM99TH'), to_char(0.001, '999th');
