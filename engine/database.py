@@ -96,6 +96,7 @@ class Database:
         # password -> stored SCRAM verifier; the server installs it (engine never imports protocol)
         self.password_verifier: Callable[[str], str] | None = None
         self.query_memory_limit = 0         # bytes a statement's operators may hold (0: no limit; the server sets it)
+        self.transaction_memory_limit = 0   # bytes a transaction's own writes may hold until COMMIT (0: no limit)
         self.advisory_locks: dict[object, tuple[int, int]] = {}   # key -> (backend pid, times taken)
         self._sequence_positions: dict[int, tuple[int, bool]] = {}
         self.past = PastReader(self)

@@ -88,6 +88,7 @@ class Server:
             if getattr(self.config, name):
                 db.settings[name] = str(getattr(self.config, name))
         db.query_memory_limit = self.config.query_memory_limit
+        db.transaction_memory_limit = self.config.transaction_memory_limit
         db.log.on_flushed = self.metrics.flushed
         await db.start()
         self.db = db

@@ -154,6 +154,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("query_memory_limit", SIZE, 1 << 30,
             "Memory one statement may hold for sorting, hashing, aggregating and buffering rows "
             "(estimated); beyond it the statement fails with 53200 out_of_memory. 0: no limit.", "limits"),
+    Setting("transaction_memory_limit", SIZE, 1 << 30,
+            "Memory one transaction's own writes (rows inserted, updated or deleted, held until COMMIT) may "
+            "take (estimated); beyond it the statement fails with 53200 out_of_memory and the transaction "
+            "is aborted. 0: no limit.", "limits"),
     # storage
     Setting("data_dir", STRING, "./rewinddb-data", "Data directory: the log, snapshots and the lock file.",
             "storage"),

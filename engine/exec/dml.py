@@ -184,7 +184,9 @@ class CompiledWrite:
         table = self.plan.table
         p = ctx.params
         source_rows: list[tuple] = []
+        charge = ctx.memory.charge
         for batch in self.source(ctx):
+            charge(batch)
             source_rows.extend(batch)
         writer = RowWriter(txn, ctx, lock_timeout, self.compiler)
         returning = self.returning(p, ctx) if self.returning is not None else None

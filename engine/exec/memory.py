@@ -11,14 +11,29 @@ so a batch costs one `sys.getsizeof` per column, never a walk over every value. 
 they were copies: the budget is a ceiling on what a statement may pin, not an account.
 
 The limit is the server's `query_memory_limit` (Database.query_memory_limit; 0 = none).
+
+A transaction's own writes (the rows it inserted or updated and the events it will commit)
+are held until COMMIT, across statements, so they have a budget of their own: the
+transaction's `WriteBudget` (`transaction_memory_limit`). A `RowMeasure` per table shape
+counts each written row as a constant for its fixed-size columns plus the length of its
+variable-length values (strings and bytes by `len`, arrays one level deep): a huge value
+is counted for what it is, while fixed-size columns cost nothing per row. Bulk inserts
+(COPY) measure a whole batch with C-level passes over its variable-length columns.
 """
 from __future__ import annotations
 
+from operator import itemgetter
 from sys import getsizeof
 
+from engine.catalog.model import TableDef
 from engine.errors import SqlError
+from engine.types import BYTEA, JSON, JSONB, STRING_TYPES
 
 _POINTER = 8          # a list slot holding the row
+_FIXED_VALUE = 32     # a fixed-size value (integer, float, date, ...) and its slot in the row
+_WRITTEN_ROW = 200    # per row written: its tuple, its event, its entries in the write set and undo list
+_STR_HEADER = 49      # sys.getsizeof("")
+_LEN_TYPES = STRING_TYPES | {BYTEA.oid, JSON.oid, JSONB.oid}   # values that are str or bytes
 
 
 def row_bytes(row: object) -> int:
@@ -55,3 +70,87 @@ class MemoryBudget:
                        detail=f"The statement needs more than query_memory_limit ({self.limit >> 20} MiB) "
                               "for sorting, hashing or buffering rows.",
                        hint="Narrow the query (filters, LIMIT) or raise the server's query_memory_limit.")
+
+
+def value_bytes(value: object) -> int:
+    """Estimated bytes of one variable-length value: strings and bytes by their length,
+    arrays (tuples) one level deep, anything else by `sys.getsizeof`."""
+    if value is None:
+        return 0
+    if type(value) is tuple or type(value) is list:
+        return getsizeof(value) + sum(map(getsizeof, value))
+    return getsizeof(value)
+
+
+class RowMeasure:
+    """The estimated bytes of rows of one table shape, as a transaction holds them."""
+
+    __slots__ = ("table", "base", "texts", "others")
+
+    def __init__(self, table: TableDef) -> None:
+        self.table = table
+        columns = table.columns
+        self.texts = tuple(c.slot for c in columns if c.type.size == -1 and c.type.oid in _LEN_TYPES)
+        self.others = tuple(c.slot for c in columns if c.type.size == -1 and c.type.oid not in _LEN_TYPES)
+        fixed = len(columns) - len(self.texts) - len(self.others)
+        self.base = _WRITTEN_ROW + _POINTER * table.width + _FIXED_VALUE * fixed + _STR_HEADER * len(self.texts)
+
+    def row(self, row: tuple) -> int:
+        size = self.base
+        for slot in self.texts:
+            value = row[slot]
+            if value:
+                size += len(value)
+        for slot in self.others:
+            size += value_bytes(row[slot])
+        return size
+
+    def rows(self, rows: list[tuple]) -> int:
+        size = self.base * len(rows)
+        for slot in self.texts:
+            size += sum(map(len, filter(None, map(itemgetter(slot), rows))))
+        for slot in self.others:
+            size += sum(map(value_bytes, map(itemgetter(slot), rows)))
+        return size
+
+
+class WriteBudget:
+    """What one transaction's own writes hold until COMMIT, estimated, against a limit in
+    bytes (0: none). Savepoints remember `used` and a rollback to one restores it."""
+
+    __slots__ = ("limit", "used", "_measures")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._measures: dict[int, RowMeasure] = {}
+
+    def measure(self, table: TableDef) -> RowMeasure:
+        found = self._measures.get(table.table_id)
+        if found is None or found.table is not table:
+            found = self._measures[table.table_id] = RowMeasure(table)
+        return found
+
+    def charge_row(self, table: TableDef, row: tuple) -> None:
+        if self.limit:
+            self.used += self.measure(table).row(row)
+            if self.used > self.limit:
+                self.exceeded()
+
+    def charge_rows(self, table: TableDef, rows: list[tuple]) -> None:
+        if self.limit:
+            self.used += self.measure(table).rows(rows)
+            if self.used > self.limit:
+                self.exceeded()
+
+    def charge_deleted(self, count: int = 1) -> None:
+        if self.limit:
+            self.used += _WRITTEN_ROW * count
+            if self.used > self.limit:
+                self.exceeded()
+
+    def exceeded(self) -> None:
+        raise SqlError("53200", "out of memory",
+                       detail=f"The transaction's writes need more than transaction_memory_limit "
+                              f"({self.limit >> 20} MiB) until COMMIT.",
+                       hint="Write in several smaller transactions or raise the server's transaction_memory_limit.")

@@ -9,6 +9,11 @@ the shared state: `Database.commit` turns `events` into a record and `apply` mak
 Schema changes made inside the transaction are applied to a private copy of the catalog
 (`catalog`), through the same `apply_event` the log replay uses.
 
+The write set is held in memory until COMMIT; `written` (exec/memory.py's `WriteBudget`)
+counts it against the server's `transaction_memory_limit`, row by row as rows are written
+(a batch at a time for bulk inserts), so a transaction that writes too much fails with 53200
+instead of growing the server without bound.
+
 Locks (`locks.LockManager`) are taken through `lock`, so that a savepoint can give back the
 ones taken after it: rolling back to a savepoint truncates the undo list of own writes,
 `events` and the lock log, and restores the catalog.
@@ -33,6 +38,7 @@ from engine.catalog.model import Catalog, IndexDef, TableDef
 from engine.errors import SqlError
 from engine.events import RowCodec
 from engine.exec.context import ExecContext
+from engine.exec.memory import WriteBudget
 from engine.exec.plan import ReadPoint
 from engine.txn.locks import EXCLUSIVE, NO_KEY_UPDATE, SHARE
 from engine.txn.serializable import KeyRead, SerialTxn
@@ -52,14 +58,16 @@ _txn_ids = itertools.count(1)
 
 
 class Savepoint:
-    __slots__ = ("name", "n_events", "n_undo", "n_locks", "catalog")
+    __slots__ = ("name", "n_events", "n_undo", "n_locks", "catalog", "written")
 
-    def __init__(self, name: str, n_events: int, n_undo: int, n_locks: int, catalog: Catalog | None) -> None:
+    def __init__(self, name: str, n_events: int, n_undo: int, n_locks: int, catalog: Catalog | None,
+                 written: int) -> None:
         self.name = name
         self.n_events = n_events
         self.n_undo = n_undo
         self.n_locks = n_locks
         self.catalog = catalog
+        self.written = written
 
 
 class Transaction:
@@ -90,6 +98,7 @@ class Transaction:
         self.interrupted: SqlError | None = None   # cancel or statement_timeout of the running statement
         self.reason: str | None = None
         self.notifications: list[tuple[str, str]] = []
+        self.written = WriteBudget(db.transaction_memory_limit)   # the write set's estimated bytes
         db.transactions[self.txn_id] = self
 
     # ---------------------------------------------------------------- snapshots
@@ -467,6 +476,7 @@ class Transaction:
     def insert(self, table: TableDef, rowid: int, row: tuple) -> None:
         if self.ssi is not None:
             self._ssi_write(table, None, row)
+        self.written.charge_row(table, row)
         self._remember(table.table_id, rowid, row)
         self._own(table.table_id)[rowid] = row
         self.events.append(ev.RowInserted(table.table_id, rowid, self._codec(table).encode(row)))
@@ -476,6 +486,7 @@ class Transaction:
         if not rows:
             return
         table_id = table.table_id
+        self.written.charge_rows(table, rows)
         if self.ssi is not None:
             for row in rows:
                 self._ssi_write(table, None, row)
@@ -495,6 +506,7 @@ class Transaction:
     def update(self, table: TableDef, rowid: int, row: tuple) -> None:
         if self.ssi is not None:
             self._ssi_write(table, self._committed_row(table, rowid), row)
+        self.written.charge_row(table, row)
         self._remember(table.table_id, rowid, row)
         self._own(table.table_id)[rowid] = row
         self.events.append(ev.RowUpdated(table.table_id, rowid, self._codec(table).encode(row)))
@@ -502,6 +514,7 @@ class Transaction:
     def delete(self, table: TableDef, rowid: int) -> None:
         if self.ssi is not None:
             self._ssi_write(table, self._committed_row(table, rowid), None)
+        self.written.charge_deleted()
         self._remember(table.table_id, rowid, None)
         self._own(table.table_id)[rowid] = None
         self.events.append(ev.RowDeleted(table.table_id, rowid))
@@ -510,7 +523,9 @@ class Transaction:
         """TRUNCATE: every row this transaction sees is gone; one TableTruncated event stands for
         them all in the log (applying it empties the table)."""
         own = self._own(table.table_id)
-        for rowid, _ in list(self.items(table, None, ctx)):
+        items = self.items(table, None, ctx)
+        self.written.charge_deleted(len(items))
+        for rowid, _ in items:
             if self.ssi is not None:
                 self._ssi_write(table, self._committed_row(table, rowid), None)
             self._remember(table.table_id, rowid, None)
@@ -530,7 +545,8 @@ class Transaction:
     # ---------------------------------------------------------------- savepoints
 
     def savepoint(self, name: str) -> None:
-        self.savepoints.append(Savepoint(name, len(self.events), len(self._undo), len(self._lock_log), self.catalog))
+        self.savepoints.append(Savepoint(name, len(self.events), len(self._undo), len(self._lock_log), self.catalog,
+                                         self.written.used))
 
     def _find_savepoint(self, name: str) -> int:
         for i in range(len(self.savepoints) - 1, -1, -1):
@@ -556,6 +572,7 @@ class Transaction:
             lock_name, mode = self._lock_log.pop()
             self.db.locks.restore(self.txn_id, lock_name, mode)
         self.catalog = sp.catalog
+        self.written.used = sp.written
 
     def release(self, name: str) -> None:
         i = self._find_savepoint(name)
