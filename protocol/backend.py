@@ -69,6 +69,7 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 _int16 = struct.Struct("!h").pack
+_uint16 = struct.Struct("!H").pack
 _int32 = struct.Struct("!i").pack
 _uint32 = struct.Struct("!I").pack
 _header = struct.Struct("!ci").pack  # type byte, length
@@ -267,7 +268,7 @@ def portal_suspended() -> bytes:
 
 @_sizes_checked
 def parameter_description(type_oids: Sequence[int]) -> bytes:
-    return _message(b"t", _int16(len(type_oids)) + b"".join(map(_uint32, type_oids)))
+    return _message(b"t", _uint16(len(type_oids)) + b"".join(map(_uint32, type_oids)))
 
 
 # --- errors, notices, notifications -------------------------------------------------------

@@ -29,7 +29,8 @@ Invariants:
   Describe, Execute, Flush, Sync, Terminate, CopyDone, CopyFail) and 65535 for
   PasswordMessage, as PostgreSQL has them.
 * A body must parse exactly: every string NUL-terminated and valid UTF-8, no
-  negative count, no count that overruns the body, no trailing bytes; Bind has
+  count that overruns the body (counts are unsigned Int16, up to 65535, as PostgreSQL
+  reads them), no trailing bytes; Bind has
   0, 1 or one-per-parameter parameter format codes.
 * Any breach raises `ProtocolViolation` (fatal; SQLSTATE 08P01, 22021 for
   invalid UTF-8, 0A000 for an unsupported protocol version). The decoder then
@@ -96,7 +97,7 @@ _SMALL_MESSAGE_MAX = 10000  # PostgreSQL's PQ_SMALL_MESSAGE_LIMIT, counting the 
 _PASSWORD_MESSAGE_MAX = 65535  # PostgreSQL's PG_MAX_AUTH_TOKEN_LENGTH
 _LENGTH_WORD_MAX = 2**31 - 1
 
-_int16 = struct.Struct("!h").unpack_from
+_uint16 = struct.Struct("!H").unpack_from
 _int32 = struct.Struct("!i").unpack_from
 _uint32 = struct.Struct("!I").unpack_from
 _uint32_pair = struct.Struct("!II").unpack_from
@@ -142,22 +143,20 @@ def _raise_bad_string(buf: bytes | bytearray, pos: int, end: int) -> NoReturn:
 def _read_count(buf: bytearray, pos: int, end: int) -> tuple[int, int]:
     if pos + 2 > end:
         raise ProtocolViolation("the body ends inside an Int16 count")
-    (count,) = _int16(buf, pos)
-    if count < 0:
-        raise ProtocolViolation(f"negative count {count}")
+    (count,) = _uint16(buf, pos)
     return count, pos + 2
 
 
 def _read_int16_array(buf: bytearray, pos: int, end: int) -> tuple[tuple[int, ...], int]:
     if pos + 2 > end:
         raise ProtocolViolation("the body ends inside an Int16 count")
-    (count,) = _int16(buf, pos)
+    (count,) = _uint16(buf, pos)
     pos += 2
     if not count:
         return (), pos
     stop = pos + 2 * count
-    if count < 0 or stop > end:
-        raise ProtocolViolation(f"a count of {count} Int16 values is negative or overruns the body")
+    if stop > end:
+        raise ProtocolViolation(f"a count of {count} Int16 values overruns the body")
     if count < _SMALL_ARRAY:
         return _int16_arrays[count](buf, pos), stop
     return struct.unpack_from(f"!{count}h", buf, pos), stop

@@ -60,6 +60,7 @@ YIELD_EVERY = 0.005          # seconds of work between yields to the event loop
 WRITE_CHUNK = 64 * 1024      # flush the output buffer beyond this many bytes
 READ_AHEAD = 1024 * 1024     # unprocessed client input buffered before the socket stops being read
 COPY_CHUNK = 256 * 1024      # COPY FROM data is parsed this many bytes at a time
+LARGE_STATEMENT = 32 * 1024  # SQL text beyond this many characters is split, parsed and planned in a worker thread
 
 _CANCELED = "canceling statement due to user request"
 _TIMED_OUT = "canceling statement due to statement timeout"
@@ -418,7 +419,8 @@ class Connection(asyncio.Protocol):
     async def _simple_query(self, sql: str) -> None:
         session = self.session
         try:
-            pieces = split_statements(sql)
+            pieces = await asyncio.to_thread(split_statements, sql) if len(sql) > LARGE_STATEMENT \
+                else split_statements(sql)
         except SqlError as e:
             pieces = None
             self.send_error(e)
@@ -430,7 +432,8 @@ class Connection(asyncio.Protocol):
             self._statement_started()
             started = time.perf_counter()
             try:
-                prepared, params = session.prepare_simple(text)
+                prepared, params = await asyncio.to_thread(session.prepare_simple, text) \
+                    if len(text) > LARGE_STATEMENT else session.prepare_simple(text)
                 cursor = await session.execute(prepared, params)
                 self._check_interrupts()
                 tag = await self._send_result(cursor, (1,) if cursor.binary else (), describe=True)
@@ -647,7 +650,9 @@ class Connection(asyncio.Protocol):
             if isinstance(msg, M.Parse):
                 if msg.statement and msg.statement in session.prepared:
                     raise SqlError("42P05", f'prepared statement "{msg.statement}" already exists')
-                session.prepared[msg.statement] = session.prepare(msg.sql, msg.param_type_oids)
+                session.prepared[msg.statement] = await asyncio.to_thread(
+                    session.prepare, msg.sql, msg.param_type_oids) if len(msg.sql) > LARGE_STATEMENT \
+                    else session.prepare(msg.sql, msg.param_type_oids)
                 self.send(B.parse_complete())
             elif isinstance(msg, M.Bind):
                 self._bind(msg)

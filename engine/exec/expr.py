@@ -8,6 +8,7 @@ matching relies on it).
 from __future__ import annotations
 
 import dataclasses
+import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -324,8 +325,8 @@ def map_value(v: Any, fn: Callable[[Expr], Expr]) -> Any:
     if isinstance(v, Expr):
         return fn(v)
     if isinstance(v, tuple) and v:
-        mapped = tuple(map_value(x, fn) for x in v)
-        return v if all(a is b for a, b in zip(mapped, v)) else mapped
+        mapped = [map_value(x, fn) for x in v]
+        return v if all(map(operator.is_, mapped, v)) else tuple(mapped)
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
         changes = {f.name: m for f in dataclasses.fields(v)
                    if (m := map_value(getattr(v, f.name), fn)) is not getattr(v, f.name)}

@@ -40,6 +40,7 @@ from engine.txn.index import Search
 from engine.types import FLOAT4, FLOAT8, NUMERIC, Interval, OutputSettings
 
 BATCH = 1024
+VALUES_CHUNK = 256   # VALUES rows compiled into one function
 TICK: list = []
 _DICT_ENTRY = 50       # bytes of one hash-table slot (hash, key and value pointers, spare room)
 
@@ -125,13 +126,24 @@ class _Builder:
         return open_result
 
     def _Values(self, node: P.Values) -> Opener:
+        """One compiled function per VALUES_CHUNK rows: Python's compiler holds the GIL for a
+        whole function, so a huge VALUES list planned in a worker thread would otherwise stall
+        the event loop while it compiles (and compiling one giant function is slower)."""
         g = self.gen()
-        body = "[" + ", ".join("(" + "".join(g.expr(e) + ", " for e in row) + ")" for row in node.rows) + "]"
-        make = g.function("r=()", body)
+        rows = node.rows
+        makes = [g.function("r=()", "[" + ", ".join("(" + "".join(g.expr(e) + ", " for e in row) + ")"
+                                                    for row in rows[i:i + VALUES_CHUNK]) + "]")
+                 for i in range(0, len(rows), VALUES_CHUNK)]
+        if len(makes) == 1:
+            make = makes[0]
 
-        def open_values(ctx: ExecContext) -> Batches:
-            yield make(ctx.params, ctx)()
-        return open_values
+            def open_values(ctx: ExecContext) -> Batches:
+                yield make(ctx.params, ctx)()
+            return open_values
+
+        def open_chunked_values(ctx: ExecContext) -> Batches:
+            yield [row for make in makes for row in make(ctx.params, ctx)()]
+        return open_chunked_values
 
     def _fetch(self, node: P.SeqScan | P.IndexLookup | P.VirtualScan) -> Callable[[ExecContext], list]:
         """ctx -> the node's rows, before its filter."""

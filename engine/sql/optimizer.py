@@ -54,7 +54,7 @@ def _everywhere(node: P.Node, fn: Callable[[P.Node], P.Node]) -> P.Node:
 def subquery_plans(fn: Callable[[P.Node], P.Node]) -> Callable[[Expr], Expr]:
     """expression -> the expression with fn applied to the plan of every subquery in it."""
     def in_subqueries(e: Expr) -> Expr:
-        if not any(isinstance(x, Subquery) for x in walk(e)):
+        if type(e) in _LEAVES or not any(isinstance(x, Subquery) for x in walk(e)):
             return e
 
         def visit(x: Expr) -> Expr | None:
@@ -64,6 +64,9 @@ def subquery_plans(fn: Callable[[P.Node], P.Node]) -> Callable[[Expr], Expr]:
             return None
         return map_expr(e, visit)
     return in_subqueries
+
+
+_LEAVES = frozenset({Col, Const, Param, OuterCol})     # expressions without sub-expressions
 
 
 # -------------------------------------------------------------------- expression helpers
