@@ -333,7 +333,7 @@ def _transaction_modes(w: Tokens) -> dict[str, Any]:
     return modes
 
 
-_SET_VALUE = re.compile(r"""\s*(?:[Ee]'((?:[^'\\]|\\.|'')*)'|'((?:[^']|'')*)'|([^,\s]+))\s*,?""", re.DOTALL)
+_SET_VALUE = re.compile(r"""\s*(?:[Ee]'((?:[^'\\]|\\.|'')*)'|'((?:[^']|'')*)'|([^,\s']+))\s*,?""", re.DOTALL)
 
 
 def _set_values(text: str) -> list[str]:
@@ -479,11 +479,12 @@ _TOKEN = re.compile(r"""\s*(?:
   | (?P<number>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   | (?P<punct>::|\S))""", re.VERBOSE | re.DOTALL)
 _E_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
-_E_ESCAPE = re.compile(r"''|\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL)
+_E_ESCAPE = re.compile(r"''|\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|u([Dd][89ABab][0-9A-Fa-f]{2})\\u([Dd][C-Fc-f][0-9A-Fa-f]{2})"
+                       r"|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL)
 
 
 def _e_escape(m: re.Match) -> str:
-    octal, hexa, u4, u8, other = m.groups()
+    octal, hexa, high, low, u4, u8, other = m.groups()
     if other is not None:
         return _E_ESCAPES.get(other, other)
     if octal is not None:
@@ -492,9 +493,13 @@ def _e_escape(m: re.Match) -> str:
         return chr(int(hexa, 16))
     if m.group() == "''":
         return "'"
+    if high is not None:            # a UTF-16 surrogate pair, as PostgreSQL accepts it
+        return chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + int(low, 16) - 0xDC00)
     code = int(u4 or u8, 16)
-    if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-        raise SqlError("22P05", "invalid Unicode escape value")
+    if 0xD800 <= code <= 0xDFFF:
+        raise syntax_error("invalid Unicode surrogate pair")
+    if code > 0x10FFFF:
+        raise syntax_error("invalid Unicode escape value")
     return chr(code)
 
 

@@ -122,6 +122,11 @@ BIG = {
     "identifier_100k": (f"SELECT 1 AS {'x' * 100_000}", None),
     "quoted_identifier_100k": (f'SELECT 1 AS "{"y" * 100_000}"', None),
     "literal_10mb": ("SELECT length('" + "z" * 10_000_000 + "')", None),
+    # E'' strings with millions of escapes: sqlglot's scanner for queries, ours for utility
+    # statements (SET, CREATE ROLE ... PASSWORD, COPY options, NOTIFY): linear, not quadratic
+    "e_string_2m_escapes": ("SELECT length(E'" + "\\101\\x41\\n" * 700_000 + "')", None),
+    "e_string_1m_escapes_in_set": ("SET fuzz.escapes = E'" + "\\101\\x41\\u00e9" * 350_000 + "'", None),
+    "e_string_1m_escapes_in_password": ("CREATE ROLE escapes PASSWORD E'" + "\\101" * 1_000_000 + "'", None),
     "prefix_operator_without_operand": ("SELECT + -- nothing follows", "42601"),
     "repeat_huge": ("SELECT length(repeat('x', 2000000000))", "54000"),
     "lpad_huge": ("SELECT length(lpad('x', 2000000000))", "54000"),
@@ -149,6 +154,27 @@ def test_oversized_inputs_and_runaway_statements(session, name: str) -> None:
     code = session.run(sql)
     assert code in expected if isinstance(expected, tuple) else code == expected, code
     assert session.run("SELECT 1") is None
+
+
+# E'' escapes that PostgreSQL, sqlglot's scanner and ours all read alike (a NUL is refused by
+# PostgreSQL; whitespace at the ends of a SET value is trimmed by rewinddb, hence the brackets)
+E_ESCAPES = ("\\n", "\\t", "\\b", "\\f", "\\r", "\\\\", "\\'", "''", "\\q", "\\101", "\\7", "\\177", "\\x4",
+             "\\x41", "\\xg", "\\u00e9", "\\u20AC", "\\U0001F600", "\\8", "\\\n")
+
+
+def test_e_strings_read_alike_in_queries_and_utility_statements(session) -> None:
+    """The same E'' literal gives the same value through a query (sqlglot's scanner) and SET
+    (our utility parser's)."""
+    plain = st.text(st.characters(blacklist_characters="\x00'\\", blacklist_categories=("Cs",)), max_size=3)
+
+    @H.fuzz_settings(150)
+    @given(body=st.lists(st.one_of(st.sampled_from(E_ESCAPES), plain), max_size=12).map("".join))
+    def run(body: str) -> None:
+        literal = f"E'<{body}>'"
+        assert session.run(f"SET fuzz.e = {literal}") is None
+        row = session.conn.execute(f"SELECT current_setting('fuzz.e') = {literal}, {literal}").fetchone()
+        assert row[0], (body, row[1])
+    run()
 
 
 # -------------------------------------------------------------------- grammar-based generation
