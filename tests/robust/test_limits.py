@@ -107,7 +107,7 @@ def test_limits_are_settings(tmp_path) -> None:
     from server.config import SETTINGS_BY_NAME
     for name in ("max_connections", "max_message_size", "authentication_timeout", "statement_timeout",
                  "idle_session_timeout", "idle_in_transaction_session_timeout", "query_memory_limit",
-                 "auth_failure_delay", "output_batch_rows"):
+                 "auth_failure_delay", "output_batch_rows", "transaction_memory_limit"):
         assert name in SETTINGS_BY_NAME, name
 
 
