@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from operator import itemgetter
 from sys import getsizeof
+from typing import Callable
 
 from engine.catalog.model import TableDef
 from engine.errors import SqlError
@@ -83,9 +84,10 @@ def value_bytes(value: object) -> int:
 
 
 class RowMeasure:
-    """The estimated bytes of rows of one table shape, as a transaction holds them."""
+    """The estimated bytes of rows of one table shape, as a transaction holds them: `row` is
+    compiled for the shape (one call per row written), `rows` measures a batch."""
 
-    __slots__ = ("table", "base", "texts", "others")
+    __slots__ = ("table", "base", "texts", "others", "row")
 
     def __init__(self, table: TableDef) -> None:
         self.table = table
@@ -94,16 +96,12 @@ class RowMeasure:
         self.others = tuple(c.slot for c in columns if c.type.size == -1 and c.type.oid not in _LEN_TYPES)
         fixed = len(columns) - len(self.texts) - len(self.others)
         self.base = _WRITTEN_ROW + _POINTER * table.width + _FIXED_VALUE * fixed + _STR_HEADER * len(self.texts)
-
-    def row(self, row: tuple) -> int:
-        size = self.base
-        for slot in self.texts:
-            value = row[slot]
-            if value:
-                size += len(value)
-        for slot in self.others:
-            size += value_bytes(row[slot])
-        return size
+        terms = [str(self.base)]
+        terms += [f"(len(x) if (x := r[{slot}]) else 0)" for slot in self.texts]
+        terms += [f"value_bytes(r[{slot}])" for slot in self.others]
+        namespace = {"value_bytes": value_bytes}
+        exec(f"def row(r):\n    return {' + '.join(terms)}\n", namespace)
+        self.row: Callable[[tuple], int] = namespace["row"]
 
     def rows(self, rows: list[tuple]) -> int:
         size = self.base * len(rows)
@@ -114,32 +112,40 @@ class RowMeasure:
         return size
 
 
+_measures: dict[int, RowMeasure] = {}      # id(table) -> its measure, shared by all transactions
+
+
+def row_measure(table: TableDef) -> RowMeasure:
+    """The measure of a table shape, compiled once per TableDef (the cache holds the TableDef,
+    so its id is not reused while the entry lives)."""
+    found = _measures.get(id(table))
+    if found is None or found.table is not table:
+        if len(_measures) > 4096:
+            _measures.clear()
+        found = _measures[id(table)] = RowMeasure(table)
+    return found
+
+
 class WriteBudget:
     """What one transaction's own writes hold until COMMIT, estimated, against a limit in
     bytes (0: none). Savepoints remember `used` and a rollback to one restores it."""
 
-    __slots__ = ("limit", "used", "_measures")
+    __slots__ = ("limit", "used")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.used = 0
-        self._measures: dict[int, RowMeasure] = {}
-
-    def measure(self, table: TableDef) -> RowMeasure:
-        found = self._measures.get(table.table_id)
-        if found is None or found.table is not table:
-            found = self._measures[table.table_id] = RowMeasure(table)
-        return found
 
     def charge_row(self, table: TableDef, row: tuple) -> None:
         if self.limit:
-            self.used += self.measure(table).row(row)
+            found = _measures.get(id(table))
+            self.used += (found.row if found is not None and found.table is table else row_measure(table).row)(row)
             if self.used > self.limit:
                 self.exceeded()
 
     def charge_rows(self, table: TableDef, rows: list[tuple]) -> None:
         if self.limit:
-            self.used += self.measure(table).rows(rows)
+            self.used += row_measure(table).rows(rows)
             if self.used > self.limit:
                 self.exceeded()
 
