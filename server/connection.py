@@ -20,12 +20,15 @@ connection's task, which handles messages strictly in order:
 
 Replies are collected and written with one `transport.write` when the connection goes back
 to reading; replies to Parse, Bind, Describe, Execute and Close wait for the batch's Sync or
-Flush, as PostgreSQL's do, so an extended-protocol statement costs one write, not five. A long result is streamed in batches; between batches the task
-yields to the event loop every few milliseconds, so one big query never stalls other
-sessions, waits while the client is slow to read (transport flow control), and checks for
-interrupts: a cancel request or the statement_timeout (both 57014) fail the statement at
-the next batch boundary, and wake it at once if it waits for a row lock. A protocol
-violation gets an ErrorResponse (08P01) and closes this connection only.
+Flush, as PostgreSQL's do, so an extended-protocol statement costs one write, not five. A long
+result is streamed in batches; between batches the task yields to the event loop every few
+milliseconds (and between the statements of a long multi-statement Query), so one big query
+never stalls other sessions, waits while the client is slow to read (transport flow control),
+and checks for interrupts: a cancel request or the statement_timeout (both 57014) fail the
+statement at the next batch boundary, and wake it at once if it waits for a row lock. A
+statement of more than LARGE_STATEMENT characters of SQL is split, parsed and planned in a
+worker thread, so other sessions are served meanwhile. A protocol violation gets an
+ErrorResponse (08P01) and closes this connection only.
 """
 from __future__ import annotations
 
@@ -428,7 +431,11 @@ class Connection(asyncio.Protocol):
             self.send(B.empty_query_response())
         ok = pieces is not None
         metrics = self.server.metrics
+        deadline = time.monotonic() + YIELD_EVERY if pieces and len(pieces) > 1 else None
         for text, offset in pieces or []:
+            if deadline is not None and time.monotonic() > deadline:
+                await asyncio.sleep(0)          # a script of many statements lets others in between them
+                deadline = time.monotonic() + YIELD_EVERY
             self._statement_started()
             started = time.perf_counter()
             try:
