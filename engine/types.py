@@ -57,9 +57,12 @@ class SqlType:
     typmod: int = -1          # as in pg_attribute.atttypmod
     element: "SqlType | None" = None  # for arrays
     array_oid: int = 0
+    # a row type's (name, type) fields: a table's row type (category "C"), or a record whose
+    # fields are known (record_of); None for every other type
+    fields: "tuple[tuple[str, SqlType], ...] | None" = None
 
     def with_typmod(self, typmod: int) -> SqlType:
-        return SqlType(self.name, self.oid, self.size, self.category, typmod, self.element, self.array_oid)
+        return SqlType(self.name, self.oid, self.size, self.category, typmod, self.element, self.array_oid, self.fields)
 
     @property
     def is_array(self) -> bool:
@@ -67,7 +70,12 @@ class SqlType:
 
     @property
     def base(self) -> SqlType:
-        """The type without its modifier (what operators and functions resolve on)."""
+        """The type without its modifier (what operators and functions resolve on); a table's
+        row type without its fields' modifiers."""
+        if self.category == "C" and self.fields is not None:
+            return composite_type(self.name, self.oid, self.array_oid, tuple((n, t.base) for n, t in self.fields))
+        if self.element is not None and self.element.category == "C":
+            return array_of(self.element.base)
         return TYPES_BY_OID[self.oid] if self.typmod != -1 else self
 
     def __str__(self) -> str:
@@ -154,27 +162,30 @@ class Vector(tuple):
     __slots__ = ()
 
 
-_RECORD_FIELDS: list[tuple[tuple[str, SqlType], ...]] = []
-
-
 def record_of(fields: list[tuple[str, SqlType]] | tuple[tuple[str, SqlType], ...]) -> SqlType:
-    """An anonymous record type whose fields are known (a set-returning function's row), so
-    `(value).field` can be bound: like PostgreSQL's "blessed" records, the typmod numbers it."""
-    key = tuple(fields)
-    if key not in _RECORD_FIELDS:
-        _RECORD_FIELDS.append(key)
-    return RECORD.with_typmod(_RECORD_FIELDS.index(key))
+    """An anonymous record type whose fields are known (ROW(...), a set-returning function's
+    row), so `(value).field` binds and the value has a binary form: PostgreSQL's "blessed"
+    records. On the wire it is plain `record`."""
+    return SqlType(RECORD.name, RECORD.oid, RECORD.size, RECORD.category, array_oid=RECORD.array_oid,
+                   fields=tuple(fields))
+
+
+def composite_type(name: str, oid: int, array_oid: int, fields: tuple[tuple[str, SqlType], ...]) -> SqlType:
+    """A table's (or view's) row type: pg_type's composite `name` with its array type `_name`."""
+    return SqlType(name, oid, -1, "C", array_oid=array_oid, fields=fields)
 
 
 def record_fields(t: SqlType) -> tuple[tuple[str, SqlType], ...] | None:
-    """The (name, type) fields of a record_of() type, None for any other type."""
-    return _RECORD_FIELDS[t.typmod] if t.oid == RECORD.oid and 0 <= t.typmod < len(_RECORD_FIELDS) else None
+    """The (name, type) fields of a row type (record_of, composite_type), None for any other type."""
+    return t.fields
 
 
 def array_of(element: SqlType) -> SqlType:
     """The array type of `element` (an array of arrays is the same array type: int[][] is int[])."""
     if element.element is not None:
         return element.base
+    if element.category == "C":
+        return SqlType("_" + element.name, element.array_oid, -1, "A", element=element)
     base = element.base
     return ARRAY_TYPES_BY_ELEMENT[base.oid]
 
@@ -1138,7 +1149,71 @@ def text_parser(t: SqlType, session_tz: dt.tzinfo = UTC) -> Callable[[str], Any]
         return _parse_jsonb
     if oid == JSON.oid:
         return _parse_json
+    if t.fields is not None and oid != RECORD.oid:
+        field_parsers = tuple(text_parser(ft, session_tz) for _, ft in t.fields)
+        return lambda text: tuple(None if f is None else parse(f)
+                                  for parse, f in zip(field_parsers, parse_record_text(text, len(field_parsers))))
+    if oid == RECORD.oid:
+        raise SqlError("0A000", "input of anonymous composite types is not implemented")
     raise SqlError("0A000", f"input of type {format_type(t)} is not supported")
+
+
+def parse_record_text(text: str, width: int) -> list[str | None]:
+    """A row value's text form, (1,"a b",), split into its `width` field texts (None: NULL),
+    with record_in's rules: an empty unquoted field is NULL, "" quotes and \\ escapes."""
+    def malformed(detail: str) -> SqlError:
+        return SqlError("22P02", f'malformed record literal: "{text}"', detail=detail)
+    i, n = 0, len(text)
+    while i < n and text[i].isspace():
+        i += 1
+    if i >= n or text[i] != "(":
+        raise malformed("Missing left parenthesis.")
+    i += 1
+    fields: list[str | None] = []
+    while True:
+        if len(fields) == width:
+            raise malformed("Too many columns.")
+        chars: list[str] = []
+        quoted = False
+        in_quotes = False
+        while True:
+            if i >= n:
+                raise malformed("Unexpected end of input.")
+            c = text[i]
+            if in_quotes:
+                if c == "\\" and i + 1 < n:
+                    chars.append(text[i + 1])
+                    i += 2
+                    continue
+                if c == '"':
+                    if i + 1 < n and text[i + 1] == '"':
+                        chars.append('"')
+                        i += 2
+                        continue
+                    in_quotes = False
+                else:
+                    chars.append(c)
+                i += 1
+                continue
+            if c in ",)":
+                break
+            if c == '"':
+                in_quotes = quoted = True
+            elif c == "\\" and i + 1 < n:
+                chars.append(text[i + 1])
+                i += 1
+            else:
+                chars.append(c)
+            i += 1
+        fields.append("".join(chars) if chars or quoted else None)
+        i += 1
+        if text[i - 1] == ")":
+            break
+    if len(fields) < width:
+        raise malformed("Too few columns.")
+    if text[i:].strip():
+        raise malformed("Junk after right parenthesis.")
+    return fields
 
 
 def parse_array_text(text: str, element_parser: Callable[[str], Any], element: SqlType) -> tuple:
@@ -1471,12 +1546,15 @@ def format_bytea_escape(v: bytes) -> str:
     return "".join(out)
 
 
-def format_record(v: tuple) -> str:
-    """A row value's text form, (1,"a b",), with each field in its natural text form."""
-    def field(x: Any) -> str:
+def format_record(v: tuple, formatters: tuple[Callable[[Any], str], ...] | None = None) -> str:
+    """A row value's text form, (1,"a b",), each field by its type's output function
+    (`formatters`, when the fields' types are known) or in its natural text form."""
+    def field(x: Any, i: int) -> str:
         if x is None:
             return ""
-        if isinstance(x, bool):
+        if formatters is not None:
+            s = formatters[i](x)
+        elif isinstance(x, bool):
             s = "t" if x else "f"
         elif isinstance(x, float):
             s = format_float8(x)
@@ -1489,7 +1567,7 @@ def format_record(v: tuple) -> str:
         if s == "" or any(c in s for c in '(),"\\ \t\n'):
             return '"' + s.replace("\\", "\\\\").replace('"', '""') + '"'
         return s
-    return "(" + ",".join(field(x) for x in v) + ")"
+    return "(" + ",".join(field(x, i) for i, x in enumerate(v)) + ")"
 
 
 def format_bool(v: bool) -> str:
@@ -1502,7 +1580,7 @@ def format_array(v: tuple, element_formatter: Callable[[Any], str], element: Sql
     def fmt(item: Any) -> str:
         if item is None:
             return "NULL"
-        if isinstance(item, tuple) and element.oid not in (INT2VECTOR.oid, RECORD.oid):   # records are tuples too
+        if isinstance(item, tuple) and element.fields is None and element.oid not in (INT2VECTOR.oid, RECORD.oid):   # records are tuples too
             return "{" + delim.join(fmt(x) for x in item) + "}"
         s = element_formatter(item)
         if s == "" or s.upper() == "NULL" or any(c in s for c in '{},"\\ \t\n\r\v\f'):
@@ -1550,6 +1628,9 @@ def text_formatter(t: SqlType, settings: OutputSettings = OutputSettings()) -> C
         return lambda v: format_interval_style(v, style)
     if oid == BYTEA.oid:
         return format_bytea_escape if settings.bytea_output == "escape" else format_bytea
+    if t.fields is not None:
+        formatters = tuple(text_formatter(ft, settings) for _, ft in t.fields)
+        return lambda v: format_record(v, formatters)
     if oid == RECORD.oid:
         return format_record
     if oid == UUID.oid:

@@ -47,7 +47,12 @@ infinity / -infinity); time = Int64 microseconds since midnight (up to
 2000-01-01 00:00:00 (UTC) (Int64 max / min: infinity / -infinity); interval = Int64 microseconds, Int32 days, Int32
 months; array = Int32 ndim, Int32 has-null flag, UInt32 element OID, (Int32
 length, Int32 lower bound) per dimension, then (Int32 length or -1, bytes) per
-element in row-major order.
+element in row-major order; record (record_send) = Int32 field count, then per
+field UInt32 type OID, Int32 length or -1, bytes.
+
+Row types (a table's, or a record whose fields are known) have no fixed OID:
+`record_encoder`/`record_decoder` and `array_encoder` build their codecs from
+the fields' (OID, encoder or decoder) pairs (arrays of them are encoded only).
 
 Invariants and limits:
 
@@ -102,6 +107,7 @@ _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 _int32 = struct.Struct("!i")
+_uint32 = struct.Struct("!I")
 _int64 = struct.Struct("!q")
 _array_header = struct.Struct("!iiI")
 _dimension = struct.Struct("!ii")
@@ -440,8 +446,9 @@ def _decode_interval(data: bytes) -> tuple[int, int, int]:
 # --- arrays --------------------------------------------------------------------------------------
 
 
-def _array_codec(element_oid: int, element_name: str) -> tuple[Encoder, Decoder]:
-    encode_element, decode_element = _CODECS[element_oid]
+def _array_codec(element_oid: int, element_name: str,
+                 element_codec: tuple[Encoder, Decoder] | None = None) -> tuple[Encoder, Decoder]:
+    encode_element, decode_element = element_codec or _CODECS[element_oid]
     type_name = f"{element_name}[]"
 
     def encode(value: list[Any]) -> bytes:
@@ -520,6 +527,65 @@ def _array_codec(element_oid: int, element_name: str) -> tuple[Encoder, Decoder]
         return elements
 
     return encode, decode
+
+
+def array_encoder(element_oid: int, encode_element: Encoder) -> Encoder:
+    """The encoder of arrays (lists) of a type that has no codec of its own here (a row type)."""
+    def no_decoder(data: bytes) -> Any:
+        raise ValueError(f"arrays of type OID {element_oid} are encoded only")
+    return _array_codec(element_oid, str(element_oid), (encode_element, no_decoder))[0]
+
+
+def record_encoder(fields: list[tuple[int, Encoder]]) -> Encoder:
+    """The encoder of a row value (a sequence, None for NULL fields) whose fields have these
+    (type OID, encoder) pairs: record_send's format."""
+    count = _int32.pack(len(fields))
+    heads = [_uint32.pack(oid) for oid, _ in fields]
+
+    def encode(value: Any) -> bytes:
+        parts = [count]
+        for head, (_, encode_field), v in zip(heads, fields, value):
+            parts.append(head)
+            if v is None:
+                parts.append(_NULL_ELEMENT)
+            else:
+                data = encode_field(v)
+                parts.append(_int32.pack(len(data)))
+                parts.append(data)
+        return b"".join(parts)
+    return encode
+
+
+def record_decoder(type_name: str, fields: list[tuple[int, Decoder]]) -> Decoder:
+    """The decoder of a row value whose fields have these (type OID, decoder) pairs: a tuple,
+    None for NULL fields. A field of another type is 42804, as in record_recv."""
+    def decode(data: bytes) -> tuple:
+        if len(data) < 4:
+            raise _bad(type_name, f"{len(data)} bytes is too short for the field count")
+        (count,) = _int32.unpack_from(data)
+        if count != len(fields):
+            raise _bad(type_name, f"wrong number of columns: {count}, expected {len(fields)}", "42804")
+        pos = 4
+        out: list[Any] = []
+        for oid, decode_field in fields:
+            if pos + 8 > len(data):
+                raise _bad(type_name, "the data ends inside a field header")
+            (field_oid,) = _uint32.unpack_from(data, pos)
+            (size,) = _int32.unpack_from(data, pos + 4)
+            pos += 8
+            if field_oid != oid:
+                raise _bad(type_name, f"wrong data type: {field_oid}, expected {oid}", "42804")
+            if size == -1:
+                out.append(None)
+                continue
+            if size < 0 or pos + size > len(data):
+                raise _bad(type_name, f"invalid field length {size}")
+            out.append(decode_field(data[pos:pos + size]))
+            pos += size
+        if pos != len(data):
+            raise _bad(type_name, f"{len(data) - pos} unexpected bytes after the last field")
+        return tuple(out)
+    return decode
 
 
 def _flatten(value: list[Any], dimensions: list[int], depth: int, out: list[Any]) -> None:

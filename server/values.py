@@ -24,7 +24,7 @@ import math
 
 from engine.types import (END_OF_DAY, INFINITY, INT2VECTOR, INTERVAL, MINUS_INFINITY, OIDVECTOR, TIME, OutputSettings,
                           SqlType, Interval, format_type, text_formatter)
-from protocol.binary import binary_decoder, binary_encoder, binary_supported
+from protocol.binary import array_encoder, binary_decoder, binary_encoder, binary_supported, record_decoder, record_encoder
 from protocol.errors import ProtocolViolation
 
 Encoder = Callable[[Any], bytes]
@@ -69,6 +69,11 @@ def _from_stand_in(value: Any) -> Any:
 def binary_value_encoder(t: SqlType) -> Encoder:
     """Non-NULL engine value of type t -> its binary wire bytes."""
     oid = t.oid
+    if t.fields is not None:            # a row value: a tuple of its fields' engine values
+        return record_encoder([(ft.oid, binary_value_encoder(ft)) for _, ft in t.fields])
+    if t.element is not None and t.element.fields is not None:
+        encode_array = array_encoder(t.element.oid, binary_value_encoder(t.element))
+        return lambda v: encode_array(list(v))
     if not binary_supported(oid):
         raise SqlError("42883", f"no binary output function available for type {format_type(t)}")
     encode = binary_encoder(oid)
@@ -96,6 +101,15 @@ def _str_encode(v: Any) -> bytes:
 def binary_value_decoder(t: SqlType) -> Decoder:
     """Binary wire bytes of a value of type t (a Bind parameter, a binary COPY field) -> engine value."""
     oid = t.oid
+    if t.fields is not None:
+        decode_record = record_decoder(format_type(t), [(ft.oid, binary_value_decoder(ft)) for _, ft in t.fields])
+
+        def convert_record(data: bytes) -> tuple:
+            try:
+                return decode_record(data)
+            except ProtocolViolation as e:
+                raise SqlError(e.sqlstate, e.message) from None
+        return convert_record
     if not binary_supported(oid):
         raise SqlError("42883", f"no binary input function available for type {format_type(t)}")
     decode = binary_decoder(oid)

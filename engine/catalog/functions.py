@@ -72,8 +72,11 @@ for _reg in (REGCLASS, REGTYPE, REGPROC, REGPROCEDURE, REGNAMESPACE, REGROLE):
 # -------------------------------------------------------------------- names and visibility
 
 
-def cat_format_type(type_oid: int | None, typmod: int | None) -> str | None:
-    return format_type_sql(type_oid, typmod)
+def cat_format_type(ctx, type_oid: int | None, typmod: int | None) -> str | None:
+    if type_oid is None or type_oid in TYPES_BY_OID:
+        return format_type_sql(type_oid, typmod)
+    system = _system(ctx)        # a table's row type, or its array: named as regtype prints it
+    return str(system.label(REGTYPE.oid, type_oid, _path(ctx))) if system.row_type_owner(type_oid) else "???"
 
 
 def cat_userbyid(ctx, oid: int) -> str:
@@ -92,8 +95,8 @@ def cat_type_is_visible(ctx, oid: int) -> bool | None:
     if oid in TYPES_BY_OID:
         return True
     system = _system(ctx)
-    rel = next((r for r in system.relation_rows() if system.rowtype_oid(r.oid) == oid), None)
-    return None if rel is None else system.relation_visible(rel.oid, _path(ctx))
+    owner = system.row_type_owner(oid)
+    return None if owner is None else system.relation_visible(owner[0].oid, _path(ctx))
 
 
 def cat_function_is_visible(ctx, oid: int) -> bool | None:
@@ -120,7 +123,7 @@ def cat_serial_sequence(ctx, table: str, column: str) -> str | None:
     return None
 
 
-define("format_type", (OID, INT4), TEXT, "cat_format_type({0}, {1})", strict=False)
+define("format_type", (OID, INT4), TEXT, "cat_format_type(ctx, {0}, {1})", strict=False)
 define("pg_get_userbyid", (OID,), NAME, "cat_userbyid(ctx, {0})")
 define("pg_table_is_visible", (OID,), BOOL, "cat_table_is_visible(ctx, {0})")
 define("pg_type_is_visible", (OID,), BOOL, "cat_type_is_visible(ctx, {0})")

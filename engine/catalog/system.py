@@ -30,7 +30,7 @@ from engine.catalog import builtins as B
 from engine.catalog.model import Catalog, ColumnDef, ConstraintDef, IndexDef, RoleDef, SequenceDef, TableDef, ViewDef
 from engine.errors import SqlError
 from engine.types import (BOOL, BPCHAR, INT8, REGCLASS, REGNAMESPACE, REGPROC, REGPROCEDURE, REGROLE, REGTYPE,
-                          TYPES_BY_OID, NamedOid, SqlType, format_type, type_from_name)
+                          TYPES_BY_OID, NamedOid, SqlType, composite_type, format_type, type_from_name)
 
 PG_CATALOG = 11
 BOOTSTRAP_SUPERUSER = 10
@@ -105,6 +105,13 @@ def format_type_sql(type_oid: int | None, typmod: int | None) -> str | None:
         return format_type(t.with_typmod(typmod))
     except (KeyError, ValueError):
         return format_type(t)
+
+
+def relation_row_type(relation_id: int, name: str, fields: Iterable[tuple[str, SqlType]]) -> SqlType:
+    """The row type of a table or view: what a whole-row reference (`SELECT t FROM t`) and
+    `::t` produce, with the pg_type oids that `pg_type` lists for it."""
+    return composite_type(name, SystemCatalog.rowtype_oid(relation_id), SystemCatalog.rowtype_array_oid(relation_id),
+                          tuple(fields))
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +203,34 @@ class SystemCatalog:
     @staticmethod
     def rowtype_oid(relation_id: int) -> int:
         return derived_oid("rowtype", relation_id)
+
+    @staticmethod
+    def rowtype_array_oid(relation_id: int) -> int:
+        return derived_oid("rowtype_array", relation_id)
+
+    def row_type_oid(self, text: str, search_path: Iterable[str]) -> int | None:
+        """The row type (or its array: `t[]`, `_t`) a table or view name denotes, or None."""
+        name, is_array = (text[:-2].rstrip(), True) if text.endswith("[]") else (text, False)
+        parts = _unquote(name)
+        schema = parts[-2] if len(parts) > 1 else None
+        rel = self.relation_oid(schema, parts[-1], search_path)
+        if rel is None and not is_array and parts[-1].startswith("_"):
+            rel, is_array = self.relation_oid(schema, parts[-1][1:], search_path), True
+        relation = self.relation(rel) if rel is not None else None
+        if relation is None or relation.kind not in ("r", "v"):
+            return None
+        return (self.rowtype_array_oid if is_array else self.rowtype_oid)(rel)
+
+    def row_type_owner(self, type_oid: int) -> tuple[Relation, bool] | None:
+        """The table or view whose row type (False) or row type's array (True) `type_oid` is."""
+        def compute() -> dict[int, tuple[Relation, bool]]:
+            out: dict[int, tuple[Relation, bool]] = {}
+            for r in self.relation_rows():
+                if r.kind in ("r", "v"):
+                    out[self.rowtype_oid(r.oid)] = (r, False)
+                    out[self.rowtype_array_oid(r.oid)] = (r, True)
+            return out
+        return self.memo("row_types", compute).get(type_oid)
 
     @staticmethod
     def rule_oid(view_id: int) -> int:
@@ -305,8 +340,12 @@ class SystemCatalog:
         if reg_oid == REGTYPE.oid:
             if oid in TYPES_BY_OID:
                 return format_type_sql(oid, None)
-            rel = next((r for r in self.relation_rows() if self.rowtype_oid(r.oid) == oid), None)
-            return quote_ident(rel.name) if rel is not None else str(oid)
+            owner = self.row_type_owner(oid)
+            if owner is None:
+                return str(oid)
+            rel, is_array = owner
+            name = self._label(REGCLASS.oid, rel.oid, search_path)
+            return name + "[]" if is_array else name
         if reg_oid in (REGPROC.oid, REGPROCEDURE.oid):
             row = PROCS_BY_OID.get(oid)
             if row is None:
@@ -332,10 +371,10 @@ class SystemCatalog:
             try:
                 t = type_from_name(s)
             except SqlError:
-                rel = self.relation_oid(None, _unquote(s)[-1], path)
-                if rel is None or self.relation(rel) is None:
+                type_oid = self.row_type_oid(s, path)
+                if type_oid is None:
                     raise SqlError("42704", f'type "{s}" does not exist') from None
-                return self.label(reg_oid, self.rowtype_oid(rel), path)
+                return self.label(reg_oid, type_oid, path)
             return self.label(reg_oid, t.oid, path)
         parts = _unquote(s)
         if reg_oid == REGCLASS.oid:

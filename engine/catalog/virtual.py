@@ -232,11 +232,20 @@ def _pg_type(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
     out = list(_builtin_type_rows(t))
     for rel in sys.relation_rows():
         if rel.kind in ("r", "v"):
-            out.append(t.row(oid=sys.rowtype_oid(rel.oid), typname=rel.name, typnamespace=sys.namespace_oid(rel.schema),
-                             typowner=sys.role_oid(rel.owner), typlen=-1, typtype="c", typcategory="C",
-                             typisdefined=True, typdelim=",", typrelid=rel.oid, typinput=proc_named("record_in"),
+            row_oid, array_oid = sys.rowtype_oid(rel.oid), sys.rowtype_array_oid(rel.oid)
+            namespace, owner = sys.namespace_oid(rel.schema), sys.role_oid(rel.owner)
+            out.append(t.row(oid=row_oid, typname=rel.name, typnamespace=namespace,
+                             typowner=owner, typlen=-1, typtype="c", typcategory="C",
+                             typisdefined=True, typdelim=",", typrelid=rel.oid, typarray=array_oid,
+                             typinput=proc_named("record_in"),
                              typoutput=proc_named("record_out"), typreceive=proc_named("record_recv"),
                              typsend=proc_named("record_send"), typalign="d", typstorage="x", typtypmod=-1))
+            out.append(t.row(oid=array_oid, typname="_" + rel.name, typnamespace=namespace, typowner=owner, typlen=-1,
+                             typtype="b", typcategory="A", typisdefined=True, typdelim=",",
+                             typsubscript=proc_named("array_subscript_handler"), typelem=row_oid,
+                             typinput=proc_named("array_in"), typoutput=proc_named("array_out"),
+                             typreceive=proc_named("array_recv"), typsend=proc_named("array_send"),
+                             typanalyze=proc_named("array_typanalyze"), typalign="d", typstorage="x", typtypmod=-1))
     return out
 
 

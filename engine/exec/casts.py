@@ -209,7 +209,16 @@ def _identity(v: Any) -> Any:
 def typmod_enforcer(t: SqlType, explicit: bool) -> Callable[[Any], Any] | None:
     """Length/precision rules for a type with a modifier (None when there is nothing to do).
 
-    Explicit casts truncate strings; assignment raises 22001 unless only spaces are cut."""
+    Explicit casts truncate strings; assignment raises 22001 unless only spaces are cut.
+    A row type's fields (and an array of rows' elements) follow their own types' rules."""
+    if t.fields is not None:
+        fields = [typmod_enforcer(ft, explicit) for _, ft in t.fields]
+        if not any(fields):
+            return None
+        return lambda v: tuple(x if x is None or e is None else e(x) for e, x in zip(fields, v))
+    if t.element is not None and t.element.fields is not None:
+        row = typmod_enforcer(t.element, explicit)
+        return None if row is None else (lambda v: tuple(None if x is None else row(x) for x in v))
     if t.typmod == -1:
         return None
     if t.oid in (VARCHAR.oid, BPCHAR.oid):

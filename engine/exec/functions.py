@@ -32,7 +32,7 @@ from typing import Any, Callable
 
 from engine.errors import SqlError, division_by_zero, undefined_function, undefined_operator
 from engine.types import (BOOL, BPCHAR, CHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, NAME,
-                          NUMERIC, NUMERIC_CONTEXT, NUMERIC_PRECEDENCE, OID, REG_TYPES, REGCLASS, TEXT, TIME,
+                          NUMERIC, NUMERIC_CONTEXT, NUMERIC_PRECEDENCE, OID, RECORD, REG_TYPES, REGCLASS, TEXT, TIME,
                           TIMESTAMP, TIMESTAMPTZ, UNKNOWN, UTC, VARCHAR, Interval, SqlType, array_of,
                           format_type)
 
@@ -555,7 +555,8 @@ def find_signature(name: str, arg_types: list[SqlType]) -> Signature:
     """The signature implementing a bound call whose arguments already have their target types."""
     for sig in FUNCTIONS.get(name, ()):
         declared = _expand(sig, len(arg_types))
-        if declared is not None and all(isinstance(w, str) or w.oid == a.oid for w, a in zip(declared, arg_types)):
+        if declared is not None and all(isinstance(w, str) or w.oid == a.oid or (w.oid == RECORD.oid and a.fields is not None)
+                                        for w, a in zip(declared, arg_types)):      # a table's row type is a record
             return sig
     raise SqlError("XX000", f"no implementation of {name} for these argument types")
 

@@ -21,7 +21,7 @@ from typing import Any, Callable
 from sqlglot import exp
 
 from engine.catalog.model import Catalog, ColumnDef, TableDef
-from engine.catalog.system import system_catalog
+from engine.catalog.system import relation_row_type, system_catalog
 from engine.errors import SqlError, feature_not_supported, syntax_error
 from engine.exec import functions as F
 from engine.exec import plan as P
@@ -76,6 +76,7 @@ class RangeEntry:
     columns: list[ScopeColumn]
     table: TableDef | None = None
     relation_oid: int = 0            # the pg_class oid its `tableoid` system column reads (0: none)
+    row_type: SqlType | None = None  # a table's or view's row type: what its whole-row reference is
 
 
 class Scope:
@@ -210,6 +211,14 @@ def datatype_to_sql(node: exp.DataType) -> SqlType:
         except ValueError:
             raise NeedsLiteral() if "$" in mods else syntax_error(f"invalid type modifier in {text}")
     return type_from_name(base + arrays, modifiers)
+
+
+def anonymous_row(args: tuple[Expr, ...]) -> RowValue:
+    """ROW(a, b, ...): a record whose fields f1, f2, ... have the arguments' types (unknown
+    literals count as text), so the value has PostgreSQL's text and binary forms."""
+    names = tuple(f"f{i + 1}" for i in range(len(args)))
+    return RowValue(args, names, record_of([(n, TEXT if a.type.oid == UNKNOWN.oid else a.type)
+                                            for n, a in zip(names, args)]))
 
 
 def common_type(types: list[SqlType], context: str) -> SqlType:
@@ -1017,6 +1026,8 @@ class Planner:
                 kept = node.columns[:len(view.column_names)]
                 node = P.Project(node, tuple(Col(i, c.type) for i, c in enumerate(kept)), kept)
             entry = self._entry_for(node, alias, alias_node, list(view.column_names))
+            entry.row_type = relation_row_type(view.view_id, view.name,
+                                               ((n, c.type) for n, c in zip(view.column_names, entry.columns)))
             return Relation(node, [entry], list(entry.columns))
         if kind == "sequence":
             seq = catalog.sequences[oid]
@@ -1139,7 +1150,8 @@ class Planner:
                     scope_cols.append(ScopeColumn(name, len(out), t, nullable=name == "_valid_to", hidden=True))
                 out.append(P.OutputColumn(name, t))
         node = P.SeqScan(table, alias, tuple(out), read_point=read_point, with_rowid=with_rowid)
-        return node, [RangeEntry(alias, scope_cols, table)]
+        row_type = relation_row_type(table.table_id, table.name, ((c.name, c.type) for c in table.columns))
+        return node, [RangeEntry(alias, scope_cols, table, row_type=row_type)]
 
     # ---------------------------------------------------------------- select list
 
@@ -1301,8 +1313,9 @@ class Planner:
         for entry in scope.entries:
             if entry.alias == alias:
                 columns = [c for c in entry.columns if not c.hidden]
-                return RowValue(tuple(Col(c.index, c.type, c.nullable) for c in columns), tuple(c.name for c in columns),
-                                record_of([(c.name, c.type) for c in columns]))
+                row_type = entry.row_type or record_of([(c.name, c.type) for c in columns])
+                return RowValue(tuple(Col(c.index, c.type, c.nullable) for c in columns),
+                                tuple(name for name, _ in row_type.fields or ()), row_type)
         raise at_position(SqlError("42P01", f'missing FROM-clause entry for table "{alias}"'), node)
 
     def _bind_Identifier(self, node, scope):
@@ -1335,8 +1348,35 @@ class Planner:
         raise feature_not_supported("? placeholders (use $1, $2, ...)")
 
     def _bind_Cast(self, node: exp.Cast, scope) -> Expr:
-        target = datatype_to_sql(node.args["to"])
+        try:
+            target = datatype_to_sql(node.args["to"])
+        except SqlError as e:
+            if e.sqlstate != "42704":
+                raise
+            target = self._row_type_named(node.args["to"].sql("postgres"))
+            if target is None:
+                raise
         return self.cast(self.bind(node.this, scope), target, explicit=True)
+
+    def _row_type_named(self, text: str) -> SqlType | None:
+        """The row type (or its array type) that a table or view name denotes as a type name."""
+        catalog = self.env.catalog
+        name, is_array = (text[:-2].rstrip(), True) if text.endswith("[]") else (text, False)
+        schema, _, name = name.rpartition(".")
+        name = name[1:-1].replace('""', '"') if name.startswith('"') else name.lower()
+        found = catalog.relation(name, schema or None, self.env.search_path)
+        if found is None and not is_array and name.startswith("_"):
+            found, is_array = catalog.relation(name[1:], schema or None, self.env.search_path), True
+        if found is None or found[0] not in ("table", "view"):
+            return None
+        kind, oid = found
+        if kind == "table":
+            table = catalog.tables[oid]
+            row_type = relation_row_type(oid, table.name, ((c.name, c.type) for c in table.columns))
+        else:
+            from engine.sql.deparse import view_columns
+            row_type = relation_row_type(oid, catalog.views[oid].name, view_columns(catalog, catalog.views[oid]))
+        return array_of(row_type) if is_array else row_type
 
     _bind_TryCast = _bind_Cast
 
@@ -1824,7 +1864,7 @@ class Planner:
 
     def _bind_Tuple(self, node, scope):
         args = tuple(self.bind(a, scope) for a in node.expressions)
-        return RowValue(args, tuple(f"f{i + 1}" for i in range(len(args))))
+        return anonymous_row(args)
 
     def _bind_Array(self, node, scope):
         items = node.expressions
@@ -2130,7 +2170,7 @@ class Planner:
     def _bind_Anonymous(self, node, scope):
         if node.name.lower() == "row":
             args = tuple(self.bind(a, scope) for a in node.expressions)
-            return RowValue(args, tuple(f"f{i + 1}" for i in range(len(args))))
+            return anonymous_row(args)
         if node.name in ("@", "+"):             # prefix operators (parser.py)
             return self._call(f"{node.name}u", [self.bind(node.expressions[0], scope)], operator=True)
         return self._bind_function(node, scope)
@@ -2391,6 +2431,8 @@ class Planner:
         """`e` converted to `target`; `explicit` is CAST/:: (anything castable), else implicit only."""
         if e.type == target:
             return e
+        if target.category == "C" and isinstance(e, RowValue):
+            return self._row_to_composite(e, target, explicit)
         if not castable(e.type, target, "explicit" if explicit else "implicit"):
             raise SqlError("42846", f"cannot cast type {format_type(e.type)} to {format_type(target)}")
         if target.oid in REG_TYPES:
@@ -2404,6 +2446,15 @@ class Planner:
                 return Cast(e, target)
             return Const(cast_function(e.type, target, self.env.settings)(e.value), target)
         return Cast(e, target)
+
+    def _row_to_composite(self, row: RowValue, target: SqlType, explicit: bool) -> Expr:
+        """ROW(...)::t: each field converted to its column's type, as PostgreSQL's record-to-composite coercion."""
+        fields = target.fields or ()
+        if len(row.args) != len(fields):
+            raise SqlError("42846", f"cannot cast type {format_type(row.type)} to {format_type(target)}",
+                           detail=f"Input has too {'few' if len(row.args) < len(fields) else 'many'} columns.")
+        args = tuple(self.cast(a, t, explicit) for a, (_, t) in zip(row.args, fields))
+        return RowValue(args, tuple(n for n, _ in fields), target)
 
     def _reg_cast(self, e: Expr, target: SqlType) -> Expr:
         """A cast to regclass, regtype, ...: names resolve (and oids print as names) through the
@@ -2540,8 +2591,11 @@ def _figure_colname(node: exp.Expression) -> tuple[str, int]:
             return name, strength
         try:
             target = datatype_to_sql(node.args["to"])
-        except (SqlError, NeedsLiteral):
+        except NeedsLiteral:
             return "?column?", 0
+        except SqlError:               # a table's row type: named by its table
+            name = node.args["to"].sql("postgres").removesuffix("[]").rpartition(".")[2]
+            return (name[1:-1] if name.startswith('"') else name.lower()), 1
         return (target.element or target).name, 1
     if isinstance(node, exp.Collate):
         return _figure_colname(node.this)
