@@ -124,6 +124,10 @@ PG_NODE_TREE = _t("pg_node_tree", 194, -1, "Z", 0)   # catalog expressions (we k
 REGPROCEDURE = _t("regprocedure", 2202, 4, "N", 2207)
 REGNAMESPACE = _t("regnamespace", 4089, 4, "N", 4090)
 REGROLE = _t("regrole", 4096, 4, "N", 4097)
+REGOPER = _t("regoper", 2203, 4, "N", 2208)
+REGOPERATOR = _t("regoperator", 2204, 4, "N", 2209)
+TRIGGER = _t("trigger", 2279, 4, "P", 0)      # pseudo-types psql's queries name (rewinddb has no triggers)
+EVENT_TRIGGER = _t("event_trigger", 3838, 4, "P", 0)
 CSTRING = _t("cstring", 2275, -2, "P", 1263)
 ANYARRAY = _t("anyarray", 2277, -1, "P", 0)
 ANYELEMENT = _t("anyelement", 2283, 4, "P", 0)
@@ -134,9 +138,11 @@ SCALAR_TYPES = (
     BPCHAR, VARCHAR, DATE, TIME, TIMETZ, TIMESTAMP, TIMESTAMPTZ, INTERVAL, NUMERIC, REGCLASS, REGTYPE,
     UUID, JSONB, CHAR, INT2VECTOR, OIDVECTOR, ACLITEM, VOID, RECORD, XID, PG_NODE_TREE,
     REGPROCEDURE, REGNAMESPACE, REGROLE, CSTRING, ANYARRAY, ANYELEMENT, INTERNAL, ANY,
+    REGOPER, REGOPERATOR, TRIGGER, EVENT_TRIGGER,
 )
 # reg* types: an oid that prints as the name of the object it identifies (see NamedOid)
-REG_TYPES = frozenset((REGCLASS.oid, REGTYPE.oid, REGPROC.oid, REGPROCEDURE.oid, REGNAMESPACE.oid, REGROLE.oid))
+REG_TYPES = frozenset((REGCLASS.oid, REGTYPE.oid, REGPROC.oid, REGPROCEDURE.oid, REGNAMESPACE.oid, REGROLE.oid,
+                       REGOPER.oid, REGOPERATOR.oid))
 
 
 class NamedOid(int):
@@ -226,6 +232,7 @@ _NAME_ALIASES = {
     "unknown": UNKNOWN, "void": VOID, "record": RECORD, "int2vector": INT2VECTOR,
     "oidvector": OIDVECTOR, "aclitem": ACLITEM, "xid": XID, "pg_node_tree": PG_NODE_TREE,
     "regprocedure": REGPROCEDURE, "regnamespace": REGNAMESPACE, "regrole": REGROLE, "cstring": CSTRING,
+    "regoper": REGOPER, "regoperator": REGOPERATOR, "trigger": TRIGGER, "event_trigger": EVENT_TRIGGER,
     "anyarray": ANYARRAY, "anyelement": ANYELEMENT, "internal": INTERNAL,
 }
 SERIAL_NAMES = {"serial": INT4, "serial4": INT4, "bigserial": INT8, "serial8": INT8,

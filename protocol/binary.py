@@ -694,7 +694,8 @@ _CODECS[1002] = _array_codec(18, '"char"')
 _CODECS[22] = _vector_codec(21, "int2")
 _CODECS[30] = _vector_codec(26, "oid")
 # the catalogs' other identifiers: unsigned 32-bit like oid; pg_node_tree is text
-for _oid, _name in ((28, "xid"), (2202, "regprocedure"), (4089, "regnamespace"), (4096, "regrole")):
+for _oid, _name in ((28, "xid"), (2202, "regprocedure"), (2203, "regoper"), (2204, "regoperator"), (4089, "regnamespace"),
+                    (4096, "regrole")):
     _CODECS[_oid] = _integer_codec(_name, "!I", 0, 2**32 - 1)
 _CODECS[194] = (_encode_text, _decode_text)
 _CODECS[1011] = _array_codec(28, "xid")

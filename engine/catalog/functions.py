@@ -30,7 +30,8 @@ from engine.exec.functions import define
 from engine.exec.srf import SetReturning, register as register_srf
 from engine.sql import deparse
 from engine.types import (BOOL, BPCHAR, CHAR, INT2, INT2VECTOR, INT4, INT8, NAME, NUMERIC, OID, OIDVECTOR, PG_NODE_TREE,
-                          REGCLASS, REGNAMESPACE, REGPROC, REGPROCEDURE, REGROLE, REGTYPE, TEXT, TIMESTAMPTZ,
+                          REGCLASS, REGNAMESPACE, REGOPER, REGOPERATOR, REGPROC, REGPROCEDURE, REGROLE, REGTYPE, TEXT,
+                          TIMESTAMPTZ,
                           TYPES_BY_OID, SqlType, array_of)
 
 _PG_START = dt.datetime.now(dt.timezone.utc)
@@ -63,7 +64,7 @@ def cat_to_reg(ctx, reg_oid: int, text: str):
         return None
 
 
-for _reg in (REGCLASS, REGTYPE, REGPROC, REGPROCEDURE, REGNAMESPACE, REGROLE):
+for _reg in (REGCLASS, REGTYPE, REGPROC, REGPROCEDURE, REGOPER, REGOPERATOR, REGNAMESPACE, REGROLE):
     define(f"{_reg.name}_from_oid", (OID,), _reg, f"cat_reg_from_oid(ctx, {_reg.oid}, {{0}})")
     define(f"{_reg.name}_from_text", (TEXT,), _reg, f"cat_reg_from_text(ctx, {_reg.oid}, {{0}})")
     define(f"to_{_reg.name}", (TEXT,), _reg, f"cat_to_reg(ctx, {_reg.oid}, {{0}})")

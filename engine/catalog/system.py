@@ -2,7 +2,7 @@
 
 Role: `system_catalog(catalog)` gives the `SystemCatalog` of a Catalog value (cached per
 value). pg_catalog's virtual tables (`virtual`), the catalog functions (`functions`) and the
-reg* casts (regclass, regtype, regproc, regnamespace, regrole) all resolve names and OIDs
+reg* casts (regclass, regtype, regproc, regoperator, regnamespace, regrole) all resolve names and OIDs
 here, so they agree with each other.
 
 OIDs: tables, indexes, sequences and views use their catalog ids (16384 and up); built-in
@@ -29,7 +29,8 @@ from typing import Any, Callable, Iterable
 from engine.catalog import builtins as B
 from engine.catalog.model import Catalog, ColumnDef, ConstraintDef, IndexDef, RoleDef, SequenceDef, TableDef, ViewDef
 from engine.errors import SqlError
-from engine.types import (BOOL, BPCHAR, INT8, REGCLASS, REGNAMESPACE, REGPROC, REGPROCEDURE, REGROLE, REGTYPE,
+from engine.types import (BOOL, BPCHAR, INT8, REGCLASS, REGNAMESPACE, REGOPER, REGOPERATOR, REGPROC, REGPROCEDURE, REGROLE,
+                          REGTYPE,
                           TYPES_BY_OID, NamedOid, SqlType, composite_type, format_type, type_from_name)
 
 PG_CATALOG = 11
@@ -48,6 +49,10 @@ PROCS_BY_OID = {row[0]: row for row in B.PROCS}
 PROCS_BY_NAME: dict[str, list[tuple]] = {}
 for _row in B.PROCS:
     PROCS_BY_NAME.setdefault(_row[1], []).append(_row)
+OPERATORS_BY_OID = {row[0]: row for row in B.OPERATORS}
+OPERATORS_BY_NAME: dict[str, list[tuple]] = {}
+for _row in B.OPERATORS:
+    OPERATORS_BY_NAME.setdefault(_row[1], []).append(_row)
 DEFAULT_OPCLASS = {(method, intype): oid for oid, method, _, intype, _, _, _ in B.OPCLASSES}
 AM_OIDS = {name: oid for oid, name, _, _ in B.AMS}
 RESERVED = frozenset(word for word, catcode, *_ in B.KEYWORDS if catcode != "U")
@@ -327,7 +332,7 @@ class SystemCatalog:
 
     def _label(self, reg_oid: int, oid: int, search_path: Iterable[str]) -> str:
         if oid == 0 and reg_oid in (REGPROC.oid, REGCLASS.oid, REGTYPE.oid, REGNAMESPACE.oid, REGROLE.oid,
-                                    REGPROCEDURE.oid):
+                                    REGPROCEDURE.oid, REGOPER.oid, REGOPERATOR.oid):
             return "-"
         if reg_oid == REGCLASS.oid:
             found = self.relation_name(oid)
@@ -353,6 +358,14 @@ class SystemCatalog:
             if reg_oid == REGPROC.oid:
                 return row[1]
             return f"{row[1]}({','.join(format_type_sql(a, None) for a in row[7])})"
+        if reg_oid in (REGOPER.oid, REGOPERATOR.oid):
+            row = OPERATORS_BY_OID.get(oid)
+            if row is None:
+                return str(oid)
+            if reg_oid == REGOPER.oid:       # a name with overloads is qualified, as regoperout does
+                return row[1] if len(OPERATORS_BY_NAME[row[1]]) == 1 else f"pg_catalog.{row[1]}"
+            left, right = (format_type_sql(t, None) if t else "NONE" for t in (row[5], row[6]))
+            return f"{row[1]}({left},{right})"
         if reg_oid == REGNAMESPACE.oid:
             return quote_ident(self.namespace_names[oid]) if oid in self.namespace_names else str(oid)
         if reg_oid == REGROLE.oid:
@@ -400,6 +413,26 @@ class SystemCatalog:
             found = next((row for row in PROCS_BY_NAME.get(_unquote(head.strip())[-1], ()) if row[7] == wanted), None)
             if found is None:
                 raise SqlError("42883", f'function "{s}" does not exist')
+            return self.label(reg_oid, found[0], path)
+        if reg_oid == REGOPER.oid:
+            found = OPERATORS_BY_NAME.get(s.removeprefix("pg_catalog."), [])
+            if not found:
+                raise SqlError("42883", f"operator does not exist: {s}")
+            if len(found) > 1:
+                raise SqlError("42725", f"more than one operator named {s}")
+            return self.label(reg_oid, found[0][0], path)
+        if reg_oid == REGOPERATOR.oid:
+            # name(left type, right type), NONE for a prefix operator's missing side
+            head, paren, arguments = s.partition("(")
+            if not paren or not arguments.rstrip().endswith(")"):
+                raise SqlError("22P02", "expected a left parenthesis" if not paren else "expected a right parenthesis")
+            sides = [a.strip() for a in arguments.rstrip()[:-1].split(",")]
+            if len(sides) != 2:
+                raise SqlError("22P02", "expected two type names" if len(sides) < 2 else "expected a right parenthesis")
+            left, right = (0 if a.lower() == "none" else type_from_name(a).oid for a in sides)
+            found = next((row for row in B.OPERATORS if (row[1], row[5], row[6]) == (head.strip(), left, right)), None)
+            if found is None:
+                raise SqlError("42883", f"operator does not exist: {s}")
             return self.label(reg_oid, found[0], path)
         if reg_oid == REGNAMESPACE.oid:
             oid = self.namespaces.get(parts[-1])

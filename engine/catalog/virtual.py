@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable
 from engine.catalog import builtins as B
 from engine.catalog.model import Catalog
 from engine.catalog.system import (BOOTSTRAP_SUPERUSER, BUILTIN_NAMESPACES, BUILTIN_RELATIONS, CLASS_PG_CLASS, CLASS_PG_CONSTRAINT,
-                                   CLASS_PG_NAMESPACE, DEFAULT_OPCLASS, PG_CATALOG, TYPE_ROWS, AM_OIDS,
+                                   CLASS_PG_NAMESPACE, DEFAULT_OPCLASS, PG_CATALOG, PROCS_BY_OID, TYPE_ROWS, AM_OIDS,
                                    SystemCatalog, attnum_of, proc_named, system_catalog, type_collation)
 from engine.sql import deparse
 from engine.types import TEXT, TYPES_BY_NAME, NamedOid, SqlType, Vector
@@ -222,6 +222,42 @@ def _pg_opclass(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
     return [t.row(oid=oid, opcmethod=method, opcname=name, opcnamespace=PG_CATALOG, opcowner=BOOTSTRAP_SUPERUSER,
                   opcfamily=family, opcintype=intype, opcdefault=default, opckeytype=keytype)
             for oid, method, name, intype, default, family, keytype in B.OPCLASSES]
+
+
+@produces("pg_catalog", "pg_opfamily")
+def _pg_opfamily(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
+    return [t.row(oid=oid, opfmethod=method, opfname=name, opfnamespace=PG_CATALOG, opfowner=BOOTSTRAP_SUPERUSER)
+            for oid, method, name in B.OPFAMILIES]
+
+
+@produces("pg_catalog", "pg_amop")
+def _pg_amop(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
+    return [t.row(oid=oid, amopfamily=family, amoplefttype=left, amoprighttype=right, amopstrategy=strategy,
+                  amoppurpose=purpose, amopopr=operator, amopmethod=method, amopsortfamily=sort_family)
+            for oid, family, left, right, strategy, purpose, operator, method, sort_family in B.AMOPS]
+
+
+@produces("pg_catalog", "pg_amproc")
+def _pg_amproc(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
+    return [t.row(oid=oid, amprocfamily=family, amproclefttype=left, amprocrighttype=right, amprocnum=number,
+                  amproc=NamedOid(proc, PROCS_BY_OID[proc][1]))
+            for oid, family, left, right, number, proc in B.AMPROCS]
+
+
+@produces("pg_catalog", "pg_operator")
+def _pg_operator(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
+    return [t.row(oid=oid, oprname=name, oprnamespace=PG_CATALOG, oprowner=BOOTSTRAP_SUPERUSER, oprkind=kind,
+                  oprcanmerge=merge, oprcanhash=hash_, oprleft=left, oprright=right, oprresult=result, oprcom=commutator,
+                  oprnegate=negator, oprcode=proc_named(code), oprrest=proc_named(restrict), oprjoin=proc_named(join))
+            for (oid, name, kind, merge, hash_, left, right, result, commutator, negator, code, restrict,
+                 join) in B.OPERATORS]
+
+
+@produces("pg_catalog", "pg_cast")
+def _pg_cast(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
+    return [t.row(oid=oid, castsource=source, casttarget=target, castfunc=function, castcontext=context,
+                  castmethod=method)
+            for oid, source, target, function, context, method in B.CASTS]
 
 
 # -------------------------------------------------------------------- types and functions

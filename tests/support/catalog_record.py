@@ -39,6 +39,14 @@ PROCS      pg_proc rows (oid, name, kind, returns set, volatility, strict, retur
            argument types, argument names, source) of the functions TYPES names and of the
            built-in functions rewinddb implements
 OPCLASSES  the default btree and hash operator classes of those types
+OPFAMILIES (oid, method, name) of those classes' operator families
+AMOPS      pg_amop rows (oid, family, left type, right type, strategy, purpose, operator, method,
+           sort family) of those families between types rewinddb implements
+AMPROCS    pg_amproc rows (oid, family, left type, right type, number, function oid) likewise
+OPERATORS  pg_operator rows (oid, name, kind, can merge, can hash, left, right, result, commutator,
+           negator, code, restrict, join) of the operators AMOPS names
+CASTS      pg_cast rows (oid, source, target, function oid, context, method) between those types;
+           PROCS also holds the functions AMPROCS and CASTS name
 AMS, COLLATIONS, LANGUAGES, TABLESPACES, DATABASES, PREDEFINED_ROLES, NAMESPACES
            rows of the small catalogs, as tuples in the order `virtual` documents
 KEYWORDS   pg_get_keywords() rows
@@ -77,6 +85,27 @@ def record(dsn: str) -> str:
             FROM pg_proc p WHERE pronamespace = 11 AND %s ORDER BY p.oid"""
         procs = _rows(conn, proc_sql % "proname = ANY(%s)", io_names)
         known = set(type_oids)
+        opclasses = _rows(conn, """
+            SELECT oid::int8, opcmethod::int8, opcname::text, opcintype::int8, opcdefault, opcfamily::int8,
+                   opckeytype::int8 FROM pg_opclass
+            WHERE opcmethod IN (403, 405) AND opcdefault AND opcintype = ANY(%s) ORDER BY oid""", type_oids)
+        families = sorted({row[5] for row in opclasses})
+        amops = _rows(conn, """
+            SELECT oid::int8, amopfamily::int8, amoplefttype::int8, amoprighttype::int8, amopstrategy, amoppurpose::text,
+                   amopopr::int8, amopmethod::int8, amopsortfamily::int8 FROM pg_amop
+            WHERE amopfamily = ANY(%s) AND amoplefttype = ANY(%s) AND amoprighttype = ANY(%s) ORDER BY oid""",
+                      families, type_oids, type_oids)
+        amprocs = _rows(conn, """
+            SELECT oid::int8, amprocfamily::int8, amproclefttype::int8, amprocrighttype::int8, amprocnum, amproc::oid::int8
+            FROM pg_amproc WHERE amprocfamily = ANY(%s) AND amproclefttype = ANY(%s) AND amprocrighttype = ANY(%s)
+            ORDER BY oid""", families, type_oids, type_oids)
+        casts = _rows(conn, """
+            SELECT oid::int8, castsource::int8, casttarget::int8, castfunc::int8, castcontext::text, castmethod::text
+            FROM pg_cast WHERE castsource = ANY(%s) AND casttarget = ANY(%s) ORDER BY oid""", type_oids, type_oids)
+        support = sorted({row[5] for row in amprocs} | {row[3] for row in casts if row[3]})
+        for row in _rows(conn, proc_sql % "p.oid = ANY(%s::int8[]::oid[])", support):
+            if row not in procs:
+                procs.append(row)
         for row in _rows(conn, proc_sql % "proname = ANY(%s) AND prokind = 'f'", sorted(FUNCTIONS)):
             if row[6] in known and all(a in known for a in row[7]) and row not in procs:
                 procs.append(row)
@@ -86,10 +115,17 @@ def record(dsn: str) -> str:
             "TYPES": tuple(types),
             "PROCS": tuple((o, n, k, rs, v, s, rt, tuple(at), tuple(an), src) for o, n, k, rs, v, s, rt, at, an, src in procs),
             "AMS": tuple(_rows(conn, "SELECT oid::int8, amname::text, amhandler::text, amtype::text FROM pg_am ORDER BY oid")),
-            "OPCLASSES": tuple(_rows(conn, """
-                SELECT oid::int8, opcmethod::int8, opcname::text, opcintype::int8, opcdefault, opcfamily::int8,
-                       opckeytype::int8 FROM pg_opclass
-                WHERE opcmethod IN (403, 405) AND opcdefault AND opcintype = ANY(%s) ORDER BY oid""", type_oids)),
+            "OPCLASSES": tuple(opclasses),
+            "OPFAMILIES": tuple(_rows(conn, """
+                SELECT oid::int8, opfmethod::int8, opfname::text FROM pg_opfamily WHERE oid = ANY(%s) ORDER BY oid""",
+                                      families)),
+            "AMOPS": tuple(amops),
+            "AMPROCS": tuple(amprocs),
+            "OPERATORS": tuple(_rows(conn, """
+                SELECT oid::int8, oprname::text, oprkind::text, oprcanmerge, oprcanhash, oprleft::int8, oprright::int8,
+                       oprresult::int8, oprcom::int8, oprnegate::int8, oprcode::text, oprrest::text, oprjoin::text
+                FROM pg_operator WHERE oid = ANY(%s) ORDER BY oid""", sorted({row[6] for row in amops}))),
+            "CASTS": tuple(casts),
             "COLLATIONS": tuple(_rows(conn, """
                 SELECT oid::int8, collname::text, collprovider::text, collisdeterministic, collencoding,
                        collcollate, collctype FROM pg_collation WHERE oid < 1000 ORDER BY oid""")),

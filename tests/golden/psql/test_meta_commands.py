@@ -18,6 +18,7 @@ COMMANDS = [
     r"\dm+", r"\dn+", r"\do+", r"\dO+", r"\dp", r"\dP+", r"\drds", r"\dRp+", r"\dRs+", r"\ds+", r"\dS+",
     r"\dt+", r"\dT+", r"\dTS+ int*", r"\du+", r"\dv+", r"\dx+", r"\dX", r"\dy+", r"\l+", r"\z", r"\dconfig+",
     r"\d+ pg_class", r"\d+ information_schema.columns", r"\lo_list",
+    r"\dAo", r"\dAo+", r"\dAp", r"\dAp+", r"\dfn+", r"\dft+", r"\dfS", r"\dTS", r"\dCS", r"\dL", r"\dx",
 ]
 
 SETUP = """
