@@ -31,6 +31,7 @@ from engine import events as ev
 from engine.catalog.virtual import virtual_table
 from engine.database import SERVER_VERSION, SERVER_VERSION_NUM, Database
 from engine.catalog.model import RoleDef
+from engine.catalog.system import system_catalog
 from engine.copy import CopyIn, CopyOut, copy_columns
 from engine.errors import SqlError, feature_not_supported, in_failed_transaction, syntax_error
 from engine.portal import Portal
@@ -124,6 +125,7 @@ SETTINGS: dict[str, tuple[str, bool]] = {
     "rewind.reason": ("", False),         # stored with each transaction committed while set
 }
 _CANONICAL = {name.lower(): name for name in SETTINGS}
+_KIND_NAMES = {"r": "table", "v": "view", "S": "sequence"}     # pg_class.relkind -> what a DETAIL calls it
 _OUTPUT_SETTINGS = {"timezone", "extra_float_digits", "bytea_output", "datestyle", "intervalstyle"}
 
 
@@ -1194,6 +1196,12 @@ class Session:
                     raise SqlError("2BP01", f'cannot drop role {name} because it is required by the database system')
                 if role.superuser and not me.superuser:
                     raise SqlError("42501", "must be superuser to drop superusers")
+                owned = [f"owner of {_KIND_NAMES[r.kind]} {r.name if r.schema in self.search_path() else f'{r.schema}.{r.name}'}"
+                         for r in sorted(system_catalog(catalog).relation_rows(), key=lambda r: r.oid)
+                         if r.owner == name and r.kind in _KIND_NAMES]
+                if owned:
+                    raise SqlError("2BP01", f'role "{name}" cannot be dropped because some objects depend on it',
+                                   detail="\n".join(owned))
                 txn.add_event(ev.RoleDropped(name))
             return Cursor(None, None, "DROP ROLE")
         options = dict(a["options"])
@@ -1296,6 +1304,7 @@ class _DdlTarget:
         self.txn = txn
         self.search_path = session.search_path()
         self._readied: tuple[Any, ExecContext] | None = None     # `ready_past`'s query and its evaluated points
+        self.user = session.user
 
     @property
     def catalog(self):

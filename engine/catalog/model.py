@@ -44,6 +44,7 @@ class ConstraintDef(msgspec.Struct, frozen=True, array_like=True):
     ref_columns: tuple[int, ...] = ()
     on_delete: str = "a"            # as pg_constraint.confdeltype: a no action, r restrict, c cascade, n set null, d set default
     on_update: str = "a"
+    comment: str | None = None
 
 
 class IndexDef(msgspec.Struct, frozen=True, array_like=True):
@@ -55,6 +56,7 @@ class IndexDef(msgspec.Struct, frozen=True, array_like=True):
     method: str = "btree"           # "btree" or "hash"
     constraint: str | None = None   # name of the PRIMARY KEY / UNIQUE constraint it enforces
     primary: bool = False
+    comment: str | None = None
 
 
 class TableDef(msgspec.Struct, frozen=True, array_like=True):
@@ -65,7 +67,7 @@ class TableDef(msgspec.Struct, frozen=True, array_like=True):
     width: int                      # number of slots in a row tuple (>= every column's slot + 1)
     constraints: tuple[ConstraintDef, ...] = ()
     comment: str | None = None
-    owner: str = "postgres"
+    owner: str = "postgres"         # the role that created it (indexes have their table's owner)
 
     def column(self, name: str) -> ColumnDef | None:
         for c in self.columns:
@@ -110,6 +112,8 @@ class SequenceDef(msgspec.Struct, frozen=True, array_like=True):
     max_value: int = (1 << 63) - 1
     cycle: bool = False
     owned_by: tuple[int, int] | None = None  # (table_id, column slot)
+    comment: str | None = None
+    owner: str = "postgres"         # the role that created it (an owned sequence shows its table's owner)
 
 
 class ViewDef(msgspec.Struct, frozen=True, array_like=True):
@@ -123,6 +127,7 @@ class ViewDef(msgspec.Struct, frozen=True, array_like=True):
     # the columns of a view that reads the past (FOR SYSTEM_TIME), as made: they are shaped
     # by the catalog of that point, which today's catalog cannot tell
     past_columns: tuple[ColumnDef, ...] = ()
+    owner: str = "postgres"         # the role that created it
 
 
 class RoleDef(msgspec.Struct, frozen=True, array_like=True):

@@ -295,10 +295,10 @@ class SystemCatalog:
             t = c.tables[i.table_id]
             out.append(Relation(i.index_id, i.name, t.schema, "i", t.owner, index=i))
         for s in c.sequences.values():
-            owner = c.tables[s.owned_by[0]].owner if s.owned_by and s.owned_by[0] in c.tables else "postgres"
+            owner = c.tables[s.owned_by[0]].owner if s.owned_by and s.owned_by[0] in c.tables else s.owner
             out.append(Relation(s.seq_id, s.name, s.schema, "S", owner, sequence=s))
         for v in c.views.values():
-            out.append(Relation(v.view_id, v.name, v.schema, "v", "postgres", view=v))
+            out.append(Relation(v.view_id, v.name, v.schema, "v", v.owner, view=v))
         return out
 
     def relation(self, oid: int) -> Relation | None:

@@ -477,9 +477,15 @@ def _pg_description(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
         for num, col in enumerate(table.columns, 1):
             if col.comment is not None:
                 out.append(t.row(objoid=table.table_id, classoid=CLASS_PG_CLASS, objsubid=num, description=col.comment))
-    for view in sys.catalog.views.values():
-        if view.comment is not None:
-            out.append(t.row(objoid=view.view_id, classoid=CLASS_PG_CLASS, objsubid=0, description=view.comment))
+        for con in table.constraints:
+            if con.comment is not None:
+                out.append(t.row(objoid=sys.constraint_oid(table, con), classoid=CLASS_PG_CONSTRAINT, objsubid=0,
+                                 description=con.comment))
+    for relation_id, comment in [(v.view_id, v.comment) for v in sys.catalog.views.values()] + \
+            [(i.index_id, i.comment) for i in sys.catalog.indexes.values()] + \
+            [(s.seq_id, s.comment) for s in sys.catalog.sequences.values()]:
+        if comment is not None:
+            out.append(t.row(objoid=relation_id, classoid=CLASS_PG_CLASS, objsubid=0, description=comment))
     return out
 
 
@@ -514,7 +520,7 @@ def _pg_tables(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
 def _pg_views(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
     out = [t.row(schemaname=schema, viewname=name, viewowner=sys.bootstrap.name)
            for _, (schema, name, kind) in BUILTIN_RELATIONS.items() if kind == "v"]
-    out += [t.row(schemaname=v.schema, viewname=v.name, viewowner="postgres",
+    out += [t.row(schemaname=v.schema, viewname=v.name, viewowner=v.owner,
                   definition=deparse.view_definition(sys.catalog, v, pretty=False))
             for v in sys.catalog.views.values()]
     return out
@@ -539,9 +545,7 @@ def _pg_matviews(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
 def _pg_sequences(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
     out = []
     for s in sys.catalog.sequences.values():
-        owner = sys.sequence_owner(s)
-        out.append(t.row(schemaname=s.schema, sequencename=s.name,
-                         sequenceowner=owner[0].owner if owner else "postgres",
+        out.append(t.row(schemaname=s.schema, sequencename=s.name, sequenceowner=sys.relation(s.seq_id).owner,
                          data_type=sys.label(TYPES_BY_NAME["regtype"].oid, s.type_oid, ()), start_value=s.start,
                          min_value=s.min_value, max_value=s.max_value, increment_by=s.increment, cycle=s.cycle,
                          cache_size=1, last_value=_last_value(ctx, s)))

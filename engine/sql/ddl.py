@@ -50,6 +50,7 @@ class DdlTarget(Protocol):
     @property
     def catalog(self) -> Catalog: ...
     search_path: tuple[str, ...]
+    user: str                       # the session's role: what it creates, it owns
     def creation_schema(self) -> str: ...
     def allocate_id(self) -> int: ...
     def emit(self, event: ev.Event) -> None: ...
@@ -267,7 +268,7 @@ class _TableBuilder:
             seq_name = choose_name(self.target.catalog, self.schema, f"{self.name}_{col_name}", "seq", self.names_taken)
             self.names_taken.add(seq_name)
             seq = _sequence_def(self.target.allocate_id(), self.schema, seq_name, col_type, identity_options,
-                                owned_by=(self.table_id, slot))
+                                owned_by=(self.table_id, slot), owner=self.target.user)
             self.sequences.append(seq)
             default = f"nextval('{_quote_name(seq_name)}'::regclass)"
             not_null = True
@@ -443,7 +444,8 @@ def create_table(tree: exp.Create, target: DdlTarget) -> str:
         else:
             raise feature_not_supported(f"table element {item.sql('postgres')}")
     constraints, indexes = builder.finish()
-    table = TableDef(builder.table_id, schema, name, tuple(builder.columns), builder.width, tuple(constraints))
+    table = TableDef(builder.table_id, schema, name, tuple(builder.columns), builder.width, tuple(constraints),
+                     owner=target.user)
     for _, col_type, node in builder.defaults:
         check_default(table, node, col_type, target)
     for _, col_type, node in builder.generated:
@@ -563,7 +565,7 @@ def create_table_as(tree: exp.Create, target: DdlTarget) -> str:
     for i, (n, (_, t)) in enumerate(zip(names, columns)):
         t = t if t.oid != UNKNOWN.oid else type_from_name("text")
         defs.append(ColumnDef(i, n, t.oid, t.typmod))
-    table = TableDef(target.allocate_id(), schema, name, tuple(defs), len(defs))
+    table = TableDef(target.allocate_id(), schema, name, tuple(defs), len(defs), owner=target.user)
     target.emit(ev.TableCreated(table))
     if not with_data:
         return "CREATE TABLE AS"
@@ -658,7 +660,7 @@ def create_view(tree: exp.Create, target: DdlTarget) -> str:
     view = ViewDef(view_id or target.allocate_id(), schema, name, sql, tuple(names),
                    catalog.views[view_id].comment if view_id else None, tuple(depends_on),
                    tuple(ColumnDef(i, n, t.oid, t.typmod) for i, (n, (_, t)) in enumerate(zip(names, columns)))
-                   if reads_past else ())
+                   if reads_past else (), owner=catalog.views[view_id].owner if view_id else target.user)
     target.emit(ev.ViewCreated(view))
     return "CREATE VIEW"
 
@@ -692,7 +694,8 @@ _TYPE_RANGES = {INT2.oid: (-(1 << 15), (1 << 15) - 1), INT4.oid: (-(1 << 31), (1
 
 
 def _sequence_def(seq_id: int, schema: str, name: str, type_: SqlType, options: dict[str, Any],
-                  owned_by: tuple[int, int] | None = None, base: SequenceDef | None = None) -> SequenceDef:
+                  owned_by: tuple[int, int] | None = None, base: SequenceDef | None = None,
+                  owner: str = "") -> SequenceDef:
     """A sequence definition from CREATE/ALTER SEQUENCE options, checked as PostgreSQL checks them."""
     if type_.oid not in _TYPE_RANGES:
         raise SqlError("22023", "sequence type must be smallint, integer, or bigint")
@@ -728,7 +731,8 @@ def _sequence_def(seq_id: int, schema: str, name: str, type_: SqlType, options: 
         owned_by = base.owned_by
     elif "owned_by" in options:
         owned_by = options["owned_by"]
-    return SequenceDef(seq_id, schema, name, type_.oid, start, increment, min_value, max_value, cycle, owned_by)
+    return SequenceDef(seq_id, schema, name, type_.oid, start, increment, min_value, max_value, cycle, owned_by,
+                       comment=base.comment if base else None, owner=base.owner if base else owner)
 
 
 def _sequence_options(w: Tokens, target: DdlTarget, altering: bool) -> tuple[dict[str, Any], SqlType | None, Any]:
@@ -799,7 +803,7 @@ def create_sequence(w: Tokens, target: DdlTarget) -> str:
             target.notice(f'relation "{name}" already exists, skipping', "42P07")
             return "CREATE SEQUENCE"
         raise SqlError("42P07", f'relation "{name}" already exists')
-    seq = _sequence_def(target.allocate_id(), schema, name, type_ or INT8, options)
+    seq = _sequence_def(target.allocate_id(), schema, name, type_ or INT8, options, owner=target.user)
     target.emit(ev.SequenceCreated(seq))
     return "CREATE SEQUENCE"
 
@@ -1063,7 +1067,12 @@ def truncate(tree: exp.TruncateTable, target: DdlTarget) -> str:
 # -------------------------------------------------------------------- COMMENT ON
 
 
-def comment(kind: str, words: list[str], text: str | None, target: DdlTarget) -> str:
+_COMMENTABLE = frozenset(("TABLE", "VIEW", "COLUMN", "INDEX", "SEQUENCE", "CONSTRAINT"))
+
+
+def comment(kind: str, words: list[str], text: str | None, target: DdlTarget, on: list[str] | None = None) -> str:
+    """COMMENT ON kind words [ON on] IS text: tables, views, columns, indexes, sequences and
+    constraints (`on` names a constraint's table); NULL text removes the comment."""
     catalog = target.catalog
     if kind in ("TABLE", "VIEW"):
         schema, name = (words[-2] if len(words) > 1 else None), words[-1]
@@ -1087,6 +1096,25 @@ def comment(kind: str, words: list[str], text: str | None, target: DdlTarget) ->
         if col is None:
             raise SqlError("42703", f'column "{column}" of relation "{table.name}" does not exist')
         target.emit(ev.ColumnAltered(table.table_id, col.slot, msgspec.structs.replace(col, comment=text)))
+        return "COMMENT"
+    if kind in ("INDEX", "SEQUENCE"):
+        schema, name = (words[-2] if len(words) > 1 else None), words[-1]
+        found = catalog.relation(name, schema, target.search_path)
+        if found is None:
+            raise SqlError("42P01", f'relation "{name}" does not exist')
+        if found[0] == "index" and kind == "INDEX":
+            target.emit(ev.IndexCreated(msgspec.structs.replace(catalog.indexes[found[1]], comment=text)))
+        elif found[0] == "sequence" and kind == "SEQUENCE":
+            target.emit(ev.SequenceAltered(msgspec.structs.replace(catalog.sequences[found[1]], comment=text)))
+        else:
+            raise SqlError("42809", f'"{name}" is not a{"n index" if kind == "INDEX" else " sequence"}')
+        return "COMMENT"
+    if kind == "CONSTRAINT":
+        name, table = words[0], _table(target, on[-2] if len(on) > 1 else None, on[-1])
+        if not any(con.name == name for con in table.constraints):
+            raise SqlError("42704", f'constraint "{name}" for table "{table.name}" does not exist')
+        _emit_table(target, msgspec.structs.replace(table, constraints=tuple(
+            msgspec.structs.replace(con, comment=text) if con.name == name else con for con in table.constraints)))
         return "COMMENT"
     raise feature_not_supported(f"COMMENT ON {kind}")
 
@@ -1133,13 +1161,19 @@ def run_command(text: str, target: DdlTarget) -> str:
         w.expect_word()
         w.expect_word("on")
         kind = w.expect_word().upper()
+        if kind not in _COMMENTABLE:
+            raise feature_not_supported(f"COMMENT ON {kind}")
         words = [w.name()]
         while w.punct("."):
             words.append(w.name())
+        on = None
+        if kind == "CONSTRAINT" and len(words) == 1:
+            w.expect_word("on")
+            on = [part for part in w.qualified_name() if part is not None]
         w.expect_word("is")
         value = None if w.word("null") else w.string()
         w.done()
-        return comment(kind, words, value, target)
+        return comment(kind, words, value, target, on)
     if first == "drop":
         w.expect_word()
         kind = w.expect_word("schema", "sequence")
