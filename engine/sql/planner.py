@@ -76,7 +76,7 @@ class RangeEntry:
     columns: list[ScopeColumn]
     table: TableDef | None = None
     relation_oid: int = 0            # the pg_class oid its `tableoid` system column reads (0: none)
-    row_type: SqlType | None = None  # a table's or view's row type: what its whole-row reference is
+    row_type: SqlType | None = None  # a view's row type: what its whole-row reference is (a table's comes from `table`)
 
 
 class Scope:
@@ -1150,8 +1150,7 @@ class Planner:
                     scope_cols.append(ScopeColumn(name, len(out), t, nullable=name == "_valid_to", hidden=True))
                 out.append(P.OutputColumn(name, t))
         node = P.SeqScan(table, alias, tuple(out), read_point=read_point, with_rowid=with_rowid)
-        row_type = relation_row_type(table.table_id, table.name, ((c.name, c.type) for c in table.columns))
-        return node, [RangeEntry(alias, scope_cols, table, row_type=row_type)]
+        return node, [RangeEntry(alias, scope_cols, table)]
 
     # ---------------------------------------------------------------- select list
 
@@ -1313,7 +1312,9 @@ class Planner:
         for entry in scope.entries:
             if entry.alias == alias:
                 columns = [c for c in entry.columns if not c.hidden]
-                row_type = entry.row_type or record_of([(c.name, c.type) for c in columns])
+                row_type = entry.row_type or (record_of([(c.name, c.type) for c in columns]) if entry.table is None else
+                                              relation_row_type(entry.table.table_id, entry.table.name,
+                                                                ((c.name, c.type) for c in entry.table.columns)))
                 return RowValue(tuple(Col(c.index, c.type, c.nullable) for c in columns),
                                 tuple(name for name, _ in row_type.fields or ()), row_type)
         raise at_position(SqlError("42P01", f'missing FROM-clause entry for table "{alias}"'), node)
