@@ -1324,11 +1324,14 @@ class _DdlTarget:
     def emit(self, event: ev.Event) -> None:
         self.txn.add_event(event)
 
-    def notice(self, message: str, code: str = "00000") -> None:
-        self.session.notice(message, code)
+    def notice(self, message: str, code: str = "00000", severity: str = "NOTICE") -> None:
+        self.session.notice(message, code, severity)
 
     def check_writable(self, what: str) -> None:
         self.txn.check_writable(what)
+
+    def role(self, name: str):
+        return self.session.db.role(name, self.catalog)
 
     def _ctx(self) -> ExecContext:
         return self.session._context(self.txn, ())

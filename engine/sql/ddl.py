@@ -30,7 +30,7 @@ import msgspec
 from sqlglot import exp
 
 from engine import events as ev
-from engine.catalog.model import (Catalog, ColumnDef, ConstraintDef, IndexDef, SequenceDef, TableDef, ViewDef)
+from engine.catalog.model import (Catalog, ColumnDef, ConstraintDef, IndexDef, RoleDef, SequenceDef, TableDef, ViewDef)
 from engine.errors import SqlError, feature_not_supported, syntax_error
 from engine.events import storage_value
 from engine.exec.casts import castable
@@ -54,7 +54,7 @@ class DdlTarget(Protocol):
     def creation_schema(self) -> str: ...
     def allocate_id(self) -> int: ...
     def emit(self, event: ev.Event) -> None: ...
-    def notice(self, message: str, code: str = "00000") -> None: ...
+    def notice(self, message: str, code: str = "00000", severity: str = "NOTICE") -> None: ...
     def check_writable(self, what: str) -> None: ...
     def items(self, table: TableDef) -> list[tuple[int, tuple]]: ...
     def rows(self, table: TableDef) -> list[tuple]: ...
@@ -65,6 +65,7 @@ class DdlTarget(Protocol):
                      context: str) -> Callable[[tuple], Any]: ...
     def query(self, tree: exp.Expression, run: bool) -> tuple[list[tuple[str, SqlType]], list[tuple]]: ...
     def set_sequence(self, seq: SequenceDef, value: int, is_called: bool) -> None: ...
+    def role(self, name: str) -> RoleDef | None: ...
 
 
 def _command_name(tree: exp.Expression) -> str:
@@ -808,6 +809,39 @@ def create_sequence(w: Tokens, target: DdlTarget) -> str:
     return "CREATE SEQUENCE"
 
 
+def _change_owner(kind: str, found: tuple[str, int], role: str, target: DdlTarget) -> str:
+    """ALTER TABLE | VIEW | SEQUENCE name OWNER TO role. A superuser may give anything to
+    anyone; another role only what it owns, and (rewinddb has no role membership) only to
+    itself. A table's sequences and indexes follow it; an owned sequence cannot move alone,
+    and an index is left as it is with a warning."""
+    catalog = target.catalog
+    if target.role(role) is None:
+        raise SqlError("42704", f'role "{role}" does not exist')
+    relation_kind, oid = found
+    if relation_kind == "index":            # a warning and no change, as PostgreSQL
+        target.notice(f'cannot change owner of index "{catalog.indexes[oid].name}"', "01000", "WARNING")
+        return f"ALTER {kind}"
+    current = {"table": catalog.tables, "view": catalog.views, "sequence": catalog.sequences}[relation_kind][oid]
+    if relation_kind == "sequence" and current.owned_by and current.owned_by[0] in catalog.tables:
+        table = catalog.tables[current.owned_by[0]]
+        raise SqlError("0A000", f'cannot change owner of sequence "{current.name}"',
+                       detail=f'Sequence "{current.name}" is linked to table "{table.name}".')
+    me = target.role(target.user)
+    if me is None or not me.superuser:
+        if current.owner != target.user:
+            raise SqlError("42501", f"must be owner of {relation_kind} {current.name}")
+        if role != target.user:
+            raise SqlError("42501", f'must be member of role "{role}"')
+    changed = msgspec.structs.replace(current, owner=role)
+    if relation_kind == "table":
+        _emit_table(target, changed)
+    elif relation_kind == "view":
+        target.emit(ev.ViewCreated(changed))
+    else:
+        target.emit(ev.SequenceAltered(changed))
+    return f"ALTER {kind}"
+
+
 def alter_sequence(w: Tokens, target: DdlTarget) -> str:
     w.expect_word("sequence")
     missing_ok = False
@@ -824,6 +858,11 @@ def alter_sequence(w: Tokens, target: DdlTarget) -> str:
             raise SqlError("42809", f'"{name}" is not a sequence')
         raise SqlError("42P01", f'relation "{(schema + ".") if schema else ""}{name}" does not exist')
     old = target.catalog.sequences[found[1]]
+    if w.word("owner"):
+        w.expect_word("to")
+        role = w.name()
+        w.done()
+        return _change_owner("SEQUENCE", found, role, target)
     if w.word("rename"):
         w.expect_word("to")
         new_name = w.name()
@@ -1135,13 +1174,28 @@ def run_command(text: str, target: DdlTarget) -> str:
         w.expect_word()
         if w.peek() == ("word", "sequence"):
             return alter_sequence(w, target)
-        w.expect_word("table")
+        kind = w.expect_word("table", "view").upper()
         missing_ok = False
         if w.word("if"):
             w.expect_word("exists")
             missing_ok = True
         w.word("only")
         schema, name = w.qualified_name()
+        if w.word("owner"):
+            w.expect_word("to")
+            role = w.name()
+            w.done()
+            found = _lookup(target, schema, name)
+            if found is None or (kind == "VIEW" and found[0] != "view"):
+                if found is None and missing_ok:
+                    target.notice(f'relation "{name}" does not exist, skipping')
+                    return f"ALTER {kind}"
+                if found is not None:
+                    raise SqlError("42809", f'"{name}" is not a view')
+                raise SqlError("42P01", f'relation "{(schema + ".") if schema else ""}{name}" does not exist')
+            return _change_owner(kind, found, role, target)
+        if kind == "VIEW":
+            raise feature_not_supported("ALTER VIEW other than OWNER TO")
         table = _table(target, schema, name, missing_ok)
         if table is None:
             return "ALTER TABLE"

@@ -1426,6 +1426,7 @@ _OWN_DDL = re.compile(r"""(?isx)\s*(
   | comment\s+on\b
   | drop\s+(schema|sequence)\b
   | alter\s+table\s+(if\s+exists\s+)?(only\s+)?("[^"]*"|[^\s"]+)\s+(set\s+schema|rename\s+constraint)\b
+  | alter\s+(table|view)\s+(if\s+exists\s+)?(only\s+)?("[^"]*"|[^\s"]+)\s+owner\s+to\b
 )""")
 
 
