@@ -53,6 +53,7 @@ from engine.rewind.feed import check_notification
 from engine.rewind.points import Point, PointPlan
 from engine.sql.optimizer import optimize
 from engine.sql.planner import NeedsLiteral, PlanEnv, Planner, RangeEntry, Scope, ScopeColumn, WritePlanner
+from engine.txn.temp import TEMP_SCHEMA_PREFIX, TempSpace, is_temp_schema, next_temp_id
 from engine.txn.transaction import Transaction
 from engine.types import (INT4, INT8, NUMERIC, TEXT, UNKNOWN, OutputSettings, SqlType, TYPES_BY_OID,
                           format_type, parse_text, timezone_named)
@@ -204,6 +205,7 @@ class Session:
         self._xact_advisory: list = []               # advisory locks taken until the transaction ends
         self._currvals: dict[int, int] = {}          # sequence id -> the value nextval last gave this session
         self._lastval: int | None = None             # the sequence nextval last advanced
+        self.temp: TempSpace | None = None           # temporary tables, from the first CREATE TEMP TABLE
         db.sessions[self.backend_pid] = self
 
     def close(self) -> None:
@@ -214,6 +216,7 @@ class Session:
         for channel in self.listening:
             self.db.stop_listening(channel, self)
         self.db.sessions.pop(self.backend_pid, None)
+        self.temp = None                             # temporary tables end with the session
 
     # ---------------------------------------------------------------- state
 
@@ -245,12 +248,16 @@ class Session:
                 name = self.user
             if name:
                 out.append(name)
-        return ("pg_catalog",) + tuple(out) if "pg_catalog" not in out else tuple(out)
+        path = ("pg_catalog",) + tuple(out) if "pg_catalog" not in out else tuple(out)
+        if self.temp is not None:      # the temporary schema comes first unless placed (as pg_temp)
+            temp = self.temp.schema
+            path = tuple(temp if s == "pg_temp" else s for s in path) if "pg_temp" in path else (temp,) + path
+        return path
 
     def current_schema(self) -> str | None:
         catalog = self.catalog()
         for s in self.search_path():
-            if s in catalog.schemas:
+            if s in catalog.schemas and not is_temp_schema(s):
                 return s
         return None
 
@@ -260,7 +267,19 @@ class Session:
             return self.db.state.catalog_at(self._as_of_lsn(self.txn.statement_lsn if self.txn else self.db.visible_lsn))
         if self.txn is not None:
             return self.txn.current_catalog
+        if self.temp is not None:
+            return self.temp.overlay(self.db.state.catalog_at(self.db.visible_lsn))
         return self.db.state.catalog_at(self.db.visible_lsn)
+
+    def temp_space(self) -> TempSpace:
+        """The session's temporary tables (made on first use, with schema pg_temp_N)."""
+        if self.temp is None:
+            self.temp = TempSpace(f"{TEMP_SCHEMA_PREFIX}{self.backend_pid - 10000}")
+            if self.txn is not None:
+                self.txn.temp = self.temp
+                if self.txn.catalog is not None:
+                    self.txn.catalog = self.temp.overlay(self.txn.catalog)
+        return self.temp
 
     def _as_of_lsn(self, snapshot_lsn: int) -> int:
         return points.lsn_of(self._as_of, snapshot_lsn, self.db.lsn_at_time)
@@ -308,6 +327,7 @@ class Session:
             self.txn = Transaction(self.db, settings["default_transaction_isolation"],
                                    settings["default_transaction_read_only"] == "on" or self._as_of is not None)
             self.txn.sender_pid = self.backend_pid
+            self.txn.temp = self.temp
             self.txn.deferrable = settings["default_transaction_deferrable"] == "on"
         return self.txn
 
@@ -348,9 +368,14 @@ class Session:
         # PreCommit_Notify); a commit that fails undoes them
         listening_before = set(self.listening) if self._listen_changes else None
         self._apply_listen_changes()
+        temp_events = None
+        if txn.temp is not None:          # temporary tables' events stay in the session, out of the log
+            txn.events, temp_events = txn.temp.split(txn.events)
         try:
             await self.db.commit(txn, self.user, self.settings["application_name"], self.client_addr,
                                  synchronous=self.settings["synchronous_commit"] != "off")
+            if temp_events is not None:
+                txn.temp.commit(temp_events, txn.temp_on_commit)
         except BaseException:
             if listening_before is not None:
                 for channel in self.listening - listening_before:
@@ -360,6 +385,18 @@ class Session:
             self._transaction_ended(False)
             raise
         self._transaction_ended(True)
+
+    def _drop_temporary(self) -> None:
+        """DISCARD TEMP: drop every temporary table (in the transaction, as DROP TABLE would)."""
+        if self.temp is None:
+            return
+        txn = self._ensure_txn()
+        for table_id, table in list(txn.current_catalog.tables.items()):
+            if is_temp_schema(table.schema):
+                txn.add_event(ev.TableDropped(table_id))
+        for seq_id, seq in list(txn.current_catalog.sequences.items()):
+            if is_temp_schema(seq.schema):
+                txn.add_event(ev.SequenceDropped(seq_id))
 
     def _apply_listen_changes(self) -> None:
         for listen, channel in self._listen_changes:
@@ -881,7 +918,8 @@ class Session:
 
     async def _ddl(self, statement: Parsed) -> Cursor:
         txn = self._ensure_txn()
-        await txn.lock(("ddl",), timeout=self._lock_timeout())
+        if not ddl.creates_temporary(statement.tree):     # a session's own objects wait for nobody
+            await txn.lock(("ddl",), timeout=self._lock_timeout())
         target = _DdlTarget(self, txn)
         query = ddl.stored_query(statement.tree, target)
         if query is not None:
@@ -1002,6 +1040,8 @@ class Session:
                 self.portals.clear()
                 self._unlisten("*")
                 self.advisory_unlock_all()
+            if a["what"] in ("all", "temp", "temporary"):
+                self._drop_temporary()
             return Cursor(None, None, f"DISCARD {a['what'].upper()}")
         if kind in ("listen", "unlisten"):
             if self.explicit:
@@ -1316,10 +1356,18 @@ class _DdlTarget:
             raise SqlError("3F000", "no schema has been selected to create in")
         return schema
 
-    def allocate_id(self) -> int:
+    def allocate_id(self, schema: str) -> int:
+        if is_temp_schema(schema):
+            return next_temp_id()
         n = max(self.catalog.next_id, self.session.db.state.catalog.next_id, getattr(self.txn, "_next_oid", 0))
         self.txn._next_oid = n + 1
         return n
+
+    def temporary_schema(self) -> str:
+        return self.session.temp_space().schema
+
+    def set_on_commit(self, table_id: int, action: str) -> None:
+        self.txn.temp_on_commit[table_id] = action
 
     def emit(self, event: ev.Event) -> None:
         self.txn.add_event(event)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import msgspec
 
 from engine import events as ev
-from engine.catalog.model import Catalog
+from engine.catalog.model import TEMP_ID_BASE, Catalog
 
 
 def apply_event(catalog: Catalog, event: ev.Event) -> Catalog:
@@ -18,7 +18,7 @@ def apply_event(catalog: Catalog, event: ev.Event) -> Catalog:
             return catalog
         case ev.TableCreated(table=t):
             return catalog._replace(tables={**catalog.tables, t.table_id: t},
-                                    next_id=max(catalog.next_id, t.table_id + 1))
+                                    next_id=_next_id(catalog, t.table_id))
         case ev.TableDropped(table_id=tid):
             tables = dict(catalog.tables)
             del tables[tid]
@@ -51,21 +51,21 @@ def apply_event(catalog: Catalog, event: ev.Event) -> Catalog:
             return catalog._replace(tables={**catalog.tables, tid: t})
         case ev.IndexCreated(index=i):
             return catalog._replace(indexes={**catalog.indexes, i.index_id: i},
-                                    next_id=max(catalog.next_id, i.index_id + 1))
+                                    next_id=_next_id(catalog, i.index_id))
         case ev.IndexDropped(index_id=iid):
             indexes = dict(catalog.indexes)
             del indexes[iid]
             return catalog._replace(indexes=indexes)
         case ev.SequenceCreated(sequence=s) | ev.SequenceAltered(sequence=s):
             return catalog._replace(sequences={**catalog.sequences, s.seq_id: s},
-                                    next_id=max(catalog.next_id, s.seq_id + 1))
+                                    next_id=_next_id(catalog, s.seq_id))
         case ev.SequenceDropped(seq_id=sid):
             sequences = dict(catalog.sequences)
             del sequences[sid]
             return catalog._replace(sequences=sequences)
         case ev.ViewCreated(view=v):
             return catalog._replace(views={**catalog.views, v.view_id: v},
-                                    next_id=max(catalog.next_id, v.view_id + 1))
+                                    next_id=_next_id(catalog, v.view_id))
         case ev.ViewDropped(view_id=vid):
             views = dict(catalog.views)
             del views[vid]
@@ -81,3 +81,8 @@ def apply_event(catalog: Catalog, event: ev.Event) -> Catalog:
             del roles[name]
             return catalog._replace(roles=roles)
     raise AssertionError(f"no catalog rule for {type(event).__name__}")
+
+
+def _next_id(catalog: Catalog, oid: int) -> int:
+    """The catalog's next free id once `oid` is taken (a temporary object's id takes none)."""
+    return catalog.next_id if oid >= TEMP_ID_BASE else max(catalog.next_id, oid + 1)

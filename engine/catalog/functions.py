@@ -124,7 +124,15 @@ def cat_serial_sequence(ctx, table: str, column: str) -> str | None:
     return None
 
 
+def cat_my_temp_schema(ctx) -> int:
+    """pg_my_temp_schema: the oid of the session's pg_temp_N, 0 before its first temporary table."""
+    temp = getattr(ctx.session, "temp", None)
+    return _system(ctx).namespace_oid(temp.schema) if temp is not None else 0
+
+
 define("format_type", (OID, INT4), TEXT, "cat_format_type(ctx, {0}, {1})", strict=False)
+define("pg_my_temp_schema", (), OID, "cat_my_temp_schema(ctx)", volatile=True)
+define("pg_is_other_temp_schema", (OID,), BOOL, "False")     # other sessions' schemas are never visible
 define("pg_get_userbyid", (OID,), NAME, "cat_userbyid(ctx, {0})")
 define("pg_table_is_visible", (OID,), BOOL, "cat_table_is_visible(ctx, {0})")
 define("pg_type_is_visible", (OID,), BOOL, "cat_type_is_visible(ctx, {0})")

@@ -82,7 +82,8 @@ def _relations(sys: SystemCatalog):
 @produces(_SCHEMA, "tables")
 def _tables(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
     return [t.row(table_catalog=_db(ctx), table_schema=schema, table_name=name,
-                  table_type="BASE TABLE" if kind == "r" else "VIEW", is_insertable_into=_yes(kind == "r"),
+                  table_type=("LOCAL TEMPORARY" if schema.startswith("pg_temp_") else "BASE TABLE") if kind == "r"
+                  else "VIEW", is_insertable_into=_yes(kind == "r"),
                   is_typed="NO") for schema, name, kind, _ in _relations(sys)]
 
 

@@ -140,6 +140,9 @@ class RoleDef(msgspec.Struct, frozen=True, array_like=True):
 
 
 DEFAULT_SCHEMAS = ("public",)
+# object ids from here on belong to one session's temporary objects (engine.txn.temp), never
+# to the log; they do not move `Catalog.next_id`
+TEMP_ID_BASE = 1_000_000_000
 
 
 class Catalog:
@@ -180,7 +183,11 @@ class Catalog:
     def relation(self, name: str, schema: str | None, search_path: Iterable[str]) -> tuple[str, int] | None:
         """Resolve a relation name to ("table"|"view"|"sequence"|"index", id)."""
         if schema is not None:
-            return self._names.get((schema, name))
+            found = self._names.get((schema, name))
+            if found is None and schema == "pg_temp":       # the session's temporary schema, pg_temp_N
+                temp = next((s for s in self.schemas if s.startswith("pg_temp_")), None)
+                return self._names.get((temp, name)) if temp is not None else None
+            return found
         for s in search_path:
             found = self._names.get((s, name))
             if found is not None:

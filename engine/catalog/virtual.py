@@ -337,7 +337,8 @@ def _pg_class(t: Layout, sys: SystemCatalog, ctx) -> list[tuple]:
             reltype=sys.rowtype_oid(rel.oid) if kind in ("r", "v") else 0, relowner=sys.role_oid(rel.owner),
             relam=am, relfilenode=0 if kind == "v" else rel.oid, relpages=1 if kind == "S" else 0,
             reltuples={"r": -1.0, "v": -1.0, "S": 1.0, "i": 0.0}[kind], relhasindex=rel.has_index,
-            relpersistence="p", relkind=kind, relnatts=len(sys.columns_of(rel, view_columns)), relchecks=rel.checks,
+            relpersistence="t" if rel.schema.startswith("pg_temp_") else "p", relkind=kind,
+            relnatts=len(sys.columns_of(rel, view_columns)), relchecks=rel.checks,
             relhasrules=kind == "v", relhastriggers=rel.has_triggers, relispopulated=True,
             relreplident="d" if kind == "r" else "n", relfrozenxid=0, relminmxid=1 if kind == "r" else 0))
     return out

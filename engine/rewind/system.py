@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from engine import events as ev
-from engine.catalog.model import TableDef
+from engine.catalog.model import TEMP_ID_BASE, Catalog, TableDef
 from engine.catalog.system import system_catalog
 from engine.changes import ChangesUnavailable, TableView, row_changes
 from engine.errors import SqlError, undefined_function
@@ -38,6 +38,7 @@ from engine.exec.compiler import CodeGen
 from engine.exec.context import ExecContext
 from engine.exec.expr import And, Col, Compare, Expr, OuterCol, Subquery, walk
 from engine.exec.srf import SetReturning, register
+from engine.txn.temp import no_history
 from engine.jsonvalue import row_object
 from engine.rewind.points import from_micros, lsn_of, point_from_value, to_micros
 from engine.storage.verify import verify_digest
@@ -221,6 +222,9 @@ def _diff_rows(ctx: ExecContext, table_name: str, start: Any, end: Any) -> list[
     """Rows of `table_name` that differ between two points, matched by primary key (by row
     identity without one); only rows some transaction between the points touched can differ."""
     db: Database = ctx.session.db
+    current = _table_in(ctx.catalog, ctx, table_name)
+    if current is not None and current.table_id >= TEMP_ID_BASE:
+        raise no_history(current.name, "rewind.diff")
     timezone = ctx.session.output_settings.timezone
     lsns = [lsn_of(point_from_value(v, timezone), ctx.snapshot_lsn, db.lsn_at_time) for v in (start, end)]
     state = db.state
@@ -262,7 +266,10 @@ def _diff_rows(ctx: ExecContext, table_name: str, start: Any, end: Any) -> list[
 
 
 def _table_at(ctx: ExecContext, name: str, lsn: int) -> TableDef | None:
-    catalog = ctx.session.db.state.catalog_at(lsn)
+    return _table_in(ctx.session.db.state.catalog_at(lsn), ctx, name)
+
+
+def _table_in(catalog: Catalog, ctx: ExecContext, name: str) -> TableDef | None:
     try:
         oid = system_catalog(catalog).parse(REGCLASS.oid, name, ctx.session.search_path())
     except SqlError:

@@ -30,13 +30,15 @@ import msgspec
 from sqlglot import exp
 
 from engine import events as ev
-from engine.catalog.model import (Catalog, ColumnDef, ConstraintDef, IndexDef, RoleDef, SequenceDef, TableDef, ViewDef)
+from engine.catalog.model import (TEMP_ID_BASE, Catalog, ColumnDef, ConstraintDef, IndexDef, RoleDef, SequenceDef,
+                                  TableDef, ViewDef)
 from engine.errors import SqlError, feature_not_supported, syntax_error
 from engine.events import storage_value
 from engine.exec.casts import castable
 from engine.exec.functions import FUNCTIONS, implicitly_castable
 from engine.sql.parser import Tokens, expression_sql, parse_sql
 from engine.sql.planner import datatype_to_sql, function_name
+from engine.txn.temp import is_temp_schema
 from engine.types import (INT2, INT4, INT8, SERIAL_NAMES, UNKNOWN, UTC, SqlType, format_type, text_parser,
                           type_from_name)
 
@@ -52,7 +54,9 @@ class DdlTarget(Protocol):
     search_path: tuple[str, ...]
     user: str                       # the session's role: what it creates, it owns
     def creation_schema(self) -> str: ...
-    def allocate_id(self) -> int: ...
+    def allocate_id(self, schema: str) -> int: ...
+    def temporary_schema(self) -> str: ...
+    def set_on_commit(self, table_id: int, action: str) -> None: ...
     def emit(self, event: ev.Event) -> None: ...
     def notice(self, message: str, code: str = "00000", severity: str = "NOTICE") -> None: ...
     def check_writable(self, what: str) -> None: ...
@@ -268,7 +272,7 @@ class _TableBuilder:
         if serial is not None or identity:
             seq_name = choose_name(self.target.catalog, self.schema, f"{self.name}_{col_name}", "seq", self.names_taken)
             self.names_taken.add(seq_name)
-            seq = _sequence_def(self.target.allocate_id(), self.schema, seq_name, col_type, identity_options,
+            seq = _sequence_def(self.target.allocate_id(self.schema), self.schema, seq_name, col_type, identity_options,
                                 owned_by=(self.table_id, slot), owner=self.target.user)
             self.sequences.append(seq)
             default = f"nextval('{_quote_name(seq_name)}'::regclass)"
@@ -324,7 +328,7 @@ class _TableBuilder:
                 raise SqlError("42P07", f'relation "{cname}" already exists')
             taken.add(cname)
             constraints.append(ConstraintDef(cname, kind, tuple(slots)))
-            indexes.append(IndexDef(self.target.allocate_id(), cname, self.table_id, tuple(slots), True, "btree",
+            indexes.append(IndexDef(self.target.allocate_id(self.schema), cname, self.table_id, tuple(slots), True, "btree",
                                     cname, kind == "p"))
         for cname, node, col_name in self.checks:
             _refuse_subquery(node, "check constraint")
@@ -365,6 +369,10 @@ class _TableBuilder:
             parent_id, parent_name = self.table_id, self.name
         else:
             parent = _table(self.target, ref_schema, ref_name)
+            if is_temp_schema(parent.schema) != is_temp_schema(self.schema):
+                raise SqlError("42P16", "constraints on temporary tables may reference only temporary tables"
+                               if is_temp_schema(self.schema) else
+                               "constraints on permanent tables may reference only permanent tables")
             parent_columns = {c.name: c for c in parent.columns}
             parent_keys = [(c.columns, c.kind) for c in parent.constraints if c.kind in ("p", "u")]
             parent_id, parent_name = parent.table_id, parent.name
@@ -433,7 +441,7 @@ def create_table(tree: exp.Create, target: DdlTarget) -> str:
     schema, name = _new_relation(tree, schema_node.this, target)
     if name is None:
         return "CREATE TABLE"
-    builder = _TableBuilder(target, schema, name, target.allocate_id())
+    builder = _TableBuilder(target, schema, name, target.allocate_id(schema))
     for item in schema_node.expressions:
         if isinstance(item, exp.ColumnDef):
             builder.column(item)
@@ -456,6 +464,7 @@ def create_table(tree: exp.Create, target: DdlTarget) -> str:
         target.emit(ev.SequenceCreated(seq))
     for index in indexes:
         target.emit(ev.IndexCreated(index))
+    _on_commit(tree, table, target)
     return "CREATE TABLE"
 
 
@@ -498,22 +507,56 @@ def check_default(table: TableDef, node: exp.Expression, col_type: SqlType, targ
         text_parser(as_type, UTC)(inner.this)
 
 
-def _creation_place(tree: exp.Create, ref: exp.Table, target: DdlTarget, temporary: str) -> tuple[str, str]:
-    """The existing schema and the name a CREATE puts its relation at; TEMPORARY answers 0A000
-    naming `temporary`."""
+def creates_temporary(tree: exp.Expression) -> bool:
+    """Whether a statement is CREATE TEMPORARY ... (or CREATE ... pg_temp.name)."""
+    if not isinstance(tree, exp.Create):
+        return False
+    ref = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+    return _properties(tree, exp.TemporaryProperty) is not None or (isinstance(ref, exp.Table) and ref.db == "pg_temp")
+
+
+def _properties(tree: exp.Create, kind: type) -> exp.Expression | None:
+    return next((p for p in (tree.args.get("properties").expressions if tree.args.get("properties") else [])
+                 if isinstance(p, kind)), None)
+
+
+def _temporary_place(schema: str | None, target: DdlTarget) -> str:
+    """The session's temporary schema, for a temporary object (written unqualified or as pg_temp.name)."""
+    if schema is not None and schema != "pg_temp" and not is_temp_schema(schema):
+        raise SqlError("42P16", "cannot create temporary relation in non-temporary schema")
+    return target.temporary_schema()
+
+
+def _creation_place(tree: exp.Create, ref: exp.Table, target: DdlTarget, temporary: str | None) -> tuple[str, str]:
+    """The existing schema and the name a CREATE puts its relation at: the session's temporary
+    schema for CREATE TEMPORARY (or pg_temp.name); where that is not supported (`temporary`
+    names what) it answers 0A000."""
     schema, name = _qualified(ref)
+    if creates_temporary(tree):
+        if temporary is not None:
+            raise feature_not_supported(temporary)
+        return _temporary_place(schema, target), name
     schema = schema or target.creation_schema()
     if schema not in target.catalog.schemas:
         raise SqlError("3F000", f'schema "{schema}" does not exist')
-    for prop in (tree.args.get("properties").expressions if tree.args.get("properties") else []):
-        if isinstance(prop, exp.TemporaryProperty):
-            raise feature_not_supported(temporary)
     return schema, name
+
+
+def _on_commit(tree: exp.Create, table: TableDef, target: DdlTarget) -> None:
+    """ON COMMIT PRESERVE ROWS (the default) / DELETE ROWS / DROP of a temporary table."""
+    prop = _properties(tree, exp.OnCommitProperty)
+    if prop is None:
+        return
+    if not is_temp_schema(table.schema):
+        raise SqlError("42P16", "ON COMMIT can only be used on temporary tables")
+    action = "drop" if prop.args.get("drop") else "delete" if prop.args.get("delete") else None
+    if action is not None:
+        target.set_on_commit(table.table_id, action)
 
 
 def _new_relation(tree: exp.Create, ref: exp.Table, target: DdlTarget) -> tuple[str, str | None]:
     """The schema and name of a relation about to be created (name None: IF NOT EXISTS and it does)."""
-    schema, name = _creation_place(tree, ref, target, "temporary tables and views")
+    schema, name = _creation_place(tree, ref, target, None)
     if target.catalog.name_taken(schema, name):
         if tree.args.get("exists"):
             target.notice(f'relation "{name}" already exists, skipping', "42P07")
@@ -566,8 +609,9 @@ def create_table_as(tree: exp.Create, target: DdlTarget) -> str:
     for i, (n, (_, t)) in enumerate(zip(names, columns)):
         t = t if t.oid != UNKNOWN.oid else type_from_name("text")
         defs.append(ColumnDef(i, n, t.oid, t.typmod))
-    table = TableDef(target.allocate_id(), schema, name, tuple(defs), len(defs), owner=target.user)
+    table = TableDef(target.allocate_id(schema), schema, name, tuple(defs), len(defs), owner=target.user)
     target.emit(ev.TableCreated(table))
+    _on_commit(tree, table, target)
     if not with_data:
         return "CREATE TABLE AS"
     for row in rows:
@@ -610,7 +654,7 @@ def create_index(tree: exp.Create, target: DdlTarget) -> str:
     unique = bool(tree.args.get("unique"))
     if unique:
         check_unique_rows(target, table, tuple(slots), name, require_not_null=False)
-    target.emit(ev.IndexCreated(IndexDef(target.allocate_id(), name, table.table_id, tuple(slots), unique, method)))
+    target.emit(ev.IndexCreated(IndexDef(target.allocate_id(table.schema), name, table.table_id, tuple(slots), unique, method)))
     return "CREATE INDEX"
 
 
@@ -636,6 +680,8 @@ def create_view(tree: exp.Create, target: DdlTarget) -> str:
             raise SqlError("42701", f'column "{n}" specified more than once')
         seen.add(n)
     sql, depends_on = _view_text(query, target)
+    if any(oid >= TEMP_ID_BASE for oid in depends_on):
+        raise feature_not_supported("views on temporary tables")
     existing = catalog.relation(name, schema, ())
     view_id = None
     if existing is not None:
@@ -658,7 +704,7 @@ def create_view(tree: exp.Create, target: DdlTarget) -> str:
         if view_id in depends_on:
             raise SqlError("42P17", f'infinite recursion detected in rules for relation "{name}"')
     reads_past = query.find(exp.Version) is not None
-    view = ViewDef(view_id or target.allocate_id(), schema, name, sql, tuple(names),
+    view = ViewDef(view_id or target.allocate_id(schema), schema, name, sql, tuple(names),
                    catalog.views[view_id].comment if view_id else None, tuple(depends_on),
                    tuple(ColumnDef(i, n, t.oid, t.typmod) for i, (n, (_, t)) in enumerate(zip(names, columns)))
                    if reads_past else (), owner=catalog.views[view_id].owner if view_id else target.user)
@@ -786,7 +832,7 @@ def _sequence_options(w: Tokens, target: DdlTarget, altering: bool) -> tuple[dic
 
 
 def create_sequence(w: Tokens, target: DdlTarget) -> str:
-    w.word("temp", "temporary")
+    temporary = w.word("temp", "temporary")
     w.expect_word("sequence")
     exists = False
     if w.word("if"):
@@ -794,6 +840,8 @@ def create_sequence(w: Tokens, target: DdlTarget) -> str:
         w.expect_word("exists")
         exists = True
     schema, name = w.qualified_name()
+    if temporary or schema == "pg_temp":
+        schema = _temporary_place(schema, target)
     schema = schema or target.creation_schema()
     catalog = target.catalog
     if schema not in catalog.schemas:
@@ -804,7 +852,7 @@ def create_sequence(w: Tokens, target: DdlTarget) -> str:
             target.notice(f'relation "{name}" already exists, skipping', "42P07")
             return "CREATE SEQUENCE"
         raise SqlError("42P07", f'relation "{name}" already exists')
-    seq = _sequence_def(target.allocate_id(), schema, name, type_ or INT8, options, owner=target.user)
+    seq = _sequence_def(target.allocate_id(schema), schema, name, type_ or INT8, options, owner=target.user)
     target.emit(ev.SequenceCreated(seq))
     return "CREATE SEQUENCE"
 
@@ -1249,6 +1297,8 @@ def run_command(text: str, target: DdlTarget) -> str:
 
 def _set_schema(table: TableDef, schema: str, target: DdlTarget) -> str:
     catalog = target.catalog
+    if is_temp_schema(table.schema) or is_temp_schema(schema) or schema == "pg_temp":
+        raise SqlError("0A000", "cannot move objects into or out of temporary schemas")
     if schema not in catalog.schemas:
         raise SqlError("3F000", f'schema "{schema}" does not exist')
     if catalog.name_taken(schema, table.name):

@@ -1443,6 +1443,8 @@ def parse_statement(text: str) -> Statement:
     body = _LEADING_COMMENTS.sub("", text, count=1)
     if _OWN_DDL.match(body):
         return Parsed(exp.Command(this=body.strip().rstrip(";")), text, "ddl")
+    if _TEMP_TABLE.match(body):
+        return Parsed(_parse_temp_table(body), text, "ddl")
     tree = parse_sql(text)
     kind = statement_kind(tree)
     if kind == "merge" and _MERGE_INTO.search(text) is None:      # sqlglot takes MERGE without INTO
@@ -1452,3 +1454,22 @@ def parse_statement(text: str) -> Statement:
 
 
 _MERGE_INTO = re.compile(r"(?i)\bmerge\s+into\b")
+
+
+# CREATE LOCAL TEMP TABLE and ON COMMIT DROP, which sqlglot does not know: read without them,
+# DROP marked on the OnCommitProperty (engine.sql.ddl reads it)
+_TEMP_TABLE = re.compile(r"(?is)\A\s*create\s+(local\s+)?(temp|temporary)\s+table\b")
+_ON_COMMIT_DROP = re.compile(r"(?i)\bon\s+commit\s+drop\b")
+
+
+def _parse_temp_table(body: str) -> exp.Expression:
+    local = _TEMP_TABLE.match(body)
+    if local.group(1):
+        body = body[:local.start(1)] + body[local.end(1):]
+    dropped = _ON_COMMIT_DROP.search(body)
+    if dropped is not None:
+        body = body[:dropped.start()] + "ON COMMIT DELETE ROWS" + body[dropped.end():]
+    tree = parse_sql(body)
+    if dropped is not None:
+        tree.find(exp.OnCommitProperty).set("drop", True)
+    return tree

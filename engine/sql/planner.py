@@ -20,12 +20,13 @@ from typing import Any, Callable
 
 from sqlglot import exp
 
-from engine.catalog.model import Catalog, ColumnDef, TableDef
+from engine.catalog.model import TEMP_ID_BASE, Catalog, ColumnDef, TableDef
 from engine.catalog.system import relation_row_type, system_catalog
 from engine.errors import SqlError, feature_not_supported, syntax_error
 from engine.exec import functions as F
 from engine.exec import plan as P
 from engine.exec.aggregates import AGGREGATE_NAMES, HYPOTHETICAL_NAMES, ORDERED_SET_NAMES, no_such_aggregate
+from engine.txn.temp import no_history
 from engine.exec.aggregates import argument_types as aggregate_argument_types
 from engine.exec.aggregates import result_type as aggregate_result_type
 from engine.exec.casts import cast_function, castable
@@ -1105,6 +1106,9 @@ class Planner:
             if self._view_point is not None:
                 return self._view_point
             return (self.read_points[0] if self.env.session_point else None), self.env.catalog
+        current = self.env.catalog.relation(name, schema, self.env.search_path)
+        if current is not None and current[1] >= TEMP_ID_BASE:
+            raise no_history(name, "FOR SYSTEM_TIME")
         point = self._bind_point(version)
         catalog = self.env.catalog_at(point, schema, name) if self.env.catalog_at is not None else self.env.catalog
         self.point_tables.append(PointTable(point, schema, name, catalog))

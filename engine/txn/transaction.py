@@ -7,7 +7,9 @@ into `events`, the ordered list that becomes the log record at COMMIT. Nothing h
 the shared state: `Database.commit` turns `events` into a record and `apply` makes it real.
 
 Schema changes made inside the transaction are applied to a private copy of the catalog
-(`catalog`), through the same `apply_event` the log replay uses.
+(`catalog`), through the same `apply_event` the log replay uses. The session's temporary
+tables (`temp.TempSpace`) are overlaid on the catalog it reads and their rows stand beside the
+shared tables' (`_data`); their events are taken out of `events` at COMMIT (`Session._commit`).
 
 The write set is held in memory until COMMIT; `written` (exec/memory.py's `WriteBudget`)
 counts it against the server's `transaction_memory_limit`, row by row as rows are written
@@ -43,6 +45,7 @@ from engine.exec.plan import ReadPoint
 from engine.txn.locks import EXCLUSIVE, NO_KEY_UPDATE, SHARE
 from engine.txn.serializable import KeyRead, SerialTxn
 from engine.txn.index import Search, exact
+from engine.txn.temp import TempSpace
 from engine.txn.versions import TableData
 
 if TYPE_CHECKING:
@@ -99,6 +102,8 @@ class Transaction:
         self.reason: str | None = None
         self.notifications: list[tuple[str, str]] = []
         self.written = WriteBudget(db.transaction_memory_limit)   # the write set's estimated bytes
+        self.temp: TempSpace | None = None         # the session's temporary tables, once it made one
+        self.temp_on_commit: dict[int, str] = {}   # ON COMMIT DELETE ROWS / DROP of tables made here
         db.transactions[self.txn_id] = self
 
     # ---------------------------------------------------------------- snapshots
@@ -124,6 +129,8 @@ class Transaction:
         if self.catalog is not None:
             return self.catalog
         lsn = self.snapshot_lsn if self.snapshot_lsn is not None else self.db.visible_lsn
+        if self.temp is not None:
+            return self.temp.overlay(self.db.state.catalog_at(lsn))
         return self.db.state.catalog_at(lsn)
 
     @property
@@ -133,7 +140,10 @@ class Transaction:
     # ---------------------------------------------------------------- reads (TableReader)
 
     def _data(self, table: TableDef) -> TableData | None:
-        return self.db.state.tables.get(table.table_id)
+        data = self.db.state.tables.get(table.table_id)
+        if data is None and self.temp is not None:
+            return self.temp.tables.get(table.table_id)
+        return data
 
     def rows(self, table: TableDef, read_point: ReadPoint | None, ctx: ExecContext) -> list[tuple]:
         if read_point is not None:
