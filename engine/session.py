@@ -272,9 +272,15 @@ class Session:
         return self.db.state.catalog_at(self.db.visible_lsn)
 
     def temp_space(self) -> TempSpace:
-        """The session's temporary tables (made on first use, with schema pg_temp_N)."""
+        """The session's temporary tables (made on first use, with schema pg_temp_N: N is the
+        lowest number from 3 no other live session's schema has, as PostgreSQL numbers them by
+        backend slot after its two launcher processes)."""
         if self.temp is None:
-            self.temp = TempSpace(f"{TEMP_SCHEMA_PREFIX}{self.backend_pid - 10000}")
+            taken = {s.temp.schema for s in self.db.sessions.values() if getattr(s, "temp", None) is not None}
+            n = 3
+            while f"{TEMP_SCHEMA_PREFIX}{n}" in taken:
+                n += 1
+            self.temp = TempSpace(f"{TEMP_SCHEMA_PREFIX}{n}")
             if self.txn is not None:
                 self.txn.temp = self.temp
                 if self.txn.catalog is not None:
