@@ -1194,7 +1194,7 @@ class Session:
             prepared = self.prepare(insert, [c.type_oid for c in columns])
             ctx = self._context(txn, ())
             copy_in = CopyIn(table, columns, options, prepared.plan, txn, ctx, self._lock_timeout())
-            txn.check_writable("COPY FROM")
+            txn.check_writable("COPY FROM", table)
             return Cursor(None, None, None, copy=copy_in)
         if a["query"] is not None:
             prepared = self.prepare(a["query"])

@@ -170,8 +170,8 @@ class CompiledWrite:
         """INSERT values given column by column (COPY FROM) instead of the plan's source: the
         same defaults, checks and foreign keys, done a column at a time when the columns are
         the table's own, in order; then the transaction's bulk paths."""
-        txn.check_writable("COPY FROM")
         table = self.plan.table
+        txn.check_writable("COPY FROM", table)
         writer = RowWriter(txn, ctx, lock_timeout, self.compiler)
         rules = writer.rules(table)
         if list(self.plan.target_slots) == list(range(table.width)) and len(columns) == table.width:
@@ -188,8 +188,8 @@ class CompiledWrite:
         return len(rows)
 
     async def run(self, txn, ctx: ExecContext, lock_timeout: float | None = None) -> tuple[int, list[tuple]]:
-        txn.check_writable(self.kind)
         table = self.plan.table
+        txn.check_writable(self.kind, table)
         p = ctx.params
         source_rows: list[tuple] = []
         charge = ctx.memory.charge

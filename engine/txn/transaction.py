@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from engine import events as ev
 from engine.catalog.changes import apply_event
-from engine.catalog.model import Catalog, IndexDef, TableDef
+from engine.catalog.model import TEMP_ID_BASE, Catalog, IndexDef, TableDef
 from engine.errors import SqlError
 from engine.events import RowCodec
 from engine.exec.context import ExecContext
@@ -243,8 +243,10 @@ class Transaction:
 
     # ---------------------------------------------------------------- writes
 
-    def check_writable(self, what: str = "statement") -> None:
-        if self.read_only:
+    def check_writable(self, what: str = "statement", table: TableDef | None = None) -> None:
+        """25006 in a read-only transaction, unless the write is to `table`, a temporary table
+        (PostgreSQL lets read-only transactions write those)."""
+        if self.read_only and (table is None or table.table_id < TEMP_ID_BASE):
             from engine.errors import read_only_transaction
             raise read_only_transaction(what)
 

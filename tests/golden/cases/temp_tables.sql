@@ -126,6 +126,31 @@ SELECT 'pg_temp.tt'::regclass = 'tt'::regclass;
 SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'named' ORDER BY ordinal_position;
 SELECT indexname FROM pg_indexes WHERE tablename = 'named';
 SELECT current_schema();
+-- a read-only transaction may write temporary tables, not create them
+BEGIN READ ONLY;
+INSERT INTO named VALUES (7, 'g');
+SELECT count(*) FROM named;
+INSERT INTO perm VALUES (9, 'nine');
+ROLLBACK;
+BEGIN READ ONLY;
+CREATE TEMP TABLE ro (a int);
+ROLLBACK;
+-- a prepared statement follows the name to a new table
+PREPARE q AS SELECT count(*) FROM named;
+EXECUTE q;
+DROP TABLE named;
+CREATE TEMP TABLE named (z int);
+EXECUTE q;
+DEALLOCATE q;
+-- temporary sequences; ON COMMIT DROP with AS
+CREATE TEMP SEQUENCE tseq;
+SELECT nextval('tseq'), nextval('tseq');
+SELECT relpersistence FROM pg_class WHERE relname = 'tseq';
+BEGIN;
+CREATE TEMP TABLE cd ON COMMIT DROP AS SELECT 1 AS a;
+SELECT * FROM cd;
+COMMIT;
+SELECT * FROM cd;
 -- views on temporary tables
 CREATE VIEW v_on_temp AS SELECT * FROM tt;
 -- DISCARD TEMP drops them all
