@@ -280,6 +280,11 @@ class Database:
         self._sequence_positions[seq.seq_id] = (value, is_called)
         txn.events.append(ev.SequenceAdvanced(seq.seq_id, value, is_called, reset=True))
 
+    def forget_sequences(self, seq_ids) -> None:
+        """Sequences that are gone without an event (a session's temporary ones, at its end)."""
+        for seq_id in seq_ids:
+            self._sequence_positions.pop(seq_id, None)
+
     def sequence_position(self, seq) -> tuple[int, bool]:
         """(last value, whether nextval has handed it out) of a sequence, as pg_sequences shows it."""
         return self._sequence_positions.get(seq.seq_id) or self.state.sequences.get(seq.seq_id, (seq.start, False))

@@ -216,7 +216,9 @@ class Session:
         for channel in self.listening:
             self.db.stop_listening(channel, self)
         self.db.sessions.pop(self.backend_pid, None)
-        self.temp = None                             # temporary tables end with the session
+        if self.temp is not None:                    # temporary tables end with the session
+            self.db.forget_sequences(self.temp.catalog.sequences)
+            self.temp = None
 
     # ---------------------------------------------------------------- state
 
@@ -671,7 +673,7 @@ class Session:
             if len(self._plans) > 2000:
                 self._plans.clear()
             self._plans[key] = prepared
-        if prepared.kind == "query" and prepared.points is None and self._as_of is None:
+        if prepared.kind == "query" and prepared.points is None and self._as_of is None and self.temp is None:
             shared = self.db.shared_plans
             if len(shared) > 2000:
                 shared.clear()

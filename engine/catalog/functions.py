@@ -107,7 +107,12 @@ def cat_function_is_visible(ctx, oid: int) -> bool | None:
 def cat_current_schemas(ctx, implicit: bool) -> tuple[str, ...]:
     catalog = ctx.catalog
     path = _path(ctx)
-    return tuple(s for s in path if (implicit or s != "pg_catalog") and (s in catalog.schemas or s == "pg_catalog"))
+    hidden: tuple[str, ...] = ()
+    if not implicit:            # pg_catalog, and the temporary schema unless search_path places it
+        placed = [p.strip().strip('"') for p in ctx.session.settings["search_path"].split(",")]
+        temp = getattr(ctx.session, "temp", None)
+        hidden = ("pg_catalog",) if temp is None or "pg_temp" in placed else ("pg_catalog", temp.schema)
+    return tuple(s for s in path if s not in hidden and (s in catalog.schemas or s == "pg_catalog"))
 
 
 def cat_serial_sequence(ctx, table: str, column: str) -> str | None:

@@ -52,8 +52,13 @@ def no_history(name: str, what: str) -> SqlError:
                     detail="Temporary tables are not in the log, so they have no history.")
 
 
+_ROW_EVENTS = (ev.RowInserted, ev.RowUpdated, ev.RowDeleted)
+
+
 def _object_id(event: ev.Event) -> int | None:
     """The id of the table, index, sequence or view an event is about (None: none of those)."""
+    if type(event) in _ROW_EVENTS:
+        return event.table_id
     for name in ("table_id", "index_id", "seq_id", "view_id"):
         oid = getattr(event, name, None)
         if oid is not None:
