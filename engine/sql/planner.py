@@ -26,7 +26,6 @@ from engine.errors import SqlError, feature_not_supported, syntax_error
 from engine.exec import functions as F
 from engine.exec import plan as P
 from engine.exec.aggregates import AGGREGATE_NAMES, HYPOTHETICAL_NAMES, ORDERED_SET_NAMES, no_such_aggregate
-from engine.txn.temp import no_history
 from engine.exec.aggregates import argument_types as aggregate_argument_types
 from engine.exec.aggregates import result_type as aggregate_result_type
 from engine.exec.casts import cast_function, castable
@@ -39,6 +38,7 @@ from engine.exec.windows import WINDOW_FUNCTIONS, window_signature
 from engine.rewind.points import PointTable
 from engine.sql.timetravel import version_point
 from engine.txn.locks import KEY_SHARE, NO_KEY_UPDATE, SHARE, UPDATE
+from engine.txn.temp import no_history
 from engine.types import (CHAR, INT2VECTOR, OID, OIDVECTOR, REG_TYPES, record_fields, record_of,
                           OutputSettings, BOOL, BPCHAR, BYTEA, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8,
                           INTERVAL, JSON, JSONB, NUMERIC, NUMERIC_PRECEDENCE, STRING_TYPES, TEXT, TIME,
