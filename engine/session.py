@@ -347,9 +347,10 @@ class Session:
             self._rollback()
         elif self.txn is not None:
             txn = self.txn
-            if not txn.events and txn.ssi is None and not self.portals and not self._local_settings \
-                    and not self._txn_settings:
-                # only read: nothing to make durable, so ending it is letting go of what it holds
+            if not txn.events and txn.ssi is None and not self._local_settings and not self._txn_settings \
+                    and not any(p.holdable and not p.held for p in self.portals.values()):
+                # only read, no WITH HOLD cursor to keep: nothing to make durable, so ending it is
+                # letting go of what it holds (its portals close)
                 self.txn = None
                 self.db.rollback(txn)
                 self._transaction_ended(True)

@@ -71,6 +71,8 @@ _TIMED_OUT = "canceling statement due to statement timeout"
 
 # extended-protocol messages whose replies PostgreSQL holds until the next Sync or Flush
 _BATCHED = frozenset({M.Parse, M.Bind, M.Describe, M.Execute, M.Close})
+# the extended-protocol messages whose work never waits (run without a coroutine)
+_IMMEDIATE = frozenset({M.Parse, M.Bind, M.Describe, M.Close})
 
 
 class ClientGone(Exception):
@@ -88,7 +90,7 @@ class Connection(asyncio.Protocol):
         self.secret = secrets.randbits(31)
         self.out: list[bytes] = []
         self.out_size = 0
-        self._wake = asyncio.Event()
+        self._waiter: asyncio.Future | None = None     # the task waiting for input (next_message)
         self._can_write = asyncio.Event()
         self._can_write.set()
         self.closed = False
@@ -98,6 +100,7 @@ class Connection(asyncio.Protocol):
         self.interrupted: SqlError | None = None
         self._timeout: asyncio.TimerHandle | None = None
         self._shapes: dict[tuple[int, tuple[int, ...]], tuple] = {}   # see _shape
+        self._decoders: dict[tuple[int, tuple[int, ...]], tuple] = {}   # see _param_decoders
         self._reading_paused = False
 
     # ---------------------------------------------------------------- asyncio.Protocol
@@ -119,7 +122,7 @@ class Connection(asyncio.Protocol):
             # instead of buffering without bound; `_input_consumed` reads on
             self._reading_paused = True
             self.transport.pause_reading()
-        self._wake.set()
+        self._wake_up()
 
     def _input_consumed(self, waiting: bool) -> None:
         """Read from the socket again once the buffered input is small (or `waiting` for more)."""
@@ -129,13 +132,21 @@ class Connection(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         self.closed = True
-        self._wake.set()
+        self._wake_up()
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self._wake.set()
+        self._wake_up()
         self._can_write.set()
+
+    def _wake_up(self) -> None:
+        """Input arrived or the connection ended: resume the task if it waits in next_message."""
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
 
     def pause_writing(self) -> None:
         self._can_write.clear()
@@ -229,22 +240,24 @@ class Connection(asyncio.Protocol):
 
     # ---------------------------------------------------------------- the task
 
-    async def next_message(self, idle_timeout: float | None = None) -> Any:
-        """The next message; with `idle_timeout`, None if none arrives in that many seconds."""
+    async def next_message(self, idle_timeout: float | None = None, buffered: bool = True) -> Any:
+        """The next message; with `idle_timeout`, None if none arrives in that many seconds.
+        `buffered` False: the caller found no complete message buffered, so wait for input first."""
         while True:
-            msg = self.decoder.next_message()
+            msg = self.decoder.next_message() if buffered else None
+            buffered = True
             if self._reading_paused:
                 self._input_consumed(waiting=msg is None)
             if msg is not None:
                 return msg
             if self.closed:
                 raise ClientGone()
-            self._wake.clear()
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
             if idle_timeout is None:
-                await self._wake.wait()
+                await waiter
             else:
                 try:
-                    await asyncio.wait_for(self._wake.wait(), idle_timeout)
+                    await asyncio.wait_for(waiter, idle_timeout)
                 except asyncio.TimeoutError:
                     return None
 
@@ -386,10 +399,14 @@ class Connection(asyncio.Protocol):
 
     async def _serve(self) -> None:
         in_batch = False        # inside an extended-protocol batch: replies wait for its Sync or Flush
+        decoder = self.decoder
         while True:
             if not in_batch or self.out_size > WRITE_CHUNK:
                 self.flush()
-            msg = await self.next_message(self._idle_timeout())
+            # a pipelined message already buffered needs no wait (nor the idle timeout's lookup)
+            msg = None if self._reading_paused else decoder.next_message()
+            if msg is None:
+                msg = await self.next_message(self._idle_timeout(), buffered=self._reading_paused)
             if msg is None:
                 if self.session.status == "I":
                     self.send(B.error_response("FATAL", "57P05", "terminating connection due to idle-session timeout"))
@@ -397,22 +414,31 @@ class Connection(asyncio.Protocol):
                     self.send(B.error_response("FATAL", "25P03",
                                                "terminating connection due to idle-in-transaction timeout"))
                 return
-            in_batch = type(msg) in _BATCHED
+            kind = type(msg)
+            in_batch = kind in _BATCHED
             self.busy = True
             try:
-                if isinstance(msg, M.Query):
+                if kind in _IMMEDIATE:
+                    if not self.skip_to_sync:
+                        self._extended_step(msg)
+                elif kind is M.Execute:
+                    if not self.skip_to_sync:
+                        await self._execute_message(msg)
+                elif kind is M.Sync:
+                    await self._sync()
+                elif kind is M.Query:
                     await self._simple_query(msg.sql)
-                elif isinstance(msg, (M.Parse, M.Bind, M.Describe, M.Execute, M.Close, M.Sync, M.Flush)):
-                    await self._extended(msg)
-                elif isinstance(msg, M.Terminate):
+                elif kind is M.Flush:
+                    self.flush()
+                elif kind is M.Terminate:
                     return
-                elif isinstance(msg, (M.CopyData, M.CopyDone, M.CopyFail)):
+                elif kind in (M.CopyData, M.CopyDone, M.CopyFail):
                     pass      # stray COPY messages after an error are ignored, as PostgreSQL does
-                elif isinstance(msg, M.FunctionCall):
+                elif kind is M.FunctionCall:
                     self.send_error(SqlError("0A000", "the function call protocol is not supported"))
                     self.send(B.ready_for_query(self.session.status))
                 else:
-                    raise ProtocolViolation(f"unexpected message {type(msg).__name__}")
+                    raise ProtocolViolation(f"unexpected message {kind.__name__}")
             finally:
                 self.busy = False
                 self.interrupted = None
@@ -634,60 +660,98 @@ class Connection(asyncio.Protocol):
 
     # ---------------------------------------------------------------- extended query
 
-    async def _extended(self, msg) -> None:
+    async def _sync(self) -> None:
+        """Sync: end the implicit transaction, answer ReadyForQuery, write the batch's replies."""
         session = self.session
-        if isinstance(msg, M.Sync):
-            self.skip_to_sync = False
-            try:
-                await session.end_implicit()
-            except SqlError as e:
-                session.fail(e)
-                await session.end_implicit()
-                self.send_error(e)
-            self.send_notices()
-            self.send(B.ready_for_query(session.status))
-            self.flush()
-            return
-        if isinstance(msg, M.Flush):
-            self.flush()
-            return
-        if self.skip_to_sync:
-            return
+        self.skip_to_sync = False
         try:
-            if isinstance(msg, M.Parse):
+            await session.end_implicit()
+        except SqlError as e:
+            session.fail(e)
+            await session.end_implicit()
+            self.send_error(e)
+        self.send_notices()
+        self.send(B.ready_for_query(session.status))
+        self.flush()
+
+    def _extended_step(self, msg: M.Parse | M.Bind | M.Describe | M.Close) -> None:
+        """Parse, Bind, Describe or Close: work that never waits, so it runs without a coroutine."""
+        session = self.session
+        try:
+            kind = type(msg)
+            if kind is M.Bind:
+                self._bind(msg)
+            elif kind is M.Describe:
+                self._describe(msg)
+            elif kind is M.Parse:
                 if msg.statement and msg.statement in session.prepared:
                     raise SqlError("42P05", f'prepared statement "{msg.statement}" already exists')
                 session.prepared[msg.statement] = await asyncio.to_thread(
                     session.prepare, msg.sql, msg.param_type_oids) if len(msg.sql) > LARGE_STATEMENT \
                     else session.prepare(msg.sql, msg.param_type_oids)
                 self.send(B.parse_complete())
-            elif isinstance(msg, M.Bind):
-                self._bind(msg)
-            elif isinstance(msg, M.Describe):
-                self._describe(msg)
-            elif isinstance(msg, M.Execute):
-                self._statement_started()
-                try:
-                    await self._execute(msg)
-                finally:
-                    self._statement_ended()
-            elif isinstance(msg, M.Close):
+            else:
                 if msg.kind == "S":
                     session.prepared.pop(msg.name, None)
                 else:
                     session.portals.pop(msg.name, None)
                 self.send(B.close_complete())
         except SqlError as e:
-            self.server.metrics.statement_failed(e.sqlstate)
-            session.fail(e)
-            self.send_notices()
-            self.send_error(e)
-            self.skip_to_sync = True
+            self._extended_failed(e)
         except (ClientGone, ProtocolViolation):
             raise
         except Exception as e:
             self._internal_error(e)
             self.skip_to_sync = True
+
+    async def _execute_message(self, msg: M.Execute) -> None:
+        try:
+            self._statement_started()
+            await self._execute(msg)
+        except SqlError as e:
+            self._extended_failed(e)
+        except (ClientGone, ProtocolViolation):
+            raise
+        except Exception as e:
+            self._internal_error(e)
+            self.skip_to_sync = True
+        finally:
+            self._statement_ended()
+
+    def _extended_failed(self, e: SqlError) -> None:
+        """An extended-protocol message failed: report it, and discard messages until Sync."""
+        self.server.metrics.statement_failed(e.sqlstate)
+        self.session.fail(e)
+        self.send_notices()
+        self.send_error(e)
+        self.skip_to_sync = True
+
+    def _decode_params(self, prepared: Prepared, msg: M.Bind) -> tuple:
+        """The Bind message's parameter values, decoded by the statement's parameter types."""
+        types = prepared.param_types
+        values = msg.params
+        if len(values) != len(types):
+            raise SqlError("08P01", f"bind message supplies {len(values)} parameters, but prepared statement "
+                           f'"{msg.statement}" requires {len(types)}')
+        if not values:
+            return ()
+        decoders = self._param_decoders(prepared, msg.param_formats)
+        return tuple([None if raw is None else decode(raw) for decode, raw in zip(decoders, values)])
+
+    def _param_decoders(self, prepared: Prepared, formats: tuple[int, ...]) -> list[Callable[[bytes], Any]]:
+        """The parameter decoders of a statement and format codes, made once per connection
+        (made again for another statement of the same id, other types, or another TimeZone)."""
+        key = (id(prepared), formats)
+        types = prepared.param_types
+        tz = self.session.output_settings.timezone
+        found = self._decoders.get(key)
+        if found is None or found[0] is not prepared or found[1] != types or found[2] is not tz:
+            if len(self._decoders) >= 256:
+                self._decoders.clear()
+            decoders = [_binary_param_decoder(t) if _format_of(formats, i) == 1 else _text_param_decoder(t, tz)
+                        for i, t in enumerate(types)]
+            found = self._decoders[key] = (prepared, list(types), tz, decoders)
+        return found[3]
 
     def _statement(self, name: str) -> Prepared:
         prepared = self.session.prepared.get(name)
@@ -704,7 +768,7 @@ class Connection(asyncio.Protocol):
         if len(msg.result_formats) > 1 and len(msg.result_formats) != len(prepared.columns or ()):
             raise SqlError("08P01", f"bind message has {len(msg.result_formats)} result formats but query has "
                                     f"{len(prepared.columns or ())} columns")
-        params = _decode_params(prepared, msg, self.session)
+        params = self._decode_params(prepared, msg)
         self.session.open_portal(msg.portal, prepared, params, msg.result_formats)
         self.send(B.bind_complete())
 
@@ -789,29 +853,36 @@ def _row_encoder(columns, formats: tuple[int, ...], session: Session) -> Callabl
     return lambda row: data_row([None if v is None else f(v) for f, v in zip(fns, row)])
 
 
-def _decode_params(prepared: Prepared, msg: M.Bind, session: Session) -> tuple:
-    types = prepared.param_types
-    values = msg.params
-    if len(values) != len(types):
-        raise SqlError("08P01", f"bind message supplies {len(values)} parameters, but prepared statement "
-                       f'"{msg.statement}" requires {len(types)}')
-    formats = msg.param_formats
-    tz = session.output_settings.timezone
-    out = []
-    for i, (t, raw) in enumerate(zip(types, values)):
-        if raw is None:
-            out.append(None)
-        elif _format_of(formats, i) == 1:
-            out.append(binary_value_decoder(t)(bytes(raw)))
-        else:
-            try:
-                text = bytes(raw).decode()
-            except UnicodeDecodeError:
-                raise SqlError("22021", 'invalid byte sequence for encoding "UTF8"') from None
-            if "\0" in text:
-                raise SqlError("22021", 'invalid byte sequence for encoding "UTF8": 0x00')
-            out.append(text_parser(t, tz)(text))
-    return tuple(out)
+def _refusal(error: SqlError) -> Callable[[Any], Any]:
+    """A decoder that could not be made: it fails as making it did, once a value needs it."""
+    def refuse(_value: Any) -> Any:
+        raise SqlError(error.sqlstate, error.message, detail=error.detail, hint=error.hint)
+    return refuse
+
+
+def _binary_param_decoder(t) -> Callable[[bytes], Any]:
+    try:
+        return binary_value_decoder(t)
+    except SqlError as e:
+        return _refusal(e)
+
+
+def _text_param_decoder(t, tz) -> Callable[[bytes], Any]:
+    """Text-format Bind parameter bytes -> a value of type `t` (22021 for bytes that are not UTF-8 or hold a NUL)."""
+    try:
+        parse = text_parser(t, tz)
+    except SqlError as e:
+        parse = _refusal(e)
+
+    def decode(raw: bytes) -> Any:
+        try:
+            text = raw.decode()
+        except UnicodeDecodeError:
+            raise SqlError("22021", 'invalid byte sequence for encoding "UTF8"') from None
+        if "\0" in text:
+            raise SqlError("22021", 'invalid byte sequence for encoding "UTF8": 0x00')
+        return parse(text)
+    return decode
 
 
 def _split_options(text: str) -> list[str]:
