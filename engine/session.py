@@ -812,10 +812,11 @@ class Session:
 
     # ---------------------------------------------------------------- executing
 
-    def _context(self, txn: Transaction, params: tuple) -> ExecContext:
+    def _context(self, txn: Transaction, params: tuple, catalog=None) -> ExecContext:
+        """The execution context of a statement (`catalog`: this session's, if already looked up)."""
         return ExecContext(params, txn.statement_lsn, txn, self, self.output_settings.timezone,
                            txn.started_at, self.user, self.database, self.backend_pid, VERSION_STRING,
-                           self.catalog(), self.db.query_memory_limit)
+                           catalog if catalog is not None else self.catalog(), self.db.query_memory_limit)
 
     async def execute(self, prepared: Prepared, params: tuple = ()) -> Cursor:
         """Run a prepared statement. Queries return lazily produced batches."""
@@ -838,10 +839,11 @@ class Session:
         txn.begin_statement()
         if prepared.kind in ("query", "write"):
             planned_as_of = prepared.points is not None and prepared.points.session_point
-            if prepared.catalog is not self.catalog() or planned_as_of != (self._as_of is not None) or \
+            catalog = self.catalog()
+            if prepared.catalog is not catalog or planned_as_of != (self._as_of is not None) or \
                     (prepared.basis and self._stale(prepared.basis)):
                 self._replan(prepared)
-            ctx = self._context(txn, params)
+            ctx = self._context(txn, params, catalog)
             if prepared.points is not None:
                 await self._resolve_points(prepared, ctx)
         plan = prepared.plan
