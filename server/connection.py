@@ -240,12 +240,10 @@ class Connection(asyncio.Protocol):
 
     # ---------------------------------------------------------------- the task
 
-    async def next_message(self, idle_timeout: float | None = None, buffered: bool = True) -> Any:
-        """The next message; with `idle_timeout`, None if none arrives in that many seconds.
-        `buffered` False: the caller found no complete message buffered, so wait for input first."""
+    async def next_message(self, idle_timeout: float | None = None) -> Any:
+        """The next message; with `idle_timeout`, None if none arrives in that many seconds."""
         while True:
-            msg = self.decoder.next_message() if buffered else None
-            buffered = True
+            msg = self.decoder.next_message()
             if self._reading_paused:
                 self._input_consumed(waiting=msg is None)
             if msg is not None:
@@ -406,7 +404,7 @@ class Connection(asyncio.Protocol):
             # a pipelined message already buffered needs no wait (nor the idle timeout's lookup)
             msg = None if self._reading_paused else decoder.next_message()
             if msg is None:
-                msg = await self.next_message(self._idle_timeout(), buffered=self._reading_paused)
+                msg = await self.next_message(self._idle_timeout())
             if msg is None:
                 if self.session.status == "I":
                     self.send(B.error_response("FATAL", "57P05", "terminating connection due to idle-session timeout"))
