@@ -72,7 +72,7 @@ _TIMED_OUT = "canceling statement due to statement timeout"
 # extended-protocol messages whose replies PostgreSQL holds until the next Sync or Flush
 _BATCHED = frozenset({M.Parse, M.Bind, M.Describe, M.Execute, M.Close})
 # the extended-protocol messages whose work never waits (run without a coroutine)
-_IMMEDIATE = frozenset({M.Parse, M.Bind, M.Describe, M.Close})
+_IMMEDIATE = frozenset({M.Bind, M.Describe, M.Close})
 
 
 class ClientGone(Exception):
@@ -422,6 +422,9 @@ class Connection(asyncio.Protocol):
                 elif kind is M.Execute:
                     if not self.skip_to_sync:
                         await self._execute_message(msg)
+                elif kind is M.Parse:
+                    if not self.skip_to_sync:
+                        await self._parse_message(msg)
                 elif kind is M.Sync:
                     await self._sync()
                 elif kind is M.Query:
@@ -672,8 +675,26 @@ class Connection(asyncio.Protocol):
         self.send(B.ready_for_query(session.status))
         self.flush()
 
-    def _extended_step(self, msg: M.Parse | M.Bind | M.Describe | M.Close) -> None:
-        """Parse, Bind, Describe or Close: work that never waits, so it runs without a coroutine."""
+    async def _parse_message(self, msg: M.Parse) -> None:
+        """Parse: a large statement is parsed and planned in a worker thread."""
+        session = self.session
+        try:
+            if msg.statement and msg.statement in session.prepared:
+                raise SqlError("42P05", f'prepared statement "{msg.statement}" already exists')
+            session.prepared[msg.statement] = await asyncio.to_thread(
+                session.prepare, msg.sql, msg.param_type_oids) if len(msg.sql) > LARGE_STATEMENT \
+                else session.prepare(msg.sql, msg.param_type_oids)
+            self.send(B.parse_complete())
+        except SqlError as e:
+            self._extended_failed(e)
+        except (ClientGone, ProtocolViolation):
+            raise
+        except Exception as e:
+            self._internal_error(e)
+            self.skip_to_sync = True
+
+    def _extended_step(self, msg: M.Bind | M.Describe | M.Close) -> None:
+        """Bind, Describe or Close: work that never waits, so it runs without a coroutine."""
         session = self.session
         try:
             kind = type(msg)
@@ -681,13 +702,6 @@ class Connection(asyncio.Protocol):
                 self._bind(msg)
             elif kind is M.Describe:
                 self._describe(msg)
-            elif kind is M.Parse:
-                if msg.statement and msg.statement in session.prepared:
-                    raise SqlError("42P05", f'prepared statement "{msg.statement}" already exists')
-                session.prepared[msg.statement] = await asyncio.to_thread(
-                    session.prepare, msg.sql, msg.param_type_oids) if len(msg.sql) > LARGE_STATEMENT \
-                    else session.prepare(msg.sql, msg.param_type_oids)
-                self.send(B.parse_complete())
             else:
                 if msg.kind == "S":
                     session.prepared.pop(msg.name, None)
