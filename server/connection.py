@@ -93,7 +93,8 @@ class Connection(asyncio.Protocol):
         self._waiter: asyncio.Future | None = None     # the task waiting for input (next_message)
         self._can_write = asyncio.Event()
         self._can_write.set()
-        self.closed = False
+        self.closed = False             # the connection is gone: nothing more can be sent
+        self.input_ended = False        # the client half-closed: the messages before it are still answered
         self.busy = False
         self.task: asyncio.Task | None = None
         self.skip_to_sync = False
@@ -131,9 +132,9 @@ class Connection(asyncio.Protocol):
             self.transport.resume_reading()
 
     def eof_received(self) -> bool:
-        self.closed = True
+        self.input_ended = True
         self._wake_up()
-        return False
+        return True         # keep the transport open: replies to what came before the EOF still go out
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -248,7 +249,7 @@ class Connection(asyncio.Protocol):
                 self._input_consumed(waiting=msg is None)
             if msg is not None:
                 return msg
-            if self.closed:
+            if self.closed or self.input_ended:
                 raise ClientGone()
             waiter = self._waiter = asyncio.get_running_loop().create_future()
             if idle_timeout is None:

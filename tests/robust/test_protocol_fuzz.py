@@ -157,6 +157,19 @@ def test_classic_garbage_after_startup(watched, name: str) -> None:
     after(server, watchdog)
 
 
+def test_a_client_that_half_closes_still_gets_its_answers(watched) -> None:
+    """EOF after a pipeline (`printf ... | nc -N`): every message before it is answered, a
+    statement still running when it arrives included, and then the server closes."""
+    server, watchdog = watched
+    replies = H.exchange(H.open_in_state(server.port, "idle"),
+                         W.query("SELECT count(*) FROM generate_series(1, 3000000)") + W.query("SELECT 2")
+                         + H.frame(b"!", b""))
+    rows = [body for kind, body in replies.messages if kind == b"D"]
+    assert rows == [b"\x00\x01\x00\x00\x00\x073000000", b"\x00\x01\x00\x00\x00\x012"], replies.messages
+    assert replies.sqlstates == ["08P01"]
+    after(server, watchdog)
+
+
 def test_flood_of_tiny_messages(watched) -> None:
     """100,000 Syncs and Flushes in one burst: each Sync answered, nothing else disturbed."""
     server, watchdog = watched
