@@ -332,7 +332,40 @@ def format_type(t: SqlType) -> str:
 # ---------------------------------------------------------------- values Python's datetime lacks
 
 
-class InfiniteDatetime:
+class _SpecialValue:
+    """A value one of Python's date/time types cannot hold, ordered against the values of
+    that type by `_rank` and equal only to itself (each is a module constant)."""
+
+    __slots__ = ()
+
+    def _rank(self, other: object) -> int | None:
+        """other's order against self: -1 before, 0 same, 1 after; None when not comparable."""
+        raise NotImplementedError
+
+    def __lt__(self, other: object) -> bool:
+        rank = self._rank(other)
+        return NotImplemented if rank is None else rank > 0
+
+    def __le__(self, other: object) -> bool:
+        rank = self._rank(other)
+        return NotImplemented if rank is None else rank >= 0
+
+    def __gt__(self, other: object) -> bool:
+        rank = self._rank(other)
+        return NotImplemented if rank is None else rank < 0
+
+    def __ge__(self, other: object) -> bool:
+        rank = self._rank(other)
+        return NotImplemented if rank is None else rank <= 0
+
+    def __eq__(self, other: object) -> bool:
+        return other is self
+
+    def __ne__(self, other: object) -> bool:
+        return other is not self
+
+
+class InfiniteDatetime(_SpecialValue):
     """'infinity' or '-infinity' as a date, timestamp or timestamptz value (Python's dates
     stop at 9999-12-31): one of the two module constants `INFINITY` and `MINUS_INFINITY`.
 
@@ -359,28 +392,6 @@ class InfiniteDatetime:
             return -self.sign
         return None
 
-    def __lt__(self, other: object) -> bool:
-        rank = self._rank(other)
-        return NotImplemented if rank is None else rank > 0
-
-    def __le__(self, other: object) -> bool:
-        rank = self._rank(other)
-        return NotImplemented if rank is None else rank >= 0
-
-    def __gt__(self, other: object) -> bool:
-        rank = self._rank(other)
-        return NotImplemented if rank is None else rank < 0
-
-    def __ge__(self, other: object) -> bool:
-        rank = self._rank(other)
-        return NotImplemented if rank is None else rank <= 0
-
-    def __eq__(self, other: object) -> bool:
-        return other is self
-
-    def __ne__(self, other: object) -> bool:
-        return other is not self
-
     def __hash__(self) -> int:
         return 0x1F1F1F1F * self.sign
 
@@ -400,7 +411,7 @@ INFINITY = InfiniteDatetime(1)
 MINUS_INFINITY = InfiniteDatetime(-1)
 
 
-class EndOfDay:
+class EndOfDay(_SpecialValue):
     """The time 24:00:00, which PostgreSQL's time type has and datetime.time has not: the
     single value `END_OF_DAY`.
 
@@ -418,28 +429,6 @@ class EndOfDay:
         if isinstance(other, dt.time):
             return -1
         return None
-
-    def __lt__(self, other: object) -> bool:
-        rank = self._rank(other)
-        return NotImplemented if rank is None else rank > 0
-
-    def __le__(self, other: object) -> bool:
-        rank = self._rank(other)
-        return NotImplemented if rank is None else rank >= 0
-
-    def __gt__(self, other: object) -> bool:
-        rank = self._rank(other)
-        return NotImplemented if rank is None else rank < 0
-
-    def __ge__(self, other: object) -> bool:
-        rank = self._rank(other)
-        return NotImplemented if rank is None else rank <= 0
-
-    def __eq__(self, other: object) -> bool:
-        return other is self
-
-    def __ne__(self, other: object) -> bool:
-        return other is not self
 
     def __hash__(self) -> int:
         return 0x24002400
