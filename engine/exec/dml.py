@@ -210,11 +210,10 @@ class CompiledWrite:
         width = table.width
         updating = self.kind == "UPDATE"
         done: set[int] = set()
-        deadline = time.monotonic() + YIELD_EVERY
+        pacer = _Pacer(txn)
         for i, r in enumerate(source_rows):
-            if not i & 255 and time.monotonic() > deadline:
-                await _pause(txn)
-                deadline = time.monotonic() + YIELD_EVERY
+            if not i & 255:
+                await pacer.pause_if_due()
             rowid = r[width]
             if rowid in done:
                 continue               # joined to several FROM rows: PostgreSQL changes it once
@@ -252,11 +251,10 @@ class CompiledWrite:
         condition = self.conflict_condition(ctx.params, ctx) if self.conflict_condition is not None else None
         touched: set[int] = set()
         count = 0
-        deadline = time.monotonic() + YIELD_EVERY
+        pacer = _Pacer(txn)
         for i, r in enumerate(source_rows):
-            if not i & 255 and time.monotonic() > deadline:
-                await _pause(txn)
-                deadline = time.monotonic() + YIELD_EVERY
+            if not i & 255:
+                await pacer.pause_if_due()
             row = build(r)
             if arbiters:
                 row = writer.rules(table).validate(row)
@@ -306,11 +304,10 @@ class CompiledWrite:
         unmatched_steps = [s for s in steps if not s.matched]
         touched: set[int] = set()
         count = 0
-        deadline = time.monotonic() + YIELD_EVERY
+        pacer = _Pacer(txn)
         for i, r in enumerate(source_rows):
-            if not i & 255 and time.monotonic() > deadline:
-                await _pause(txn)
-                deadline = time.monotonic() + YIELD_EVERY
+            if not i & 255:
+                await pacer.pause_if_due()
             rowid = r[rowid_at]
             if rowid is not None:
                 step = _first_fitting(matched_steps, r)
@@ -403,11 +400,22 @@ async def _lock_found_row(txn, table: TableDef, rowid: int, mode: int,
     return current, True
 
 
-async def _pause(txn) -> None:
-    """Let other sessions run in the middle of a long write; fail if it was canceled meanwhile."""
-    await asyncio.sleep(0)
-    if txn.interrupted is not None:
-        raise txn.interrupted
+class _Pacer:
+    """Lets other sessions run in the middle of a long write, once YIELD_EVERY seconds of
+    writing have passed since the last time; fails the write if it was canceled meanwhile."""
+
+    __slots__ = ("txn", "deadline")
+
+    def __init__(self, txn) -> None:
+        self.txn = txn
+        self.deadline = time.monotonic() + YIELD_EVERY
+
+    async def pause_if_due(self) -> None:
+        if time.monotonic() > self.deadline:
+            await asyncio.sleep(0)
+            if self.txn.interrupted is not None:
+                raise self.txn.interrupted
+            self.deadline = time.monotonic() + YIELD_EVERY
 
 
 def _conflicting(txn, ctx: ExecContext, table: TableDef, arbiters, row: tuple) -> tuple[int, tuple] | None:
